@@ -1,0 +1,267 @@
+package meeting
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+)
+
+// liveMeeting is the in-memory state of one meeting on this node. Every field below mu is
+// guarded by it, and every change and every event delivery of the meeting happens under it, so
+// all of the meeting's sinks see its events in one order.
+type liveMeeting struct {
+	svc *Service
+	id  string
+
+	mu       sync.Mutex
+	loaded   bool // rec has been read from the store
+	released bool // dropped from the service's map; a Join that finds it must look up again
+	ended    bool
+	rec      Record // the durable record as last written (State, Locked)
+
+	seats []*seat          // connected participants, in join order
+	byID  map[string]*seat // the same, by participantId
+
+	hostPID  string // kept while the host is away so a returning host gets its id back
+	muteLock bool   // muteAll without allowSelfUnmute: joiners come in muted by the host
+
+	timer    *runningTimer
+	timerGen uint64 // tells a stale timer callback from the current one
+
+	idle    Stopper // pending release of an empty meeting, or nil
+	idleGen uint64
+}
+
+// seat is one participant and its current connection.
+type seat struct {
+	p      Participant
+	member *Member
+}
+
+func (s *seat) send(ev Event) { s.member.sink.Deliver(ev) }
+
+// join runs Join's checks and changes under the meeting's lock. retry means the meeting was
+// released before the lock was taken, so the caller must look it up again.
+func (lm *liveMeeting) join(ctx context.Context, req JoinRequest, name string, sink Sink) (m *Member, res JoinResult, err error, retry bool) {
+	lm.mu.Lock()
+	defer lm.mu.Unlock()
+	if lm.released && !lm.ended {
+		return nil, JoinResult{}, nil, true
+	}
+	if err := lm.load(ctx); err != nil {
+		return nil, JoinResult{}, err, false
+	}
+	if lm.ended {
+		return nil, JoinResult{}, newError(CodeMeetingEnded, "this meeting has ended"), false
+	}
+	defer lm.scheduleIdleIfEmpty()
+
+	isHost := false
+	if req.HostKey != "" {
+		if !hostKeyMatches(req.HostKey, lm.rec.HostKeyHash) {
+			return nil, JoinResult{}, newError(CodeForbidden, "the host key is not valid for this meeting"), false
+		}
+		isHost = true
+	}
+	if lm.rec.Locked && !isHost {
+		return nil, JoinResult{}, newError(CodeMeetingLocked, "this meeting is locked; the host is not letting anyone else in"), false
+	}
+	if isHost {
+		if hs := lm.byID[lm.hostPID]; hs != nil {
+			return lm.replaceHost(hs, name, sink), lm.joinResult(hs), nil, false
+		}
+	}
+	if len(lm.seats) >= lm.svc.maxParticipants {
+		return nil, JoinResult{}, newError(CodeMeetingFull, "this meeting is full (%d participants)", lm.svc.maxParticipants), false
+	}
+
+	s := lm.newSeat(name, isHost)
+	s.member = &Member{lm: lm, id: s.p.ID, role: s.p.Role, sink: sink}
+	lm.seats = append(lm.seats, s)
+	lm.byID[s.p.ID] = s
+	lm.cancelIdle()
+	lm.applyGate(s, KindAudio)
+	lm.applyGate(s, KindVideo)
+	lm.toOthers(s, ParticipantJoined{Participant: s.p})
+	lm.svc.log.Debug("participant joined", "meetingId", lm.id, "participantId", s.p.ID, "role", s.p.Role)
+	return s.member, lm.joinResult(s), nil, false
+}
+
+// load reads the record the first time the meeting is used on this node. A meeting that does
+// not exist or has ended is released again at once, so unknown ids leave nothing behind.
+func (lm *liveMeeting) load(ctx context.Context) error {
+	if lm.loaded {
+		return nil
+	}
+	rec, err := lm.svc.store.Get(ctx, lm.id)
+	if err != nil {
+		lm.release()
+		return fmt.Errorf("join: %w", err)
+	}
+	if rec.State == StateEnded {
+		lm.ended = true
+		lm.release()
+		return newError(CodeMeetingEnded, "this meeting has ended")
+	}
+	lm.rec = rec
+	lm.loaded = true
+	return nil
+}
+
+func (lm *liveMeeting) newSeat(name string, isHost bool) *seat {
+	p := Participant{Name: name, Role: RoleParticipant, CanUnmute: true}
+	if isHost {
+		p.Role = RoleHost
+		if lm.hostPID == "" {
+			lm.hostPID = lm.uniqueParticipantID()
+		}
+		p.ID = lm.hostPID
+	} else {
+		p.ID = lm.uniqueParticipantID()
+		if lm.muteLock {
+			p.AudioMuted, p.MutedByHost, p.CanUnmute = true, true, false
+		}
+	}
+	return &seat{p: p}
+}
+
+func (lm *liveMeeting) uniqueParticipantID() string {
+	for {
+		id := newParticipantID()
+		if lm.byID[id] == nil && id != lm.hostPID {
+			return id
+		}
+	}
+}
+
+// replaceHost moves the host's seat to a new connection: same participantId and mute state,
+// the new name. The media stays (the new connection publishes anew under the same id).
+func (lm *liveMeeting) replaceHost(hs *seat, name string, sink Sink) *Member {
+	old := hs.member
+	old.gone = true
+	old.sink.Deliver(Replaced{})
+	hs.member = &Member{lm: lm, id: hs.p.ID, role: RoleHost, sink: sink}
+	hs.p.Name = name
+	lm.applyGate(hs, KindAudio)
+	lm.applyGate(hs, KindVideo)
+	lm.toOthers(hs, ParticipantUpdated{Participant: hs.p})
+	lm.svc.log.Debug("host connection replaced", "meetingId", lm.id, "participantId", hs.p.ID)
+	return hs.member
+}
+
+func (lm *liveMeeting) joinResult(self *seat) JoinResult {
+	res := JoinResult{
+		Self:         self.p,
+		Meeting:      lm.view(),
+		Participants: make([]Participant, 0, len(lm.seats)-1),
+		Timers:       timerCatalogue(),
+	}
+	for _, s := range lm.seats {
+		if s != self {
+			res.Participants = append(res.Participants, s.p)
+		}
+	}
+	if lm.timer != nil {
+		tv := lm.timer.view()
+		res.Timer = &tv
+	}
+	return res
+}
+
+func (lm *liveMeeting) view() MeetingView {
+	st := StateOpen
+	if lm.ended {
+		st = StateEnded
+	}
+	return MeetingView{MeetingID: lm.id, State: st, Locked: lm.rec.Locked}
+}
+
+// applyGate tells Media whether s's kind is forwarded: exactly while it is not muted.
+func (lm *liveMeeting) applyGate(s *seat, k Kind) {
+	muted := s.p.AudioMuted
+	if k == KindVideo {
+		muted = s.p.VideoMuted
+	}
+	lm.svc.media.SetForwarding(lm.id, s.p.ID, k, !muted)
+}
+
+func (lm *liveMeeting) toAll(ev Event) {
+	for _, s := range lm.seats {
+		s.send(ev)
+	}
+}
+
+func (lm *liveMeeting) toOthers(except *seat, ev Event) {
+	for _, s := range lm.seats {
+		if s != except {
+			s.send(ev)
+		}
+	}
+}
+
+// updated broadcasts s's new state to everyone, s included.
+func (lm *liveMeeting) updated(s *seat) { lm.toAll(ParticipantUpdated{Participant: s.p}) }
+
+// seatOf returns the seat with participantID, or an *Error: bad_request for an empty id,
+// not_found for one not in the meeting.
+func (lm *liveMeeting) seatOf(participantID string) (*seat, error) {
+	if participantID == "" {
+		return nil, newError(CodeBadRequest, "participantId is required")
+	}
+	s := lm.byID[participantID]
+	if s == nil {
+		return nil, newError(CodeNotFound, "no participant %q in this meeting", participantID)
+	}
+	return s, nil
+}
+
+// remove takes s out of the meeting: its member is gone and Media drops it.
+func (lm *liveMeeting) remove(s *seat) {
+	s.member.gone = true
+	lm.seats = slices.DeleteFunc(lm.seats, func(x *seat) bool { return x == s })
+	delete(lm.byID, s.p.ID)
+	lm.svc.media.RemoveParticipant(lm.id, s.p.ID)
+	lm.scheduleIdleIfEmpty()
+}
+
+// scheduleIdleIfEmpty arranges for an empty meeting's memory to be released after the idle
+// timeout, unless someone joins first.
+func (lm *liveMeeting) scheduleIdleIfEmpty() {
+	if len(lm.seats) > 0 || lm.idle != nil || lm.released {
+		return
+	}
+	lm.idleGen++
+	gen := lm.idleGen
+	lm.idle = lm.svc.clock.AfterFunc(lm.svc.idleTimeout, func() { lm.idleFired(gen) })
+}
+
+func (lm *liveMeeting) cancelIdle() {
+	if lm.idle != nil {
+		lm.idle.Stop()
+		lm.idle = nil
+		lm.idleGen++
+	}
+}
+
+func (lm *liveMeeting) idleFired(gen uint64) {
+	lm.mu.Lock()
+	defer lm.mu.Unlock()
+	if gen != lm.idleGen || lm.released || len(lm.seats) > 0 {
+		return
+	}
+	lm.idle = nil
+	lm.svc.log.Debug("idle meeting released", "meetingId", lm.id)
+	lm.release()
+}
+
+// release stops the meeting's timers, drops its participants' memory and removes it from the
+// service; the record stays in the store.
+func (lm *liveMeeting) release() {
+	lm.released = true
+	lm.stopTimer()
+	lm.cancelIdle()
+	lm.seats = nil
+	lm.byID = nil
+	lm.svc.forget(lm)
+}

@@ -1,0 +1,189 @@
+package meetingtest
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+
+	"parley/meeting"
+)
+
+// Trace is an ordered log that recorders share, so that a test can check, e.g., that an audio
+// gate closed before any participant was told of the mute.
+type Trace struct {
+	mu      sync.Mutex
+	entries []string
+}
+
+func (t *Trace) add(s string) {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	t.entries = append(t.entries, s)
+	t.mu.Unlock()
+}
+
+// Entries returns a copy of the log so far.
+func (t *Trace) Entries() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Clone(t.entries)
+}
+
+// Reset empties the log.
+func (t *Trace) Reset() {
+	t.mu.Lock()
+	t.entries = nil
+	t.mu.Unlock()
+}
+
+// Sink is a meeting.Sink that records the events it is given. It is safe for concurrent use.
+type Sink struct {
+	name   string
+	trace  *Trace
+	mu     sync.Mutex
+	events []meeting.Event
+}
+
+// NewSink returns a Sink; each delivery is also logged to trace (if not nil) as
+// "event <name> <type>".
+func NewSink(name string, trace *Trace) *Sink { return &Sink{name: name, trace: trace} }
+
+// Deliver records ev.
+func (s *Sink) Deliver(ev meeting.Event) {
+	s.mu.Lock()
+	s.events = append(s.events, ev)
+	s.mu.Unlock()
+	s.trace.add(fmt.Sprintf("event %s %s", s.name, ev.EventType()))
+}
+
+// Events returns a copy of the events recorded so far.
+func (s *Sink) Events() []meeting.Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.events)
+}
+
+// Take returns the events recorded so far and forgets them.
+func (s *Sink) Take() []meeting.Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	evs := s.events
+	s.events = nil
+	return evs
+}
+
+// Types returns the EventType of each recorded event, in order.
+func (s *Sink) Types() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	types := make([]string, len(s.events))
+	for i, ev := range s.events {
+		types[i] = ev.EventType()
+	}
+	return types
+}
+
+// MediaCall is one recorded call on Media. Kind and Forward are set for SetForwarding only;
+// ParticipantID is empty for EndMeeting.
+type MediaCall struct {
+	Op            string // "SetForwarding", "RequestKeyframe", "RemoveParticipant", "EndMeeting"
+	MeetingID     string
+	ParticipantID string
+	Kind          meeting.Kind
+	Forward       bool
+}
+
+func (c MediaCall) String() string {
+	switch c.Op {
+	case "SetForwarding":
+		return fmt.Sprintf("media SetForwarding %s %s %t", c.ParticipantID, c.Kind, c.Forward)
+	case "EndMeeting":
+		return "media EndMeeting " + c.MeetingID
+	default:
+		return fmt.Sprintf("media %s %s", c.Op, c.ParticipantID)
+	}
+}
+
+type gateKey struct {
+	meetingID, participantID string
+	kind                     meeting.Kind
+}
+
+// Media is a meeting.Media that records its calls and the gate state they leave. It is safe for
+// concurrent use.
+type Media struct {
+	trace *Trace
+	mu    sync.Mutex
+	calls []MediaCall
+	gates map[gateKey]bool
+}
+
+// NewMedia returns a Media; each call is also logged to trace (if not nil) as MediaCall.String.
+func NewMedia(trace *Trace) *Media { return &Media{trace: trace, gates: make(map[gateKey]bool)} }
+
+func (m *Media) record(c MediaCall) {
+	m.mu.Lock()
+	m.calls = append(m.calls, c)
+	switch c.Op {
+	case "SetForwarding":
+		m.gates[gateKey{c.MeetingID, c.ParticipantID, c.Kind}] = c.Forward
+	case "RemoveParticipant":
+		delete(m.gates, gateKey{c.MeetingID, c.ParticipantID, meeting.KindAudio})
+		delete(m.gates, gateKey{c.MeetingID, c.ParticipantID, meeting.KindVideo})
+	case "EndMeeting":
+		for k := range m.gates {
+			if k.meetingID == c.MeetingID {
+				delete(m.gates, k)
+			}
+		}
+	}
+	m.mu.Unlock()
+	m.trace.add(c.String())
+}
+
+// SetForwarding records the call and the gate's new state.
+func (m *Media) SetForwarding(meetingID, participantID string, kind meeting.Kind, forward bool) {
+	m.record(MediaCall{Op: "SetForwarding", MeetingID: meetingID, ParticipantID: participantID, Kind: kind, Forward: forward})
+}
+
+// RequestKeyframe records the call.
+func (m *Media) RequestKeyframe(meetingID, participantID string) {
+	m.record(MediaCall{Op: "RequestKeyframe", MeetingID: meetingID, ParticipantID: participantID})
+}
+
+// RemoveParticipant records the call and forgets the participant's gates.
+func (m *Media) RemoveParticipant(meetingID, participantID string) {
+	m.record(MediaCall{Op: "RemoveParticipant", MeetingID: meetingID, ParticipantID: participantID})
+}
+
+// EndMeeting records the call and forgets the meeting's gates.
+func (m *Media) EndMeeting(meetingID string) {
+	m.record(MediaCall{Op: "EndMeeting", MeetingID: meetingID})
+}
+
+// Calls returns a copy of the calls recorded so far.
+func (m *Media) Calls() []MediaCall {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.calls)
+}
+
+// Take returns the calls recorded so far and forgets them (not the gate state).
+func (m *Media) Take() []MediaCall {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.calls
+	m.calls = nil
+	return c
+}
+
+// Forwarding returns the gate state last set for a participant's kind; known is false if none
+// was set since the participant was last removed.
+func (m *Media) Forwarding(meetingID, participantID string, kind meeting.Kind) (forward, known bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	forward, known = m.gates[gateKey{meetingID, participantID, kind}]
+	return forward, known
+}

@@ -1,0 +1,78 @@
+package meeting
+
+import "fmt"
+
+// Kick removes a participant (not the host) from the meeting.
+type Kick struct{ ParticipantID string }
+
+// SetLocked locks or unlocks the meeting; while locked, only the host can join.
+type SetLocked struct{ Locked bool }
+
+// EndMeeting ends the meeting for everyone.
+type EndMeeting struct{}
+
+// RequestKind returns RequestKick.
+func (Kick) RequestKind() RequestKind { return RequestKick }
+
+// RequestKind returns RequestSetLocked.
+func (SetLocked) RequestKind() RequestKind { return RequestSetLocked }
+
+// RequestKind returns RequestEndMeeting.
+func (EndMeeting) RequestKind() RequestKind { return RequestEndMeeting }
+
+func (r Kick) apply(a *action) error {
+	lm := a.lm
+	s, err := lm.seatOf(r.ParticipantID)
+	if err != nil {
+		return err
+	}
+	if s.p.Role == RoleHost {
+		return newError(CodeBadRequest, "the host cannot remove themselves; leave or end the meeting instead")
+	}
+	lm.remove(s)
+	s.send(Kicked{})
+	lm.toAll(ParticipantLeft{ParticipantID: s.p.ID, Reason: ReasonKicked})
+	lm.svc.log.Debug("participant kicked", "meetingId", lm.id, "participantId", s.p.ID)
+	return nil
+}
+
+func (r SetLocked) apply(a *action) error {
+	lm := a.lm
+	if lm.rec.Locked == r.Locked {
+		return nil
+	}
+	rec := lm.rec
+	rec.Locked = r.Locked
+	if err := lm.svc.store.Update(a.ctx, rec); err != nil {
+		return fmt.Errorf("set locked: %w: %w", errNotSaved(), err)
+	}
+	lm.rec = rec
+	lm.toAll(MeetingUpdated{Meeting: lm.view()})
+	return nil
+}
+
+// apply fails and changes nothing if the ended state cannot be saved: a meeting ended only in
+// memory would come back open on the next join.
+func (EndMeeting) apply(a *action) error {
+	lm := a.lm
+	rec := lm.rec
+	rec.State = StateEnded
+	if err := lm.svc.store.Update(a.ctx, rec); err != nil {
+		return fmt.Errorf("end meeting: %w: %w", errNotSaved(), err)
+	}
+	lm.rec = rec
+	lm.ended = true
+	lm.stopTimer()
+	lm.svc.media.EndMeeting(lm.id)
+	for _, s := range lm.seats {
+		s.member.gone = true
+		s.send(MeetingEnded{})
+	}
+	lm.release()
+	lm.svc.log.Debug("meeting ended", "meetingId", lm.id)
+	return nil
+}
+
+func errNotSaved() *Error {
+	return newError(CodeInternal, "the change could not be saved; please try again")
+}

@@ -1,0 +1,204 @@
+package meeting
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// DefaultMaxParticipants is the meeting size used when Config.MaxParticipants is not set.
+const DefaultMaxParticipants = 100
+
+// DefaultIdleTimeout is how long an open meeting nobody is in keeps its in-memory state (the
+// host's participantId, the mute lock, a running timer) before it is released.
+const DefaultIdleTimeout = 10 * time.Minute
+
+// Config configures a Service. Zero fields take their defaults.
+type Config struct {
+	MaxParticipants int          // default DefaultMaxParticipants; the host counts
+	Clock           Clock        // default SystemClock()
+	Media           Media        // nil: no media effects
+	Store           Store        // default NewMemoryStore()
+	Logger          *slog.Logger // default: discard
+	IdleTimeout     time.Duration
+}
+
+// Service holds every live meeting of this node. Each live meeting has its own lock; the
+// service's lock guards only the map of live meetings, so meetings never contend with each other.
+type Service struct {
+	maxParticipants int
+	clock           Clock
+	media           Media
+	store           Store
+	log             *slog.Logger
+	idleTimeout     time.Duration
+
+	mu   sync.Mutex
+	live map[string]*liveMeeting
+}
+
+// NewService returns a Service with cfg's defaults filled in.
+func NewService(cfg Config) *Service {
+	s := &Service{
+		maxParticipants: cfg.MaxParticipants,
+		clock:           cfg.Clock,
+		media:           cfg.Media,
+		store:           cfg.Store,
+		log:             cfg.Logger,
+		idleTimeout:     cfg.IdleTimeout,
+		live:            make(map[string]*liveMeeting),
+	}
+	if s.maxParticipants <= 0 {
+		s.maxParticipants = DefaultMaxParticipants
+	}
+	if s.clock == nil {
+		s.clock = SystemClock()
+	}
+	if s.media == nil {
+		s.media = noMedia{}
+	}
+	if s.store == nil {
+		s.store = NewMemoryStore()
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.idleTimeout <= 0 {
+		s.idleTimeout = DefaultIdleTimeout
+	}
+	return s
+}
+
+// Created is the result of Create. HostKey is the secret that makes its bearer the host; it is
+// returned only here and must never be logged.
+type Created struct {
+	MeetingID string
+	HostKey   string
+	HostName  string // the validated, trimmed name
+}
+
+// Create makes a new open meeting for the host named hostName.
+func (s *Service) Create(ctx context.Context, hostName string) (Created, error) {
+	name, err := ValidateName(hostName)
+	if err != nil {
+		return Created{}, err
+	}
+	c := Created{MeetingID: newMeetingID(), HostKey: newHostKey(), HostName: name}
+	rec := Record{
+		ID:          c.MeetingID,
+		HostKeyHash: HashHostKey(c.HostKey),
+		HostName:    name,
+		CreatedAt:   s.clock.Now(),
+		State:       StateOpen,
+	}
+	if err := s.store.Create(ctx, rec); err != nil {
+		return Created{}, fmt.Errorf("create meeting: %w", err)
+	}
+	s.log.Debug("meeting created", "meetingId", c.MeetingID)
+	return c, nil
+}
+
+// Info returns the meeting's public summary, or an *Error with CodeNotFound.
+func (s *Service) Info(ctx context.Context, meetingID string) (Info, error) {
+	rec, err := s.store.Get(ctx, meetingID)
+	if err != nil {
+		return Info{}, fmt.Errorf("meeting info: %w", err)
+	}
+	info := Info{MeetingID: rec.ID, State: rec.State, Locked: rec.Locked}
+	if rec.State == StateEnded {
+		return info, nil
+	}
+	s.mu.Lock()
+	lm := s.live[meetingID]
+	s.mu.Unlock()
+	if lm == nil {
+		return info, nil
+	}
+	lm.mu.Lock()
+	defer lm.mu.Unlock()
+	if lm.ended {
+		info.State = StateEnded
+		return info, nil
+	}
+	if lm.loaded && !lm.released {
+		info.Locked = lm.rec.Locked
+		info.ParticipantCount = len(lm.seats)
+	}
+	return info, nil
+}
+
+// JoinRequest is a join: HostKey "" means none was presented.
+type JoinRequest struct {
+	MeetingID string
+	Name      string
+	HostKey   string
+}
+
+// JoinResult is what the joiner is told, the protocol's "joined".
+type JoinResult struct {
+	Self         Participant   // the joiner: its participantId, role and mute state
+	Meeting      MeetingView   // the meeting as it is now
+	Participants []Participant // everyone else already there, in join order
+	Timer        *TimerView    // the running timer, or nil
+	Timers       []TimerView   // the timers the host may start (no EndsAt)
+}
+
+// Join adds a connection to a meeting. Its checks run in the protocol's order: bad_request (name),
+// not_found, meeting_ended, forbidden (a hostKey present but wrong), meeting_locked (only without
+// the right hostKey), meeting_full. Rate limits are signaling's.
+//
+// Everyone else gets ParticipantJoined; the joiner's sink gets nothing for its own join. A join
+// with the right hostKey while the host is connected replaces the host's old connection (see
+// PROTOCOL.md): the old member's sink gets Replaced, the others ParticipantUpdated, and the new
+// member keeps the participantId and mute state. Before Join returns, Media has been told the
+// joiner's gate for each kind.
+func (s *Service) Join(ctx context.Context, req JoinRequest, sink Sink) (*Member, JoinResult, error) {
+	name, err := ValidateName(req.Name)
+	if err != nil {
+		return nil, JoinResult{}, err
+	}
+	if sink == nil {
+		return nil, JoinResult{}, newError(CodeInternal, "join without an event sink")
+	}
+	for {
+		lm := s.acquire(req.MeetingID)
+		m, res, err, retry := lm.join(ctx, req, name, sink)
+		if retry {
+			// The meeting was released between lookup and lock; the next lookup loads it anew.
+			continue
+		}
+		return m, res, err
+	}
+}
+
+// acquire returns the live meeting for id, making an empty, unloaded one if there is none.
+// It never holds the service lock while taking a meeting's lock.
+func (s *Service) acquire(id string) *liveMeeting {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	lm := s.live[id]
+	if lm == nil {
+		lm = &liveMeeting{svc: s, id: id, byID: make(map[string]*seat)}
+		s.live[id] = lm
+	}
+	return lm
+}
+
+// forget drops lm from the map of live meetings. The caller holds lm.mu (lock order: a meeting's
+// lock, then the service's).
+func (s *Service) forget(lm *liveMeeting) {
+	s.mu.Lock()
+	if s.live[lm.id] == lm {
+		delete(s.live, lm.id)
+	}
+	s.mu.Unlock()
+}
+
+// LiveMeetings returns how many meetings this node holds in memory (for metrics and tests).
+func (s *Service) LiveMeetings() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.live)
+}

@@ -1,0 +1,66 @@
+package meeting
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Record is the durable part of a meeting. Live participants are not in it: they stay in memory
+// on the node that owns the meeting.
+type Record struct {
+	ID          string
+	HostKeyHash [32]byte // SHA-256 of the hostKey; the key itself is never stored
+	HostName    string
+	CreatedAt   time.Time
+	State       State
+	Locked      bool
+}
+
+// Store keeps meeting records: in memory by default, in Redis for several nodes.
+type Store interface {
+	// Create adds a new record; it fails if the id exists.
+	Create(ctx context.Context, r Record) error
+	// Get returns the record, or an *Error with CodeNotFound when there is none.
+	Get(ctx context.Context, id string) (Record, error)
+	// Update replaces an existing record, or fails with CodeNotFound.
+	Update(ctx context.Context, r Record) error
+}
+
+type memoryStore struct {
+	mu      sync.Mutex
+	records map[string]Record
+}
+
+// NewMemoryStore returns a Store that keeps records in this process's memory.
+func NewMemoryStore() Store { return &memoryStore{records: make(map[string]Record)} }
+
+func (s *memoryStore) Create(_ context.Context, r Record) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.records[r.ID]; ok {
+		return newError(CodeInternal, "meeting %q already exists", r.ID)
+	}
+	s.records[r.ID] = r
+	return nil
+}
+
+func (s *memoryStore) Get(_ context.Context, id string) (Record, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.records[id]
+	if !ok {
+		return Record{}, errMeetingNotFound()
+	}
+	return r, nil
+}
+
+func (s *memoryStore) Update(_ context.Context, r Record) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.records[r.ID]; !ok {
+		return errMeetingNotFound()
+	}
+	s.records[r.ID] = r
+	return nil
+}
