@@ -202,3 +202,36 @@ func (s *Service) LiveMeetings() int {
 	defer s.mu.Unlock()
 	return len(s.live)
 }
+
+// Snapshot is a consistent read of a live meeting's state, for diagnostics and tests.
+type Snapshot struct {
+	Meeting      MeetingView
+	Participants []Participant // connected participants, in join order
+	Timer        *TimerView    // the running timer, or nil
+	MuteLocked   bool          // joiners come in muted by the host
+}
+
+// Snapshot returns the live meeting's state; ok is false when the meeting is not live on this
+// node (unknown, ended, idle and released, or never joined here).
+func (s *Service) Snapshot(meetingID string) (snap Snapshot, ok bool) {
+	s.mu.Lock()
+	lm := s.live[meetingID]
+	s.mu.Unlock()
+	if lm == nil {
+		return Snapshot{}, false
+	}
+	lm.mu.Lock()
+	defer lm.mu.Unlock()
+	if !lm.loaded || lm.released {
+		return Snapshot{}, false
+	}
+	snap = Snapshot{Meeting: lm.view(), MuteLocked: lm.muteLock, Participants: make([]Participant, len(lm.seats))}
+	for i, st := range lm.seats {
+		snap.Participants[i] = st.p
+	}
+	if lm.timer != nil {
+		tv := lm.timer.view()
+		snap.Timer = &tv
+	}
+	return snap, true
+}
