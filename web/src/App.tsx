@@ -1,0 +1,160 @@
+// The app shell: which screen shows, driven by the URL (/ and /m/{meetingId}) and by how a
+// meeting attempt ended.
+
+import { useCallback, useEffect, useState } from 'react';
+import type { LocalMedia } from './media';
+import type { ErrorCode } from './protocol';
+import type { Phase } from './roomState';
+import { forgetHostCredentials, loadHostCredentials } from './storage';
+import { Home } from './components/Home';
+import { PreJoin } from './components/PreJoin';
+import { Room } from './components/Room';
+import { EndScreen, type EndReason } from './components/EndScreen';
+import { Unavailable, type UnavailableReason } from './components/Unavailable';
+
+export interface RoomEntry {
+  meetingId: string;
+  name: string;
+  hostKey?: string;
+  joinUrl: string;
+  media: LocalMedia;
+  audioMuted: boolean;
+  videoMuted: boolean;
+}
+
+type View =
+  | { kind: 'home' }
+  | { kind: 'prejoin'; meetingId: string; error?: string }
+  | { kind: 'room'; entry: RoomEntry; attempt: number }
+  | { kind: 'end'; meetingId: string; reason: EndReason }
+  | { kind: 'unavailable'; meetingId: string; reason: UnavailableReason };
+
+function viewFromPath(path: string): View {
+  const m = /^\/m\/([^/]+)\/?$/.exec(path);
+  if (m) return { kind: 'prejoin', meetingId: decodeURIComponent(m[1]) };
+  return { kind: 'home' };
+}
+
+export function meetingPath(meetingId: string): string {
+  return `/m/${encodeURIComponent(meetingId)}`;
+}
+
+function joinError(code: ErrorCode, message: string): string {
+  switch (code) {
+    case 'bad_request':
+      return `The server did not accept that: ${message}`;
+    case 'rate_limited':
+      return 'Too many attempts. Please wait a moment and try again.';
+    case 'forbidden':
+      return 'The host key for this meeting is no longer valid. You can join as a participant.';
+    default:
+      return message;
+  }
+}
+
+export function App() {
+  const [view, setView] = useState<View>(() => viewFromPath(location.pathname));
+
+  useEffect(() => {
+    const onPop = () => setView(viewFromPath(location.pathname));
+    window.addEventListener('popstate', onPop);
+    return () => window.removeEventListener('popstate', onPop);
+  }, []);
+
+  useEffect(() => {
+    const titles: Record<View['kind'], string> = {
+      home: 'Parley: video meetings',
+      prejoin: 'Join meeting · Parley',
+      room: 'Meeting · Parley',
+      end: 'Parley',
+      unavailable: 'Meeting unavailable · Parley',
+    };
+    document.title = titles[view.kind];
+  }, [view.kind]);
+
+  const goHome = useCallback(() => {
+    history.pushState(null, '', '/');
+    setView({ kind: 'home' });
+  }, []);
+
+  const enterRoom = useCallback((entry: RoomEntry) => {
+    const path = meetingPath(entry.meetingId);
+    if (location.pathname !== path) history.pushState(null, '', path);
+    setView((v) => ({ kind: 'room', entry, attempt: v.kind === 'room' ? v.attempt + 1 : 0 }));
+  }, []);
+
+  const onRoomFinished = useCallback((meetingId: string, phase: Phase) => {
+    const reason: EndReason =
+      phase === 'ended' ? 'ended' : phase === 'removed' ? 'removed' : phase === 'replaced' ? 'replaced' : 'left';
+    if (reason === 'ended') forgetHostCredentials(meetingId);
+    setView({ kind: 'end', meetingId, reason });
+  }, []);
+
+  const onJoinRefused = useCallback((meetingId: string, code: ErrorCode, message: string) => {
+    switch (code) {
+      case 'not_found':
+        setView({ kind: 'unavailable', meetingId, reason: 'not_found' });
+        return;
+      case 'meeting_ended':
+        forgetHostCredentials(meetingId);
+        setView({ kind: 'unavailable', meetingId, reason: 'ended' });
+        return;
+      case 'meeting_locked':
+        setView({ kind: 'unavailable', meetingId, reason: 'locked' });
+        return;
+      case 'meeting_full':
+        setView({ kind: 'unavailable', meetingId, reason: 'full' });
+        return;
+      case 'forbidden':
+        forgetHostCredentials(meetingId);
+        break;
+    }
+    setView({ kind: 'prejoin', meetingId, error: joinError(code, message) });
+  }, []);
+
+  switch (view.kind) {
+    case 'home':
+      return <Home onCreated={enterRoom} />;
+    case 'prejoin':
+      return (
+        <PreJoin
+          key={view.meetingId}
+          meetingId={view.meetingId}
+          initialError={view.error}
+          hostCredentials={loadHostCredentials(view.meetingId)}
+          onJoin={enterRoom}
+          onUnavailable={(reason) => setView({ kind: 'unavailable', meetingId: view.meetingId, reason })}
+          onHome={goHome}
+        />
+      );
+    case 'room':
+      return (
+        <Room
+          key={view.attempt}
+          entry={view.entry}
+          onFinished={(phase) => onRoomFinished(view.entry.meetingId, phase)}
+          onJoinRefused={(code, message) => onJoinRefused(view.entry.meetingId, code, message)}
+        />
+      );
+    case 'end':
+      return (
+        <EndScreen
+          reason={view.reason}
+          onHome={goHome}
+          onRejoin={
+            view.reason === 'left' || view.reason === 'replaced'
+              ? () => setView({ kind: 'prejoin', meetingId: view.meetingId })
+              : undefined
+          }
+        />
+      );
+    case 'unavailable':
+      return (
+        <Unavailable
+          reason={view.reason}
+          onHome={goHome}
+          onRetry={() => setView({ kind: 'prejoin', meetingId: view.meetingId })}
+        />
+      );
+  }
+}

@@ -1,0 +1,57 @@
+// The HTTP half of the protocol (PROTOCOL.md, "HTTP"): creating a meeting and looking one up.
+
+import type { ErrorCode } from './protocol';
+
+export interface CreatedMeeting {
+  meetingId: string;
+  hostKey: string;
+  joinUrl: string;
+}
+
+export interface MeetingStatus {
+  meetingId: string;
+  state: 'open' | 'ended';
+  locked: boolean;
+  participantCount: number;
+}
+
+/** An HTTP error with the server's code, or 'network' when no answer came. */
+export class ApiError extends Error {
+  constructor(
+    readonly code: ErrorCode | 'network',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+async function call<T>(path: string, init?: RequestInit): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(path, init);
+  } catch {
+    throw new ApiError('network', 'The server could not be reached.');
+  }
+  const body = (await res.json().catch(() => null)) as
+    | (T & { error?: { code: ErrorCode; message: string } })
+    | null;
+  if (!res.ok) {
+    const err = body?.error;
+    throw new ApiError(err?.code ?? 'internal', err?.message ?? `HTTP ${res.status}`);
+  }
+  if (body === null) throw new ApiError('internal', 'The server sent an unreadable answer.');
+  return body;
+}
+
+export function createMeeting(hostName: string): Promise<CreatedMeeting> {
+  return call<CreatedMeeting>('/api/meetings', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ hostName }),
+  });
+}
+
+export function getMeeting(meetingId: string): Promise<MeetingStatus> {
+  return call<MeetingStatus>(`/api/meetings/${encodeURIComponent(meetingId)}`);
+}

@@ -1,0 +1,94 @@
+import { useEffect, useRef } from 'react';
+import type { Participant } from '../protocol';
+import { CameraOffIcon, MicOffIcon } from './Icons';
+
+function initials(name: string): string {
+  const parts = name.trim().split(/\s+/).filter(Boolean);
+  const letters = parts.length > 1 ? [parts[0], parts[parts.length - 1]] : parts;
+  return letters.map((p) => [...p][0]?.toUpperCase() ?? '').join('') || '?';
+}
+
+/**
+ * One person's video, named after them. The video element stays mounted even with the camera
+ * off, because it also plays that person's sound.
+ */
+export function VideoTile({
+  participant,
+  stream,
+  isSelf,
+  speaking,
+  soundBlocked,
+  onSoundBlocked,
+  width,
+}: {
+  participant: Participant;
+  stream: MediaStream | null;
+  isSelf: boolean;
+  speaking: boolean;
+  soundBlocked: boolean;
+  onSoundBlocked: () => void;
+  width?: number;
+}) {
+  const video = useRef<HTMLVideoElement>(null);
+  const videoTracks = stream?.getVideoTracks().length ?? 0;
+
+  useEffect(() => {
+    const v = video.current;
+    if (!v) return;
+    if (v.srcObject !== stream) v.srcObject = stream;
+    if (!stream) return;
+    v.play().catch((err: unknown) => {
+      // Browsers may refuse sound before the page was touched: play muted, offer a button.
+      if (!isSelf && err instanceof DOMException && err.name === 'NotAllowedError') {
+        onSoundBlocked();
+        v.muted = true;
+        void v.play().catch(() => undefined);
+      }
+    });
+  }, [stream, videoTracks, isSelf, onSoundBlocked]);
+
+  useEffect(() => {
+    if (video.current) video.current.muted = isSelf || soundBlocked;
+  }, [isSelf, soundBlocked]);
+
+  const showVideo = !participant.videoMuted && videoTracks > 0;
+  const label = isSelf ? `${participant.name} (you)` : participant.name;
+  const micState = participant.mutedByHost ? 'Muted by the host' : participant.audioMuted ? 'Microphone muted' : null;
+
+  return (
+    <section
+      className={`tile${speaking && !participant.audioMuted ? ' speaking' : ''}`}
+      aria-label={label}
+      data-participant-id={participant.participantId}
+      style={width ? { width } : undefined}
+    >
+      <video
+        ref={video}
+        data-participant-id={participant.participantId}
+        autoPlay
+        playsInline
+        muted={isSelf}
+        className={`${isSelf ? 'mirror' : ''}${showVideo ? '' : ' hidden-video'}`}
+      />
+      {!showVideo && (
+        <div className="avatar" aria-hidden="true">
+          <span>{initials(participant.name)}</span>
+        </div>
+      )}
+      <div className="nameplate">
+        {micState && (
+          <span className="indicator" role="img" aria-label={micState} title={micState}>
+            <MicOffIcon />
+          </span>
+        )}
+        {participant.videoMuted && (
+          <span className="indicator" role="img" aria-label="Camera off" title="Camera off">
+            <CameraOffIcon />
+          </span>
+        )}
+        <span className="name">{label}</span>
+        {participant.role === 'host' && <span className="badge">Host</span>}
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,322 @@
+// The wire protocol (docs: PROTOCOL.md, version 1): every message type the client sends or
+// receives, and the WebSocket client that pairs requests with their answers. Nothing else in the
+// client builds or parses protocol JSON.
+
+export type Role = 'host' | 'participant';
+export type Kind = 'audio' | 'video';
+export type Target = 'publisher' | 'subscriber';
+export type LeaveReason = 'left' | 'kicked' | 'disconnected';
+
+export type ErrorCode =
+  | 'bad_request'
+  | 'forbidden'
+  | 'not_found'
+  | 'meeting_ended'
+  | 'meeting_locked'
+  | 'meeting_full'
+  | 'rate_limited'
+  | 'internal';
+
+export interface Participant {
+  participantId: string;
+  name: string;
+  role: Role;
+  audioMuted: boolean;
+  videoMuted: boolean;
+  mutedByHost: boolean;
+  canUnmute: boolean;
+}
+
+export interface MeetingInfo {
+  meetingId: string;
+  state: 'open' | 'ended';
+  locked: boolean;
+}
+
+export interface TimerOption {
+  timerId: string;
+  seconds: number;
+}
+
+export interface RunningTimer extends TimerOption {
+  /** Unix milliseconds on the server's clock. */
+  endsAt: number;
+}
+
+export interface IceCandidate {
+  candidate: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+  usernameFragment?: string | null;
+}
+
+// ---- client → server ----
+
+export type ClientMessage =
+  | { type: 'join'; meetingId: string; name: string; hostKey?: string }
+  | { type: 'offer'; target: 'publisher'; sdp: string }
+  | { type: 'answer'; target: 'subscriber'; sdp: string }
+  | { type: 'candidate'; target: Target; candidate: IceCandidate }
+  | { type: 'setMuted'; kind: Kind; muted: boolean }
+  | { type: 'leave' }
+  | { type: 'muteAll'; allowSelfUnmute: boolean }
+  | { type: 'muteParticipant'; participantId: string; allowSelfUnmute: boolean }
+  | { type: 'allowUnmute'; participantId?: string }
+  | { type: 'startTimer'; timerId: string }
+  | { type: 'cancelTimer' }
+  | { type: 'kick'; participantId: string }
+  | { type: 'setLocked'; locked: boolean }
+  | { type: 'endMeeting' };
+
+export type RequestId = number | string;
+
+// ---- server → client ----
+
+export interface JoinedMessage {
+  type: 'joined';
+  id?: RequestId;
+  participantId: string;
+  role: Role;
+  meeting: MeetingInfo;
+  participants: Participant[];
+  timer: RunningTimer | null;
+  timers: TimerOption[];
+  /** Addition to PROTOCOL.md v1: the joiner's own state (it may join muted by the host). */
+  self?: Participant;
+}
+
+export interface OkMessage {
+  type: 'ok';
+  id: RequestId;
+  [result: string]: unknown;
+}
+
+export interface ErrorMessage {
+  type: 'error';
+  id?: RequestId;
+  code: ErrorCode;
+  message: string;
+}
+
+export interface AnswerMessage {
+  type: 'answer';
+  id?: RequestId;
+  target: Target;
+  sdp: string;
+}
+
+export type ServerEvent =
+  | { type: 'offer'; target: 'subscriber'; sdp: string }
+  | { type: 'candidate'; target: Target; candidate: IceCandidate }
+  | { type: 'participantJoined'; participant: Participant }
+  | { type: 'participantUpdated'; participant: Participant }
+  | { type: 'participantLeft'; participantId: string; reason: LeaveReason }
+  | { type: 'mutedByHost'; allowSelfUnmute: boolean }
+  | { type: 'unmuteAllowed' }
+  | { type: 'timerStarted'; timerId: string; seconds: number; endsAt: number }
+  | { type: 'timerCancelled' }
+  | { type: 'timerEnded'; timerId: string }
+  | { type: 'meetingUpdated'; meeting: MeetingInfo }
+  | { type: 'kicked' }
+  | { type: 'meetingEnded' }
+  | { type: 'replaced' };
+
+export type ServerMessage = JoinedMessage | OkMessage | ErrorMessage | AnswerMessage | ServerEvent;
+
+/** A request the server refused, or a connection that went away before the answer. */
+export class ProtocolError extends Error {
+  constructor(
+    readonly code: ErrorCode | 'closed',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+const eventTypes = new Set<string>([
+  'offer',
+  'candidate',
+  'participantJoined',
+  'participantUpdated',
+  'participantLeft',
+  'mutedByHost',
+  'unmuteAllowed',
+  'timerStarted',
+  'timerCancelled',
+  'timerEnded',
+  'meetingUpdated',
+  'kicked',
+  'meetingEnded',
+  'replaced',
+]);
+
+/** Parses one text frame; anything that is not an object with a string "type" is null. */
+export function parseServerMessage(data: string): ServerMessage | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  if (typeof (value as { type?: unknown }).type !== 'string') return null;
+  return value as ServerMessage;
+}
+
+export function isServerEvent(msg: ServerMessage): msg is ServerEvent {
+  // An answer or candidate carrying our id is a reply, not an event.
+  if ('id' in msg && msg.id !== undefined && msg.id !== null) return false;
+  return eventTypes.has(msg.type);
+}
+
+/** The subset of the browser WebSocket the client uses (also met by the ws package in tests). */
+export interface SocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+}
+
+export type SocketFactory = (url: string) => SocketLike;
+
+/** The answers a request can get, by request type. */
+export interface ReplyFor {
+  join: JoinedMessage;
+  offer: AnswerMessage;
+}
+type Reply<T extends ClientMessage['type']> = T extends keyof ReplyFor ? ReplyFor[T] : OkMessage;
+
+interface Pending {
+  resolve: (msg: ServerMessage) => void;
+  reject: (err: Error) => void;
+}
+
+const OPEN = 1;
+
+/**
+ * One WebSocket session with the server. Requests get ids and resolve with their answer
+ * (`joined`, `answer` or `ok`) or reject with a ProtocolError; everything else is an event.
+ */
+export class ProtocolClient {
+  private socket: SocketLike | null = null;
+  private nextId = 1;
+  private readonly pending = new Map<RequestId, Pending>();
+  private readonly eventHandlers = new Set<(ev: ServerEvent) => void>();
+  private readonly closeHandlers = new Set<(code: number, reason: string) => void>();
+  private closed = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly factory: SocketFactory = (u) => new WebSocket(u) as unknown as SocketLike,
+  ) {}
+
+  /** Opens the socket; rejects if it closes before opening or within timeoutMs. */
+  connect(timeoutMs = 10_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const socket = this.factory(this.url);
+      this.socket = socket;
+      let opened = false;
+      const timer = setTimeout(() => {
+        if (!opened) {
+          reject(new ProtocolError('closed', 'timed out connecting to the server'));
+          socket.close();
+        }
+      }, timeoutMs);
+      socket.onopen = () => {
+        opened = true;
+        clearTimeout(timer);
+        resolve();
+      };
+      socket.onerror = () => {
+        // The close event follows and carries what there is to know.
+      };
+      socket.onmessage = (ev) => {
+        if (typeof ev.data === 'string') this.receive(ev.data);
+      };
+      socket.onclose = (ev) => {
+        clearTimeout(timer);
+        this.closed = true;
+        const err = new ProtocolError('closed', 'connection closed');
+        for (const p of this.pending.values()) p.reject(err);
+        this.pending.clear();
+        if (!opened) {
+          reject(new ProtocolError('closed', `could not connect (${ev.code})`));
+          return;
+        }
+        for (const h of this.closeHandlers) h(ev.code, ev.reason);
+      };
+    });
+  }
+
+  /** Subscribes to server events; returns the unsubscribe function. */
+  onEvent(handler: (ev: ServerEvent) => void): () => void {
+    this.eventHandlers.add(handler);
+    return () => this.eventHandlers.delete(handler);
+  }
+
+  /** Called once if the connection closes after it opened (not for close() by us). */
+  onClose(handler: (code: number, reason: string) => void): () => void {
+    this.closeHandlers.add(handler);
+    return () => this.closeHandlers.delete(handler);
+  }
+
+  get isOpen(): boolean {
+    return !this.closed && this.socket?.readyState === OPEN;
+  }
+
+  /** Sends a message that wants no answer. Quietly dropped once the socket is gone. */
+  send(msg: ClientMessage): void {
+    if (!this.isOpen) return;
+    this.socket!.send(JSON.stringify(msg));
+  }
+
+  /** Sends a request with an id and waits for its one answer. */
+  request<M extends ClientMessage>(msg: M, timeoutMs = 15_000): Promise<Reply<M['type']>> {
+    if (!this.isOpen) return Promise.reject(new ProtocolError('closed', 'not connected'));
+    const id = this.nextId++;
+    return new Promise<Reply<M['type']>>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new ProtocolError('closed', `no answer to ${msg.type}`));
+      }, timeoutMs);
+      this.pending.set(id, {
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m as Reply<M['type']>);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+      this.socket!.send(JSON.stringify({ ...msg, id }));
+    });
+  }
+
+  /** Closes without firing onClose handlers. */
+  close(): void {
+    this.closeHandlers.clear();
+    this.eventHandlers.clear();
+    if (this.socket && !this.closed) this.socket.close(1000, 'bye');
+  }
+
+  private receive(data: string): void {
+    const msg = parseServerMessage(data);
+    if (!msg) return;
+    const id = 'id' in msg ? msg.id : undefined;
+    if (id !== undefined && id !== null && this.pending.has(id)) {
+      const p = this.pending.get(id)!;
+      this.pending.delete(id);
+      if (msg.type === 'error') p.reject(new ProtocolError(msg.code, msg.message));
+      else p.resolve(msg);
+      return;
+    }
+    if (isServerEvent(msg)) {
+      for (const h of this.eventHandlers) h(msg);
+    }
+  }
+}
