@@ -1,0 +1,60 @@
+# The two commands a newcomer needs: `make run` and `make test`. Each installs what it needs.
+SHELL := /bin/bash
+GO ?= go
+ARGS ?=
+BIN := bin
+
+.PHONY: run build web web-deps chromium test test-go test-web e2e fuzz bench vet clean
+
+## run: build the web client and the server, then serve on :8080 (in-memory, one node)
+run: build
+	./$(BIN)/parley $(ARGS)
+
+## build: the server binary with the web client embedded, and the load generator
+build: web
+	$(GO) build -o $(BIN)/parley ./cmd/parley
+	$(GO) build -o $(BIN)/parley-load ./cmd/parley-load
+
+web/node_modules/.package-lock.json: web/package-lock.json web/package.json
+	npm --prefix web ci --no-audit --no-fund
+	@touch $@
+
+web-deps: web/node_modules/.package-lock.json
+
+## web: the browser client, built into web/dist (embedded by go:embed)
+web: web-deps
+	npm --prefix web run build
+
+## chromium: Debian's Chromium for the end-to-end tests, when missing
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "installing chromium with apt"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+## test: every test: Go (race detector), the web client's unit tests, the browser end-to-end tests
+test: vet test-go test-web e2e
+
+vet:
+	$(GO) vet ./...
+
+test-go:
+	$(GO) test -race -count=1 -timeout 10m ./...
+
+test-web: web-deps
+	npm --prefix web test
+
+e2e: web chromium
+	npm --prefix web run e2e
+
+## fuzz: fuzz the protocol decoder for a while (the corpus in testdata/ runs in every `go test`)
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./signaling/wire
+
+## bench: forwarding-path benchmarks and a short load run
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./sfu/...
+	bash cmd/parley-load/bench.sh
+
+clean:
+	rm -rf $(BIN) web/dist/assets web/dist/index.html

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// config is the server's settings: each flag can also be set by an environment variable
+// (PARLEY_ and the flag's name in capitals, dashes as underscores); a flag wins.
+type config struct {
+	listen          string
+	publicURL       string
+	udpPort         int
+	publicIPs       []string
+	loopbackOnly    bool
+	logLevel        slog.Level
+	maxParticipants int
+	allowedOrigins  []string
+	trustProxy      bool
+	drainTimeout    time.Duration
+}
+
+// listFlag is a repeatable flag; the environment variable takes a comma-separated list.
+type listFlag struct{ values *[]string }
+
+func (l listFlag) String() string {
+	if l.values == nil {
+		return ""
+	}
+	return strings.Join(*l.values, ",")
+}
+
+func (l listFlag) Set(v string) error {
+	for _, part := range strings.Split(v, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			*l.values = append(*l.values, part)
+		}
+	}
+	return nil
+}
+
+func parseConfig(args []string, getenv func(string) string) (config, error) {
+	var c config
+	var level string
+	fs := flag.NewFlagSet("parley", flag.ContinueOnError)
+	fs.StringVar(&c.listen, "listen", ":8080", "HTTP address to listen on")
+	fs.StringVar(&c.publicURL, "public-url", "", "base URL of join links, e.g. https://meet.example.com (default: the address a request came to)")
+	fs.IntVar(&c.udpPort, "udp-port", 8443, "the one UDP port for all media (0 picks a free port)")
+	fs.Var(listFlag{&c.publicIPs}, "public-ip", "public IP announced for media, for servers behind NAT (repeatable)")
+	fs.BoolVar(&c.loopbackOnly, "loopback-only", false, "media on 127.0.0.1 only (tests and local runs)")
+	fs.StringVar(&level, "log-level", "info", "log level: debug, info, warn or error")
+	fs.IntVar(&c.maxParticipants, "max-participants", 100, "most participants in one meeting, the host included")
+	fs.Var(listFlag{&c.allowedOrigins}, "allowed-origin", "extra origin host pattern allowed to open /ws (repeatable; the server's own host always is)")
+	fs.BoolVar(&c.trustProxy, "trust-proxy", false, "take client addresses from X-Forwarded-For (only behind a trusted proxy)")
+	fs.DurationVar(&c.drainTimeout, "drain-timeout", 10*time.Second, "how long shutdown waits for clients to go")
+
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "PARLEY_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(name); v != "" && envErr == nil {
+			if err := f.Value.Set(v); err != nil {
+				envErr = fmt.Errorf("%s=%q: %w", name, v, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return c, envErr
+	}
+	// Flags given on the command line replace what the environment set for lists.
+	c.publicIPs, c.allowedOrigins = resetLists(args, "public-ip", c.publicIPs), resetLists(args, "allowed-origin", c.allowedOrigins)
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if err := c.logLevel.UnmarshalText([]byte(level)); err != nil {
+		return c, fmt.Errorf("-log-level %q: %w", level, err)
+	}
+	if c.udpPort < 0 || c.udpPort > 65535 {
+		return c, fmt.Errorf("-udp-port %d: not a port", c.udpPort)
+	}
+	if c.maxParticipants < 2 {
+		return c, fmt.Errorf("-max-participants %d: a meeting needs room for at least 2", c.maxParticipants)
+	}
+	return c, nil
+}
+
+// resetLists drops the environment's values of a list flag that the command line sets.
+func resetLists(args []string, name string, current []string) []string {
+	for _, a := range args {
+		trimmed := strings.TrimLeft(a, "-")
+		if trimmed == name || strings.HasPrefix(trimmed, name+"=") {
+			return nil
+		}
+	}
+	return current
+}
+

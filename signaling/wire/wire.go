@@ -1,0 +1,193 @@
+// Package wire holds the protocol's message types and their strict decoding and encoding
+// (PROTOCOL.md, version 1).
+//
+// It owns the JSON shape of every message a client sends and of the server's replies, and the
+// rules that make a client message well formed (known type, required fields present and of the
+// right type). It must not know about sessions, meetings or media: the server's signaling package
+// and the Go client both build on it.
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// MaxClientMessage is the largest text message a client may send (64 KiB).
+const MaxClientMessage = 64 << 10
+
+// Message types a client sends.
+const (
+	TypeJoin            = "join"
+	TypeOffer           = "offer"
+	TypeAnswer          = "answer"
+	TypeCandidate       = "candidate"
+	TypeSetMuted        = "setMuted"
+	TypeLeave           = "leave"
+	TypeMuteAll         = "muteAll"
+	TypeMuteParticipant = "muteParticipant"
+	TypeAllowUnmute     = "allowUnmute"
+	TypeStartTimer      = "startTimer"
+	TypeCancelTimer     = "cancelTimer"
+	TypeKick            = "kick"
+	TypeSetLocked       = "setLocked"
+	TypeEndMeeting      = "endMeeting"
+)
+
+// Message types only the server sends (events use their own names, see package meeting).
+const (
+	TypeOK       = "ok"
+	TypeError    = "error"
+	TypeJoined   = "joined"
+	TypeReplaced = "replaced"
+)
+
+// Targets of offers, answers and candidates.
+const (
+	TargetPublisher  = "publisher"
+	TargetSubscriber = "subscriber"
+)
+
+// ID is a request's "id" as the client sent it (a JSON string or number), echoed verbatim.
+// A nil ID means the request had none.
+type ID = json.RawMessage
+
+// Envelope is what every message has.
+type Envelope struct {
+	Type string `json:"type"`
+	ID   ID     `json:"id,omitempty"`
+}
+
+// DecodeError is a client message that is not well formed. ID is the request's id when it could
+// be read, so the error can still answer the request.
+type DecodeError struct {
+	ID   ID
+	Type string
+	// Known is true when Type is a message type of the protocol (its fields were at fault), so
+	// the server can still refuse a host-only request as forbidden before judging its fields.
+	Known  bool
+	Reason string
+}
+
+func (e *DecodeError) Error() string {
+	if e.Type == "" {
+		return e.Reason
+	}
+	return e.Type + ": " + e.Reason
+}
+
+// ErrUnknownType is wrapped by the DecodeError of a message whose type is not in the protocol.
+var ErrUnknownType = errors.New("unknown message type")
+
+// Request is a decoded client message.
+type Request interface {
+	// MessageType is the protocol's "type".
+	MessageType() string
+	// validate reports the first missing or ill-typed field.
+	validate() error
+}
+
+// Decoded is a well-formed client message with its id.
+type Decoded struct {
+	ID      ID
+	Request Request
+}
+
+var constructors = map[string]func() Request{
+	TypeJoin:            func() Request { return new(Join) },
+	TypeOffer:           func() Request { return new(Offer) },
+	TypeAnswer:          func() Request { return new(Answer) },
+	TypeCandidate:       func() Request { return new(Candidate) },
+	TypeSetMuted:        func() Request { return new(SetMuted) },
+	TypeLeave:           func() Request { return new(Leave) },
+	TypeMuteAll:         func() Request { return new(MuteAll) },
+	TypeMuteParticipant: func() Request { return new(MuteParticipant) },
+	TypeAllowUnmute:     func() Request { return new(AllowUnmute) },
+	TypeStartTimer:      func() Request { return new(StartTimer) },
+	TypeCancelTimer:     func() Request { return new(CancelTimer) },
+	TypeKick:            func() Request { return new(Kick) },
+	TypeSetLocked:       func() Request { return new(SetLocked) },
+	TypeEndMeeting:      func() Request { return new(EndMeeting) },
+}
+
+// Decode parses one client message. Every failure is a *DecodeError.
+func Decode(data []byte) (Decoded, error) {
+	var head struct {
+		Type json.RawMessage `json:"type"`
+		ID   json.RawMessage `json:"id"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return Decoded{}, &DecodeError{Reason: "malformed JSON: the message must be one JSON object"}
+	}
+	id, idErr := checkID(head.ID)
+	var typ string
+	if len(head.Type) == 0 || json.Unmarshal(head.Type, &typ) != nil || typ == "" {
+		return Decoded{}, &DecodeError{ID: id, Reason: `"type" must be a non-empty string`}
+	}
+	if idErr != nil {
+		return Decoded{}, &DecodeError{Type: typ, Reason: idErr.Error()}
+	}
+	newReq, ok := constructors[typ]
+	if !ok {
+		return Decoded{}, &DecodeError{ID: id, Type: typ, Reason: ErrUnknownType.Error()}
+	}
+	req := newReq()
+	if err := strictUnmarshal(data, req); err != nil {
+		return Decoded{}, &DecodeError{ID: id, Type: typ, Known: true, Reason: err.Error()}
+	}
+	if err := req.validate(); err != nil {
+		return Decoded{}, &DecodeError{ID: id, Type: typ, Known: true, Reason: err.Error()}
+	}
+	return Decoded{ID: id, Request: req}, nil
+}
+
+// checkID accepts a JSON string or number; null counts as absent.
+func checkID(raw json.RawMessage) (ID, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	switch raw[0] {
+	case '"':
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return ID(raw), nil
+		}
+	default:
+		var n json.Number
+		if json.Unmarshal(raw, &n) == nil {
+			return ID(raw), nil
+		}
+	}
+	return nil, errors.New(`"id" must be a string or a number`)
+}
+
+// strictUnmarshal decodes the fields of req, reporting ill-typed ones by name. Unknown fields are
+// allowed so that clients of later versions still work.
+func strictUnmarshal(data []byte, req Request) error {
+	if err := json.Unmarshal(data, req); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			return fmt.Errorf("field %q must be %s", typeErr.Field, kindName(typeErr.Type.Kind().String()))
+		}
+		return fmt.Errorf("malformed fields: %w", err)
+	}
+	return nil
+}
+
+func kindName(k string) string {
+	switch k {
+	case "string":
+		return "a string"
+	case "bool":
+		return "a boolean"
+	case "ptr", "struct", "map":
+		return "an object"
+	case "int", "int64", "uint16", "uint32", "float64":
+		return "a number"
+	}
+	return "of another type"
+}
+
+func missing(field string) error { return fmt.Errorf("field %q is required", field) }
