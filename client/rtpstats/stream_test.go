@@ -15,9 +15,9 @@ func observeSeqs(s *Stream, seqs ...uint16) {
 
 func TestStreamCountsLossAndOrder(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		seqs   []uint16
-		want   Counts
+		name string
+		seqs []uint16
+		want Counts
 	}{
 		{name: "consecutive", seqs: []uint16{10, 11, 12, 13},
 			want: Counts{Packets: 4, Expected: 4, Lost: 0, LastSeq: 13}},
