@@ -12,7 +12,7 @@ export default defineConfig({
       // fresh clone (and go build ./...) keeps compiling.
       name: 'parley-keep-dist',
       closeBundle() {
-        writeFileSync(resolve(__dirname, 'dist/.gitkeep'), '');
+        writeFileSync(resolve(import.meta.dirname, 'dist/.gitkeep'), '');
       },
     },
   ],

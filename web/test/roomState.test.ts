@@ -1,0 +1,257 @@
+import { describe, expect, it } from 'vitest';
+import type { JoinedMessage, Participant, ServerEvent } from '../src/protocol';
+import {
+  canUnmuteSelf,
+  formatCountdown,
+  initialRoomState,
+  roomReducer,
+  secondsLeft,
+  validateName,
+  type RoomAction,
+  type RoomState,
+} from '../src/roomState';
+
+function person(id: string, name: string, extra: Partial<Participant> = {}): Participant {
+  return {
+    participantId: id,
+    name,
+    role: 'participant',
+    audioMuted: false,
+    videoMuted: false,
+    mutedByHost: false,
+    canUnmute: true,
+    ...extra,
+  };
+}
+
+const now = 1_764_200_000_000;
+
+function joined(extra: Partial<JoinedMessage> = {}): JoinedMessage {
+  return {
+    type: 'joined',
+    id: 1,
+    participantId: 'p-self',
+    role: 'participant',
+    meeting: { meetingId: 'm1', state: 'open', locked: false },
+    participants: [person('p-host', 'Ada', { role: 'host' })],
+    timer: null,
+    timers: [
+      { timerId: 't15', seconds: 15 },
+      { timerId: 't30', seconds: 30 },
+      { timerId: 't45', seconds: 45 },
+    ],
+    self: person('p-self', 'Grace'),
+    ...extra,
+  };
+}
+
+function run(actions: RoomAction[], start: RoomState = initialRoomState('Grace')): RoomState {
+  return actions.reduce(roomReducer, start);
+}
+
+const ev = (event: ServerEvent, at = now): RoomAction => ({ type: 'event', event, now: at });
+
+describe('room state', () => {
+  it('starts joining with the own name and nobody else', () => {
+    const s = initialRoomState('Grace');
+    expect(s.phase).toBe('joining');
+    expect(s.self.name).toBe('Grace');
+    expect(s.others).toEqual([]);
+  });
+
+  it('takes everything from joined, including the own state', () => {
+    const s = run([{ type: 'joined', msg: joined(), now }]);
+    expect(s.phase).toBe('live');
+    expect(s.selfId).toBe('p-self');
+    expect(s.role).toBe('participant');
+    expect(s.others.map((p) => p.name)).toEqual(['Ada']);
+    expect(s.timers.map((t) => t.timerId)).toEqual(['t15', 't30', 't45']);
+    expect(s.meeting?.locked).toBe(false);
+  });
+
+  it('shows the host mute at once when joining while it is in force', () => {
+    const self = person('p-self', 'Grace', { audioMuted: true, mutedByHost: true, canUnmute: false });
+    const s = run([{ type: 'joined', msg: joined({ self }), now }]);
+    expect(s.self.mutedByHost).toBe(true);
+    expect(canUnmuteSelf(s.self)).toBe(false);
+    expect(s.notice).toEqual({ kind: 'mutedByHost', allowSelfUnmute: false });
+  });
+
+  it('falls back to its own idea of self when joined has no self', () => {
+    const msg = joined({ role: 'host' });
+    delete msg.self;
+    const s = run([{ type: 'joined', msg, now }]);
+    expect(s.self.participantId).toBe('p-self');
+    expect(s.self.name).toBe('Grace');
+    expect(s.self.role).toBe('host');
+  });
+
+  it('adds, updates and removes others in join order', () => {
+    const s = run([
+      { type: 'joined', msg: joined(), now },
+      ev({ type: 'participantJoined', participant: person('p-2', 'Linus') }),
+      ev({ type: 'participantJoined', participant: person('p-3', 'Barbara') }),
+      ev({ type: 'participantUpdated', participant: person('p-2', 'Linus', { videoMuted: true }) }),
+      ev({ type: 'participantLeft', participantId: 'p-host', reason: 'left' }),
+    ]);
+    expect(s.others.map((p) => [p.name, p.videoMuted])).toEqual([
+      ['Linus', true],
+      ['Barbara', false],
+    ]);
+  });
+
+  it('does not list itself among the others', () => {
+    const s = run([
+      { type: 'joined', msg: joined(), now },
+      ev({ type: 'participantJoined', participant: person('p-self', 'Grace') }),
+    ]);
+    expect(s.others.map((p) => p.participantId)).toEqual(['p-host']);
+  });
+
+  it('applies updates about itself to self', () => {
+    const s = run([
+      { type: 'joined', msg: joined(), now },
+      ev({ type: 'participantUpdated', participant: person('p-self', 'Grace', { audioMuted: true }) }),
+    ]);
+    expect(s.self.audioMuted).toBe(true);
+    expect(s.others).toHaveLength(1);
+  });
+
+  it('locks the microphone on mutedByHost without permission, and frees it on unmuteAllowed', () => {
+    let s = run([{ type: 'joined', msg: joined(), now }, ev({ type: 'mutedByHost', allowSelfUnmute: false })]);
+    expect(s.self).toMatchObject({ audioMuted: true, mutedByHost: true, canUnmute: false });
+    expect(canUnmuteSelf(s.self)).toBe(false);
+    expect(s.notice).toEqual({ kind: 'mutedByHost', allowSelfUnmute: false });
+
+    s = roomReducer(s, ev({ type: 'unmuteAllowed' }));
+    expect(s.self.canUnmute).toBe(true);
+    expect(canUnmuteSelf(s.self)).toBe(true);
+    expect(s.notice).toEqual({ kind: 'unmuteAllowed' });
+
+    s = roomReducer(
+      s,
+      ev({ type: 'participantUpdated', participant: person('p-self', 'Grace', { audioMuted: false }) }),
+    );
+    expect(s.self.mutedByHost).toBe(false);
+  });
+
+  it('lets the muted participant unmute when the host allowed self-unmute', () => {
+    const s = run([{ type: 'joined', msg: joined(), now }, ev({ type: 'mutedByHost', allowSelfUnmute: true })]);
+    expect(s.self.mutedByHost).toBe(true);
+    expect(canUnmuteSelf(s.self)).toBe(true);
+  });
+
+  it('runs the timer from endsAt and clears it on end or cancel', () => {
+    let s = run([
+      { type: 'joined', msg: joined(), now },
+      ev({ type: 'timerStarted', timerId: 't15', seconds: 15, endsAt: now + 15_000 }),
+    ]);
+    expect(s.timer).toEqual({ timerId: 't15', seconds: 15, endsAt: now + 15_000 });
+    expect(s.clockOffset).toBe(0);
+    expect(secondsLeft(s.timer!, now, s.clockOffset)).toBe(15);
+    expect(secondsLeft(s.timer!, now + 14_001, s.clockOffset)).toBe(1);
+    expect(secondsLeft(s.timer!, now + 20_000, s.clockOffset)).toBe(0);
+
+    s = roomReducer(s, ev({ type: 'timerEnded', timerId: 't15' }));
+    expect(s.timer).toBeNull();
+    expect(s.notice).toEqual({ kind: 'timerEnded' });
+
+    s = roomReducer(s, ev({ type: 'timerStarted', timerId: 't30', seconds: 30, endsAt: now + 30_000 }));
+    expect(s.notice).toBeNull();
+    s = roomReducer(s, ev({ type: 'timerCancelled' }));
+    expect(s.timer).toBeNull();
+    expect(s.notice).toBeNull();
+  });
+
+  it('corrects for a server clock that is clearly off', () => {
+    // Server clock 60 s ahead of ours: the countdown must still start at the full 30 s.
+    const skew = 60_000;
+    const s = run([
+      { type: 'joined', msg: joined(), now },
+      ev({ type: 'timerStarted', timerId: 't30', seconds: 30, endsAt: now + skew + 30_000 }),
+    ]);
+    expect(s.clockOffset).toBe(skew);
+    expect(secondsLeft(s.timer!, now, s.clockOffset)).toBe(30);
+    expect(secondsLeft(s.timer!, now + 10_000, s.clockOffset)).toBe(20);
+  });
+
+  it('keeps a running timer that was there before joining', () => {
+    const timer = { timerId: 't45', seconds: 45, endsAt: now + 12_000 };
+    const s = run([{ type: 'joined', msg: joined({ timer }), now }]);
+    expect(secondsLeft(s.timer!, now, s.clockOffset)).toBe(12);
+  });
+
+  it('follows lock changes', () => {
+    const s = run([
+      { type: 'joined', msg: joined(), now },
+      ev({ type: 'meetingUpdated', meeting: { meetingId: 'm1', state: 'open', locked: true } }),
+    ]);
+    expect(s.meeting?.locked).toBe(true);
+  });
+
+  it.each([
+    [{ type: 'kicked' } as ServerEvent, 'removed'],
+    [{ type: 'meetingEnded' } as ServerEvent, 'ended'],
+    [{ type: 'replaced' } as ServerEvent, 'replaced'],
+  ])('ends on %o and ignores everything after', (event, phase) => {
+    const s = run([
+      { type: 'joined', msg: joined(), now },
+      ev(event),
+      ev({ type: 'participantJoined', participant: person('p-9', 'Late') }),
+      { type: 'reconnecting' },
+      { type: 'joined', msg: joined(), now },
+    ]);
+    expect(s.phase).toBe(phase);
+    expect(s.others.map((p) => p.name)).toEqual(['Ada']);
+  });
+
+  it('goes reconnecting on a lost connection and back to live with a fresh list on rejoin', () => {
+    let s = run([
+      { type: 'joined', msg: joined(), now },
+      ev({ type: 'participantJoined', participant: person('p-2', 'Linus') }),
+      { type: 'reconnecting' },
+    ]);
+    expect(s.phase).toBe('reconnecting');
+    s = roomReducer(s, {
+      type: 'joined',
+      msg: joined({ participantId: 'p-new', self: person('p-new', 'Grace'), participants: [person('p-host', 'Ada')] }),
+      now,
+    });
+    expect(s.phase).toBe('live');
+    expect(s.selfId).toBe('p-new');
+    expect(s.others.map((p) => p.name)).toEqual(['Ada']);
+  });
+
+  it('stays joining (not reconnecting) while the first join is still being tried', () => {
+    expect(run([{ type: 'reconnecting' }]).phase).toBe('joining');
+  });
+
+  it('records leaving and own mute changes', () => {
+    let s = run([{ type: 'joined', msg: joined(), now }, { type: 'localMuted', kind: 'video', muted: true }]);
+    expect(s.self.videoMuted).toBe(true);
+    s = roomReducer(s, { type: 'left' });
+    expect(s.phase).toBe('left');
+  });
+});
+
+describe('helpers', () => {
+  it('formats countdowns', () => {
+    expect(formatCountdown(45)).toBe('0:45');
+    expect(formatCountdown(5)).toBe('0:05');
+    expect(formatCountdown(75)).toBe('1:15');
+    expect(formatCountdown(0)).toBe('0:00');
+  });
+
+  it('validates names like the server', () => {
+    expect(validateName('  Grace  ')).toEqual({ name: 'Grace' });
+    expect(validateName('\u00a0Ada\u2003')).toEqual({ name: 'Ada' });
+    expect(validateName('   ')).toHaveProperty('error');
+    expect(validateName('x'.repeat(64))).toEqual({ name: 'x'.repeat(64) });
+    expect(validateName('x'.repeat(65))).toHaveProperty('error');
+    expect(validateName('😀'.repeat(64))).toEqual({ name: '😀'.repeat(64) });
+    expect(validateName('a\u0007b')).toHaveProperty('error');
+    expect(validateName('evil\u202Eman')).toHaveProperty('error');
+    expect(validateName('iso\u2066late')).toHaveProperty('error');
+    expect(validateName('Zoë Ölmez')).toEqual({ name: 'Zoë Ölmez' });
+  });
+});
