@@ -69,7 +69,8 @@ func (lm *liveMeeting) join(ctx context.Context, req JoinRequest, name string, s
 	}
 	if isHost {
 		if hs := lm.byID[lm.hostPID]; hs != nil {
-			return lm.replaceHost(hs, name, sink), lm.joinResult(hs), nil, false
+			m := lm.replaceHost(hs, name, sink)
+			return m, lm.joinResult(hs), nil, false
 		}
 	}
 	if len(lm.seats) >= lm.svc.maxParticipants {

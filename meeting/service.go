@@ -22,7 +22,8 @@ type Config struct {
 	Media           Media        // nil: no media effects
 	Store           Store        // default NewMemoryStore()
 	Logger          *slog.Logger // default: discard
-	IdleTimeout     time.Duration
+	// IdleTimeout is how long a meeting nobody is in stays in memory; default DefaultIdleTimeout.
+	IdleTimeout time.Duration
 }
 
 // Service holds every live meeting of this node. Each live meeting has its own lock; the
