@@ -1,0 +1,225 @@
+// Shared parts of the browser tests: the real server binary, Debian's Chromium with fake devices,
+// and waiting on conditions with deadlines (never sleeping for correctness).
+import { spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const webDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const outDir = join(webDir, 'e2e', 'out');
+mkdirSync(outDir, { recursive: true });
+
+const chromiumArgs = [
+  '--headless=new',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  '--allow-loopback-in-peer-connection',
+];
+
+/** Polls fn until it returns a truthy value (returned) or the deadline passes (throws). */
+export async function eventually(fn, { timeout = 20_000, interval = 200, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+      last = v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      const detail = last instanceof Error ? last.message : JSON.stringify(last);
+      throw new Error(`timed out after ${timeout} ms waiting for ${what} (last: ${detail})`);
+    }
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+export function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** The server binary from this tree, on 127.0.0.1 with media on loopback only. */
+export class ParleyServer {
+  constructor(port, logName = 'server.log') {
+    this.port = port;
+    this.base = `http://127.0.0.1:${port}`;
+    this.logPath = join(outDir, logName);
+    this.proc = null;
+  }
+
+  async start() {
+    const bin = process.env.PARLEY_BIN;
+    if (!bin) throw new Error('PARLEY_BIN is not set: run the suite with `npm run e2e`');
+    const log = createWriteStream(this.logPath, { flags: 'a' });
+    this.proc = spawn(
+      bin,
+      [
+        '-listen',
+        `127.0.0.1:${this.port}`,
+        '-loopback-only',
+        '-udp-port',
+        '0',
+        '-public-url',
+        this.base,
+        '-log-level',
+        'debug',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    this.proc.stdout.pipe(log);
+    this.proc.stderr.pipe(log);
+    const proc = this.proc;
+    let exited = null;
+    proc.once('exit', (code, signal) => (exited = { code, signal }));
+    await eventually(
+      async () => {
+        if (exited) throw new Error(`server exited early: ${JSON.stringify(exited)}; see ${this.logPath}`);
+        const res = await fetch(`${this.base}/readyz`);
+        return res.status === 200;
+      },
+      { timeout: 30_000, what: 'the server to be ready (/readyz)' },
+    );
+  }
+
+  /** Stops the server: SIGTERM, then SIGKILL if it lingers. `hard` kills at once, like a crash. */
+  async stop({ hard = false } = {}) {
+    const proc = this.proc;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    const gone = new Promise((r) => proc.once('exit', r));
+    proc.kill(hard ? 'SIGKILL' : 'SIGTERM');
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+    await gone;
+    clearTimeout(timer);
+    this.proc = null;
+  }
+
+  async createMeeting(hostName) {
+    const res = await fetch(`${this.base}/api/meetings`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ hostName }),
+    });
+    if (res.status !== 201) throw new Error(`create meeting: HTTP ${res.status} ${await res.text()}`);
+    return res.json();
+  }
+
+  async meeting(meetingId) {
+    const res = await fetch(`${this.base}/api/meetings/${meetingId}`);
+    return { status: res.status, body: await res.json() };
+  }
+}
+
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    chromiumSandbox: false,
+    args: chromiumArgs,
+    timeout: 60_000,
+  });
+}
+
+// Keeps every RTCPeerConnection the page makes within reach of the test's getStats() calls.
+const capturePeerConnections = () => {
+  const Original = window.RTCPeerConnection;
+  window.__testPeerConnections = [];
+  window.RTCPeerConnection = class extends Original {
+    constructor(...args) {
+      super(...args);
+      window.__testPeerConnections.push(this);
+    }
+  };
+};
+
+/** A fresh browser context (its own storage, like another person's browser) with one page. */
+export async function newPerson(browser, { viewport = { width: 1280, height: 800 }, initScript } = {}) {
+  const context = await browser.newContext({ viewport });
+  await context.addInitScript(capturePeerConnections);
+  if (initScript) await context.addInitScript(initScript);
+  const page = await context.newPage();
+  page.setDefaultTimeout(20_000);
+  const errors = [];
+  page.on('pageerror', (err) => errors.push(err));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' || msg.type() === 'warning') errors.push(new Error(msg.text()));
+  });
+  return { context, page, errors };
+}
+
+/** The participantId of the tile named `name` on page. */
+export async function tileId(page, name) {
+  const tile = page.getByRole('region', { name, exact: true });
+  await tile.waitFor();
+  return tile.getAttribute('data-participant-id');
+}
+
+/**
+ * Waits until the <video> of a participant really plays: it has a picture (videoWidth > 0) and its
+ * currentTime moves on between two looks.
+ */
+export async function waitVideoPlaying(page, participantId, timeout = 30_000) {
+  const sel = `video[data-participant-id="${participantId}"]`;
+  let before = -1;
+  await eventually(
+    async () => {
+      const now = await page.evaluate((s) => {
+        const v = document.querySelector(s);
+        return v && v.videoWidth > 0 && v.readyState >= 2 ? v.currentTime : -1;
+      }, sel);
+      const advanced = before >= 0 && now > before;
+      before = now;
+      return advanced;
+    },
+    { timeout, interval: 300, what: `video of ${participantId} playing` },
+  );
+}
+
+/** Packets received so far for a participant's audio and video, from the page's getStats(). */
+export function inboundPackets(page, participantId) {
+  return page.evaluate(async (id) => {
+    const v = document.querySelector(`video[data-participant-id="${id}"]`);
+    const stream = v && v.srcObject;
+    if (!stream) return null;
+    const audioId = stream.getAudioTracks()[0]?.id;
+    const videoId = stream.getVideoTracks()[0]?.id;
+    const out = { audio: null, video: null };
+    for (const pc of window.__testPeerConnections) {
+      if (pc.connectionState === 'closed') continue;
+      const stats = await pc.getStats();
+      stats.forEach((s) => {
+        if (s.type !== 'inbound-rtp') return;
+        if (audioId && s.trackIdentifier === audioId) out.audio = s.packetsReceived;
+        if (videoId && s.trackIdentifier === videoId) out.video = s.packetsReceived;
+      });
+    }
+    return out;
+  }, participantId);
+}
+
+/** Seconds shown by the countdown (role "timer"), or null when there is none. */
+export async function countdownSeconds(page) {
+  const timer = page.getByRole('timer');
+  if ((await timer.count()) === 0) return null;
+  const text = (await timer.textContent({ timeout: 2000 }).catch(() => null)) ?? '';
+  const m = /^(\d+):(\d\d)$/.exec(text.trim());
+  return m ? Number(m[1]) * 60 + Number(m[2]) : null;
+}
