@@ -367,3 +367,41 @@ func TestSystemClockTimer(t *testing.T) {
 		t.Error("Stop of a pending real timer returned false")
 	}
 }
+
+// TestJoinRacesIdleRelease joins an empty meeting at the moment its idle release fires: in
+// either order the join succeeds into the one live copy of the meeting, with its record intact.
+func TestJoinRacesIdleRelease(t *testing.T) {
+	e := newEnv(t, func(c *meeting.Config) { c.IdleTimeout = time.Second })
+	r := e.room(0)
+	r.do(r.host, meeting.SetLocked{Locked: true})
+	r.host.m.Leave()
+	for i := range 200 {
+		var wg sync.WaitGroup
+		var joined *conn
+		wg.Add(2)
+		go func() { defer wg.Done(); e.clock.Advance(time.Second) }()
+		go func() {
+			defer wg.Done()
+			c := &conn{name: "Host", sink: meetingtest.NewSink("host", nil)}
+			m, _, err := e.svc.Join(context.Background(), meeting.JoinRequest{MeetingID: r.id(), Name: "Host", HostKey: r.created.HostKey}, c.sink)
+			if err != nil {
+				t.Errorf("round %d: join: %v", i, err)
+				return
+			}
+			c.m = m
+			joined = c
+		}()
+		wg.Wait()
+		if joined == nil {
+			t.FailNow()
+		}
+		s, ok := e.svc.Snapshot(r.id())
+		if !ok || len(s.Participants) != 1 || s.Participants[0].ID != joined.m.ParticipantID() || !s.Meeting.Locked {
+			t.Fatalf("round %d: snapshot %+v (live %t)", i, s, ok)
+		}
+		if n := e.svc.LiveMeetings(); n != 1 {
+			t.Fatalf("round %d: %d live copies", i, n)
+		}
+		joined.m.Leave()
+	}
+}

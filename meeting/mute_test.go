@@ -286,23 +286,17 @@ func TestSetMuted(t *testing.T) {
 	}{
 		{name: "mute audio", req: meeting.SetMuted{Kind: meeting.KindAudio, Muted: true},
 			want: state{audio: true, canUnmute: true}, changed: true,
-			media: func(id, pid string) []meetingtest.MediaCall {
-				return []meetingtest.MediaCall{gate(id, pid, meeting.KindAudio, false)}
-			}},
+			media: oneGate(meeting.KindAudio, false)},
 		{name: "unmute audio that is not muted", req: meeting.SetMuted{Kind: meeting.KindAudio, Muted: false},
 			want: state{canUnmute: true}},
 		{name: "mute audio twice", prepare: selfMute(meeting.KindAudio), req: meeting.SetMuted{Kind: meeting.KindAudio, Muted: true},
 			want: state{audio: true, canUnmute: true}},
 		{name: "unmute own audio", prepare: selfMute(meeting.KindAudio), req: meeting.SetMuted{Kind: meeting.KindAudio},
 			want: state{canUnmute: true}, changed: true,
-			media: func(id, pid string) []meetingtest.MediaCall {
-				return []meetingtest.MediaCall{gate(id, pid, meeting.KindAudio, true)}
-			}},
+			media: oneGate(meeting.KindAudio, true)},
 		{name: "mute video", req: meeting.SetMuted{Kind: meeting.KindVideo, Muted: true},
 			want: state{video: true, canUnmute: true}, changed: true,
-			media: func(id, pid string) []meetingtest.MediaCall {
-				return []meetingtest.MediaCall{gate(id, pid, meeting.KindVideo, false)}
-			}},
+			media: oneGate(meeting.KindVideo, false)},
 		{name: "unmute video asks for a keyframe", prepare: selfMute(meeting.KindVideo), req: meeting.SetMuted{Kind: meeting.KindVideo},
 			want: state{canUnmute: true}, changed: true,
 			media: func(id, pid string) []meetingtest.MediaCall {
@@ -315,42 +309,30 @@ func TestSetMuted(t *testing.T) {
 			want: state{audio: true, byHost: true}},
 		{name: "video works while muted by host", prepare: hostMutes(false), req: meeting.SetMuted{Kind: meeting.KindVideo, Muted: true},
 			want: state{audio: true, video: true, byHost: true}, changed: true,
-			media: func(id, pid string) []meetingtest.MediaCall {
-				return []meetingtest.MediaCall{gate(id, pid, meeting.KindVideo, false)}
-			}},
+			media: oneGate(meeting.KindVideo, false)},
 		{name: "unmute muted by host with permission clears mutedByHost", prepare: hostMutes(true), req: meeting.SetMuted{Kind: meeting.KindAudio},
 			want: state{canUnmute: true}, changed: true,
-			media: func(id, pid string) []meetingtest.MediaCall {
-				return []meetingtest.MediaCall{gate(id, pid, meeting.KindAudio, true)}
-			}},
+			media: oneGate(meeting.KindAudio, true)},
 		{name: "unmute after allowUnmute", prepare: func(r *room, p *conn) {
 			hostMutes(false)(r, p)
 			r.do(r.host, meeting.AllowUnmute{ParticipantID: p.id()})
 		}, req: meeting.SetMuted{Kind: meeting.KindAudio}, want: state{canUnmute: true}, changed: true,
-			media: func(id, pid string) []meetingtest.MediaCall {
-				return []meetingtest.MediaCall{gate(id, pid, meeting.KindAudio, true)}
-			}},
+			media: oneGate(meeting.KindAudio, true)},
 		{name: "unmute after muteAll then allowUnmute for everyone", prepare: func(r *room, p *conn) {
 			r.do(r.host, meeting.MuteAll{})
 			r.do(r.host, meeting.AllowUnmute{})
 		}, req: meeting.SetMuted{Kind: meeting.KindAudio}, want: state{canUnmute: true}, changed: true,
-			media: func(id, pid string) []meetingtest.MediaCall {
-				return []meetingtest.MediaCall{gate(id, pid, meeting.KindAudio, true)}
-			}},
+			media: oneGate(meeting.KindAudio, true)},
 		{name: "unknown kind", req: meeting.SetMuted{Kind: "screen", Muted: true}, code: meeting.CodeBadRequest, want: state{canUnmute: true}},
 		{name: "empty kind", req: meeting.SetMuted{}, code: meeting.CodeBadRequest, want: state{canUnmute: true}},
 		{name: "host mutes itself", caller: "host", req: meeting.SetMuted{Kind: meeting.KindAudio, Muted: true},
 			want: state{audio: true, canUnmute: true}, changed: true,
-			media: func(id, pid string) []meetingtest.MediaCall {
-				return []meetingtest.MediaCall{gate(id, pid, meeting.KindAudio, false)}
-			}},
+			media: oneGate(meeting.KindAudio, false)},
 		{name: "host unmutes after muteAll (the host is never muted by it)", caller: "host", prepare: func(r *room, p *conn) {
 			r.do(r.host, meeting.SetMuted{Kind: meeting.KindAudio, Muted: true})
 			r.do(r.host, meeting.MuteAll{})
 		}, req: meeting.SetMuted{Kind: meeting.KindAudio}, want: state{canUnmute: true}, changed: true,
-			media: func(id, pid string) []meetingtest.MediaCall {
-				return []meetingtest.MediaCall{gate(id, pid, meeting.KindAudio, true)}
-			}},
+			media: oneGate(meeting.KindAudio, true)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -410,6 +392,12 @@ func checkInvariants(t testing.TB, p meeting.Participant) {
 	}
 	if p.Role == meeting.RoleHost && (p.MutedByHost || !p.CanUnmute) {
 		t.Fatalf("the host is muted by the host: %+v", p)
+	}
+}
+
+func oneGate(k meeting.Kind, forward bool) func(id, pid string) []meetingtest.MediaCall {
+	return func(id, pid string) []meetingtest.MediaCall {
+		return []meetingtest.MediaCall{gate(id, pid, k, forward)}
 	}
 }
 

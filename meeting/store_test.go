@@ -1,0 +1,34 @@
+package meeting_test
+
+import (
+	"context"
+	"testing"
+
+	"parley/meeting"
+)
+
+func TestMemoryStore(t *testing.T) {
+	ctx := context.Background()
+	s := meeting.NewMemoryStore()
+	_, err := s.Get(ctx, "m1")
+	wantCode(t, err, meeting.CodeNotFound)
+	wantCode(t, s.Update(ctx, meeting.Record{ID: "m1"}), meeting.CodeNotFound)
+
+	rec := meeting.Record{ID: "m1", HostKeyHash: meeting.HashHostKey("k"), HostName: "Ada", CreatedAt: t0, State: meeting.StateOpen}
+	if err := s.Create(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Create(ctx, meeting.Record{ID: "m1", HostName: "Eve"}); err == nil {
+		t.Fatal("Create overwrote an existing meeting")
+	}
+	if got, err := s.Get(ctx, "m1"); err != nil || got != rec {
+		t.Fatalf("Get = %+v, %v; want %+v", got, err, rec)
+	}
+	rec.Locked, rec.State = true, meeting.StateEnded
+	if err := s.Update(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Get(ctx, "m1"); got != rec {
+		t.Fatalf("after Update: %+v, want %+v", got, rec)
+	}
+}
