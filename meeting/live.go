@@ -43,38 +43,38 @@ func (s *seat) send(ev Event) { s.member.sink.Deliver(ev) }
 
 // join runs Join's checks and changes under the meeting's lock. retry means the meeting was
 // released before the lock was taken, so the caller must look it up again.
-func (lm *liveMeeting) join(ctx context.Context, req JoinRequest, name string, sink Sink) (m *Member, res JoinResult, err error, retry bool) {
+func (lm *liveMeeting) join(ctx context.Context, req JoinRequest, name string, sink Sink) (m *Member, res JoinResult, retry bool, err error) {
 	lm.mu.Lock()
 	defer lm.mu.Unlock()
 	if lm.released && !lm.ended {
-		return nil, JoinResult{}, nil, true
+		return nil, JoinResult{}, true, nil
 	}
 	if err := lm.load(ctx); err != nil {
-		return nil, JoinResult{}, err, false
+		return nil, JoinResult{}, false, err
 	}
 	if lm.ended {
-		return nil, JoinResult{}, newError(CodeMeetingEnded, "this meeting has ended"), false
+		return nil, JoinResult{}, false, newError(CodeMeetingEnded, "this meeting has ended")
 	}
 	defer lm.scheduleIdleIfEmpty()
 
 	isHost := false
 	if req.HostKey != "" {
 		if !hostKeyMatches(req.HostKey, lm.rec.HostKeyHash) {
-			return nil, JoinResult{}, newError(CodeForbidden, "the host key is not valid for this meeting"), false
+			return nil, JoinResult{}, false, newError(CodeForbidden, "the host key is not valid for this meeting")
 		}
 		isHost = true
 	}
 	if lm.rec.Locked && !isHost {
-		return nil, JoinResult{}, newError(CodeMeetingLocked, "this meeting is locked; the host is not letting anyone else in"), false
+		return nil, JoinResult{}, false, newError(CodeMeetingLocked, "this meeting is locked; the host is not letting anyone else in")
 	}
 	if isHost {
 		if hs := lm.byID[lm.hostPID]; hs != nil {
 			m := lm.replaceHost(hs, name, sink)
-			return m, lm.joinResult(hs), nil, false
+			return m, lm.joinResult(hs), false, nil
 		}
 	}
 	if len(lm.seats) >= lm.svc.maxParticipants {
-		return nil, JoinResult{}, newError(CodeMeetingFull, "this meeting is full (%d participants)", lm.svc.maxParticipants), false
+		return nil, JoinResult{}, false, newError(CodeMeetingFull, "this meeting is full (%d participants)", lm.svc.maxParticipants)
 	}
 
 	s := lm.newSeat(name, isHost)
@@ -86,7 +86,7 @@ func (lm *liveMeeting) join(ctx context.Context, req JoinRequest, name string, s
 	lm.applyGate(s, KindVideo)
 	lm.toOthers(s, ParticipantJoined{Participant: s.p})
 	lm.svc.log.Debug("participant joined", "meetingId", lm.id, "participantId", s.p.ID, "role", s.p.Role)
-	return s.member, lm.joinResult(s), nil, false
+	return s.member, lm.joinResult(s), false, nil
 }
 
 // load reads the record the first time the meeting is used on this node. A meeting that does

@@ -165,7 +165,7 @@ func (s *Service) Join(ctx context.Context, req JoinRequest, sink Sink) (*Member
 	}
 	for {
 		lm := s.acquire(req.MeetingID)
-		m, res, err, retry := lm.join(ctx, req, name, sink)
+		m, res, retry, err := lm.join(ctx, req, name, sink)
 		if retry {
 			// The meeting was released between lookup and lock; the next lookup loads it anew.
 			continue
