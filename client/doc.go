@@ -1,0 +1,14 @@
+// Package client is a Go client of the Parley protocol (PROTOCOL.md, version 1): the HTTP API,
+// the WebSocket control plane with request ids and event bookkeeping, and real Pion peer
+// connections that publish synthetic media and receive, count and time everyone else's.
+//
+// It serves the server's end-to-end tests, bots and the load generator. It owns the client's
+// side of the protocol only: it must not reach into the server's packages (it reads their
+// message types from parley/signaling/wire and parley/meeting and nothing else).
+//
+// A Client keeps a log of every server message that is not the answer to one of its pending
+// requests (events, offers, candidates, unsolicited errors), in arrival order; WaitFor waits on
+// that log. Its subscriber connection counts every received RTP packet per publisher and kind:
+// loss and order from sequence numbers, one-way delay from the send time each packet of this
+// package's publishers carries (package synth).
+package client

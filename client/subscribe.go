@@ -1,0 +1,273 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"parley/client/rtpstats"
+	"parley/client/synth"
+	"parley/signaling/wire"
+)
+
+// Media kinds, as in setMuted and as webrtc.RTPCodecType.String gives them.
+const (
+	Audio = "audio"
+	Video = "video"
+)
+
+// TrackKey names a received stream: its publisher (the MediaStream id) and kind.
+type TrackKey struct {
+	StreamID string // the publishing participant's id
+	Kind     string // Audio or Video
+}
+
+// TrackInfo describes a remote track being received.
+type TrackInfo struct {
+	TrackKey
+	TrackID string
+	Codec   string // MIME type, e.g. video/VP8
+	SSRC    uint32
+	Started time.Time
+}
+
+// subscriber is the peer connection on which the server sends everyone else's media.
+type subscriber struct {
+	c    *Client
+	peer *peer
+
+	mu      sync.Mutex
+	tracks  map[TrackKey]*remoteTrack // current tracks
+	streams map[TrackKey]*rtpstats.Stream
+	changed chan struct{} // closed and replaced when tracks change
+}
+
+type remoteTrack struct {
+	info TrackInfo
+}
+
+func newSubscriber(c *Client) (*subscriber, error) {
+	api, err := c.newAPI(func(m *webrtc.MediaEngine) error { return m.RegisterDefaultCodecs() })
+	if err != nil {
+		return nil, fmt.Errorf("subscriber: %w", err)
+	}
+	p, err := newPeer(c, wire.TargetSubscriber, api)
+	if err != nil {
+		return nil, err
+	}
+	s := &subscriber{
+		c:       c,
+		peer:    p,
+		tracks:  map[TrackKey]*remoteTrack{},
+		streams: map[TrackKey]*rtpstats.Stream{},
+		changed: make(chan struct{}),
+	}
+	p.pc.OnTrack(s.onTrack)
+	return s, nil
+}
+
+// answerOf answers one of the server's subscriber offers.
+func (s *subscriber) answerOffer(sdp string) error {
+	if err := s.peer.setRemote(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
+		return err
+	}
+	answer, err := s.peer.pc.CreateAnswer(nil)
+	if err != nil {
+		return fmt.Errorf("subscriber: create answer: %w", err)
+	}
+	if err := s.peer.pc.SetLocalDescription(answer); err != nil {
+		return fmt.Errorf("subscriber: set local answer: %w", err)
+	}
+	err = s.c.requestAsync(s.c.ctx, wire.TypeAnswer, wire.Answer{Target: wire.TargetSubscriber, SDP: answer.SDP})
+	if err != nil {
+		return fmt.Errorf("subscriber: send answer: %w", err)
+	}
+	s.peer.descriptionSent()
+	return nil
+}
+
+func (s *subscriber) close() {
+	if err := s.peer.pc.GracefulClose(); err != nil {
+		s.c.log.Debug("subscriber close", "err", err)
+	}
+}
+
+// onTrack reads one remote track until it ends, on Pion's goroutine for it.
+func (s *subscriber) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	if !s.c.enter() {
+		return
+	}
+	defer s.c.wg.Done()
+	key := TrackKey{StreamID: tr.StreamID(), Kind: tr.Kind().String()}
+	t := &remoteTrack{info: TrackInfo{
+		TrackKey: key, TrackID: tr.ID(), Codec: tr.Codec().MimeType, SSRC: uint32(tr.SSRC()), Started: time.Now(),
+	}}
+	stream := s.begin(key, t)
+	defer s.end(key, t)
+	codec := codecOf(t.info.Codec)
+	buf := make([]byte, 1600)
+	var h rtp.Header
+	for {
+		n, _, err := tr.Read(buf)
+		if err != nil {
+			if errors.Is(err, io.ErrShortBuffer) {
+				continue
+			}
+			return
+		}
+		now := time.Now()
+		hl, err := h.Unmarshal(buf[:n])
+		if err != nil {
+			continue
+		}
+		payload := buf[hl:n]
+		if h.Padding && len(payload) > 0 {
+			payload = payload[:max(0, len(payload)-int(payload[len(payload)-1]))]
+		}
+		sentAt, _ := synth.ReadStamp(payload)
+		stream.Observe(rtpstats.Packet{
+			Seq:       h.SequenceNumber,
+			Timestamp: h.Timestamp,
+			Size:      n,
+			SentAt:    sentAt,
+			Keyframe:  codec != "" && synth.IsKeyframe(codec, payload),
+		}, now)
+		if s.c.firstPkt.Load() == 0 {
+			s.c.firstPkt.CompareAndSwap(0, now.UnixNano())
+		}
+	}
+}
+
+func codecOf(mime string) synth.Codec {
+	switch strings.ToLower(mime) {
+	case strings.ToLower(webrtc.MimeTypeVP8):
+		return synth.VP8
+	case strings.ToLower(webrtc.MimeTypeH264):
+		return synth.H264
+	}
+	return ""
+}
+
+func (s *subscriber) begin(key TrackKey, t *remoteTrack) *rtpstats.Stream {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.streams[key]
+	if st == nil {
+		st = &rtpstats.Stream{}
+		s.streams[key] = st
+	}
+	st.StartTrack()
+	s.tracks[key] = t
+	s.notify()
+	return st
+}
+
+func (s *subscriber) end(key TrackKey, t *remoteTrack) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// A newer track may already have taken the key.
+	if s.tracks[key] == t {
+		delete(s.tracks, key)
+		s.notify()
+	}
+}
+
+func (s *subscriber) notify() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+func (s *subscriber) snapshot() (map[TrackKey]TrackInfo, <-chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := make(map[TrackKey]TrackInfo, len(s.tracks))
+	for k, t := range s.tracks {
+		m[k] = t.info
+	}
+	return m, s.changed
+}
+
+// Tracks returns the remote tracks being received now, by publisher and kind. A track leaves
+// the map when it ends (the server's renegotiation removed it, or the connection closed).
+func (c *Client) Tracks() map[TrackKey]TrackInfo {
+	m, _ := c.sub.snapshot()
+	return m
+}
+
+// WaitTracks waits until cond holds for the current remote tracks (see Tracks).
+func (c *Client) WaitTracks(ctx context.Context, cond func(map[TrackKey]TrackInfo) bool) error {
+	for {
+		m, changed := c.sub.snapshot()
+		if cond(m) {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for tracks (have %d): %w", len(m), ctx.Err())
+		}
+	}
+}
+
+// Received returns the counts of what arrived from participantID's kind (Audio or Video) so
+// far, over every track that carried it; zero counts when nothing did.
+func (c *Client) Received(participantID, kind string) rtpstats.Counts {
+	c.sub.mu.Lock()
+	st := c.sub.streams[TrackKey{StreamID: participantID, Kind: kind}]
+	c.sub.mu.Unlock()
+	if st == nil {
+		return rtpstats.Counts{}
+	}
+	return st.Counts()
+}
+
+// pollInterval paces WaitReceived: per-packet wake-ups would cost more than they help.
+const pollInterval = 10 * time.Millisecond
+
+// WaitReceived waits until cond holds for Received(participantID, kind), and returns those
+// counts.
+func (c *Client) WaitReceived(ctx context.Context, participantID, kind string, cond func(rtpstats.Counts) bool) (rtpstats.Counts, error) {
+	t := time.NewTicker(pollInterval)
+	defer t.Stop()
+	for {
+		counts := c.Received(participantID, kind)
+		if cond(counts) {
+			return counts, nil
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return counts, fmt.Errorf("wait for %s of %s (have %d packets): %w", kind, participantID, counts.Packets, ctx.Err())
+		}
+	}
+}
+
+// Totals sums what arrived from everyone, for load reports.
+func (c *Client) Totals() rtpstats.Totals {
+	var t rtpstats.Totals
+	c.AddTotals(&t)
+	return t
+}
+
+// AddTotals adds what arrived from everyone to t (no copy of the delay histogram).
+func (c *Client) AddTotals(t *rtpstats.Totals) {
+	c.sub.mu.Lock()
+	streams := make([]*rtpstats.Stream, 0, len(c.sub.streams))
+	for _, st := range c.sub.streams {
+		streams = append(streams, st)
+	}
+	c.sub.mu.Unlock()
+	for _, st := range streams {
+		st.AddTo(t)
+	}
+}
+
+// SubscriberConnection exposes the subscriber peer connection (for state and stats).
+func (c *Client) SubscriberConnection() *webrtc.PeerConnection { return c.sub.peer.pc }
