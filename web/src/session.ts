@@ -214,7 +214,14 @@ export class MeetingSession {
     this.cb.dispatch({ type: 'left' });
   }
 
-  /** Ends everything without telling the server (the page is going away or the room ended). */
+  /** Says goodbye without waiting for the answer: the page is going away. */
+  leaveNow(): void {
+    if (this.finished) return;
+    this.client?.send({ type: 'leave' });
+    this.close();
+  }
+
+  /** Ends everything without telling the server (the room has ended or is being left). */
   close(): void {
     this.finished = true;
     this.teardown();

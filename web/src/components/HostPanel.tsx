@@ -61,8 +61,9 @@ export function HostPanel({
             className="small"
             disabled={!timerRunning}
             onClick={() => act({ type: 'cancelTimer' })}
+            aria-label="Cancel timer"
           >
-            Cancel timer
+            Cancel
           </button>
         </div>
       </div>

@@ -78,7 +78,7 @@ export function Room({
     );
     session.current = s;
     s.start();
-    const bye = () => s.close();
+    const bye = () => s.leaveNow();
     window.addEventListener('pagehide', bye);
     return () => {
       window.removeEventListener('pagehide', bye);
@@ -264,13 +264,6 @@ export function Room({
           </div>
           {panelOpen && (
             <aside className="sidebar" aria-label="Meeting details">
-              <ParticipantsPanel
-                self={selfWithName}
-                others={state.others}
-                isHost={isHost}
-                allowSelfUnmute={allowSelfUnmute}
-                act={act}
-              />
               {isHost && (
                 <HostPanel
                   others={state.others}
@@ -283,6 +276,13 @@ export function Room({
                   onEndRequested={() => setConfirmEnd(true)}
                 />
               )}
+              <ParticipantsPanel
+                self={selfWithName}
+                others={state.others}
+                isHost={isHost}
+                allowSelfUnmute={allowSelfUnmute}
+                act={act}
+              />
             </aside>
           )}
         </div>
