@@ -1,0 +1,17 @@
+// Package sfu is Parley's media plane, built on Pion: it owns the two WebRTC peer connections of
+// every participant (publisher: the client sends; subscriber: the server sends), receives the
+// published tracks, forwards each one to every other participant of the same room, gates
+// forwarding per participant and kind (server-enforced mute), and handles RTCP (PLI, NACK, reports,
+// transport-wide congestion control feedback).
+//
+// It knows participants and rooms only by id. It must not know about hosts, roles, timers,
+// meetings or the wire protocol: it imports neither meeting nor signaling, and reaches clients only
+// through the Signal callback given to Join.
+//
+// The forwarding path (upTrack.handle -> lane.forward -> downTrack.write) is the hot loop: one
+// goroutine per published track reads RTP into a reused buffer, keeps one copy in a per-track
+// packet cache, and fans out through copy-on-write subscriber lists behind atomic pointers. Each
+// subscriber's downTrack is our own webrtc.TrackLocal that rewrites SSRC, payload type, sequence
+// number and timestamp (continuous across pauses) and writes to its binding's stream. Nothing on
+// that path takes a mutex shared with other tracks or allocates per packet.
+package sfu

@@ -1,0 +1,269 @@
+package sfu
+
+import (
+	"encoding/binary"
+	"sync/atomic"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// maxPause caps the wall time a timestamp is moved on by, so the arithmetic cannot overflow.
+const maxPause = int64(24 * 3600 * 1e9)
+
+// binding is what Pion tells a downTrack when the subscriber's answer made the track live.
+type binding struct {
+	ws     webrtc.TrackLocalWriter
+	ssrc   uint32
+	clock  uint32
+	pt     uint8
+	twccID uint8 // 0 when the subscriber did not negotiate transport-wide sequence numbers
+}
+
+// epoch is one stretch of uninterrupted forwarding: downstream seq = upstream seq + seqOff (and
+// likewise for timestamps) for every packet from downStart on. A pause starts a new epoch. The NACK
+// path reads the current and previous epoch to map a requested sequence number back to the
+// publisher's.
+type epoch struct {
+	prev      *epoch
+	tsOff     uint32
+	seqOff    uint16
+	downStart uint16
+}
+
+// downTrack is one published track as sent to one subscriber: our own webrtc.TrackLocal, because
+// Pion's TrackLocalStaticRTP writes one stream to every binding and cannot gate, rewrite or drop
+// per subscriber.
+type downTrack struct {
+	up      *upTrack
+	sub     *Peer // the subscriber
+	lane    *lane // set by upTrack.addDown, fixed for life: one goroutine owns the state below
+	sender  *webrtc.RTPSender
+	binding atomic.Pointer[binding]
+
+	// Owned by the lane's goroutine.
+	lastBinding  *binding
+	started      bool // a packet has been sent
+	paused       bool // packets were withheld since the last one sent
+	needKeyframe bool
+	fresh        bool // the next packet sent is the first of its epoch
+	seqOff       uint16
+	upStart      uint16
+	tsOff        uint32
+	lastSeq      uint16
+	lastTS       uint32
+	lastAt       int64
+	hdr          rtp.Header
+	ext          [1]rtp.Extension
+	twcc         [2]byte
+
+	// Shared with the NACK path (the sender's RTCP goroutine).
+	epoch   atomic.Pointer[epoch]
+	highest atomic.Uint32 // highest sequence number sent
+
+	// Owned by the sender's RTCP goroutine.
+	nackBuf  []byte
+	nackPkt  rtp.Packet
+	nackHdr  rtp.Header
+	nackExt  [1]rtp.Extension
+	nackTWCC [2]byte
+}
+
+func newDownTrack(up *upTrack, sub *Peer) *downTrack {
+	return &downTrack{up: up, sub: sub, needKeyframe: up.kind == KindVideo}
+}
+
+// Bind is called by Pion once the subscriber's answer made this track live.
+func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	c, ok := findCodec(ctx.CodecParameters(), d.up.codec.RTPCodecCapability)
+	if !ok {
+		return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
+	}
+	b := &binding{ws: ctx.WriteStream(), ssrc: uint32(ctx.SSRC()), clock: c.ClockRate, pt: uint8(c.PayloadType)}
+	for _, e := range ctx.HeaderExtensions() {
+		if e.URI == transportCCURI && e.ID > 0 && e.ID < 256 {
+			b.twccID = uint8(e.ID)
+		}
+	}
+	d.binding.Store(b)
+	d.up.requestKeyframe() // the subscriber can start decoding only from a keyframe
+
+	return c, nil
+}
+
+// Unbind is called by Pion when the sender stops.
+func (d *downTrack) Unbind(webrtc.TrackLocalContext) error {
+	d.binding.Store(nil)
+
+	return nil
+}
+
+// ID is the published track's id, unique in the server.
+func (d *downTrack) ID() string { return d.up.id }
+
+// RID is empty: one encoding per track (no simulcast yet).
+func (d *downTrack) RID() string { return "" }
+
+// StreamID is the publisher's participant id, so clients know whose media it is.
+func (d *downTrack) StreamID() string { return d.up.owner.id }
+
+// Kind is audio or video.
+func (d *downTrack) Kind() webrtc.RTPCodecType {
+	if d.up.kind == KindVideo {
+		return webrtc.RTPCodecTypeVideo
+	}
+
+	return webrtc.RTPCodecTypeAudio
+}
+
+// pause notes that a packet was withheld (gate closed), so the next one sent starts a new epoch;
+// video must then restart on a keyframe.
+func (d *downTrack) pause() {
+	if !d.started {
+		return
+	}
+	d.paused = true
+	if d.up.kind == KindVideo {
+		d.needKeyframe = true
+	}
+}
+
+// write rewrites p for this subscriber and writes it; it runs on the lane's goroutine.
+func (d *downTrack) write(p *rtp.Packet, keyframe bool, at int64) dropReason {
+	b := d.binding.Load()
+	if b == nil {
+		return dropNotBound
+	}
+	if b != d.lastBinding { // a new SSRC: the receiver starts over, as after a pause
+		d.lastBinding = b
+		d.pause()
+	}
+	if d.needKeyframe {
+		if !keyframe {
+			d.up.requestKeyframe()
+
+			return dropWaitKeyframe
+		}
+		d.needKeyframe = false
+	}
+	if !d.started || d.paused {
+		d.newEpoch(p, at, b.clock)
+	} else if int16(p.SequenceNumber-d.upStart) < 0 {
+		return dropStale
+	}
+	seq, ts := p.SequenceNumber+d.seqOff, p.Timestamp+d.tsOff
+	d.fillHeader(&d.hdr, d.ext[:0], d.twcc[:], b, p.Marker, seq, ts)
+	if _, err := b.ws.WriteRTP(&d.hdr, p.Payload); err != nil {
+		return dropWriteError
+	}
+	if d.fresh || int16(seq-d.lastSeq) > 0 {
+		d.fresh = false
+		d.lastSeq, d.lastTS, d.lastAt = seq, ts, at
+		d.highest.Store(uint32(seq))
+	}
+
+	return dropNone
+}
+
+// newEpoch sets the offsets so that the first packet after a pause follows the last one sent
+// (seq last+1, no gap that looks like loss) and its timestamp has moved on by the wall time that
+// passed. Real upstream loss within an epoch still shows as a gap, so the subscriber NACKs it.
+func (d *downTrack) newEpoch(p *rtp.Packet, at int64, clock uint32) {
+	if d.started {
+		d.seqOff = d.lastSeq + 1 - p.SequenceNumber
+		elapsed := min(max(at-d.lastAt, 0), maxPause)
+		ticks := uint32(uint64(elapsed) * uint64(clock) / 1e9)
+		d.tsOff = d.lastTS + max(ticks, 1) - p.Timestamp
+	}
+	d.started, d.paused, d.fresh = true, false, true
+	d.upStart = p.SequenceNumber
+	e := &epoch{seqOff: d.seqOff, tsOff: d.tsOff, downStart: p.SequenceNumber + d.seqOff}
+	if old := d.epoch.Load(); old != nil {
+		e.prev = &epoch{seqOff: old.seqOff, tsOff: old.tsOff, downStart: old.downStart}
+	}
+	d.epoch.Store(e)
+}
+
+// fillHeader builds the subscriber's RTP header. The publisher's header extensions are not
+// forwarded: their ids belong to the publisher's negotiation. The transport-wide sequence number
+// is counted per subscriber connection, as TWCC requires.
+func (d *downTrack) fillHeader(h *rtp.Header, ext []rtp.Extension, twcc []byte, b *binding, marker bool, seq uint16, ts uint32) {
+	*h = rtp.Header{
+		Version: 2, Marker: marker, PayloadType: b.pt, SequenceNumber: seq, Timestamp: ts, SSRC: b.ssrc,
+		Extensions: ext,
+	}
+	if b.twccID != 0 {
+		binary.BigEndian.PutUint16(twcc, uint16(d.sub.twccSeq.Add(1)-1))
+		_ = h.SetExtension(b.twccID, twcc)
+	}
+}
+
+// retransmit answers a subscriber's NACK from the track's cache, mapping each requested sequence
+// number back to the publisher's through the epoch it was sent in. Runs on the sender's RTCP
+// goroutine. Returns how many packets were resent.
+func (d *downTrack) retransmit(nacks []rtcp.NackPair) (asked, answered int) {
+	b, e := d.binding.Load(), d.epoch.Load()
+	if b == nil || e == nil || !d.up.gate.Load() {
+		for _, pair := range nacks {
+			asked += len(pair.PacketList())
+		}
+
+		return asked, 0
+	}
+	if d.nackBuf == nil {
+		d.nackBuf = make([]byte, maxPacketSize)
+	}
+	highest := uint16(d.highest.Load())
+	for _, pair := range nacks {
+		for _, seq := range pair.PacketList() {
+			asked++
+			if int16(highest-seq) < 0 {
+				continue // never sent
+			}
+			ep := e
+			if int16(seq-ep.downStart) < 0 {
+				if ep = e.prev; ep == nil || int16(seq-ep.downStart) < 0 {
+					continue
+				}
+			}
+			n := d.up.cache.get(seq-ep.seqOff, d.nackBuf)
+			if n == 0 || d.nackPkt.Unmarshal(d.nackBuf[:n]) != nil {
+				continue
+			}
+			d.fillHeader(&d.nackHdr, d.nackExt[:0], d.nackTWCC[:], b, d.nackPkt.Marker, seq, d.nackPkt.Timestamp+ep.tsOff)
+			if _, err := b.ws.WriteRTP(&d.nackHdr, d.nackPkt.Payload); err == nil {
+				answered++
+			}
+		}
+	}
+
+	return asked, answered
+}
+
+// readRTCP reads the subscriber's RTCP for this track (without a reader the sender interceptors
+// see nothing), turns PLI/FIR into a throttled PLI to the publisher and answers NACKs.
+func (d *downTrack) readRTCP() {
+	defer d.sub.wg.Done()
+	buf := make([]byte, maxPacketSize)
+	for {
+		n, _, err := d.sender.Read(buf)
+		if err != nil {
+			return
+		}
+		pkts, err := rtcp.Unmarshal(buf[:n])
+		if err != nil {
+			continue
+		}
+		for _, pkt := range pkts {
+			switch p := pkt.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				d.up.requestKeyframe()
+			case *rtcp.TransportLayerNack:
+				asked, answered := d.retransmit(p.Nacks)
+				d.sub.s.counters.nacksReceived.Add(uint64(asked))
+				d.sub.s.counters.nacksAnswered.Add(uint64(answered))
+			}
+		}
+	}
+}

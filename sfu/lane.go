@@ -1,0 +1,170 @@
+package sfu
+
+import (
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtp"
+)
+
+// Fan-out policy. The first subscribers of a track are written inline by the track's reader
+// (cheapest: no hand-off, no second copy of the packet). Beyond that, subscribers are spread over
+// writer lanes, each a goroutine with a small queue, so that encrypting and writing for a large
+// room runs on several cores and a subscriber whose writes stall delays only its own lane.
+const (
+	defaultInlineMax  = 4
+	defaultPerWriter  = 16
+	writerQueueLength = 32
+)
+
+// maxWriters bounds the writer lanes of one track; more goroutines than cores buy nothing.
+func maxWriters() int { return 2 * runtime.GOMAXPROCS(0) }
+
+// laneItem tells a writer lane which cached packet to forward.
+type laneItem struct {
+	at       int64 // arrival time, monoNow
+	seq      uint16
+	keyframe bool
+}
+
+// lane is one goroutine's share of a track's subscribers. Every field the forwarding path reads is
+// an atomic; the subscriber list is copy-on-write.
+type lane struct {
+	t     *upTrack
+	subs  atomic.Pointer[[]*downTrack]
+	busy  atomic.Uint64 // odd while a packet is being written; see waitIdle
+	queue chan laneItem // nil for the inline lane
+	n     int           // subscribers, guarded by t.mu
+	c     laneCounters  // written by this lane's goroutine (and the reader on queue_full)
+}
+
+// forward writes one packet to every subscriber of the lane, or drops it for all of them while
+// the publisher's gate is closed.
+func (l *lane) forward(p *rtp.Packet, keyframe bool, at int64) {
+	l.busy.Add(1)
+	if list := l.subs.Load(); list != nil && len(*list) > 0 {
+		if !l.t.gate.Load() {
+			for _, d := range *list {
+				d.pause()
+			}
+			l.c.dropped[dropMuted].Add(uint64(len(*list)))
+		} else {
+			var fwd uint64
+			for _, d := range *list {
+				if r := d.write(p, keyframe, at); r != dropNone {
+					l.c.dropped[r].Add(1)
+
+					continue
+				}
+				fwd++
+			}
+			if fwd > 0 {
+				l.c.forwarded.Add(fwd)
+				l.c.bytes.Add(fwd * uint64(len(p.Payload)))
+			}
+		}
+	}
+	l.busy.Add(1)
+}
+
+// enqueue hands a packet to a writer lane without ever blocking the reader: a full queue drops the
+// packet for this lane's subscribers, who see a gap and NACK it from the cache.
+func (l *lane) enqueue(it laneItem) {
+	list := l.subs.Load()
+	if list == nil || len(*list) == 0 {
+		return
+	}
+	select {
+	case l.queue <- it:
+	default:
+		l.c.dropped[dropQueueFull].Add(uint64(len(*list)))
+	}
+}
+
+// run is a writer lane's goroutine: it copies each queued packet out of the track's cache (one
+// copy per lane, not per subscriber) and forwards it.
+func (l *lane) run(done <-chan struct{}) {
+	defer l.t.writersWG.Done()
+	buf := make([]byte, maxPacketSize)
+	var p rtp.Packet
+	for {
+		select {
+		case <-done:
+			return
+		case it := <-l.queue:
+			n := l.t.cache.get(it.seq, buf)
+			if n == 0 {
+				if list := l.subs.Load(); list != nil {
+					l.c.dropped[dropCacheMiss].Add(uint64(len(*list)))
+				}
+
+				continue
+			}
+			if p.Unmarshal(buf[:n]) != nil {
+				continue
+			}
+			l.forward(&p, it.keyframe, it.at)
+		}
+	}
+}
+
+// waitIdle returns once the lane is not in the middle of a packet it started before the caller's
+// change (a closed gate, a removed subscriber) was visible. forward marks busy before loading the
+// gate and the list, so after waitIdle no write based on the old state can still happen.
+func (l *lane) waitIdle() {
+	b := l.busy.Load()
+	if b&1 == 0 {
+		return
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for i := 0; l.busy.Load() == b; i++ {
+		if i < 100 {
+			runtime.Gosched()
+
+			continue
+		}
+		if time.Now().After(deadline) {
+			return // a write stuck in the kernel must not hang the control plane
+		}
+		time.Sleep(50 * time.Microsecond)
+	}
+}
+
+// setSubs replaces the lane's list; callers hold t.mu.
+func (l *lane) setSubs(list []*downTrack) {
+	l.n = len(list)
+	if len(list) == 0 {
+		l.subs.Store(nil)
+
+		return
+	}
+	l.subs.Store(&list)
+}
+
+// with returns a copy of the lane's list with d added; callers hold t.mu.
+func (l *lane) with(d *downTrack) []*downTrack {
+	var out []*downTrack
+	if cur := l.subs.Load(); cur != nil {
+		out = make([]*downTrack, 0, len(*cur)+1)
+		out = append(out, *cur...)
+	}
+
+	return append(out, d)
+}
+
+// without returns a copy of the lane's list with d removed; callers hold t.mu.
+func (l *lane) without(d *downTrack) []*downTrack {
+	cur := l.subs.Load()
+	if cur == nil {
+		return nil
+	}
+	out := make([]*downTrack, 0, len(*cur))
+	for _, x := range *cur {
+		if x != d {
+			out = append(out, x)
+		}
+	}
+
+	return out
+}

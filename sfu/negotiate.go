@@ -1,0 +1,110 @@
+package sfu
+
+import "github.com/pion/webrtc/v4"
+
+// The subscriber connection is renegotiated by the server whenever tracks come or go. One offer
+// is in flight at a time; changes made meanwhile mark the peer dirty and go into the next offer,
+// made when the answer arrives. The negotiator goroutine makes the offers, so callers adding or
+// removing tracks (a publisher's reader, RemoveParticipant) never wait for SDP work, and a burst of
+// changes (a participant with two tracks leaving) usually ends up in one offer.
+
+// subscribe starts sending t to this peer.
+func (p *Peer) subscribe(t *upTrack) {
+	p.subMu.Lock()
+	defer p.subMu.Unlock()
+	if p.isClosed() || p.downs[t] != nil {
+		return
+	}
+	d := newDownTrack(t, p)
+	if !t.addDown(d) {
+		return // the track ended meanwhile
+	}
+	tr, err := p.sub.AddTransceiverFromTrack(d,
+		webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
+		t.removeDown(d)
+		p.log.Error("add track to subscriber", "track", t.id, "err", err)
+
+		return
+	}
+	// Offer only the publisher's codec: the subscriber can then receive the packets unchanged.
+	if c, ok := findCodec(p.s.codecs, t.codec.RTPCodecCapability); ok {
+		if err := tr.SetCodecPreferences([]webrtc.RTPCodecParameters{c}); err != nil {
+			p.log.Debug("codec preferences", "track", t.id, "err", err)
+		}
+	}
+	d.sender = tr.Sender()
+	p.downs[t] = d
+	p.mu.Lock()
+	if !p.closed {
+		p.wg.Add(1)
+		go d.readRTCP()
+	}
+	p.mu.Unlock()
+	p.markDirty()
+}
+
+// unsubscribe stops sending d's track to this peer; the upTrack has already detached d.
+func (p *Peer) unsubscribe(d *downTrack) {
+	p.subMu.Lock()
+	defer p.subMu.Unlock()
+	if p.downs[d.up] != d {
+		return
+	}
+	delete(p.downs, d.up)
+	if p.isClosed() {
+		return
+	}
+	if err := p.sub.RemoveTrack(d.sender); err != nil {
+		p.log.Debug("remove track from subscriber", "track", d.up.id, "err", err)
+	}
+	p.markDirty()
+}
+
+// markDirty records a change to negotiate; callers hold subMu.
+func (p *Peer) markDirty() {
+	p.dirty = true
+	p.kickNegotiation()
+}
+
+func (p *Peer) kickNegotiation() {
+	select {
+	case p.kick <- struct{}{}:
+	default: // a kick is pending already
+	}
+}
+
+func (p *Peer) negotiator() {
+	defer p.wg.Done()
+	for {
+		select {
+		case <-p.closing:
+			return
+		case <-p.kick:
+			p.negotiate()
+		}
+	}
+}
+
+// negotiate sends a new subscriber offer if something changed and no offer is in flight.
+func (p *Peer) negotiate() {
+	p.subMu.Lock()
+	defer p.subMu.Unlock()
+	if p.isClosed() || p.inFlight || !p.dirty {
+		return
+	}
+	p.dirty = false
+	offer, err := p.sub.CreateOffer(nil)
+	if err == nil {
+		err = p.sub.SetLocalDescription(offer)
+	}
+	if err != nil {
+		// Our own offer failing is a bug or a broken connection; the client cannot recover it.
+		p.log.Error("subscriber offer", "err", err)
+		go p.Close()
+
+		return
+	}
+	p.inFlight = true
+	p.signal(Signal{Type: "offer", Target: TargetSubscriber, SDP: offer.SDP})
+}

@@ -1,0 +1,154 @@
+package sfu
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"github.com/pion/dtls/v3"
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/logging"
+	"github.com/pion/webrtc/v4"
+
+	"parley/internal/loopback"
+)
+
+// newMux opens the one UDP port all media of this server goes through.
+func newMux(cfg Config, lf logging.LoggerFactory) (ice.UDPMux, int, error) {
+	log := lf.NewLogger("udpmux")
+	if cfg.LoopbackOnly {
+		conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: cfg.UDPPort})
+		if err != nil {
+			return nil, 0, fmt.Errorf("listen udp on loopback: %w", err)
+		}
+		port := conn.LocalAddr().(*net.UDPAddr).Port
+
+		return ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: conn, Logger: log}), port, nil
+	}
+	port := cfg.UDPPort
+	if port == 0 {
+		// NewMultiUDPMuxFromPort binds the same port on every interface, so port 0 would give each
+		// its own; pick one free port first (the short race with other processes is acceptable).
+		probe, err := net.ListenUDP("udp", &net.UDPAddr{})
+		if err != nil {
+			return nil, 0, fmt.Errorf("find a free udp port: %w", err)
+		}
+		port = probe.LocalAddr().(*net.UDPAddr).Port
+		_ = probe.Close()
+	}
+	mux, err := ice.NewMultiUDPMuxFromPort(port,
+		ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4, ice.NetworkTypeUDP6),
+		ice.UDPMuxFromPortWithLogger(log))
+	if err != nil {
+		return nil, 0, fmt.Errorf("listen udp port %d: %w", port, err)
+	}
+
+	return mux, port, nil
+}
+
+// newSettingEngine holds what both peer connections of every participant share: the UDP mux,
+// the address rules and the SRTP profile order.
+func newSettingEngine(cfg Config, mux ice.UDPMux, lf logging.LoggerFactory) (webrtc.SettingEngine, error) {
+	var se webrtc.SettingEngine
+	se.LoggerFactory = lf
+	se.SetICEUDPMux(mux)
+	// AES-GCM is several times cheaper per packet than AES-CM + HMAC-SHA1, and every forwarded
+	// packet is encrypted once per subscriber.
+	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
+	if cfg.LoopbackOnly {
+		loopback.Configure(&se)
+	} else {
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
+	}
+	if len(cfg.PublicIPs) > 0 {
+		err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External:        cfg.PublicIPs,
+			AsCandidateType: webrtc.ICECandidateTypeHost,
+			Mode:            webrtc.ICEAddressRewriteReplace,
+		})
+		if err != nil {
+			return se, fmt.Errorf("public ips %v: %w", cfg.PublicIPs, err)
+		}
+	}
+
+	return se, nil
+}
+
+// newAPIs builds the two Pion APIs. Publisher connections generate NACKs, receiver reports and
+// TWCC feedback for what clients send. Subscriber connections send sender reports; NACKs from
+// subscribers are answered by downTrack from the per-track cache (not Pion's responder, which
+// keeps a copy of every packet per subscriber), and the TWCC sequence is written by downTrack
+// (Pion's header extension interceptor allocates per packet).
+func newAPIs(se webrtc.SettingEngine) (pub, sub *webrtc.API, err error) {
+	pubMedia, subMedia := &webrtc.MediaEngine{}, &webrtc.MediaEngine{}
+	if err := registerMedia(pubMedia); err != nil {
+		return nil, nil, fmt.Errorf("register publisher codecs: %w", err)
+	}
+	if err := registerMedia(subMedia); err != nil {
+		return nil, nil, fmt.Errorf("register subscriber codecs: %w", err)
+	}
+
+	pubIR := &interceptor.Registry{}
+	nackGen, err := nack.NewGeneratorInterceptor()
+	if err != nil {
+		return nil, nil, fmt.Errorf("nack generator: %w", err)
+	}
+	rr, err := report.NewReceiverInterceptor()
+	if err != nil {
+		return nil, nil, fmt.Errorf("receiver reports: %w", err)
+	}
+	twccFeedback, err := twcc.NewSenderInterceptor()
+	if err != nil {
+		return nil, nil, fmt.Errorf("twcc feedback: %w", err)
+	}
+	pubIR.Add(nackGen)
+	pubIR.Add(rr)
+	pubIR.Add(twccFeedback)
+
+	subIR := &interceptor.Registry{}
+	sr, err := report.NewSenderInterceptor()
+	if err != nil {
+		return nil, nil, fmt.Errorf("sender reports: %w", err)
+	}
+	subIR.Add(sr)
+
+	pub = webrtc.NewAPI(webrtc.WithMediaEngine(pubMedia), webrtc.WithInterceptorRegistry(pubIR),
+		webrtc.WithSettingEngine(se))
+	sub = webrtc.NewAPI(webrtc.WithMediaEngine(subMedia), webrtc.WithInterceptorRegistry(subIR),
+		webrtc.WithSettingEngine(se))
+
+	return pub, sub, nil
+}
+
+// slogFactory routes Pion's logs into our slog logger. Pion's info is our debug: it describes
+// protocol steps, not events an operator acts on.
+type slogFactory struct{ log *slog.Logger }
+
+func (f slogFactory) NewLogger(scope string) logging.LeveledLogger {
+	return slogLogger{log: f.log.With("pion", scope)}
+}
+
+type slogLogger struct{ log *slog.Logger }
+
+func (l slogLogger) logf(level slog.Level, format string, args ...any) {
+	if !l.log.Enabled(context.Background(), level) {
+		return
+	}
+	l.log.Log(context.Background(), level, fmt.Sprintf(format, args...))
+}
+
+func (l slogLogger) Trace(string)                      {}
+func (l slogLogger) Tracef(string, ...any)             {}
+func (l slogLogger) Debug(string)                      {}
+func (l slogLogger) Debugf(string, ...any)             {}
+func (l slogLogger) Info(msg string)                   { l.logf(slog.LevelDebug, "%s", msg) }
+func (l slogLogger) Infof(format string, args ...any)  { l.logf(slog.LevelDebug, format, args...) }
+func (l slogLogger) Warn(msg string)                   { l.logf(slog.LevelWarn, "%s", msg) }
+func (l slogLogger) Warnf(format string, args ...any)  { l.logf(slog.LevelWarn, format, args...) }
+func (l slogLogger) Error(msg string)                  { l.logf(slog.LevelError, "%s", msg) }
+func (l slogLogger) Errorf(format string, args ...any) { l.logf(slog.LevelError, format, args...) }

@@ -1,0 +1,290 @@
+package sfu
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/webrtc/v4"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Kind is the kind of a published track.
+type Kind string
+
+// The kinds of track.
+const (
+	KindAudio Kind = "audio"
+	KindVideo Kind = "video"
+)
+
+// Target names one of a participant's two peer connections.
+type Target string
+
+// The two peer connections of a participant.
+const (
+	TargetPublisher  Target = "publisher"  // the client sends; the client offers
+	TargetSubscriber Target = "subscriber" // the server sends; the server offers
+)
+
+// ErrBadSDP marks a client mistake in what it sent (unparsable or rejected SDP or candidate,
+// answer with no offer pending, unknown target). Signaling answers it with bad_request; any other
+// error is internal.
+var ErrBadSDP = errors.New("sfu: bad session description")
+
+// ErrClosed is returned by a closed Peer or SFU.
+var ErrClosed = errors.New("sfu: closed")
+
+// Config configures New.
+type Config struct {
+	// UDPPort is the one UDP port all media goes through (ICE UDP mux); 0 picks a free one.
+	UDPPort int
+	// PublicIPs are announced instead of local host addresses, for servers behind NAT.
+	PublicIPs []string
+	// LoopbackOnly keeps media on 127.0.0.1 (tests, load runs, -loopback-only).
+	LoopbackOnly bool
+	// Logger receives the sfu's and Pion's logs; nil discards them.
+	Logger *slog.Logger
+	// Registerer gets the sfu's metrics; nil means no metrics.
+	Registerer prometheus.Registerer
+}
+
+// Signal is something the sfu needs sent to a client over signaling.
+type Signal struct {
+	Type      string // "offer" (always TargetSubscriber) or "candidate"
+	Target    Target
+	SDP       string                   // for "offer"
+	Candidate *webrtc.ICECandidateInit // for "candidate"; Candidate.Candidate == "" marks the end
+}
+
+// SFU is the media server: rooms of participants whose tracks it forwards to each other.
+type SFU struct {
+	log            *slog.Logger
+	mux            ice.UDPMux
+	port           int
+	pubAPI, subAPI *webrtc.API
+	codecs         []webrtc.RTPCodecParameters
+	counters       *counters
+	registerer     prometheus.Registerer
+	collector      prometheus.Collector
+	trackSeq       atomic.Uint64
+	livePeers      atomic.Int64
+
+	mu     sync.Mutex
+	closed bool
+	rooms  map[string]*room
+	peers  sync.WaitGroup // every Peer until its teardown has finished
+}
+
+// New opens the media port and returns a running SFU.
+func New(cfg Config) (*SFU, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	lf := slogFactory{log: log}
+	mux, port, err := newMux(cfg, lf)
+	if err != nil {
+		return nil, err
+	}
+	se, err := newSettingEngine(cfg, mux, lf)
+	if err != nil {
+		_ = mux.Close()
+
+		return nil, err
+	}
+	pub, sub, err := newAPIs(se)
+	if err != nil {
+		_ = mux.Close()
+
+		return nil, err
+	}
+	s := &SFU{
+		log: log, mux: mux, port: port, pubAPI: pub, subAPI: sub, codecs: supportedCodecs(),
+		counters: newCounters(), rooms: map[string]*room{},
+	}
+	if cfg.Registerer != nil {
+		c := newCollector(s)
+		if err := cfg.Registerer.Register(c); err != nil {
+			_ = mux.Close()
+
+			return nil, fmt.Errorf("register sfu metrics: %w", err)
+		}
+		s.registerer, s.collector = cfg.Registerer, c
+	}
+	log.Info("sfu listening", "udpPort", port, "loopbackOnly", cfg.LoopbackOnly)
+
+	return s, nil
+}
+
+// UDPPort is the port media actually uses.
+func (s *SFU) UDPPort() int { return s.port }
+
+// Close closes every room and peer and the media port; when it returns every goroutine of the
+// sfu has ended.
+func (s *SFU) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+
+		return nil
+	}
+	s.closed = true
+	rooms := s.rooms
+	s.rooms = nil
+	s.mu.Unlock()
+	for _, r := range rooms {
+		r.close()
+	}
+	s.peers.Wait()
+	if s.registerer != nil {
+		s.registerer.Unregister(s.collector)
+	}
+	if err := s.mux.Close(); err != nil {
+		return fmt.Errorf("close udp mux: %w", err)
+	}
+
+	return nil
+}
+
+// room returns the room with id, creating it when create is set; nil once the SFU is closed or
+// when it does not exist and create is false.
+func (s *SFU) room(id string, create bool) *room {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	r := s.rooms[id]
+	if r == nil && create {
+		r = newRoom(s, id)
+		s.rooms[id] = r
+	}
+
+	return r
+}
+
+// population counts rooms and live peers for Stats.
+func (s *SFU) population() (rooms, peers int) {
+	s.mu.Lock()
+	rooms = len(s.rooms)
+	s.mu.Unlock()
+
+	return rooms, int(s.livePeers.Load())
+}
+
+// Join creates the participant's two peer connections in a room (created on first use). A peer
+// already there for participantID (a host reconnecting) is closed and replaced. send is called
+// from sfu goroutines, serially per peer, and must not block.
+func (s *SFU) Join(roomID, participantID string, send func(Signal)) (*Peer, error) {
+	if roomID == "" || participantID == "" || send == nil {
+		return nil, errors.New("sfu: join needs a room id, a participant id and a send function")
+	}
+	for {
+		r := s.room(roomID, true)
+		if r == nil {
+			return nil, ErrClosed
+		}
+		if !s.addPeer() {
+			return nil, ErrClosed
+		}
+		p, err := newPeer(s, r, participantID, send)
+		if err != nil {
+			s.peerEnded()
+
+			return nil, err
+		}
+		old, ok := r.setPeer(p)
+		if !ok { // the room was closed meanwhile; the next round makes a new one
+			p.Close()
+
+			continue
+		}
+		if old != nil {
+			old.Close()
+		}
+		for _, t := range r.tracksExcept(participantID) {
+			p.subscribe(t)
+		}
+
+		return p, nil
+	}
+}
+
+func (s *SFU) addPeer() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.peers.Add(1)
+	s.livePeers.Add(1)
+
+	return true
+}
+
+func (s *SFU) peerEnded() {
+	s.livePeers.Add(-1)
+	s.peers.Done()
+}
+
+// SetForwarding opens or closes the gate of a participant's tracks of one kind. When it returns
+// with forward false, no packet of that kind from that participant is written to anyone any more.
+// The gate is kept per room and participant: it applies to tracks published later and to a
+// replacing peer. Opening a video gate asks the publisher for a keyframe.
+func (s *SFU) SetForwarding(roomID, participantID string, kind Kind, forward bool) {
+	for {
+		r := s.room(roomID, true)
+		if r == nil {
+			return
+		}
+		g, ok := r.gate(participantID, kind)
+		if !ok {
+			continue // the room was closed meanwhile
+		}
+		was := g.Swap(forward)
+		tracks := r.tracksOf(participantID, kind)
+		for _, t := range tracks {
+			if !forward {
+				t.waitIdle()
+			} else if !was {
+				t.requestKeyframe()
+			}
+		}
+
+		return
+	}
+}
+
+// RequestKeyframe asks the participant's video publishers for a keyframe (rate limited).
+func (s *SFU) RequestKeyframe(roomID, participantID string) {
+	if r := s.room(roomID, false); r != nil {
+		for _, t := range r.tracksOf(participantID, KindVideo) {
+			t.requestKeyframe()
+		}
+	}
+}
+
+// RemoveParticipant closes the participant's peer (its tracks leave every subscriber) and
+// forgets its gates.
+func (s *SFU) RemoveParticipant(roomID, participantID string) {
+	if r := s.room(roomID, false); r != nil {
+		if p := r.forget(participantID); p != nil {
+			p.Close()
+		}
+	}
+}
+
+// CloseRoom closes every peer of the room and forgets the room.
+func (s *SFU) CloseRoom(roomID string) {
+	s.mu.Lock()
+	r := s.rooms[roomID]
+	delete(s.rooms, roomID)
+	s.mu.Unlock()
+	if r != nil {
+		r.close()
+	}
+}
