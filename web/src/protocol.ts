@@ -119,7 +119,9 @@ export type ServerEvent =
   | { type: 'meetingUpdated'; meeting: MeetingInfo }
   | { type: 'kicked' }
   | { type: 'meetingEnded' }
-  | { type: 'replaced' };
+  | { type: 'replaced' }
+  /** Addition to PROTOCOL.md v1: the server is going away; the connection closes next (1001). */
+  | { type: 'serverShutdown' };
 
 export type ServerMessage = JoinedMessage | OkMessage | ErrorMessage | AnswerMessage | ServerEvent;
 
@@ -149,6 +151,7 @@ const eventTypes = new Set<string>([
   'kicked',
   'meetingEnded',
   'replaced',
+  'serverShutdown',
 ]);
 
 /** Parses one text frame; anything that is not an object with a string "type" is null. */
@@ -317,6 +320,9 @@ export class ProtocolClient {
     }
     if (isServerEvent(msg)) {
       for (const h of this.eventHandlers) h(msg);
+    } else if (msg.type === 'error') {
+      // The server also reports errors of requests sent without an id: worth a log line only.
+      console.warn(`server error ${msg.code}: ${msg.message}`);
     }
   }
 }

@@ -161,6 +161,8 @@ function applyEvent(state: RoomState, ev: ServerEvent, now: number): RoomState {
       return { ...state, phase: 'ended', timer: null };
     case 'replaced':
       return { ...state, phase: 'replaced' };
+    case 'serverShutdown':
+      return state.phase === 'live' ? { ...state, phase: 'reconnecting' } : state;
     case 'offer':
     case 'candidate':
       return state;

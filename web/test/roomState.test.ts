@@ -222,6 +222,11 @@ describe('room state', () => {
     expect(s.others.map((p) => p.name)).toEqual(['Ada']);
   });
 
+  it('shows reconnecting as soon as the server says it shuts down', () => {
+    const s = run([{ type: 'joined', msg: joined(), now }, ev({ type: 'serverShutdown' })]);
+    expect(s.phase).toBe('reconnecting');
+  });
+
   it('stays joining (not reconnecting) while the first join is still being tried', () => {
     expect(run([{ type: 'reconnecting' }]).phase).toBe('joining');
   });
