@@ -1,0 +1,163 @@
+package signaling
+
+import (
+	"context"
+	"errors"
+
+	"parley/meeting"
+	"parley/sfu"
+	"parley/signaling/wire"
+)
+
+// join serves the connection's first message, which must be a join. It reports whether the
+// session is now a member; on false the connection is closing.
+func (s *session) join(ctx context.Context, data []byte) bool {
+	d, err := wire.Decode(data)
+	if err != nil {
+		var de *wire.DecodeError
+		errors.As(err, &de)
+		s.fail(de.ID, meeting.CodeBadRequest, de.Error())
+		return false
+	}
+	j, ok := d.Request.(*wire.Join)
+	if !ok {
+		s.fail(d.ID, meeting.CodeBadRequest, "the first message must be a join")
+		return false
+	}
+	name, err := meeting.ValidateName(*j.Name)
+	if err != nil {
+		s.fail(d.ID, meeting.CodeOf(err), errorMessage(err))
+		return false
+	}
+	if !s.srv.joinLimit.allow(s.ip) {
+		s.srv.metrics.joins.WithLabelValues(string(meeting.CodeRateLimited)).Inc()
+		s.fail(d.ID, meeting.CodeRateLimited, "too many joins from this address; try again in a minute")
+		return false
+	}
+	member, res, err := s.srv.meetings.Join(ctx, meeting.JoinRequest{MeetingID: *j.MeetingID, Name: name, HostKey: j.Key()}, sessionSink{s})
+	if err != nil {
+		code := meeting.CodeOf(err)
+		s.srv.metrics.joins.WithLabelValues(string(code)).Inc()
+		if code == meeting.CodeInternal {
+			s.log.Error("join", "err", err)
+		}
+		s.fail(d.ID, code, errorMessage(err))
+		return false
+	}
+	s.log = s.log.With("meeting", member.MeetingID(), "participant", member.ParticipantID())
+	s.mu.Lock()
+	s.member = member
+	s.mu.Unlock()
+
+	peer, err := s.srv.media.Join(member.MeetingID(), member.ParticipantID(), s.sendSignal)
+	if err != nil {
+		s.log.Error("media join", "err", err)
+		member.Disconnect()
+		s.fail(d.ID, meeting.CodeInternal, "the media server could not take this participant")
+		return false
+	}
+	s.mu.Lock()
+	s.peer = peer
+	ended := s.ended
+	s.mu.Unlock()
+	if ended {
+		// The meeting ended, or this connection was replaced, while the peer was being made.
+		peer.Close()
+		return false
+	}
+	s.srv.metrics.joins.WithLabelValues("ok").Inc()
+	go s.watchPeer(ctx, peer)
+
+	joined, err := wire.Encode(wire.TypeJoined, d.ID, wire.Joined{
+		ParticipantID: res.Self.ID,
+		Role:          res.Self.Role,
+		Meeting:       res.Meeting,
+		Participants:  nonNil(res.Participants),
+		Timer:         res.Timer,
+		Timers:        res.Timers,
+		Self:          res.Self,
+	})
+	if err != nil {
+		s.log.Error("encode joined", "err", err)
+		s.fail(d.ID, meeting.CodeInternal, "internal error")
+		return false
+	}
+	s.out.release(joined)
+	s.log.Info("joined", "role", res.Self.Role)
+	return true
+}
+
+// watchPeer ends the session when its media fails for good (ICE or DTLS failure): the client
+// reconnects instead of staying in the meeting without media.
+func (s *session) watchPeer(ctx context.Context, peer *sfu.Peer) {
+	select {
+	case <-ctx.Done():
+	case <-peer.Done():
+		if !s.isEnded() {
+			s.log.Info("media connection closed; ending the session")
+			s.conn.CloseNow()
+		}
+	}
+}
+
+// sendSignal forwards what the sfu needs told to the client.
+func (s *session) sendSignal(sig sfu.Signal) {
+	switch sig.Type {
+	case "offer":
+		s.send(wire.TypeOffer, nil, wire.SessionDescription{Target: string(sig.Target), SDP: sig.SDP})
+	case "candidate":
+		if sig.Candidate == nil {
+			return
+		}
+		c := wire.ICECandidate{
+			Candidate:        sig.Candidate.Candidate,
+			SDPMid:           sig.Candidate.SDPMid,
+			SDPMLineIndex:    sig.Candidate.SDPMLineIndex,
+			UsernameFragment: sig.Candidate.UsernameFragment,
+		}
+		s.send(wire.TypeCandidate, nil, wire.CandidateBody{Target: string(sig.Target), Candidate: c})
+	}
+}
+
+func nonNil(ps []meeting.Participant) []meeting.Participant {
+	if ps == nil {
+		return []meeting.Participant{}
+	}
+	return ps
+}
+
+// errorMessage is the client-facing text of err: a domain error's own message, never internals.
+func errorMessage(err error) string {
+	var me *meeting.Error
+	if errors.As(err, &me) {
+		return me.Message
+	}
+	return "internal error"
+}
+
+// sessionSink delivers the meeting's events to the session's outbox.
+type sessionSink struct{ s *session }
+
+// Deliver implements meeting.Sink. It runs under the meeting's lock: it only queues.
+func (k sessionSink) Deliver(ev meeting.Event) {
+	s := k.s
+	s.send(ev.EventType(), nil, ev)
+	if meeting.Terminal(ev) {
+		s.terminate()
+	}
+}
+
+// terminate ends the session after a terminal event: right away, or after the answer to the
+// request being handled (the host's own endMeeting gets its ok before the close).
+func (s *session) terminate() {
+	s.mu.Lock()
+	s.ended = true
+	wait := s.handling
+	if wait {
+		s.closeWait = true
+	}
+	s.mu.Unlock()
+	if !wait {
+		s.out.push(outMessage{closeAfter: true})
+	}
+}

@@ -1,0 +1,57 @@
+package signaling
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"parley/meeting"
+)
+
+// metrics are the edge's own figures; the sfu and the Go runtime register theirs separately.
+type metrics struct {
+	meetingsCreated prometheus.Counter
+	joins           *prometheus.CounterVec
+	hostActions     *prometheus.CounterVec
+	refused         *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		meetingsCreated: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "parley_meetings_created_total", Help: "Meetings created.",
+		}),
+		joins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_joins_total", Help: "Join attempts by result (ok or the error code).",
+		}, []string{"result"}),
+		hostActions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_host_actions_total", Help: "Host requests carried out, by type.",
+		}, []string{"type"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_requests_forbidden_total", Help: "Requests refused as forbidden (a non-host asking for a host power), by type.",
+		}, []string{"type"}),
+	}
+	reg.MustRegister(m.meetingsCreated, m.joins, m.hostActions, m.refused)
+	return m
+}
+
+func (m *metrics) sessionsFunc(reg prometheus.Registerer, f func() float64) {
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "parley_websocket_sessions", Help: "Open WebSocket sessions.",
+	}, f))
+}
+
+// countRequest counts a request that succeeded; only the host's powers are counted by type.
+func (m *metrics) countRequest(typ string, role meeting.Role) {
+	if role == meeting.RoleHost && hostOnly(typ) {
+		m.hostActions.WithLabelValues(typ).Inc()
+	}
+}
+
+// hostOnly reports whether typ is a request that the domain's table gives to the host alone.
+func hostOnly(typ string) bool {
+	for _, k := range meeting.RequestKinds() {
+		if string(k) == typ {
+			return meeting.Allowed(meeting.RoleHost, k) && !meeting.Allowed(meeting.RoleParticipant, k)
+		}
+	}
+	return false
+}

@@ -1,0 +1,201 @@
+package signaling
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/pion/webrtc/v4"
+
+	"parley/meeting"
+	"parley/sfu"
+	"parley/signaling/wire"
+)
+
+// reply is what a handled request answers: "ok" with optional fields, or another message type
+// (an offer is answered by "answer").
+type reply struct {
+	typ  string
+	body any
+}
+
+var okReply = reply{typ: wire.TypeOK}
+
+// handlerFunc serves one decoded request of a joined session.
+type handlerFunc func(ctx context.Context, s *session, req wire.Request) (reply, error)
+
+// handlers maps each message type a member may send to its handler; domain requests share one.
+var handlers = map[string]handlerFunc{
+	wire.TypeJoin:            func(context.Context, *session, wire.Request) (reply, error) { return reply{}, errAlreadyJoined },
+	wire.TypeOffer:           handleOffer,
+	wire.TypeAnswer:          handleAnswer,
+	wire.TypeCandidate:       handleCandidate,
+	wire.TypeLeave:           handleLeave,
+	wire.TypeSetMuted:        handleDomain,
+	wire.TypeMuteAll:         handleDomain,
+	wire.TypeMuteParticipant: handleDomain,
+	wire.TypeAllowUnmute:     handleDomain,
+	wire.TypeStartTimer:      handleDomain,
+	wire.TypeCancelTimer:     handleDomain,
+	wire.TypeKick:            handleDomain,
+	wire.TypeSetLocked:       handleDomain,
+	wire.TypeEndMeeting:      handleDomain,
+}
+
+var errAlreadyJoined = &meeting.Error{Code: meeting.CodeBadRequest, Message: "already joined: a connection joins once"}
+
+// handle serves one message of a joined session and answers it.
+func (s *session) handle(ctx context.Context, data []byte) {
+	s.mu.Lock()
+	member := s.member
+	s.mu.Unlock()
+
+	d, err := wire.Decode(data)
+	if err != nil {
+		var de *wire.DecodeError
+		errors.As(err, &de)
+		code := meeting.CodeBadRequest
+		// A host-only request from anyone else is refused as such, whatever its fields.
+		if de.Known && hostOnly(de.Type) && member.Role() != meeting.RoleHost {
+			code = meeting.CodeForbidden
+			s.srv.metrics.refused.WithLabelValues(de.Type).Inc()
+		}
+		s.sendError(de.ID, code, messageFor(code, de.Error()))
+		return
+	}
+	typ := d.Request.MessageType()
+	h := handlers[typ]
+
+	s.mu.Lock()
+	s.handling = true
+	s.mu.Unlock()
+	r, err := h(ctx, s, d.Request)
+	if err == nil {
+		s.srv.metrics.countRequest(typ, member.Role())
+	}
+	s.answer(d.ID, typ, r, err)
+
+	s.mu.Lock()
+	s.handling = false
+	closeNow := s.closeWait
+	s.closeWait = false
+	s.mu.Unlock()
+	if closeNow {
+		s.out.push(outMessage{closeAfter: true})
+	}
+}
+
+// answer sends a request's reply or error. "ok" needs an id to answer; other replies always go.
+func (s *session) answer(id wire.ID, typ string, r reply, err error) {
+	if err != nil {
+		code := meeting.CodeOf(err)
+		msg := errorMessage(err)
+		if code == meeting.CodeInternal {
+			s.log.Error("request failed", "type", typ, "err", err)
+		}
+		if code == meeting.CodeForbidden {
+			s.srv.metrics.refused.WithLabelValues(typ).Inc()
+		}
+		s.sendError(id, code, msg)
+		return
+	}
+	if r.typ == wire.TypeOK && id == nil {
+		return
+	}
+	s.send(r.typ, id, r.body)
+}
+
+func messageFor(code meeting.Code, detail string) string {
+	if code == meeting.CodeForbidden {
+		return "only the host may do that"
+	}
+	return detail
+}
+
+func handleOffer(ctx context.Context, s *session, req wire.Request) (reply, error) {
+	o := req.(*wire.Offer)
+	answer, err := s.peer.Offer(ctx, o.SDP)
+	if err != nil {
+		return reply{}, mediaError("publisher offer", err)
+	}
+	return reply{typ: wire.TypeAnswer, body: wire.SessionDescription{Target: wire.TargetPublisher, SDP: answer}}, nil
+}
+
+func handleAnswer(_ context.Context, s *session, req wire.Request) (reply, error) {
+	a := req.(*wire.Answer)
+	if err := s.peer.Answer(a.SDP); err != nil {
+		return reply{}, mediaError("subscriber answer", err)
+	}
+	return okReply, nil
+}
+
+func handleCandidate(_ context.Context, s *session, req wire.Request) (reply, error) {
+	c := req.(*wire.Candidate)
+	init := webrtc.ICECandidateInit{
+		Candidate:        c.Candidate.Candidate,
+		SDPMid:           c.Candidate.SDPMid,
+		SDPMLineIndex:    c.Candidate.SDPMLineIndex,
+		UsernameFragment: c.Candidate.UsernameFragment,
+	}
+	if err := s.peer.AddCandidate(sfu.Target(c.Target), init); err != nil {
+		return reply{}, mediaError("candidate", err)
+	}
+	return okReply, nil
+}
+
+// mediaError turns the sfu's complaint about the client's input into bad_request; anything
+// else is the server's fault.
+func mediaError(what string, err error) error {
+	if errors.Is(err, sfu.ErrBadSDP) {
+		return &meeting.Error{Code: meeting.CodeBadRequest, Message: fmt.Sprintf("%s rejected: %v", what, err)}
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func handleLeave(_ context.Context, s *session, _ wire.Request) (reply, error) {
+	s.member.Leave()
+	s.terminate()
+	return okReply, nil
+}
+
+// handleDomain passes a meeting request to the domain, which authorizes and applies it.
+func handleDomain(ctx context.Context, s *session, req wire.Request) (reply, error) {
+	toDomain := domainRequests[req.MessageType()]
+	if err := s.member.Do(ctx, toDomain(req)); err != nil {
+		return reply{}, err
+	}
+	return okReply, nil
+}
+
+// domainRequests converts wire requests into the domain's; wire already checked the fields.
+var domainRequests = map[string]func(wire.Request) meeting.Request{
+	wire.TypeSetMuted: func(r wire.Request) meeting.Request {
+		m := r.(*wire.SetMuted)
+		return meeting.SetMuted{Kind: meeting.Kind(m.Kind), Muted: *m.Muted}
+	},
+	wire.TypeMuteAll: func(r wire.Request) meeting.Request {
+		return meeting.MuteAll{AllowSelfUnmute: *r.(*wire.MuteAll).AllowSelfUnmute}
+	},
+	wire.TypeMuteParticipant: func(r wire.Request) meeting.Request {
+		m := r.(*wire.MuteParticipant)
+		return meeting.MuteParticipant{ParticipantID: *m.ParticipantID, AllowSelfUnmute: *m.AllowSelfUnmute}
+	},
+	wire.TypeAllowUnmute: func(r wire.Request) meeting.Request {
+		a := r.(*wire.AllowUnmute)
+		if a.ParticipantID == nil {
+			return meeting.AllowUnmute{}
+		}
+		return meeting.AllowUnmute{ParticipantID: *a.ParticipantID}
+	},
+	wire.TypeStartTimer: func(r wire.Request) meeting.Request {
+		return meeting.StartTimer{TimerID: *r.(*wire.StartTimer).TimerID}
+	},
+	wire.TypeCancelTimer: func(wire.Request) meeting.Request { return meeting.CancelTimer{} },
+	wire.TypeKick: func(r wire.Request) meeting.Request {
+		return meeting.Kick{ParticipantID: *r.(*wire.Kick).ParticipantID}
+	},
+	wire.TypeSetLocked: func(r wire.Request) meeting.Request {
+		return meeting.SetLocked{Locked: *r.(*wire.SetLocked).Locked}
+	},
+	wire.TypeEndMeeting: func(wire.Request) meeting.Request { return meeting.EndMeeting{} },
+}

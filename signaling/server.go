@@ -1,0 +1,223 @@
+package signaling
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"parley/meeting"
+	"parley/sfu"
+	"parley/signaling/wire"
+)
+
+// Config sets the edge's behaviour. Zero values take the documented defaults.
+type Config struct {
+	// PublicURL is the base of every joinUrl, e.g. "https://meet.example.com".
+	PublicURL string
+	// AllowedOrigins are extra origin host patterns allowed on /ws (the server's own host
+	// always is).
+	AllowedOrigins []string
+	// TrustProxy takes the client address from X-Forwarded-For / X-Real-IP (behind a proxy).
+	TrustProxy bool
+	// CreatesPerMinute and JoinsPerMinute limit each client address (defaults 10 and 60).
+	CreatesPerMinute int
+	JoinsPerMinute   int
+	// PingInterval and PingTimeout find dead clients (defaults 10 s and 10 s: at most 20 s
+	// until a dead client is reported as disconnected).
+	PingInterval time.Duration
+	PingTimeout  time.Duration
+	// JoinTimeout is how long a new connection may take to send its join (default 30 s).
+	JoinTimeout time.Duration
+	// WriteTimeout bounds one message write to a client (default 10 s).
+	WriteTimeout time.Duration
+	// Web is the web client's files (index.html at the root); nil serves a note instead.
+	Web fs.FS
+	// Registry receives the edge's metrics and is served at /metrics; nil makes a private one.
+	Registry *prometheus.Registry
+	Logger   *slog.Logger
+}
+
+func (c *Config) defaults() {
+	if c.CreatesPerMinute == 0 {
+		c.CreatesPerMinute = 10
+	}
+	if c.JoinsPerMinute == 0 {
+		c.JoinsPerMinute = 60
+	}
+	if c.PingInterval == 0 {
+		c.PingInterval = 10 * time.Second
+	}
+	if c.PingTimeout == 0 {
+		c.PingTimeout = 10 * time.Second
+	}
+	if c.JoinTimeout == 0 {
+		c.JoinTimeout = 30 * time.Second
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.Registry == nil {
+		c.Registry = prometheus.NewRegistry()
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+}
+
+// Server is the HTTP and WebSocket edge.
+type Server struct {
+	cfg         Config
+	meetings    *meeting.Service
+	media       *sfu.SFU
+	echo        *echo.Echo
+	metrics     *metrics
+	createLimit *limiter
+	joinLimit   *limiter
+	draining    atomic.Bool
+
+	mu       sync.Mutex
+	sessions map[*session]struct{}
+	wg       sync.WaitGroup
+	baseCtx  context.Context
+	stop     context.CancelFunc
+}
+
+// New builds the edge over the meeting service and the sfu.
+func New(cfg Config, meetings *meeting.Service, media *sfu.SFU) *Server {
+	cfg.defaults()
+	ctx, stop := context.WithCancel(context.Background())
+	s := &Server{
+		cfg:         cfg,
+		meetings:    meetings,
+		media:       media,
+		metrics:     newMetrics(cfg.Registry),
+		createLimit: newLimiter(cfg.CreatesPerMinute),
+		joinLimit:   newLimiter(cfg.JoinsPerMinute),
+		sessions:    make(map[*session]struct{}),
+		baseCtx:     ctx,
+		stop:        stop,
+	}
+	s.metrics.sessionsFunc(cfg.Registry, s.sessionCount)
+	s.echo = s.routes()
+	return s
+}
+
+func (s *Server) routes() *echo.Echo {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	if s.cfg.TrustProxy {
+		e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	} else {
+		e.IPExtractor = echo.ExtractIPDirect()
+	}
+	e.HTTPErrorHandler = s.httpError
+	e.POST("/api/meetings", s.createMeeting)
+	e.GET("/api/meetings/:id", s.getMeeting)
+	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	e.GET("/readyz", s.ready)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})))
+	e.GET("/ws", s.websocket)
+	s.webRoutes(e)
+	return e
+}
+
+// Handler is the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+func (s *Server) ready(c echo.Context) error {
+	if s.draining.Load() {
+		return c.String(http.StatusServiceUnavailable, "draining\n")
+	}
+	return c.String(http.StatusOK, "ready\n")
+}
+
+func (s *Server) websocket(c echo.Context) error {
+	if s.draining.Load() {
+		return writeHTTPError(c, http.StatusServiceUnavailable, "unavailable", "the server is shutting down")
+	}
+	conn, err := websocket.Accept(c.Response(), c.Request(), &websocket.AcceptOptions{OriginPatterns: s.cfg.AllowedOrigins})
+	if err != nil {
+		// Accept has already answered (403 for a foreign origin, 400 for a bad handshake).
+		s.cfg.Logger.Debug("websocket refused", "err", err, "origin", c.Request().Header.Get("Origin"))
+		return nil
+	}
+	conn.SetReadLimit(wire.MaxClientMessage)
+	sess := &session{srv: s, conn: conn, out: newOutbox(), log: s.cfg.Logger, ip: c.RealIP()}
+	if !s.track(sess) {
+		conn.Close(websocket.StatusGoingAway, "the server is shutting down")
+		return nil
+	}
+	defer s.untrack(sess)
+	sess.run(s.baseCtx)
+	return nil
+}
+
+func (s *Server) track(sess *session) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.draining.Load() {
+		return false
+	}
+	s.sessions[sess] = struct{}{}
+	s.wg.Add(1)
+	return true
+}
+
+func (s *Server) untrack(sess *session) {
+	s.mu.Lock()
+	delete(s.sessions, sess)
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+func (s *Server) sessionCount() float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return float64(len(s.sessions))
+}
+
+// Drain stops taking new meetings and connections (/readyz turns 503), tells every client the
+// server is going away, closes their connections and waits for the sessions to end, or ctx.
+func (s *Server) Drain(ctx context.Context) error {
+	s.mu.Lock()
+	s.draining.Store(true)
+	for sess := range s.sessions {
+		sess.send(TypeServerShutdown, nil, nil)
+		sess.out.push(outMessage{closeAfter: true, status: websocket.StatusGoingAway, reason: "server shutting down"})
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.stop()
+		<-done
+		return errors.New("drain: sessions still open at the deadline were cut off")
+	}
+}
+
+// Close cuts every session off at once.
+func (s *Server) Close() {
+	s.draining.Store(true)
+	s.stop()
+	s.wg.Wait()
+}
+
+// TypeServerShutdown is this project's addition to the protocol: sent to every client before
+// the server closes its connection to shut down, so clients can reconnect elsewhere or later.
+const TypeServerShutdown = "serverShutdown"
