@@ -1,0 +1,192 @@
+package client_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"parley/client"
+	"parley/client/rtpstats"
+	"parley/meeting"
+	"parley/sfu"
+	"parley/signaling"
+)
+
+// startServer runs the real server (domain, sfu on loopback, edge) in the test process.
+func startServer(t *testing.T) string {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	reg := prometheus.NewRegistry()
+	media, err := sfu.New(sfu.Config{LoopbackOnly: true, Logger: log, Registerer: reg})
+	if err != nil {
+		t.Fatalf("sfu: %v", err)
+	}
+	meetings := meeting.NewService(meeting.Config{Media: signaling.MeetingMedia(media), Logger: log})
+	srv := signaling.New(signaling.Config{Registry: reg, Logger: log}, meetings, media)
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		hs.Close()
+		media.Close()
+	})
+	return hs.URL
+}
+
+func dial(ctx context.Context, t *testing.T, url, meetingID, name, hostKey string) *client.Client {
+	t.Helper()
+	c, err := client.Dial(ctx, client.Options{BaseURL: url, MeetingID: meetingID, Name: name, HostKey: hostKey, Loopback: true})
+	if err != nil {
+		t.Fatalf("dial %s: %v", name, err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// TestTwoClientsExchangeMedia runs two clients through the real server: each publishes audio
+// and video, each receives the other's, counted, in order, with delay measured; when one
+// leaves, the other's tracks from it end.
+func TestTwoClientsExchangeMedia(t *testing.T) {
+	url := startServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	created, err := client.CreateMeeting(ctx, url, "Ada")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := dial(ctx, t, url, created.MeetingID, "Ada", created.HostKey)
+	if host.Joined().Role != meeting.RoleHost {
+		t.Errorf("host joined as %q", host.Joined().Role)
+	}
+	guest := dial(ctx, t, url, created.MeetingID, "Grace", "")
+	if len(guest.Joined().Participants) != 1 || guest.Joined().Participants[0].ID != host.ParticipantID() {
+		t.Errorf("guest sees participants %+v", guest.Joined().Participants)
+	}
+	if _, err := host.WaitFor(ctx, func(m client.Message) bool {
+		ev, err := m.Event()
+		j, ok := ev.(meeting.ParticipantJoined)
+		return err == nil && ok && j.Participant.ID == guest.ParticipantID()
+	}); err != nil {
+		t.Fatalf("host never saw the guest join: %v", err)
+	}
+
+	opts := client.PublishOptions{Audio: true, Video: true, VideoBitrate: 500_000}
+	if err := host.Publish(ctx, opts); err != nil {
+		t.Fatalf("host publish: %v", err)
+	}
+	if err := guest.Publish(ctx, opts); err != nil {
+		t.Fatalf("guest publish: %v", err)
+	}
+
+	enough := func(n uint64) func(rtpstats.Counts) bool {
+		return func(c rtpstats.Counts) bool { return c.Packets >= n }
+	}
+	for _, pair := range []struct {
+		rx   *client.Client
+		from string
+	}{{guest, host.ParticipantID()}, {host, guest.ParticipantID()}} {
+		audio, err := pair.rx.WaitReceived(ctx, pair.from, client.Audio, enough(50))
+		if err != nil {
+			t.Fatal(err)
+		}
+		video, err := pair.rx.WaitReceived(ctx, pair.from, client.Video, func(c rtpstats.Counts) bool { return c.Packets >= 100 && c.Keyframes >= 1 })
+		if err != nil {
+			t.Fatal(err)
+		}
+		for kind, c := range map[string]rtpstats.Counts{"audio": audio, "video": video} {
+			if c.Delay.Count == 0 || c.Delay.P50 <= 0 || c.Delay.P50 > time.Second {
+				t.Errorf("%s from %s: delay %+v", kind, pair.from, c.Delay)
+			}
+			if c.Lost > int64(c.Expected/10) {
+				t.Errorf("%s from %s: lost %d of %d on loopback", kind, pair.from, c.Lost, c.Expected)
+			}
+		}
+		tracks := pair.rx.Tracks()
+		if tr, ok := tracks[client.TrackKey{StreamID: pair.from, Kind: client.Video}]; !ok || tr.Codec != "video/VP8" {
+			t.Errorf("tracks %+v: want %s's VP8 video", tracks, pair.from)
+		}
+	}
+	if st := host.PublishStats(); st.AudioPackets == 0 || st.Keyframes == 0 {
+		t.Errorf("host publish stats %+v", st)
+	}
+	if tm := guest.Timing(); tm.FirstPacket.IsZero() || tm.FirstPacket.Before(tm.Joined) {
+		t.Errorf("guest timing %+v", tm)
+	}
+
+	if err := guest.Leave(ctx); err != nil {
+		t.Fatalf("leave: %v", err)
+	}
+	if err := host.WaitTracks(ctx, func(m map[client.TrackKey]client.TrackInfo) bool {
+		for k := range m {
+			if k.StreamID == guest.ParticipantID() {
+				return false
+			}
+		}
+		return true
+	}); err != nil {
+		t.Errorf("the guest's tracks did not end at the host: %v", err)
+	}
+	if _, err := host.WaitFor(ctx, func(m client.Message) bool {
+		ev, _ := m.Event()
+		l, ok := ev.(meeting.ParticipantLeft)
+		return ok && l.ParticipantID == guest.ParticipantID() && l.Reason == meeting.ReasonLeft
+	}); err != nil {
+		t.Errorf("no participantLeft for the guest: %v", err)
+	}
+}
+
+func TestJoinErrorsCarryTheProtocolCode(t *testing.T) {
+	url := startServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := client.Dial(ctx, client.Options{BaseURL: url, MeetingID: "no-such-meeting", Name: "X", Loopback: true})
+	if client.ErrorCode(err) != "not_found" {
+		t.Errorf("join of an unknown meeting: %v, want not_found", err)
+	}
+	if _, err := client.GetMeeting(ctx, url, "no-such-meeting"); client.ErrorCode(err) != "not_found" {
+		t.Errorf("get of an unknown meeting: %v", err)
+	}
+	if _, err := client.CreateMeeting(ctx, url, "   "); client.ErrorCode(err) != "bad_request" {
+		t.Errorf("create with a blank name: %v", err)
+	}
+	created, err := client.CreateMeeting(ctx, url, "Ada")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := dial(ctx, t, url, created.MeetingID, "Ada", created.HostKey)
+	if _, err := host.Request(ctx, "setLocked", map[string]any{"locked": true}); err != nil {
+		t.Fatalf("lock: %v", err)
+	}
+	_, err = client.Dial(ctx, client.Options{BaseURL: url, MeetingID: created.MeetingID, Name: "Late", Loopback: true})
+	if client.ErrorCode(err) != "meeting_locked" {
+		t.Errorf("join of a locked meeting: %v", err)
+	}
+	info, err := client.GetMeeting(ctx, url, created.MeetingID)
+	if err != nil || !info.Locked || info.ParticipantCount != 1 {
+		t.Errorf("meeting info %+v, %v", info, err)
+	}
+	// A malformed frame gets bad_request and the connection stays.
+	mark := host.Mark()
+	if err := host.SendRaw(ctx, []byte(`{"type":`)); err != nil {
+		t.Fatal(err)
+	}
+	m, err := host.WaitFrom(ctx, mark, client.OfType("error"))
+	if err != nil || client.ErrorCode(func() error { _, e := host.Request(ctx, "setLocked", map[string]any{"locked": "yes"}); return e }()) != "bad_request" {
+		t.Errorf("malformed frame: %+v %v", m, err)
+	}
+	if _, err := host.Request(ctx, "endMeeting", nil); err != nil {
+		t.Fatalf("end: %v", err)
+	}
+	select {
+	case <-host.Done():
+	case <-ctx.Done():
+		t.Fatal("the server did not close after endMeeting")
+	}
+	if _, err := host.WaitFor(ctx, client.OfType("meetingEnded")); err != nil {
+		t.Errorf("no meetingEnded: %v", err)
+	}
+}
