@@ -1,0 +1,129 @@
+package signaling
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"parley/client"
+	"parley/client/rtpstats"
+)
+
+// waitLimit bounds every wait on a condition; generous for a loaded 2-core machine under -race.
+const waitLimit = 20 * time.Second
+
+// member joins through the real protocol with a real Pion client on loopback and, when publish
+// is set, sends synthetic Opus and VP8.
+func (e *env) member(t *testing.T, meetingID, name, hostKey string, publish bool) *client.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), waitLimit)
+	defer cancel()
+	c, err := client.Dial(ctx, client.Options{BaseURL: e.url, MeetingID: meetingID, Name: name, HostKey: hostKey, Loopback: true})
+	if err != nil {
+		t.Fatalf("%s: dial: %v", name, err)
+	}
+	t.Cleanup(c.Close)
+	if publish {
+		// A modest bitrate keeps several clients and the server within two cores under -race.
+		if err := c.Publish(ctx, client.PublishOptions{Audio: true, Video: true, VideoBitrate: 300_000, FPS: 15}); err != nil {
+			t.Fatalf("%s: publish: %v", name, err)
+		}
+	}
+	return c
+}
+
+// waitReceived waits until c receives from publisher's kind what cond asks.
+func waitReceived(t *testing.T, c *client.Client, publisher *client.Client, kind string, what string, cond func(rtpstats.Counts) bool) rtpstats.Counts {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), waitLimit)
+	defer cancel()
+	got, err := c.WaitReceived(ctx, publisher.ParticipantID(), kind, cond)
+	if err != nil {
+		t.Fatalf("%s never received %s of %s from %s: %v (last counts %+v)", c.Joined().Self.Name, what, kind,
+			publisher.Joined().Self.Name, err, c.Received(publisher.ParticipantID(), kind))
+	}
+	return got
+}
+
+// grows waits until c has received n more packets of kind from publisher than it had.
+func grows(t *testing.T, c, publisher *client.Client, kind string, n uint64) rtpstats.Counts {
+	t.Helper()
+	from := c.Received(publisher.ParticipantID(), kind).Packets
+	return waitReceived(t, c, publisher, kind, fmt.Sprintf("%d more packets", n), func(x rtpstats.Counts) bool { return x.Packets >= from+n })
+}
+
+// waitEvent waits for a message of typ at c that matches (nil matches any).
+func waitEvent(t *testing.T, c *client.Client, typ string, match func(client.Message) bool) client.Message {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), waitLimit)
+	defer cancel()
+	m, err := c.WaitFor(ctx, func(m client.Message) bool { return m.Type == typ && (match == nil || match(m)) })
+	if err != nil {
+		t.Fatalf("%s: no %s: %v", c.Joined().Self.Name, typ, err)
+	}
+	return m
+}
+
+// request sends a request and fails the test unless it is answered ok.
+func request(t *testing.T, c *client.Client, typ string, body any) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), waitLimit)
+	defer cancel()
+	if _, err := c.Request(ctx, typ, body); err != nil {
+		t.Fatalf("%s: %s: %v", c.Joined().Self.Name, typ, err)
+	}
+}
+
+// requestError sends a request that must fail with code.
+func requestError(t *testing.T, c *client.Client, typ string, body any, code string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), waitLimit)
+	defer cancel()
+	_, err := c.Request(ctx, typ, body)
+	if client.ErrorCode(err) != code {
+		t.Fatalf("%s: %s answered %v, want %s", c.Joined().Self.Name, typ, err, code)
+	}
+}
+
+// waitTrackGone waits until c no longer receives kind from publisher.
+func waitTrackGone(t *testing.T, c *client.Client, publisherID, kind string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), waitLimit)
+	defer cancel()
+	err := c.WaitTracks(ctx, func(m map[client.TrackKey]client.TrackInfo) bool {
+		_, ok := m[client.TrackKey{StreamID: publisherID, Kind: kind}]
+		return !ok
+	})
+	if err != nil {
+		t.Fatalf("%s still receives %s of %s: %v", c.Joined().Self.Name, kind, publisherID, err)
+	}
+}
+
+// waitClosed waits for the server to close c's connection.
+func waitClosed(t *testing.T, c *client.Client) {
+	t.Helper()
+	select {
+	case <-c.Done():
+	case <-time.After(waitLimit):
+		t.Fatalf("%s: connection still open", c.Joined().Self.Name)
+	}
+}
+
+func isProtocolError(err error, code string) bool {
+	var pe *client.ProtocolError
+	return errors.As(err, &pe) && client.ErrorCode(err) == code
+}
+
+// waitFor polls cond until it holds, failing after waitLimit.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
