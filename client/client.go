@@ -35,6 +35,9 @@ type Options struct {
 	// MaxLog keeps only the newest MaxLog messages in the log (0 keeps all): load generators
 	// with many clients set it.
 	MaxLog int
+	// HTTPClient makes the WebSocket handshake; nil means http.DefaultClient. (A load
+	// generator gives each client its own source address with it.)
+	HTTPClient *http.Client
 	// Interceptors chooses the peer connections' RTP interceptors; the zero value is Pion's
 	// defaults, as browsers do (NACK, RTCP reports, TWCC, stats).
 	Interceptors Interceptors
@@ -157,6 +160,7 @@ func (c *Client) connect(ctx context.Context) error {
 	c.sub = sub
 	conn, resp, err := websocket.Dial(ctx, c.wsURL(), &websocket.DialOptions{
 		HTTPHeader: http.Header{"Origin": []string{c.opts.Origin}},
+		HTTPClient: c.opts.HTTPClient,
 	})
 	if resp != nil && resp.Body != nil {
 		resp.Body.Close()

@@ -19,29 +19,50 @@ const maxHTTPBody = 1 << 20
 
 // CreateMeeting creates a meeting (POST /api/meetings) with hostName as the host's name.
 func CreateMeeting(ctx context.Context, baseURL, hostName string) (wire.Created, error) {
+	return API{BaseURL: baseURL}.CreateMeeting(ctx, hostName)
+}
+
+// GetMeeting returns a meeting's public summary (GET /api/meetings/{meetingId}).
+func GetMeeting(ctx context.Context, baseURL, meetingID string) (meeting.Info, error) {
+	return API{BaseURL: baseURL}.GetMeeting(ctx, meetingID)
+}
+
+// API calls the server's HTTP API through a chosen HTTP client.
+type API struct {
+	BaseURL string
+	// HTTPClient makes the calls; nil means http.DefaultClient.
+	HTTPClient *http.Client
+}
+
+// CreateMeeting creates a meeting (POST /api/meetings) with hostName as the host's name.
+func (a API) CreateMeeting(ctx context.Context, hostName string) (wire.Created, error) {
 	body, err := json.Marshal(map[string]string{"hostName": hostName})
 	if err != nil {
 		return wire.Created{}, fmt.Errorf("create meeting: %w", err)
 	}
 	var created wire.Created
-	if err := doJSON(ctx, http.MethodPost, strings.TrimRight(baseURL, "/")+"/api/meetings", body, http.StatusCreated, &created); err != nil {
+	if err := a.do(ctx, http.MethodPost, "/api/meetings", body, http.StatusCreated, &created); err != nil {
 		return wire.Created{}, fmt.Errorf("create meeting: %w", err)
 	}
 	return created, nil
 }
 
 // GetMeeting returns a meeting's public summary (GET /api/meetings/{meetingId}).
-func GetMeeting(ctx context.Context, baseURL, meetingID string) (meeting.Info, error) {
+func (a API) GetMeeting(ctx context.Context, meetingID string) (meeting.Info, error) {
 	var info meeting.Info
-	u := strings.TrimRight(baseURL, "/") + "/api/meetings/" + url.PathEscape(meetingID)
-	if err := doJSON(ctx, http.MethodGet, u, nil, http.StatusOK, &info); err != nil {
+	if err := a.do(ctx, http.MethodGet, "/api/meetings/"+url.PathEscape(meetingID), nil, http.StatusOK, &info); err != nil {
 		return meeting.Info{}, fmt.Errorf("get meeting: %w", err)
 	}
 	return info, nil
 }
 
-// doJSON makes one API call; an answer other than want is returned as a *ProtocolError.
-func doJSON(ctx context.Context, method, u string, body []byte, want int, out any) error {
+// do makes one API call; an answer other than want is returned as a *ProtocolError.
+func (a API) do(ctx context.Context, method, path string, body []byte, want int, out any) error {
+	u := strings.TrimRight(a.BaseURL, "/") + path
+	hc := a.HTTPClient
+	if hc == nil {
+		hc = http.DefaultClient
+	}
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -53,7 +74,7 @@ func doJSON(ctx context.Context, method, u string, body []byte, want int, out an
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return err
 	}
