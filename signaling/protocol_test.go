@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -355,5 +356,31 @@ func TestHostReplaced(t *testing.T) {
 	}
 	if m := fresh.request("t", map[string]any{"type": "startTimer", "timerId": "t30"}); m["type"] != "ok" {
 		t.Fatalf("new host connection: %v", m)
+	}
+}
+
+func TestDrain(t *testing.T) {
+	e := newEnv(t)
+	c := e.create("Ada")
+	host := e.dial("")
+	host.join(c.MeetingID, "Ada", c.HostKey)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := e.srv.Drain(ctx); err != nil {
+		t.Fatalf("drain: %v", err)
+	}
+	host.next(ofType("serverShutdown"))
+	if st := host.closed(); st != websocket.StatusGoingAway {
+		t.Fatalf("close status %d, want 1001", st)
+	}
+	if s, _ := e.get("/readyz"); s != http.StatusServiceUnavailable {
+		t.Fatalf("readyz while draining: %d", s)
+	}
+	if s, body := e.post("/api/meetings", `{"hostName":"Bob"}`); s != http.StatusServiceUnavailable {
+		t.Fatalf("create while draining: %d %s", s, body)
+	}
+	if s, _ := e.get("/healthz"); s != http.StatusOK {
+		t.Fatalf("healthz while draining: %d", s)
 	}
 }

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"log/slog"
+	"reflect"
+	"testing"
+)
+
+func TestParseConfig(t *testing.T) {
+	env := map[string]string{
+		"PARLEY_LISTEN":        "127.0.0.1:9000",
+		"PARLEY_PUBLIC_IP":     "203.0.113.7, 203.0.113.8",
+		"PARLEY_LOOPBACK_ONLY": "true",
+		"PARLEY_LOG_LEVEL":     "debug",
+	}
+	c, err := parseConfig([]string{"-udp-port", "0", "-public-url", "https://meet.example.com"}, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.listen != "127.0.0.1:9000" || c.udpPort != 0 || !c.loopbackOnly || c.logLevel != slog.LevelDebug ||
+		c.publicURL != "https://meet.example.com" || !reflect.DeepEqual(c.publicIPs, []string{"203.0.113.7", "203.0.113.8"}) {
+		t.Fatalf("config = %+v", c)
+	}
+
+	// A flag wins over the environment, lists included.
+	c, err = parseConfig([]string{"-listen", ":7000", "-public-ip", "198.51.100.1"}, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.listen != ":7000" || !reflect.DeepEqual(c.publicIPs, []string{"198.51.100.1"}) {
+		t.Fatalf("config = %+v", c)
+	}
+
+	defaults, err := parseConfig(nil, func(string) string { return "" })
+	if err != nil || defaults.listen != ":8080" || defaults.udpPort != 8443 || defaults.maxParticipants != 100 || defaults.loopbackOnly {
+		t.Fatalf("defaults = %+v, %v", defaults, err)
+	}
+}
+
+func TestParseConfigRejects(t *testing.T) {
+	none := func(string) string { return "" }
+	for _, args := range [][]string{
+		{"-udp-port", "70000"},
+		{"-log-level", "loud"},
+		{"-max-participants", "1"},
+		{"-no-such-flag"},
+	} {
+		if _, err := parseConfig(args, none); err == nil {
+			t.Errorf("%v accepted", args)
+		}
+	}
+	if _, err := parseConfig(nil, func(k string) string {
+		if k == "PARLEY_LOOPBACK_ONLY" {
+			return "maybe"
+		}
+		return ""
+	}); err == nil {
+		t.Error("PARLEY_LOOPBACK_ONLY=maybe accepted")
+	}
+}
