@@ -96,4 +96,3 @@ func resetLists(args []string, name string, current []string) []string {
 	}
 	return current
 }
-
