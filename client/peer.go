@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/webrtc/v4"
 
 	"parley/internal/loopback"
@@ -21,19 +23,23 @@ func (c *Client) newAPI(codecs func(*webrtc.MediaEngine) error) (*webrtc.API, er
 		return nil, fmt.Errorf("register codecs: %w", err)
 	}
 	reg := &interceptor.Registry{}
+	logs := pionLogs{log: c.log}
 	var err error
 	switch c.opts.Interceptors {
 	case LeanInterceptors:
-		if err = webrtc.ConfigureNack(m, reg); err == nil {
-			err = webrtc.ConfigureRTCPReports(reg)
+		err = webrtc.ConfigureNackWithOptions(m, reg,
+			[]nack.GeneratorOption{nack.WithGeneratorLoggerFactory(logs)}, nack.WithResponderLoggerFactory(logs))
+		if err == nil {
+			err = webrtc.ConfigureRTCPReportsWithOptions(reg,
+				[]report.ReceiverOption{report.WithReceiverLoggerFactory(logs)}, report.WithSenderLoggerFactory(logs))
 		}
 	default:
-		err = webrtc.RegisterDefaultInterceptors(m, reg)
+		err = webrtc.RegisterDefaultInterceptorsWithOptions(m, reg, webrtc.WithInterceptorLoggerFactory(logs))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("register interceptors: %w", err)
 	}
-	var se webrtc.SettingEngine
+	se := webrtc.SettingEngine{LoggerFactory: logs}
 	if c.opts.Loopback {
 		loopback.Configure(&se)
 	}

@@ -35,6 +35,7 @@ type config struct {
 	spreadSources    bool
 	waitReady        time.Duration
 	verbose          bool
+	cpuProfile       string
 }
 
 // maxDuration bounds a run's measurement window.
@@ -63,6 +64,7 @@ func parseConfig(args []string) (config, error) {
 	spread := fs.Bool("spread-sources", false, "give every client its own 127.x source address, as distinct users have (default: true for a loopback URL)")
 	fs.DurationVar(&c.waitReady, "wait-ready", 0, "wait up to this long for the server's /readyz before starting")
 	fs.BoolVar(&c.verbose, "v", false, "log the clients' warnings")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write the load generator's own CPU profile of the measurement window to this file")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -87,9 +88,14 @@ func run(ctx context.Context, cfg config, out io.Writer) (*result, error) {
 	rampTime := time.Since(rampStart)
 	sleep(ctx, cfg.warmup)
 
+	stopProfile, err := startProfile(cfg.cpuProfile)
+	if err != nil {
+		return nil, err
+	}
 	winStart := r.take(ctx)
 	sleep(ctx, cfg.duration)
 	winEnd := r.take(ctx)
+	stopProfile()
 	stopAndWait()
 
 	res := r.results(before, winStart, winEnd, rampTime)
@@ -142,6 +148,25 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-t.C:
 	case <-ctx.Done():
 	}
+}
+
+// startProfile starts a CPU profile of this process into path ("" profiles nothing).
+func startProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // waitReady polls the server's /readyz until it answers 200.
