@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/goleak"
+
+	"parley/meeting"
+	"parley/sfu"
+	"parley/signaling"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func TestParseConfig(t *testing.T) {
+	c, err := parseConfig(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.url != "http://127.0.0.1:8080" || !c.loopback || !c.spreadSources || c.publishers != 1 || c.videoBitrate != 1_500_000 {
+		t.Errorf("defaults %+v", c)
+	}
+	c, err = parseConfig([]string{"-url", "https://meet.example.com/", "-meetings", "3", "-audio-only", "-ramp", "5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.url != "https://meet.example.com" || c.loopback || c.spreadSources || c.meetings != 3 || !c.audioOnly {
+		t.Errorf("remote config %+v", c)
+	}
+	c, err = parseConfig([]string{"-url", "http://localhost:9000", "-loopback=false"})
+	if err != nil || c.loopback || !c.spreadSources {
+		t.Errorf("explicit -loopback=false: %+v %v", c, err)
+	}
+	for _, bad := range [][]string{
+		{"-url", "127.0.0.1:8080"},
+		{"-url", "http://example.com", "-spread-sources"},
+		{"-meetings", "0"},
+		{"-publishers", "0"},
+		{"-subscribers", "-1"},
+		{"-duration", "0s"},
+		{"-duration", "2h"},
+		{"-ramp", "0"},
+		{"-video-codec", "VP9"},
+		{"-video-bitrate", "5"},
+		{"-interceptors", "none"},
+		{"-metrics-url", "localhost/metrics"},
+		{"extra"},
+	} {
+		if _, err := parseConfig(bad); err == nil {
+			t.Errorf("parseConfig(%q) accepted", bad)
+		}
+	}
+}
+
+func TestPlanOrdersPublishersFirst(t *testing.T) {
+	cfg := config{meetings: 2, publishers: 2, subscribers: 2}
+	ms := plan(cfg, []*meetingState{{index: 0}, {index: 1}})
+	var got []string
+	for i, m := range ms {
+		if m.index != i {
+			t.Errorf("member %d has index %d", i, m.index)
+		}
+		got = append(got, m.name)
+	}
+	want := "Publisher 1-1,Publisher 1-2,Publisher 2-1,Publisher 2-2,Subscriber 1-1,Subscriber 2-1,Subscriber 1-2,Subscriber 2-2"
+	if strings.Join(got, ",") != want {
+		t.Errorf("plan %s", strings.Join(got, ","))
+	}
+	if !ms[0].host || ms[1].host || !ms[2].host || ms[4].publisher {
+		t.Error("hosts or publishers misassigned")
+	}
+}
+
+// TestRunAgainstServer is a short real run: the server in this process, real clients, real
+// media on loopback; the figures must be there and plausible.
+func TestRunAgainstServer(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	media, err := sfu.New(sfu.Config{LoopbackOnly: true, Logger: log, Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	meetings := meeting.NewService(meeting.Config{Media: signaling.MeetingMedia(media), Logger: log})
+	srv := signaling.New(signaling.Config{Registry: reg, Logger: log}, meetings, media)
+	hs := httptest.NewServer(srv.Handler())
+	metrics := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	defer func() {
+		metrics.Close()
+		srv.Close()
+		hs.Close()
+		media.Close()
+	}()
+
+	jsonPath := filepath.Join(t.TempDir(), "run.json")
+	cfg, err := parseConfig([]string{
+		"-url", hs.URL, "-meetings", "2", "-publishers", "2", "-subscribers", "1",
+		"-video-bitrate", "300000", "-duration", "2s", "-warmup", "1s", "-ramp", "4",
+		"-metrics-url", metrics.URL, "-json", jsonPath,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	res, err := run(ctx, cfg, &out)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	if err := writeJSON(jsonPath, res); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("output:\n%s", out.String())
+
+	if res.Joins.Joined != 6 || res.Joins.Failed != 0 {
+		t.Errorf("joins %+v", res.Joins)
+	}
+	// Each meeting: 2 publishers each receive the other's 2 tracks, 1 subscriber receives 4.
+	if res.Received.SubscribedTracks != 2*(2+2+4) {
+		t.Errorf("subscribed tracks %d, want 16", res.Received.SubscribedTracks)
+	}
+	if res.Received.PacketsPerSecond < 100 || res.Received.Delay.Count == 0 || res.Received.LossRatio > 0.05 {
+		t.Errorf("received %+v", res.Received)
+	}
+	if res.Joins.FirstPacket.Count == 0 {
+		t.Errorf("no join-to-first-packet figures: %+v", res.Joins)
+	}
+	if res.Server == nil || res.Server.PacketsPerSecondSource != "server metrics" || res.Server.PacketsPerSecond <= 0 ||
+		res.Server.RSSBytes <= 0 || res.Server.CPUMicrosPerPacket <= 0 {
+		t.Errorf("server figures %+v (notes %v)", res.Server, res.Notes)
+	}
+	if !strings.Contains(out.String(), "one-way delay") || !strings.Contains(out.String(), "joined 6/6") {
+		t.Errorf("output lacks the table or progress lines")
+	}
+	data, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back result
+	if err := json.Unmarshal(data, &back); err != nil || back.Joins.Joined != 6 {
+		t.Errorf("JSON %s: %v", data, err)
+	}
+}
