@@ -47,7 +47,6 @@ type downTrack struct {
 	started      bool // a packet has been sent
 	paused       bool // packets were withheld since the last one sent
 	needKeyframe bool
-	fresh        bool // the next packet sent is the first of its epoch
 	seqOff       uint16
 	upStart      uint16
 	tsOff        uint32
@@ -129,7 +128,9 @@ func (d *downTrack) pause() {
 	}
 }
 
-// write rewrites p for this subscriber and writes it; it runs on the lane's goroutine.
+// write rewrites p for this subscriber and writes it; it runs on the lane's goroutine. State
+// changes only once the packet is really out: Pion silently drops (n == 0) what is written before
+// the subscriber's DTLS is up, and a keyframe lost that way must not count as the one we waited for.
 func (d *downTrack) write(p *rtp.Packet, keyframe bool, at int64) dropReason {
 	b := d.binding.Load()
 	if b == nil {
@@ -139,46 +140,58 @@ func (d *downTrack) write(p *rtp.Packet, keyframe bool, at int64) dropReason {
 		d.lastBinding = b
 		d.pause()
 	}
-	if d.needKeyframe {
-		if !keyframe {
-			d.up.requestKeyframe()
+	if d.needKeyframe && !keyframe {
+		d.up.requestKeyframe()
 
-			return dropWaitKeyframe
-		}
-		d.needKeyframe = false
+		return dropWaitKeyframe
 	}
-	if !d.started || d.paused {
-		d.newEpoch(p, at, b.clock)
+	seqOff, tsOff := d.seqOff, d.tsOff
+	startEpoch := !d.started || d.paused
+	if startEpoch {
+		seqOff, tsOff = d.epochOffsets(p, at, b.clock)
 	} else if int16(p.SequenceNumber-d.upStart) < 0 {
 		return dropStale
 	}
-	seq, ts := p.SequenceNumber+d.seqOff, p.Timestamp+d.tsOff
+	seq, ts := p.SequenceNumber+seqOff, p.Timestamp+tsOff
 	d.fillHeader(&d.hdr, d.ext[:0], d.twcc[:], b, p.Marker, seq, ts)
-	if _, err := b.ws.WriteRTP(&d.hdr, p.Payload); err != nil {
+	n, err := b.ws.WriteRTP(&d.hdr, p.Payload)
+	if err != nil {
 		return dropWriteError
 	}
-	if d.fresh || int16(seq-d.lastSeq) > 0 {
-		d.fresh = false
-		d.lastSeq, d.lastTS, d.lastAt = seq, ts, at
-		d.highest.Store(uint32(seq))
+	if n == 0 {
+		return dropNotBound
 	}
+	d.needKeyframe = false
+	if startEpoch {
+		d.startEpoch(p.SequenceNumber, seqOff, tsOff)
+	} else if int16(seq-d.lastSeq) <= 0 {
+		return dropNone // a late packet (e.g. a publisher's retransmission) does not move "last"
+	}
+	d.lastSeq, d.lastTS, d.lastAt = seq, ts, at
+	d.highest.Store(uint32(seq))
 
 	return dropNone
 }
 
-// newEpoch sets the offsets so that the first packet after a pause follows the last one sent
-// (seq last+1, no gap that looks like loss) and its timestamp has moved on by the wall time that
-// passed. Real upstream loss within an epoch still shows as a gap, so the subscriber NACKs it.
-func (d *downTrack) newEpoch(p *rtp.Packet, at int64, clock uint32) {
-	if d.started {
-		d.seqOff = d.lastSeq + 1 - p.SequenceNumber
-		elapsed := min(max(at-d.lastAt, 0), maxPause)
-		ticks := uint32(uint64(elapsed) * uint64(clock) / 1e9)
-		d.tsOff = d.lastTS + max(ticks, 1) - p.Timestamp
+// epochOffsets returns the offsets for a new epoch starting with p: the first packet after a pause
+// follows the last one sent (seq last+1, no gap that looks like loss) and its timestamp has moved
+// on by the wall time that passed. Real upstream loss within an epoch still shows as a gap, so the
+// subscriber NACKs it. The first epoch keeps the publisher's numbers.
+func (d *downTrack) epochOffsets(p *rtp.Packet, at int64, clock uint32) (seqOff uint16, tsOff uint32) {
+	if !d.started {
+		return 0, 0
 	}
-	d.started, d.paused, d.fresh = true, false, true
-	d.upStart = p.SequenceNumber
-	e := &epoch{seqOff: d.seqOff, tsOff: d.tsOff, downStart: p.SequenceNumber + d.seqOff}
+	elapsed := min(max(at-d.lastAt, 0), maxPause)
+	ticks := uint32(uint64(elapsed) * uint64(clock) / 1e9)
+
+	return d.lastSeq + 1 - p.SequenceNumber, d.lastTS + max(ticks, 1) - p.Timestamp
+}
+
+// startEpoch commits a new epoch and publishes it for the NACK path.
+func (d *downTrack) startEpoch(upSeq, seqOff uint16, tsOff uint32) {
+	d.started, d.paused = true, false
+	d.seqOff, d.tsOff, d.upStart = seqOff, tsOff, upSeq
+	e := &epoch{seqOff: seqOff, tsOff: tsOff, downStart: upSeq + seqOff}
 	if old := d.epoch.Load(); old != nil {
 		e.prev = &epoch{seqOff: old.seqOff, tsOff: old.tsOff, downStart: old.downStart}
 	}

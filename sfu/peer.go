@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 
-	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -24,7 +22,7 @@ type Peer struct {
 	id      string
 	log     *slog.Logger
 	send    func(Signal)
-	pub     *webrtc.PeerConnection
+	pubPC   atomic.Pointer[webrtc.PeerConnection] // replaced only before its first negotiation
 	sub     *webrtc.PeerConnection
 	twccSeq atomic.Uint32 // transport-wide sequence of the subscriber connection
 
@@ -61,23 +59,38 @@ func newPeer(s *SFU, r *room, id string, send func(Signal)) (*Peer, error) {
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
 	}
-	var err error
-	if p.pub, err = s.pubAPI.NewPeerConnection(webrtc.Configuration{}); err != nil {
+	pub, err := s.pubAPI.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
 		return nil, fmt.Errorf("publisher peer connection: %w", err)
 	}
+	p.pubPC.Store(pub)
 	if p.sub, err = s.subAPI.NewPeerConnection(webrtc.Configuration{}); err != nil {
-		_ = p.pub.Close()
+		_ = pub.Close()
 
 		return nil, fmt.Errorf("subscriber peer connection: %w", err)
 	}
-	p.pub.OnTrack(p.onTrack)
-	p.pub.OnConnectionStateChange(p.watch(TargetPublisher))
+	p.setupPublisher()
 	p.sub.OnConnectionStateChange(p.watch(TargetSubscriber))
 	p.sub.OnICECandidate(p.onSubscriberCandidate)
 	p.wg.Add(1)
 	go p.negotiator()
 
 	return p, nil
+}
+
+// pub is the publisher connection.
+func (p *Peer) pub() *webrtc.PeerConnection { return p.pubPC.Load() }
+
+// setupPublisher installs the publisher connection's handlers.
+func (p *Peer) setupPublisher() {
+	pub := p.pub()
+	watch := p.watch(TargetPublisher)
+	pub.OnTrack(p.onTrack)
+	pub.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		if p.pub() == pub { // a replaced publisher connection closing is not the peer ending
+			watch(st)
+		}
+	})
 }
 
 // watch closes the peer when either connection fails (ICE or DTLS) or is closed by the client.
@@ -132,7 +145,7 @@ func (p *Peer) Close() {
 		d.up.removeDown(d)
 	}
 	go func() {
-		if err := p.pub.Close(); err != nil {
+		if err := p.pub().Close(); err != nil {
 			p.log.Debug("close publisher connection", "err", err)
 		}
 		if err := p.sub.Close(); err != nil {
@@ -180,19 +193,6 @@ func (p *Peer) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	p.room.addTrack(t)
 }
 
-// validateSDP rejects what is not SDP at all before Pion sees it.
-func validateSDP(s string) error {
-	if strings.TrimSpace(s) == "" {
-		return fmt.Errorf("%w: empty", ErrBadSDP)
-	}
-	var d sdp.SessionDescription
-	if err := d.UnmarshalString(s); err != nil {
-		return fmt.Errorf("%w: %w", ErrBadSDP, err)
-	}
-
-	return nil
-}
-
 // setRemote applies a client's description; anything Pion rejects in it is the client's mistake.
 // A panic in the SDP handling is turned into that error too: bad input must not take the server
 // down.
@@ -209,6 +209,25 @@ func setRemote(pc *webrtc.PeerConnection, desc webrtc.SessionDescription) (err e
 	return nil
 }
 
+// dryRunOffer applies a client's offer to a scratch publisher connection first. Pion changes the
+// signaling state before it has checked a description and cannot roll back, so an offer that
+// fails there would otherwise leave the real connection refusing every later offer.
+func (s *SFU) dryRunOffer(desc webrtc.SessionDescription) error {
+	pc, err := s.pubAPI.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return fmt.Errorf("scratch connection: %w", err)
+	}
+	defer func() { _ = pc.Close() }()
+	if err := setRemote(pc, desc); err != nil {
+		return err
+	}
+	if _, err := pc.CreateAnswer(nil); err != nil {
+		return fmt.Errorf("%w: cannot be answered: %w", ErrBadSDP, err)
+	}
+
+	return nil
+}
+
 // Offer applies the client's publisher offer and returns our answer. It may be called again at
 // any time (tracks added or removed). The answer carries all our candidates: with one UDP port
 // gathering is immediate, and the client gets them in the same message.
@@ -216,22 +235,31 @@ func (p *Peer) Offer(ctx context.Context, offer string) (string, error) {
 	if err := validateSDP(offer); err != nil {
 		return "", fmt.Errorf("publisher offer: %w", err)
 	}
+	desc := webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}
+	if err := p.s.dryRunOffer(desc); err != nil {
+		return "", fmt.Errorf("publisher offer: %w", err)
+	}
 	p.pubMu.Lock()
 	defer p.pubMu.Unlock()
 	if p.isClosed() {
 		return "", ErrClosed
 	}
-	if err := setRemote(p.pub, webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+	if err := setRemote(p.pub(), desc); err != nil {
+		p.recoverPublisher()
+
 		return "", fmt.Errorf("publisher offer: %w", err)
 	}
-	p.addHeld(p.pub, &p.pubCands)
-	answer, err := p.pub.CreateAnswer(nil)
-	if err != nil {
-		return "", fmt.Errorf("publisher answer: %w", err)
+	p.addHeld(p.pub(), &p.pubCands)
+	gathered := webrtc.GatheringCompletePromise(p.pub())
+	answer, err := p.pub().CreateAnswer(nil)
+	if err == nil {
+		err = p.pub().SetLocalDescription(answer)
 	}
-	gathered := webrtc.GatheringCompletePromise(p.pub)
-	if err := p.pub.SetLocalDescription(answer); err != nil {
-		return "", fmt.Errorf("publisher answer: %w", err)
+	if err != nil {
+		// Pion accepted the offer but cannot answer it: the offer is at fault.
+		p.recoverPublisher()
+
+		return "", fmt.Errorf("%w: publisher offer cannot be answered: %w", ErrBadSDP, err)
 	}
 	select {
 	case <-gathered:
@@ -241,7 +269,38 @@ func (p *Peer) Offer(ctx context.Context, offer string) (string, error) {
 		return "", ErrClosed
 	}
 
-	return p.pub.LocalDescription().SDP, nil
+	return p.pub().LocalDescription().SDP, nil
+}
+
+// recoverPublisher runs after an offer we could not answer. Pion changes the signaling state
+// before it finishes checking a description and cannot roll back, so a publisher connection left
+// waiting for our answer would refuse every later offer. One that never completed a negotiation
+// carries nothing yet and is replaced by a fresh one; one that did is closed with the peer (the
+// client broke its own media). Callers hold pubMu.
+func (p *Peer) recoverPublisher() {
+	if p.pub().SignalingState() == webrtc.SignalingStateStable {
+		return
+	}
+	if p.pub().CurrentRemoteDescription() != nil {
+		p.log.Warn("publisher renegotiation left the connection unusable; closing the peer")
+		go p.Close()
+
+		return
+	}
+	fresh, err := p.s.pubAPI.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		p.log.Error("replace publisher connection", "err", err)
+		go p.Close()
+
+		return
+	}
+	old := p.pub()
+	p.pubPC.Store(fresh)
+	p.setupPublisher()
+	p.pubCands = nil
+	if err := old.Close(); err != nil {
+		p.log.Debug("close broken publisher connection", "err", err)
+	}
 }
 
 // Answer applies the client's answer to our last subscriber offer.
@@ -258,6 +317,13 @@ func (p *Peer) Answer(answer string) error {
 		return fmt.Errorf("%w: subscriber answer without a pending offer", ErrBadSDP)
 	}
 	if err := setRemote(p.sub, webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+		if p.sub.SignalingState() == webrtc.SignalingStateStable {
+			// Pion took the answer and failed later: what it applied is uncertain, so offer again
+			// (the client answers that one) rather than wait for an answer that cannot be applied.
+			p.inFlight = false
+			p.markDirty()
+		}
+
 		return fmt.Errorf("subscriber answer: %w", err)
 	}
 	p.inFlight = false
@@ -274,14 +340,14 @@ func (p *Peer) Answer(answer string) error {
 func (p *Peer) AddCandidate(target Target, c webrtc.ICECandidateInit) error {
 	var (
 		mu   *sync.Mutex
-		pc   *webrtc.PeerConnection
+		pc   func() *webrtc.PeerConnection
 		held *[]webrtc.ICECandidateInit
 	)
 	switch target {
 	case TargetPublisher:
 		mu, pc, held = &p.pubMu, p.pub, &p.pubCands
 	case TargetSubscriber:
-		mu, pc, held = &p.subMu, p.sub, &p.subCands
+		mu, pc, held = &p.subMu, func() *webrtc.PeerConnection { return p.sub }, &p.subCands
 	default:
 		return fmt.Errorf("%w: unknown target %q", ErrBadSDP, target)
 	}
@@ -293,7 +359,7 @@ func (p *Peer) AddCandidate(target Target, c webrtc.ICECandidateInit) error {
 	if p.isClosed() {
 		return ErrClosed
 	}
-	if pc.RemoteDescription() == nil {
+	if pc().RemoteDescription() == nil {
 		if len(*held) >= maxHeldCandidates {
 			return fmt.Errorf("%w: too many %s candidates before the description", ErrBadSDP, target)
 		}
@@ -301,7 +367,7 @@ func (p *Peer) AddCandidate(target Target, c webrtc.ICECandidateInit) error {
 
 		return nil
 	}
-	if err := pc.AddICECandidate(c); err != nil {
+	if err := pc().AddICECandidate(c); err != nil {
 		return fmt.Errorf("%w: %s candidate: %w", ErrBadSDP, target, err)
 	}
 

@@ -135,7 +135,7 @@ func (t *upTrack) requestKeyframe() {
 		return
 	}
 	pli := []rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: t.ssrc}}
-	if err := t.owner.pub.WriteRTCP(pli); err == nil {
+	if err := t.owner.pub().WriteRTCP(pli); err == nil {
 		t.owner.s.counters.plisSent.Add(1)
 	}
 }

@@ -1,0 +1,602 @@
+package sfu
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+	"go.uber.org/goleak"
+
+	"parley/internal/loopback"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// waitTimeout bounds every wait on a condition: generous for a loaded 2-core machine under -race.
+const waitTimeout = 20 * time.Second
+
+// waitFor polls cond until it holds, failing the test after waitTimeout.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// newTestSFU starts an SFU on loopback, closed (and checked for leaks) when the test ends.
+func newTestSFU(t testing.TB) *SFU {
+	t.Helper()
+	if tt, ok := t.(*testing.T); ok {
+		t.Cleanup(func() { goleak.VerifyNone(tt) }) // registered first: runs after every other cleanup
+	}
+	var log *slog.Logger
+	if testing.Verbose() && os.Getenv("SFU_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	s, err := New(Config{LoopbackOnly: true, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close sfu: %v", err)
+		}
+	})
+
+	return s
+}
+
+// pause is a stretch without packets seen by a receiver.
+type pause struct {
+	wall     time.Duration
+	tsDelta  uint32
+	seqDelta uint16
+	keyframe bool // the first packet after it starts a VP8 keyframe
+}
+
+// recvTrack counts what a client receives on one track.
+type recvTrack struct {
+	id, stream string
+	kind       Kind
+	packets    int
+	gaps       int // sequence numbers that did not follow the previous one
+	lastSeq    uint16
+	lastTS     uint32
+	lastAt     time.Time
+	pauses     []pause
+	seen       map[uint16]bool
+	ended      bool
+}
+
+type streamKey struct {
+	stream string
+	kind   Kind
+}
+
+// clientOptions adjust a test client.
+type clientOptions struct {
+	// receiveDropper drops the first copy of chosen incoming VP8 packets at the client's UDP socket,
+	// before SRTP, as a lossy network would (a retransmission then is not a replay).
+	receiveDropper func(seq uint16) bool
+	// sendDropper drops the first copy of chosen outgoing VP8 packets after the client's NACK
+	// responder has kept them, so the server's NACK brings them back.
+	sendDropper func(seq uint16) bool
+}
+
+// lossyConn is the client's UDP socket losing chosen RTP packets of payload type 96 (our VP8).
+type lossyConn struct {
+	net.PacketConn
+	drop func(seq uint16) bool
+	seen map[uint16]bool // only the reading goroutine touches it
+}
+
+func (c *lossyConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	for {
+		n, addr, err := c.PacketConn.ReadFrom(b)
+		if err != nil || n < 12 || b[0]>>6 != 2 || b[1]&0x7f != 96 {
+			return n, addr, err
+		}
+		seq := uint16(b[2])<<8 | uint16(b[3])
+		if !c.seen[seq] {
+			c.seen[seq] = true
+			if c.drop(seq) {
+				continue
+			}
+		}
+
+		return n, addr, err
+	}
+}
+
+// testClient is a participant: a publisher and a subscriber Pion connection wired to a Peer.
+type testClient struct {
+	t    testing.TB
+	id   string
+	peer *Peer
+	pub  *webrtc.PeerConnection
+	sub  *webrtc.PeerConnection
+	mux  ice.UDPMux // the client's own socket when it simulates loss
+
+	sigMu   sync.Mutex
+	sigs    []Signal
+	sigKick chan struct{}
+
+	mu     sync.Mutex
+	tracks map[string]*recvTrack
+
+	audioSent, videoSent atomic.Int64
+	plisReceived         atomic.Int64
+	wantKeyframe         atomic.Bool
+
+	stop      chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+}
+
+// dropper is an interceptor that drops the first copy of chosen packets, as a lossy network would.
+type dropper struct {
+	interceptor.NoOp
+	send func(seq uint16) bool
+	mu   sync.Mutex
+	seen map[uint32]map[uint16]bool
+}
+
+func (d *dropper) first(ssrc uint32, seq uint16) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.seen[ssrc] == nil {
+		d.seen[ssrc] = map[uint16]bool{}
+	}
+	if d.seen[ssrc][seq] {
+		return false
+	}
+	d.seen[ssrc][seq] = true
+
+	return true
+}
+
+func (d *dropper) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	if d.send == nil || info.MimeType != webrtc.MimeTypeVP8 {
+		return w
+	}
+
+	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+		if d.first(h.SSRC, h.SequenceNumber) && d.send(h.SequenceNumber) {
+			return len(payload), nil
+		}
+
+		return w.Write(h, payload, a)
+	})
+}
+
+type dropperFactory struct{ d *dropper }
+
+func (f dropperFactory) NewInterceptor(string) (interceptor.Interceptor, error) { return f.d, nil }
+
+// newTestClient joins room as id with real Pion connections restricted to loopback.
+func newTestClient(t testing.TB, s *SFU, room, id string, opts ...clientOptions) *testClient {
+	t.Helper()
+	var o clientOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	me := &webrtc.MediaEngine{}
+	if err := me.RegisterDefaultCodecs(); err != nil {
+		t.Fatal(err)
+	}
+	ir := &interceptor.Registry{}
+	if o.sendDropper != nil {
+		d := &dropper{send: o.sendDropper, seen: map[uint32]map[uint16]bool{}}
+		ir.Add(dropperFactory{d}) // first: closest to the network
+	}
+	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
+		t.Fatal(err)
+	}
+	var se webrtc.SettingEngine
+	loopback.Configure(&se)
+	var mux ice.UDPMux
+	if o.receiveDropper != nil {
+		conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: &lossyConn{PacketConn: conn, drop: o.receiveDropper, seen: map[uint16]bool{}}})
+		se.SetICEUDPMux(mux)
+	}
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
+
+	c := &testClient{t: t, id: id, mux: mux, sigKick: make(chan struct{}, 1), tracks: map[string]*recvTrack{}, stop: make(chan struct{})}
+	var err error
+	if c.pub, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
+		t.Fatal(err)
+	}
+	if c.sub, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.close)
+	if c.peer, err = s.Join(room, id, c.onSignal); err != nil {
+		t.Fatal(err)
+	}
+	c.pub.OnICECandidate(func(cand *webrtc.ICECandidate) {
+		if cand != nil {
+			if err := c.peer.AddCandidate(TargetPublisher, cand.ToJSON()); err != nil && !errors.Is(err, ErrClosed) {
+				t.Errorf("%s: publisher candidate: %v", id, err)
+			}
+		}
+	})
+	c.sub.OnICECandidate(func(cand *webrtc.ICECandidate) {
+		if cand != nil {
+			if err := c.peer.AddCandidate(TargetSubscriber, cand.ToJSON()); err != nil && !errors.Is(err, ErrClosed) {
+				t.Errorf("%s: subscriber candidate: %v", id, err)
+			}
+		}
+	})
+	c.sub.OnTrack(c.onTrack)
+	c.wg.Add(1)
+	go c.handleSignals()
+
+	return c
+}
+
+// onSignal is the Peer's send: it must not block, so signals are queued.
+func (c *testClient) onSignal(s Signal) {
+	c.sigMu.Lock()
+	c.sigs = append(c.sigs, s)
+	c.sigMu.Unlock()
+	select {
+	case c.sigKick <- struct{}{}:
+	default:
+	}
+}
+
+func (c *testClient) handleSignals() {
+	defer c.wg.Done()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-c.sigKick:
+		}
+		c.sigMu.Lock()
+		sigs := c.sigs
+		c.sigs = nil
+		c.sigMu.Unlock()
+		for _, s := range sigs {
+			c.handleSignal(s)
+		}
+	}
+}
+
+func (c *testClient) handleSignal(s Signal) {
+	select {
+	case <-c.stop:
+		return // closing: the connections may be gone
+	default:
+	}
+	if s.Target != TargetSubscriber {
+		c.t.Errorf("%s: signal for %q", c.id, s.Target)
+
+		return
+	}
+	switch s.Type {
+	case "offer":
+		if err := c.sub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: s.SDP}); err != nil {
+			c.fail("apply subscriber offer: %v", err)
+
+			return
+		}
+		answer, err := c.sub.CreateAnswer(nil)
+		if err == nil {
+			err = c.sub.SetLocalDescription(answer)
+		}
+		if err == nil {
+			err = c.peer.Answer(answer.SDP)
+		}
+		if err != nil && !errors.Is(err, ErrClosed) {
+			c.fail("answer subscriber offer: %v", err)
+		}
+	case "candidate":
+		if s.Candidate.Candidate == "" {
+			return
+		}
+		if err := c.sub.AddICECandidate(*s.Candidate); err != nil {
+			c.fail("subscriber candidate: %v", err)
+		}
+	default:
+		c.t.Errorf("%s: unknown signal %q", c.id, s.Type)
+	}
+}
+
+// fail reports an error unless the client is being closed (then its connections may be gone).
+func (c *testClient) fail(format string, args ...any) {
+	select {
+	case <-c.stop:
+	default:
+		c.t.Errorf(c.id+": "+format, args...)
+	}
+}
+
+// publish sends Opus and/or VP8 on the publisher connection and starts the media clock.
+func (c *testClient) publish(audio, video bool) {
+	c.t.Helper()
+	var a, v *webrtc.TrackLocalStaticRTP
+	var err error
+	add := func(capability webrtc.RTPCodecCapability, id string) *webrtc.TrackLocalStaticRTP {
+		tr, err := webrtc.NewTrackLocalStaticRTP(capability, id, "client-stream-"+c.id)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		x, err := c.pub.AddTransceiverFromTrack(tr, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		c.wg.Add(1)
+		go c.readSenderRTCP(x.Sender())
+
+		return tr
+	}
+	if audio {
+		a = add(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "mic")
+	}
+	if video {
+		v = add(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "cam")
+	}
+	offer, err := c.pub.CreateOffer(nil)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if err := c.pub.SetLocalDescription(offer); err != nil {
+		c.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	answer, err := c.peer.Offer(ctx, offer.SDP)
+	if err != nil {
+		c.t.Fatalf("%s: publisher offer: %v", c.id, err)
+	}
+	if err := c.pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+		c.t.Fatal(err)
+	}
+	c.wg.Add(1)
+	go c.sendMedia(a, v)
+}
+
+// readSenderRTCP notes keyframe requests from the server.
+func (c *testClient) readSenderRTCP(s *webrtc.RTPSender) {
+	defer c.wg.Done()
+	for {
+		pkts, _, err := s.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, p := range pkts {
+			switch p.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				c.plisReceived.Add(1)
+				c.wantKeyframe.Store(true)
+			}
+		}
+	}
+}
+
+// vp8Payload builds one VP8 packet payload with a real payload descriptor (X=1, I=1 with a 15-bit
+// picture id); only the first packet of a frame has S=1 and the VP8 payload header.
+func vp8Payload(pictureID uint16, first, keyframe bool, size int) []byte {
+	p := make([]byte, size)
+	p[0] = 0x80 // X
+	if first {
+		p[0] |= 0x10 // S, PID 0
+	}
+	p[1] = 0x80 // I
+	p[2] = 0x80 | byte(pictureID>>8&0x7f)
+	p[3] = byte(pictureID)
+	if first {
+		p[4] = 0x01 // P=1: interframe
+		if keyframe {
+			p[4] = 0x00
+			copy(p[7:], []byte{0x9d, 0x01, 0x2a}) // keyframe start code
+		}
+	}
+
+	return p
+}
+
+// sendMedia is the synthetic media clock: Opus every 20 ms, a VP8 frame every 40 ms, a keyframe
+// first, every 2 s and after a PLI.
+func (c *testClient) sendMedia(audio, video *webrtc.TrackLocalStaticRTP) {
+	defer c.wg.Done()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	var aSeq, vSeq, pictureID uint16 = 1000, 5000, 0
+	var aTS, vTS uint32 = 100000, 200000
+	opus := make([]byte, 80)
+	for n := 0; ; n++ {
+		select {
+		case <-c.stop:
+			return
+		case <-tick.C:
+		}
+		if audio != nil {
+			aSeq++
+			aTS += 960
+			opus[0] = 0x78
+			if err := audio.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: aSeq, Timestamp: aTS}, Payload: opus}); err == nil {
+				c.audioSent.Add(1)
+			}
+		}
+		if video == nil || n%2 != 0 {
+			continue
+		}
+		vTS += 3600
+		pictureID = (pictureID + 1) & 0x7fff
+		key := n%100 == 0 || c.wantKeyframe.Swap(false)
+		parts := 1
+		if key {
+			parts = 3
+		}
+		for i := range parts {
+			vSeq++
+			pkt := &rtp.Packet{
+				Header:  rtp.Header{Version: 2, SequenceNumber: vSeq, Timestamp: vTS, Marker: i == parts-1},
+				Payload: vp8Payload(pictureID, i == 0, key, 600),
+			}
+			if err := video.WriteRTP(pkt); err == nil {
+				c.videoSent.Add(1)
+			}
+		}
+	}
+}
+
+// onTrack counts every packet of a forwarded track.
+func (c *testClient) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	kind := KindAudio
+	if tr.Kind() == webrtc.RTPCodecTypeVideo {
+		kind = KindVideo
+	}
+	rt := &recvTrack{id: tr.ID(), stream: tr.StreamID(), kind: kind, seen: map[uint16]bool{}}
+	c.mu.Lock()
+	if old := c.tracks[tr.ID()]; old != nil {
+		c.t.Errorf("%s: track id %s received twice", c.id, tr.ID())
+	}
+	c.tracks[tr.ID()] = rt
+	c.mu.Unlock()
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		for {
+			p, _, err := tr.ReadRTP()
+			if err != nil {
+				if !errors.Is(err, io.EOF) {
+					c.t.Logf("%s: track %s read: %v", c.id, tr.ID(), err)
+				}
+				c.mu.Lock()
+				rt.ended = true
+				c.mu.Unlock()
+
+				return
+			}
+			c.record(rt, p)
+		}
+	}()
+}
+
+func (c *testClient) record(rt *recvTrack, p *rtp.Packet) {
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if rt.packets > 0 && !rt.seen[p.SequenceNumber] {
+		d := p.SequenceNumber - rt.lastSeq
+		if d != 1 && int16(d) > 0 {
+			rt.gaps++
+		}
+		if wall := now.Sub(rt.lastAt); wall > 300*time.Millisecond && int16(d) > 0 {
+			rt.pauses = append(rt.pauses, pause{wall: wall, tsDelta: p.Timestamp - rt.lastTS, seqDelta: d,
+				keyframe: rt.kind == KindVideo && isVP8Keyframe(p.Payload)})
+		}
+	}
+	rt.packets++
+	rt.seen[p.SequenceNumber] = true
+	if rt.packets == 1 || int16(p.SequenceNumber-rt.lastSeq) > 0 {
+		rt.lastSeq, rt.lastTS, rt.lastAt = p.SequenceNumber, p.Timestamp, now
+	}
+}
+
+// packets counts what arrived from stream (a participant id) of kind, over all its tracks.
+func (c *testClient) packets(stream string, kind Kind) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, rt := range c.tracks {
+		if rt.stream == stream && rt.kind == kind {
+			n += rt.packets
+		}
+	}
+
+	return n
+}
+
+// streams lists the (stream, kind) pairs received, with their track ids.
+func (c *testClient) streams() map[streamKey][]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[streamKey][]string{}
+	for _, rt := range c.tracks {
+		k := streamKey{rt.stream, rt.kind}
+		out[k] = append(out[k], rt.id)
+	}
+
+	return out
+}
+
+// track returns a copy of the stats of the only track live from stream of kind.
+func (c *testClient) track(stream string, kind Kind) (recvTrack, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, rt := range c.tracks {
+		if rt.stream == stream && rt.kind == kind && !rt.ended {
+			cp := *rt
+			cp.pauses = append([]pause(nil), rt.pauses...)
+			cp.seen = make(map[uint16]bool, len(rt.seen))
+			for k, v := range rt.seen {
+				cp.seen[k] = v
+			}
+
+			return cp, true
+		}
+	}
+
+	return recvTrack{}, false
+}
+
+// allEnded reports whether every track from stream has been removed by renegotiation.
+func (c *testClient) allEnded(stream string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, rt := range c.tracks {
+		if rt.stream == stream && !rt.ended {
+			return false
+		}
+	}
+
+	return true
+}
+
+// close stops the media and both connections, and waits for the client's goroutines.
+func (c *testClient) close() {
+	c.closeOnce.Do(func() {
+		close(c.stop)
+		_ = c.pub.Close()
+		_ = c.sub.Close()
+		c.wg.Wait()
+		if c.mux != nil {
+			_ = c.mux.Close()
+		}
+	})
+}
+
+// waitReceiving waits until c got at least n packets of each kind from every publisher in from.
+func (c *testClient) waitReceiving(t testing.TB, n int, from ...*testClient) {
+	t.Helper()
+	for _, f := range from {
+		waitFor(t, fmt.Sprintf("%s receiving %d packets of each kind from %s", c.id, n, f.id), func() bool {
+			return c.packets(f.id, KindAudio) >= n && c.packets(f.id, KindVideo) >= n
+		})
+	}
+}

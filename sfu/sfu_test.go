@@ -1,0 +1,443 @@
+package sfu
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// Three participants publish Opus and VP8; each receives both tracks of both others, under the
+// publisher's participant id, and nothing of its own.
+func TestThreeParticipantsReceiveEachOther(t *testing.T) {
+	s := newTestSFU(t)
+	ids := []string{"ada", "grace", "linus"}
+	var cs []*testClient
+	for _, id := range ids {
+		c := newTestClient(t, s, "room-1", id)
+		c.publish(true, true)
+		cs = append(cs, c)
+	}
+	for _, c := range cs {
+		for _, o := range cs {
+			if o != c {
+				c.waitReceiving(t, 25, o)
+			}
+		}
+	}
+	trackIDs := map[string]streamKey{}
+	for _, c := range cs {
+		got := c.streams()
+		if len(got) != 4 {
+			t.Errorf("%s receives %d streams, want 4: %v", c.id, len(got), got)
+		}
+		for k, tracks := range got {
+			if k.stream == c.id {
+				t.Errorf("%s receives its own %s", c.id, k.kind)
+			}
+			if len(tracks) != 1 {
+				t.Errorf("%s receives %d tracks for %v", c.id, len(tracks), k)
+			}
+			for _, id := range tracks {
+				if prev, ok := trackIDs[id]; ok && prev != k {
+					t.Errorf("track id %s used for %v and %v", id, prev, k)
+				}
+				trackIDs[id] = k
+			}
+		}
+		for _, kind := range []Kind{KindAudio, KindVideo} {
+			for _, o := range cs {
+				if o == c {
+					continue
+				}
+				if rt, ok := c.track(o.id, kind); !ok || rt.gaps != 0 {
+					t.Errorf("%s from %s %s: gaps %d (found %v)", c.id, o.id, kind, rt.gaps, ok)
+				}
+			}
+		}
+	}
+	if len(trackIDs) != 6 {
+		t.Errorf("%d distinct track ids, want 6", len(trackIDs))
+	}
+	st := s.Stats()
+	if st.Tracks != 6 || st.Peers != 3 || st.Rooms != 1 {
+		t.Errorf("stats: %d tracks %d peers %d rooms, want 6 3 1", st.Tracks, st.Peers, st.Rooms)
+	}
+	if st.ForwardedByKind[KindAudio] == 0 || st.ForwardedByKind[KindVideo] == 0 || st.PLIsSent == 0 {
+		t.Errorf("stats: %+v", st)
+	}
+}
+
+// A participant who leaves disappears from the others by renegotiation, its packets stop, and its
+// connections and goroutines are gone.
+func TestLeaveRemovesTracks(t *testing.T) {
+	for _, how := range []string{"close", "remove"} {
+		t.Run(how, func(t *testing.T) {
+			s := newTestSFU(t)
+			a := newTestClient(t, s, "room", "a")
+			b := newTestClient(t, s, "room", "b")
+			c := newTestClient(t, s, "room", "c")
+			for _, x := range []*testClient{a, b, c} {
+				x.publish(true, true)
+			}
+			a.waitReceiving(t, 10, b, c)
+			b.waitReceiving(t, 10, a, c)
+
+			if how == "close" {
+				c.peer.Close()
+			} else {
+				s.RemoveParticipant("room", "c")
+			}
+			waitFor(t, "c's peer done", func() bool {
+				select {
+				case <-c.peer.Done():
+					return true
+				default:
+					return false
+				}
+			})
+			waitFor(t, "c's tracks removed at a and b", func() bool { return a.allEnded("c") && b.allEnded("c") })
+			fromC := a.packets("c", KindAudio) + a.packets("c", KindVideo) + b.packets("c", KindAudio) + b.packets("c", KindVideo)
+			// c's client keeps sending; a and b keep receiving from each other meanwhile.
+			sent := c.audioSent.Load()
+			base := a.packets("b", KindAudio)
+			waitFor(t, "c sending 50 more and a receiving 50 more from b", func() bool {
+				return c.audioSent.Load() >= sent+50 && a.packets("b", KindAudio) >= base+50
+			})
+			if now := a.packets("c", KindAudio) + a.packets("c", KindVideo) + b.packets("c", KindAudio) + b.packets("c", KindVideo); now != fromC {
+				t.Errorf("packets from c after it left: %d -> %d", fromC, now)
+			}
+			if st := s.Stats(); st.Tracks != 4 || st.Peers != 2 {
+				t.Errorf("after leave: %d tracks %d peers, want 4 and 2", st.Tracks, st.Peers)
+			}
+			if state := c.peer.pub().ConnectionState(); state != webrtc.PeerConnectionStateClosed {
+				t.Errorf("c's publisher connection %s", state)
+			}
+			if state := c.peer.sub.ConnectionState(); state != webrtc.PeerConnectionStateClosed {
+				t.Errorf("c's subscriber connection %s", state)
+			}
+			a.peer.subMu.Lock()
+			left := len(a.peer.downs)
+			a.peer.subMu.Unlock()
+			if left != 2 {
+				t.Errorf("a still subscribed to %d tracks, want 2", left)
+			}
+		})
+	}
+}
+
+// Two rooms side by side: not one packet crosses between them.
+func TestRoomsAreIsolated(t *testing.T) {
+	s := newTestSFU(t)
+	a := newTestClient(t, s, "room-1", "a")
+	b := newTestClient(t, s, "room-1", "b")
+	c := newTestClient(t, s, "room-2", "c")
+	d := newTestClient(t, s, "room-2", "d")
+	for _, x := range []*testClient{a, b, c, d} {
+		x.publish(true, true)
+	}
+	a.waitReceiving(t, 50, b)
+	b.waitReceiving(t, 50, a)
+	c.waitReceiving(t, 50, d)
+	d.waitReceiving(t, 50, c)
+	partner := map[*testClient]string{a: "b", b: "a", c: "d", d: "c"}
+	for x, p := range partner {
+		for k := range x.streams() {
+			if k.stream != p {
+				t.Errorf("%s received %s from %s", x.id, k.kind, k.stream)
+			}
+		}
+	}
+	if st := s.Stats(); st.Rooms != 2 || st.Tracks != 8 {
+		t.Errorf("stats: %d rooms %d tracks", st.Rooms, st.Tracks)
+	}
+}
+
+// Closing a participant's audio gate stops its audio at once while video goes on; reopening it
+// resumes audio with consecutive sequence numbers and a timestamp moved on by the pause.
+func TestSetForwardingAudio(t *testing.T) {
+	s := newTestSFU(t)
+	a := newTestClient(t, s, "room", "a")
+	b := newTestClient(t, s, "room", "b") // b only subscribes: all audio forwarded goes to b
+	a.publish(true, true)
+	b.waitReceiving(t, 25, a)
+
+	s.SetForwarding("room", "a", KindAudio, false)
+	forwarded := s.Stats().ForwardedByKind[KindAudio]
+	waitFor(t, "b receiving every audio packet forwarded before the gate closed", func() bool {
+		return uint64(b.packets("a", KindAudio)) == forwarded
+	})
+	sent, video := a.audioSent.Load(), b.packets("a", KindVideo)
+	waitFor(t, "a sending 50 more audio packets, b receiving more video", func() bool {
+		return a.audioSent.Load() >= sent+50 && b.packets("a", KindVideo) >= video+10
+	})
+	if got := b.packets("a", KindAudio); uint64(got) != forwarded {
+		t.Fatalf("audio arrived while gated: %d -> %d", forwarded, got)
+	}
+	st := s.Stats()
+	if st.ForwardedByKind[KindAudio] != forwarded {
+		t.Fatalf("server forwarded audio while gated: %d -> %d", forwarded, st.ForwardedByKind[KindAudio])
+	}
+	if st.PacketsDropped["muted"] < 50 {
+		t.Errorf("muted drops %d, want >= 50", st.PacketsDropped["muted"])
+	}
+
+	s.SetForwarding("room", "a", KindAudio, true)
+	waitFor(t, "audio resuming", func() bool { return uint64(b.packets("a", KindAudio)) >= forwarded+25 })
+	rt, _ := b.track("a", KindAudio)
+	if rt.gaps != 0 {
+		t.Errorf("%d sequence gaps in audio", rt.gaps)
+	}
+	checkPause(t, rt, 48000)
+}
+
+// checkPause wants exactly one pause on the track, with consecutive sequence numbers across it
+// and a timestamp jump matching the wall time it lasted.
+func checkPause(t *testing.T, rt recvTrack, clock float64) {
+	t.Helper()
+	if len(rt.pauses) != 1 {
+		t.Fatalf("%d pauses seen, want 1: %+v", len(rt.pauses), rt.pauses)
+	}
+	p := rt.pauses[0]
+	if p.seqDelta != 1 {
+		t.Errorf("sequence jumped by %d across the pause", p.seqDelta)
+	}
+	tsSeconds := float64(p.tsDelta) / clock
+	wall := p.wall.Seconds()
+	if diff := tsSeconds - wall; diff > 0.25+0.1*wall || diff < -(0.25+0.1*wall) {
+		t.Errorf("timestamp moved %.3fs across a %.3fs pause", tsSeconds, wall)
+	}
+	t.Logf("pause %.3fs, timestamp moved %.3fs", wall, tsSeconds)
+}
+
+// Video behind a closed gate resumes on a keyframe (asked for with a PLI), with continuous
+// sequence numbers and timestamps.
+func TestSetForwardingVideo(t *testing.T) {
+	s := newTestSFU(t)
+	a := newTestClient(t, s, "room", "a")
+	b := newTestClient(t, s, "room", "b")
+	a.publish(true, true)
+	b.waitReceiving(t, 25, a)
+
+	s.SetForwarding("room", "a", KindVideo, false)
+	audio := b.packets("a", KindAudio)
+	waitFor(t, "audio going on while video is gated", func() bool { return b.packets("a", KindAudio) >= audio+30 })
+	plis := a.plisReceived.Load()
+	s.SetForwarding("room", "a", KindVideo, true)
+	video := b.packets("a", KindVideo)
+	waitFor(t, "video resuming", func() bool { return b.packets("a", KindVideo) >= video+20 })
+	if a.plisReceived.Load() == plis {
+		t.Error("no keyframe request reached the publisher when video resumed")
+	}
+	rt, _ := b.track("a", KindVideo)
+	if rt.gaps != 0 {
+		t.Errorf("%d sequence gaps in video", rt.gaps)
+	}
+	checkPause(t, rt, 90000)
+	if !rt.pauses[0].keyframe {
+		t.Error("video resumed without a keyframe")
+	}
+}
+
+// A host reconnecting: the same participant id joins again, the old peer is closed and replaced,
+// the new one publishes and the others receive it. Its gates survive the replacement.
+func TestReconnectReplacesPeer(t *testing.T) {
+	s := newTestSFU(t)
+	host := newTestClient(t, s, "room", "host")
+	guest := newTestClient(t, s, "room", "guest")
+	host.publish(true, true)
+	guest.publish(true, true)
+	guest.waitReceiving(t, 10, host)
+	s.SetForwarding("room", "host", KindAudio, false)
+
+	again := newTestClient(t, s, "room", "host")
+	waitFor(t, "old host peer closed", func() bool {
+		select {
+		case <-host.peer.Done():
+			return true
+		default:
+			return false
+		}
+	})
+	waitFor(t, "old host tracks removed at the guest", func() bool { return guest.allEnded("host") })
+	again.publish(true, true)
+	again.waitReceiving(t, 10, guest)
+	waitFor(t, "guest receiving the new host's video", func() bool {
+		rt, ok := guest.track("host", KindVideo)
+		return ok && rt.packets >= 10
+	})
+	if rt, ok := guest.track("host", KindAudio); ok && rt.packets > 0 {
+		t.Fatalf("the new host's audio arrived although its gate was closed (%d packets)", rt.packets)
+	}
+	s.SetForwarding("room", "host", KindAudio, true)
+	waitFor(t, "guest receiving the new host's audio", func() bool {
+		rt, ok := guest.track("host", KindAudio)
+		return ok && rt.packets >= 10
+	})
+	if st := s.Stats(); st.Peers != 2 || st.Tracks != 4 {
+		t.Errorf("stats: %d peers %d tracks, want 2 and 4", st.Peers, st.Tracks)
+	}
+}
+
+// Bad SDP and candidates get an error wrapping ErrBadSDP and break nothing: the same peer then
+// negotiates properly and media flows.
+func TestBadSDP(t *testing.T) {
+	s := newTestSFU(t)
+	a := newTestClient(t, s, "room", "a")
+	b := newTestClient(t, s, "room", "b")
+	ctx := context.Background()
+
+	// A real offer to mangle.
+	pc, err := webrtc.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo); err != nil {
+		t.Fatal(err)
+	}
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = pc.Close()
+
+	lines := strings.Split(offer.SDP, "\r\n")
+	bad := []string{
+		"", "   ", "garbage", "v=0\r\n", "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n",
+		offer.SDP[:len(offer.SDP)/2],
+		strings.ReplaceAll(offer.SDP, "a=fingerprint", "a=fingerprintx"),
+		strings.ReplaceAll(offer.SDP, "a=ice-ufrag", "a=ice-ufragx"),
+		strings.Join(lines[:len(lines)/3], "\r\n"),
+		strings.Repeat("m=video 9 UDP/TLS/RTP/SAVPF 96\r\n", 50),
+		"v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 300\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=sendonly\r\n",
+	}
+	for i, sdp := range bad {
+		if _, err := a.peer.Offer(ctx, sdp); !errors.Is(err, ErrBadSDP) {
+			t.Errorf("bad offer %d: %v, want ErrBadSDP", i, err)
+		}
+		if st := a.peer.pub().SignalingState(); st != webrtc.SignalingStateStable {
+			t.Errorf("bad offer %d left the publisher %s", i, st)
+		}
+	}
+	if err := a.peer.Answer(offer.SDP); !errors.Is(err, ErrBadSDP) {
+		t.Errorf("answer with no offer pending: %v, want ErrBadSDP", err)
+	}
+	if err := a.peer.Answer("nonsense"); !errors.Is(err, ErrBadSDP) {
+		t.Errorf("unparsable answer: %v, want ErrBadSDP", err)
+	}
+	if err := a.peer.AddCandidate("sideways", webrtc.ICECandidateInit{Candidate: "candidate:1 1 udp 1 127.0.0.1 9 typ host"}); !errors.Is(err, ErrBadSDP) {
+		t.Errorf("unknown target: %v, want ErrBadSDP", err)
+	}
+	for i := 0; i < maxHeldCandidates+1; i++ {
+		err = a.peer.AddCandidate(TargetSubscriber, webrtc.ICECandidateInit{Candidate: "candidate:1 1 udp 1 127.0.0.1 9 typ host"})
+	}
+	if !errors.Is(err, ErrBadSDP) {
+		t.Errorf("candidate flood: %v, want ErrBadSDP", err)
+	}
+
+	// The peers still work.
+	a.publish(true, true)
+	b.publish(true, true)
+	a.waitReceiving(t, 10, b)
+	b.waitReceiving(t, 10, a)
+	if err := b.peer.AddCandidate(TargetPublisher, webrtc.ICECandidateInit{Candidate: "candidate:not a candidate"}); !errors.Is(err, ErrBadSDP) {
+		t.Errorf("malformed candidate: %v, want ErrBadSDP", err)
+	}
+	// Renegotiations that Pion rejects only after changing its state are caught by the dry run.
+	real := b.pub.LocalDescription().SDP
+	for i, sdp := range []string{
+		"v=0",
+		strings.Replace(real, "t=0 0\r\n", "t=0 0\r\na=ice-ufrag:abcd\r\n", 1),
+		strings.Replace(real, "a=fmtp:97 apt=96", "a=fmtp:97 apt=999", 1),
+	} {
+		if _, err := b.peer.Offer(ctx, sdp); !errors.Is(err, ErrBadSDP) {
+			t.Errorf("bad renegotiation %d: %v, want ErrBadSDP", i, err)
+		}
+		if st := b.peer.pub().SignalingState(); st != webrtc.SignalingStateStable {
+			t.Errorf("bad renegotiation %d left the publisher %s", i, st)
+		}
+	}
+	base := a.packets("b", KindAudio)
+	waitFor(t, "media still flowing", func() bool { return a.packets("b", KindAudio) >= base+25 })
+	if b.peer.isClosed() || a.peer.isClosed() {
+		t.Error("a peer was closed by bad input")
+	}
+}
+
+// Subscribers' NACKs are answered from the track's cache; the publisher is NACKed for upstream
+// loss. Either way the receiver ends up with every packet.
+func TestNACK(t *testing.T) {
+	every25 := func(seq uint16) bool { return seq%25 == 0 }
+	for _, tc := range []struct {
+		name        string
+		pub, sub    clientOptions
+		wantAnswers bool
+	}{
+		{name: "downstream", sub: clientOptions{receiveDropper: every25}, wantAnswers: true},
+		{name: "upstream", pub: clientOptions{sendDropper: every25}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newTestSFU(t)
+			a := newTestClient(t, s, "room", "a", tc.pub)
+			b := newTestClient(t, s, "room", "b", tc.sub)
+			a.publish(false, true)
+			waitFor(t, "300 video packets", func() bool { return b.packets("a", KindVideo) >= 300 })
+			rt, _ := b.track("a", KindVideo)
+			// Every sequence number up to the last few (whose repair may be in flight) arrived.
+			var first uint16
+			for seq := range rt.seen {
+				if first == 0 || int16(seq-first) < 0 {
+					first = seq
+				}
+			}
+			missing := 0
+			for seq := first; int16(rt.lastSeq-20-seq) > 0; seq++ {
+				if !rt.seen[seq] {
+					missing++
+				}
+			}
+			if missing != 0 {
+				t.Errorf("%d packets never arrived (gaps seen: %d)", missing, rt.gaps)
+			}
+			if rt.gaps == 0 {
+				t.Error("no loss was simulated")
+			}
+			st := s.Stats()
+			if tc.wantAnswers && (st.NACKsReceived == 0 || st.NACKsAnswered == 0) {
+				t.Errorf("NACKs received %d answered %d", st.NACKsReceived, st.NACKsAnswered)
+			}
+			t.Logf("gaps %d, NACKs received %d, answered %d", rt.gaps, st.NACKsReceived, st.NACKsAnswered)
+		})
+	}
+}
+
+// Closing the room or the SFU ends every peer.
+func TestCloseRoom(t *testing.T) {
+	s := newTestSFU(t)
+	a := newTestClient(t, s, "room", "a")
+	b := newTestClient(t, s, "room", "b")
+	other := newTestClient(t, s, "other", "c")
+	a.publish(true, true)
+	b.publish(true, false)
+	other.publish(true, false)
+	b.waitReceiving(t, 5, a)
+	s.CloseRoom("room")
+	for _, p := range []*Peer{a.peer, b.peer} {
+		select {
+		case <-p.Done():
+		case <-time.After(waitTimeout):
+			t.Fatal("peer not done after CloseRoom")
+		}
+	}
+	if st := s.Stats(); st.Rooms != 1 || st.Peers != 1 || st.Tracks != 1 {
+		t.Errorf("after CloseRoom: %+v", st)
+	}
+	select {
+	case <-other.peer.Done():
+		t.Error("a peer of another room was closed")
+	default:
+	}
+}
