@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -26,6 +27,10 @@ type result struct {
 	Received      receivedResult `json:"received"`
 	Server        *serverResult  `json:"server,omitempty"`
 	LoadGenerator processResult  `json:"loadGenerator"`
+	// Machine is the CPU used by every process of the machine in the window, and by the
+	// processes other than the server and the load generator (when the server's CPU is known):
+	// on a shared machine, figures taken while others are busy are starved.
+	Machine *machineResult `json:"machine,omitempty"`
 	Notes         []string       `json:"notes,omitempty"`
 }
 
@@ -98,6 +103,12 @@ type serverResult struct {
 	RSSPerParticipant      float64            `json:"rssPerParticipantBytes"`
 	RSSPerSubscribedTrack  float64            `json:"rssPerSubscribedTrackBytes"`
 	Dropped                map[string]float64 `json:"droppedInWindow,omitempty"`
+}
+
+type machineResult struct {
+	CPUs        int     `json:"cpus"`
+	BusyCores   float64 `json:"busyCores"`
+	OthersCores float64 `json:"othersCores"`
 }
 
 type processResult struct {
@@ -191,6 +202,18 @@ func (r *runner) results(before, start, end sample, rampTime time.Duration) *res
 	if win > 0 {
 		res.LoadGenerator = processResult{CPUCores: (end.self.cpuSeconds - start.self.cpuSeconds) / win, RSSBytes: end.self.rssBytes}
 	}
+	if win > 0 && start.machineOK && end.machineOK {
+		m := &machineResult{CPUs: runtime.NumCPU(), BusyCores: (end.machine - start.machine) / win}
+		m.OthersCores = m.BusyCores - res.LoadGenerator.CPUCores
+		if res.Server != nil {
+			m.OthersCores -= res.Server.CPUCores
+		}
+		m.OthersCores = max(0, m.OthersCores)
+		res.Machine = m
+		if m.OthersCores > 0.25 {
+			res.Notes = append(res.Notes, fmt.Sprintf("other processes used %.2f of the %d CPUs during the window: the figures are those of a shared, busier machine", m.OthersCores, m.CPUs))
+		}
+	}
 	return res
 }
 
@@ -219,6 +242,9 @@ func progressLine(t0 time.Time, prev, cur sample, planned int) string {
 		fmt.Fprintf(&b, " rss %s", mib(q.process.rssBytes))
 	}
 	fmt.Fprintf(&b, " | load %.2f cores", (cur.self.cpuSeconds-prev.self.cpuSeconds)/dt)
+	if prev.machineOK && cur.machineOK {
+		fmt.Fprintf(&b, " | machine %.2f cores", (cur.machine-prev.machine)/dt)
+	}
 	return b.String()
 }
 
@@ -248,6 +274,9 @@ func printTable(w io.Writer, r *result) {
 		}
 	}
 	row("load generator", "%.2f cores, RSS %s", r.LoadGenerator.CPUCores, mib(r.LoadGenerator.RSSBytes))
+	if m := r.Machine; m != nil {
+		row("machine", "%.2f of %d cores busy, %.2f by other processes", m.BusyCores, m.CPUs, m.OthersCores)
+	}
 	tw.Flush()
 	for _, n := range r.Notes {
 		fmt.Fprintln(w, "  note:", n)

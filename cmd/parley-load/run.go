@@ -24,6 +24,8 @@ type sample struct {
 	server         serverSample
 	serverErr      error
 	self           processSample
+	machine        float64 // CPU seconds used by every process of the machine
+	machineOK      bool
 }
 
 // runner holds a run's parts.
@@ -109,6 +111,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (*result, error) {
 // take samples the run now.
 func (r *runner) take(ctx context.Context) sample {
 	s := sample{at: time.Now(), self: selfSample()}
+	s.machine, s.machineOK = machineBusy()
 	if r.fleet != nil {
 		s.joined, s.failed = r.fleet.counts()
 		for _, m := range r.fleet.clients() {

@@ -165,3 +165,19 @@ func selfSample() processSample {
 	}
 	return s
 }
+
+// machineBusy is the CPU time all processes of this machine have used, in seconds (all CPUs
+// together): with the server's and the load generator's own, it tells how much CPU others took
+// during a run on a shared machine.
+func machineBusy() (float64, bool) {
+	fs, err := procfs.NewDefaultFS()
+	if err != nil {
+		return 0, false
+	}
+	st, err := fs.Stat()
+	if err != nil {
+		return 0, false
+	}
+	c := st.CPUTotal
+	return c.User + c.Nice + c.System + c.IRQ + c.SoftIRQ + c.Steal, true
+}
