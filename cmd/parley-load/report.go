@@ -31,7 +31,7 @@ type result struct {
 	// processes other than the server and the load generator (when the server's CPU is known):
 	// on a shared machine, figures taken while others are busy are starved.
 	Machine *machineResult `json:"machine,omitempty"`
-	Notes         []string       `json:"notes,omitempty"`
+	Notes   []string       `json:"notes,omitempty"`
 }
 
 type configFacts struct {
