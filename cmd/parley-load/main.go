@@ -9,6 +9,8 @@
 // or metrics URL, the server's CPU cores, CPU per forwarded packet and memory per participant
 // and per subscribed track, next to the load generator's own CPU and memory.
 //
+// "parley-load summarize FILE..." prints the JSON results of earlier runs as a markdown table.
+//
 // It sends only to the URL it is given (and reads the metrics URL); with -loopback (the
 // default for a loopback URL) its media stays on 127.0.0.1. Every run stops by itself.
 package main
@@ -22,6 +24,13 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "summarize" {
+		if err := summarize(os.Stdout, os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "parley-load:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	cfg, err := parseConfig(os.Args[1:])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "parley-load:", err)

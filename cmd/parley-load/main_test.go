@@ -156,4 +156,11 @@ func TestRunAgainstServer(t *testing.T) {
 	if err := json.Unmarshal(data, &back); err != nil || back.Joins.Joined != 6 {
 		t.Errorf("JSON %s: %v", data, err)
 	}
+	var table bytes.Buffer
+	if err := summarize(&table, []string{jsonPath}); err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(table.String()), "\n"); len(lines) != 3 || !strings.Contains(lines[2], "| 6/6 |") {
+		t.Errorf("summary table:\n%s", table.String())
+	}
 }
