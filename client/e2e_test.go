@@ -190,3 +190,56 @@ func TestJoinErrorsCarryTheProtocolCode(t *testing.T) {
 		t.Errorf("no meetingEnded: %v", err)
 	}
 }
+
+// TestH264AndSendingSwitch publishes H264 through the real server, and stops and restarts
+// sending audio on the client side: packets stop arriving, then resume with no sequence gap
+// beyond what the client did not send.
+func TestH264AndSendingSwitch(t *testing.T) {
+	url := startServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	created, err := client.CreateMeeting(ctx, url, "Ada")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := dial(ctx, t, url, created.MeetingID, "Ada", created.HostKey)
+	guest := dial(ctx, t, url, created.MeetingID, "Grace", "")
+	if err := host.Publish(ctx, client.PublishOptions{Audio: true, Video: true, VideoCodec: "H264", VideoBitrate: 300_000}); err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	from := host.ParticipantID()
+	if _, err := guest.WaitReceived(ctx, from, client.Video, func(c rtpstats.Counts) bool { return c.Keyframes >= 1 && c.Packets >= 30 }); err != nil {
+		t.Fatal(err)
+	}
+	if tr := guest.Tracks()[client.TrackKey{StreamID: from, Kind: client.Video}]; tr.Codec != "video/H264" {
+		t.Errorf("video track codec %q, want video/H264", tr.Codec)
+	}
+	if _, err := guest.WaitReceived(ctx, from, client.Audio, func(c rtpstats.Counts) bool { return c.Packets >= 20 }); err != nil {
+		t.Fatal(err)
+	}
+	if err := host.SetSending(client.Audio, false); err != nil {
+		t.Fatal(err)
+	}
+	// Once nothing has arrived for 200 ms (10 packet intervals), the count must stay put.
+	stopped, err := guest.WaitReceived(ctx, from, client.Audio, func(c rtpstats.Counts) bool { return time.Since(c.Last) > 200*time.Millisecond })
+	if err != nil {
+		t.Fatal(err)
+	}
+	sentWhileStopped := host.PublishStats().AudioPackets
+	if err := host.SetSending(client.Audio, true); err != nil {
+		t.Fatal(err)
+	}
+	resumed, err := guest.WaitReceived(ctx, from, client.Audio, func(c rtpstats.Counts) bool { return c.Packets >= stopped.Packets+20 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resumed.Gaps != stopped.Gaps || resumed.Lost > stopped.Lost {
+		t.Errorf("a pause in sending looked like loss: before %+v, after %+v", stopped, resumed)
+	}
+	if host.PublishStats().AudioPackets <= sentWhileStopped {
+		t.Error("the publisher did not resume sending")
+	}
+	if err := host.SetSending("screen", true); err == nil {
+		t.Error("an unknown kind was accepted")
+	}
+}
