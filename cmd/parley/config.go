@@ -21,6 +21,8 @@ type config struct {
 	allowedOrigins  []string
 	trustProxy      bool
 	drainTimeout    time.Duration
+	createsPerMin   int
+	joinsPerMin     int
 }
 
 // listFlag is a repeatable flag; the environment variable takes a comma-separated list.
@@ -55,6 +57,8 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.IntVar(&c.maxParticipants, "max-participants", 100, "most participants in one meeting, the host included")
 	fs.Var(listFlag{&c.allowedOrigins}, "allowed-origin", "extra origin host pattern allowed to open /ws (repeatable; the server's own host always is)")
 	fs.BoolVar(&c.trustProxy, "trust-proxy", false, "take client addresses from X-Forwarded-For (only behind a trusted proxy)")
+	fs.IntVar(&c.createsPerMin, "creates-per-minute", 10, "meetings one client address may create a minute")
+	fs.IntVar(&c.joinsPerMin, "joins-per-minute", 60, "joins one client address may make a minute (raise it for load tests from one address)")
 	fs.DurationVar(&c.drainTimeout, "drain-timeout", 10*time.Second, "how long shutdown waits for clients to go")
 
 	var envErr error
@@ -79,6 +83,9 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	}
 	if c.udpPort < 0 || c.udpPort > 65535 {
 		return c, fmt.Errorf("-udp-port %d: not a port", c.udpPort)
+	}
+	if c.createsPerMin < 1 || c.joinsPerMin < 1 {
+		return c, fmt.Errorf("-creates-per-minute and -joins-per-minute must be at least 1")
 	}
 	if c.maxParticipants < 2 {
 		return c, fmt.Errorf("-max-participants %d: a meeting needs room for at least 2", c.maxParticipants)

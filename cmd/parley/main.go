@@ -63,12 +63,14 @@ func run(ctx context.Context, cfg config) error {
 		Logger:          log.With("component", "meeting"),
 	})
 	srv := signaling.New(signaling.Config{
-		PublicURL:      cfg.publicURL,
-		AllowedOrigins: cfg.allowedOrigins,
-		TrustProxy:     cfg.trustProxy,
-		Web:            web.Dist(),
-		Registry:       reg,
-		Logger:         log.With("component", "signaling"),
+		PublicURL:        cfg.publicURL,
+		AllowedOrigins:   cfg.allowedOrigins,
+		TrustProxy:       cfg.trustProxy,
+		CreatesPerMinute: cfg.createsPerMin,
+		JoinsPerMinute:   cfg.joinsPerMin,
+		Web:              web.Dist(),
+		Registry:         reg,
+		Logger:           log.With("component", "signaling"),
 	}, meetings, media)
 
 	ln, err := net.Listen("tcp", cfg.listen)
