@@ -48,7 +48,8 @@ type downTrack struct {
 	paused       bool // packets were withheld since the last one sent
 	needKeyframe bool
 	seqOff       uint16
-	upStart      uint16
+	upStart      uint16 // the publisher's sequence number that started the epoch
+	lastUp       uint16 // the publisher's highest sequence number sent in the epoch
 	tsOff        uint32
 	lastSeq      uint16
 	lastTS       uint32
@@ -147,9 +148,10 @@ func (d *downTrack) write(p *rtp.Packet, keyframe bool, at int64) dropReason {
 	}
 	seqOff, tsOff := d.seqOff, d.tsOff
 	startEpoch := !d.started || d.paused
+	late := !startEpoch && int16(p.SequenceNumber-d.lastUp) <= 0
 	if startEpoch {
 		seqOff, tsOff = d.epochOffsets(p, at, b.clock)
-	} else if int16(p.SequenceNumber-d.upStart) < 0 {
+	} else if late && d.beforeEpoch(p.SequenceNumber) {
 		return dropStale
 	}
 	seq, ts := p.SequenceNumber+seqOff, p.Timestamp+tsOff
@@ -164,13 +166,21 @@ func (d *downTrack) write(p *rtp.Packet, keyframe bool, at int64) dropReason {
 	d.needKeyframe = false
 	if startEpoch {
 		d.startEpoch(p.SequenceNumber, seqOff, tsOff)
-	} else if int16(seq-d.lastSeq) <= 0 {
+	} else if late {
 		return dropNone // a late packet (e.g. a publisher's retransmission) does not move "last"
 	}
-	d.lastSeq, d.lastTS, d.lastAt = seq, ts, at
+	d.lastUp, d.lastSeq, d.lastTS, d.lastAt = p.SequenceNumber, seq, ts, at
 	d.highest.Store(uint32(seq))
 
 	return dropNone
+}
+
+// beforeEpoch reports whether a late packet was sent by the publisher before the current epoch
+// started (it arrived after a pause ended and is dropped). Sixteen-bit comparisons with the
+// epoch's start are only meaningful while the epoch is younger than half the sequence space; in
+// an older one, any packet within reach of the last is inside it.
+func (d *downTrack) beforeEpoch(upSeq uint16) bool {
+	return d.lastUp-d.upStart < 0x8000 && int16(upSeq-d.upStart) < 0
 }
 
 // epochOffsets returns the offsets for a new epoch starting with p: the first packet after a pause
@@ -190,7 +200,7 @@ func (d *downTrack) epochOffsets(p *rtp.Packet, at int64, clock uint32) (seqOff 
 // startEpoch commits a new epoch and publishes it for the NACK path.
 func (d *downTrack) startEpoch(upSeq, seqOff uint16, tsOff uint32) {
 	d.started, d.paused = true, false
-	d.seqOff, d.tsOff, d.upStart = seqOff, tsOff, upSeq
+	d.seqOff, d.tsOff, d.upStart, d.lastUp = seqOff, tsOff, upSeq, upSeq
 	e := &epoch{seqOff: seqOff, tsOff: tsOff, downStart: upSeq + seqOff}
 	if old := d.epoch.Load(); old != nil {
 		e.prev = &epoch{seqOff: old.seqOff, tsOff: old.tsOff, downStart: old.downStart}
@@ -231,13 +241,13 @@ func (d *downTrack) retransmit(nacks []rtcp.NackPair) (asked, answered int) {
 	for _, pair := range nacks {
 		for _, seq := range pair.PacketList() {
 			asked++
-			if int16(highest-seq) < 0 {
+			if highest-seq >= 0x8000 {
 				continue // never sent
 			}
 			ep := e
-			if int16(seq-ep.downStart) < 0 {
-				if ep = e.prev; ep == nil || int16(seq-ep.downStart) < 0 {
-					continue
+			if startedAfter(seq, e.downStart, highest) {
+				if ep = e.prev; ep == nil || startedAfter(seq, ep.downStart, highest) {
+					continue // sent in no epoch we still know: during a pause, or too long ago
 				}
 			}
 			n := d.up.cache.get(seq-ep.seqOff, d.nackBuf)
@@ -252,6 +262,12 @@ func (d *downTrack) retransmit(nacks []rtcp.NackPair) (asked, answered int) {
 	}
 
 	return asked, answered
+}
+
+// startedAfter reports whether an epoch starting at downStart began after seq was sent. Both lie
+// within half the sequence space below highest, or the epoch is so long that seq is inside it.
+func startedAfter(seq, downStart, highest uint16) bool {
+	return highest-downStart < 0x8000 && int16(seq-downStart) < 0
 }
 
 // readRTCP reads the subscriber's RTCP for this track (without a reader the sender interceptors

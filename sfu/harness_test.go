@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -83,6 +84,7 @@ type recvTrack struct {
 	pauses     []pause
 	seen       map[uint16]bool
 	ended      bool
+	firstKey   bool // the first packet received started a VP8 keyframe
 }
 
 type streamKey struct {
@@ -98,6 +100,39 @@ type clientOptions struct {
 	// sendDropper drops the first copy of chosen outgoing VP8 packets after the client's NACK
 	// responder has kept them, so the server's NACK brings them back.
 	sendDropper func(seq uint16) bool
+	// sink makes the client's UDP socket discard every RTP packet unread (counted), for benchmarks:
+	// the server still encrypts and writes each one, but the client spends nothing on them.
+	sink bool
+}
+
+// sinkConn is a client UDP socket that drops RTP (not STUN, DTLS or RTCP) as it arrives. It
+// implements ice.AddrPortReaderWriter so that reading it allocates nothing.
+type sinkConn struct {
+	*net.UDPConn
+	rtp atomic.Int64
+}
+
+func (c *sinkConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
+	for {
+		n, ap, err := c.ReadFromUDPAddrPort(b)
+		if err == nil && n >= 2 && b[0]>>6 == 2 && (b[1] < 192 || b[1] > 223) {
+			c.rtp.Add(1)
+
+			continue
+		}
+
+		return n, ap, err
+	}
+}
+
+func (c *sinkConn) WriteToAddrPort(b []byte, ap netip.AddrPort) (int, error) {
+	return c.WriteToUDPAddrPort(b, ap)
+}
+
+func (c *sinkConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	n, ap, err := c.ReadFromAddrPort(b)
+
+	return n, net.UDPAddrFromAddrPort(ap), err
 }
 
 // lossyConn is the client's UDP socket losing chosen RTP packets of payload type 96 (our VP8).
@@ -132,7 +167,8 @@ type testClient struct {
 	peer *Peer
 	pub  *webrtc.PeerConnection
 	sub  *webrtc.PeerConnection
-	mux  ice.UDPMux // the client's own socket when it simulates loss
+	mux  ice.UDPMux // the client's own socket when it simulates loss or sinks
+	sink *sinkConn
 
 	sigMu   sync.Mutex
 	sigs    []Signal
@@ -141,6 +177,9 @@ type testClient struct {
 	mu     sync.Mutex
 	tracks map[string]*recvTrack
 
+	paused               atomic.Bool // the media clock runs but sends nothing
+	lastVideoSeq         atomic.Uint32
+	lastVideoTS          atomic.Uint32
 	audioSent, videoSent atomic.Int64
 	plisReceived         atomic.Int64
 	wantKeyframe         atomic.Bool
@@ -206,8 +245,10 @@ func newTestClient(t testing.TB, s *SFU, room, id string, opts ...clientOptions)
 		d := &dropper{send: o.sendDropper, seen: map[uint32]map[uint16]bool{}}
 		ir.Add(dropperFactory{d}) // first: closest to the network
 	}
-	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
-		t.Fatal(err)
+	if !o.sink { // a sink never reads RTP: its interceptors would only add background work
+		if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var se webrtc.SettingEngine
 	loopback.Configure(&se)
@@ -220,9 +261,19 @@ func newTestClient(t testing.TB, s *SFU, room, id string, opts ...clientOptions)
 		mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: &lossyConn{PacketConn: conn, drop: o.receiveDropper, seen: map[uint16]bool{}}})
 		se.SetICEUDPMux(mux)
 	}
+	var sink *sinkConn
+	if o.sink {
+		conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sink = &sinkConn{UDPConn: conn}
+		mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: sink})
+		se.SetICEUDPMux(mux)
+	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 
-	c := &testClient{t: t, id: id, mux: mux, sigKick: make(chan struct{}, 1), tracks: map[string]*recvTrack{}, stop: make(chan struct{})}
+	c := &testClient{t: t, id: id, mux: mux, sink: sink, sigKick: make(chan struct{}, 1), tracks: map[string]*recvTrack{}, stop: make(chan struct{})}
 	var err error
 	if c.pub, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
 		t.Fatal(err)
@@ -433,6 +484,9 @@ func (c *testClient) sendMedia(audio, video *webrtc.TrackLocalStaticRTP) {
 			return
 		case <-tick.C:
 		}
+		if c.paused.Load() {
+			continue
+		}
 		if audio != nil {
 			aSeq++
 			aTS += 960
@@ -460,6 +514,8 @@ func (c *testClient) sendMedia(audio, video *webrtc.TrackLocalStaticRTP) {
 			if err := video.WriteRTP(pkt); err == nil {
 				c.videoSent.Add(1)
 			}
+			c.lastVideoSeq.Store(uint32(vSeq))
+			c.lastVideoTS.Store(vTS)
 		}
 	}
 }
@@ -510,6 +566,9 @@ func (c *testClient) record(rt *recvTrack, p *rtp.Packet) {
 			rt.pauses = append(rt.pauses, pause{wall: wall, tsDelta: p.Timestamp - rt.lastTS, seqDelta: d,
 				keyframe: rt.kind == KindVideo && isVP8Keyframe(p.Payload)})
 		}
+	}
+	if rt.packets == 0 {
+		rt.firstKey = rt.kind == KindVideo && isVP8Keyframe(p.Payload)
 	}
 	rt.packets++
 	rt.seen[p.SequenceNumber] = true

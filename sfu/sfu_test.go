@@ -53,8 +53,12 @@ func TestThreeParticipantsReceiveEachOther(t *testing.T) {
 				if o == c {
 					continue
 				}
-				if rt, ok := c.track(o.id, kind); !ok || rt.gaps != 0 {
+				rt, ok := c.track(o.id, kind)
+				if !ok || rt.gaps != 0 {
 					t.Errorf("%s from %s %s: gaps %d (found %v)", c.id, o.id, kind, rt.gaps, ok)
+				}
+				if kind == KindVideo && !rt.firstKey {
+					t.Errorf("%s's first video packet from %s is not a keyframe", c.id, o.id)
 				}
 			}
 		}

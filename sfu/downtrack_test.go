@@ -1,0 +1,236 @@
+package sfu
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// captureWriter records what a subscriber's binding was given.
+type captureWriter struct {
+	mu   sync.Mutex
+	hdrs []rtp.Header
+	pays [][]byte
+}
+
+func (w *captureWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.hdrs = append(w.hdrs, *h)
+	w.pays = append(w.pays, append([]byte(nil), payload...))
+
+	return h.MarshalSize() + len(payload), nil
+}
+
+func (w *captureWriter) Write(b []byte) (int, error) { return len(b), nil }
+
+func (w *captureWriter) last() (rtp.Header, []byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+
+	return w.hdrs[len(w.hdrs)-1], w.pays[len(w.pays)-1]
+}
+
+func (w *captureWriter) count() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+
+	return len(w.hdrs)
+}
+
+// audioRig is one Opus upTrack with one downTrack whose binding captures, driven through the real
+// upTrack.handle path (cache, gate, inline lane, rewrite).
+type audioRig struct {
+	t    *testing.T
+	up   *upTrack
+	down *downTrack
+	w    *captureWriter
+	gate *atomic.Bool
+	p    rtp.Packet
+	at   int64
+}
+
+func newAudioRig(t *testing.T) *audioRig {
+	gate := &atomic.Bool{}
+	gate.Store(true)
+	opus := webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2},
+		PayloadType:        111,
+	}
+	r := &audioRig{t: t, gate: gate, w: &captureWriter{}, at: int64(time.Hour)}
+	r.up = newUpTrack("audio-1", nil, KindAudio, gate, opus, 7)
+	r.down = newDownTrack(r.up, nil)
+	if !r.up.addDown(r.down) {
+		t.Fatal("addDown")
+	}
+	r.down.binding.Store(&binding{ws: r.w, ssrc: 4242, clock: 48000, pt: 109})
+
+	return r
+}
+
+// send feeds one publisher packet, 20 ms after the previous one.
+func (r *audioRig) send(seq uint16, ts uint32) {
+	r.t.Helper()
+	r.at += int64(20 * time.Millisecond)
+	raw, err := (&rtp.Packet{
+		Header:  rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: seq, Timestamp: ts, SSRC: 7, Extension: true, ExtensionProfile: 0xBEDE, Extensions: nil},
+		Payload: []byte{byte(seq), byte(seq >> 8), 0x55},
+	}).Marshal()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.up.handle(raw, &r.p, r.at)
+}
+
+func TestRewriteAcrossWrapKeepsPublisherNumbering(t *testing.T) {
+	r := newAudioRig(t)
+	for i := range 20 {
+		r.send(uint16(65530+i), uint32(4294967000+960*i))
+		h, pay := r.w.last()
+		if h.SequenceNumber != uint16(65530+i) || h.Timestamp != uint32(4294967000+960*i) {
+			t.Fatalf("packet %d rewritten to seq %d ts %d", i, h.SequenceNumber, h.Timestamp)
+		}
+		if h.SSRC != 4242 || h.PayloadType != 109 || len(h.Extensions) != 0 || pay[0] != byte(65530+i) {
+			t.Fatalf("packet %d: ssrc %d pt %d extensions %v", i, h.SSRC, h.PayloadType, h.Extensions)
+		}
+	}
+}
+
+func TestPauseResumesWithNextSequenceAndElapsedTime(t *testing.T) {
+	r := newAudioRig(t)
+	seq, ts := uint16(65500), uint32(1000)
+	for range 10 {
+		seq++
+		ts += 960
+		r.send(seq, ts)
+	}
+	last, _ := r.w.last()
+	r.gate.Store(false)
+	for range 50 { // one second withheld, across the sequence number wrap
+		seq++
+		ts += 960
+		r.send(seq, ts)
+	}
+	if n := r.w.count(); n != 10 {
+		t.Fatalf("%d packets written through a closed gate", n-10)
+	}
+	r.gate.Store(true)
+	seq++
+	ts += 960
+	r.send(seq, ts)
+	h, _ := r.w.last()
+	if h.SequenceNumber != last.SequenceNumber+1 {
+		t.Errorf("after the pause seq %d, want %d", h.SequenceNumber, last.SequenceNumber+1)
+	}
+	// 51 intervals of 20 ms passed since the last packet sent: 1.02 s at 48 kHz.
+	if got, want := h.Timestamp-last.Timestamp, uint32(48960); got != want {
+		t.Errorf("timestamp moved %d, want %d", got, want)
+	}
+	// Upstream loss inside an epoch still shows as a gap.
+	seq += 3
+	ts += 3 * 960
+	r.send(seq, ts)
+	if h2, _ := r.w.last(); h2.SequenceNumber != h.SequenceNumber+3 {
+		t.Errorf("a loss of 2 became a jump of %d", h2.SequenceNumber-h.SequenceNumber)
+	}
+	// A straggler from before the pause is dropped; one from inside the epoch is forwarded.
+	n := r.w.count()
+	r.send(seq-60, ts)
+	if r.w.count() != n {
+		t.Error("a packet from before the pause was forwarded after it")
+	}
+	r.send(seq-1, ts-960)
+	if h3, _ := r.w.last(); r.w.count() != n+1 || h3.SequenceNumber != h.SequenceNumber+2 {
+		t.Errorf("late packet inside the epoch: written %d, seq %d", r.w.count()-n, h3.SequenceNumber)
+	}
+}
+
+// NACKs map back through the epoch a packet was sent in and are answered from the cache, with
+// the sequence number and timestamp the subscriber saw the first time.
+func TestRetransmitAcrossEpochs(t *testing.T) {
+	r := newAudioRig(t)
+	seq, ts := uint16(100), uint32(0)
+	sent := map[uint16]rtp.Header{}
+	step := func() {
+		seq++
+		ts += 960
+		before := r.w.count()
+		r.send(seq, ts)
+		if r.w.count() > before {
+			h, _ := r.w.last()
+			sent[h.SequenceNumber] = h
+		}
+	}
+	for range 20 {
+		step()
+	}
+	r.gate.Store(false)
+	for range 30 {
+		step()
+	}
+	r.gate.Store(true)
+	for range 20 {
+		step()
+	}
+	var ask []uint16
+	for s := range sent {
+		ask = append(ask, s)
+	}
+	ask = append(ask, 1, 60000) // never sent
+	asked, answered := r.down.retransmit(rtcp.NackPairsFromSequenceNumbers(ask))
+	if asked != len(ask) || answered != len(sent) {
+		t.Fatalf("asked %d answered %d, want %d and %d", asked, answered, len(ask), len(sent))
+	}
+	r.w.mu.Lock()
+	resent := r.w.hdrs[len(r.w.hdrs)-answered:]
+	pays := r.w.pays[len(r.w.pays)-answered:]
+	r.w.mu.Unlock()
+	for i, h := range resent {
+		orig, ok := sent[h.SequenceNumber]
+		if !ok || orig.Timestamp != h.Timestamp {
+			t.Errorf("resent seq %d ts %d; first sent with ts %d (%v)", h.SequenceNumber, h.Timestamp, orig.Timestamp, ok)
+		}
+		// The payload carries the publisher's sequence number: check the mapping went to the right packet.
+		up := uint16(pays[i][0]) | uint16(pays[i][1])<<8
+		if want := h.SequenceNumber - r.down.epochFor(h.SequenceNumber).seqOff; up != want {
+			t.Errorf("seq %d resent publisher packet %d, want %d", h.SequenceNumber, up, want)
+		}
+	}
+}
+
+// epochFor is the epoch a sent sequence number belongs to (test helper).
+func (d *downTrack) epochFor(seq uint16) *epoch {
+	e := d.epoch.Load()
+	if int16(seq-e.downStart) < 0 {
+		return e.prev
+	}
+
+	return e
+}
+
+// An epoch longer than half the sequence space still accepts late packets and answers NACKs.
+func TestLongEpoch(t *testing.T) {
+	r := newAudioRig(t)
+	seq := uint16(0)
+	for range 40000 {
+		seq++
+		r.send(seq, uint32(seq)*960)
+	}
+	n := r.w.count()
+	r.send(seq-2, uint32(seq-2)*960)
+	if r.w.count() != n+1 {
+		t.Fatal("a late packet was dropped in a long epoch")
+	}
+	asked, answered := r.down.retransmit(rtcp.NackPairsFromSequenceNumbers([]uint16{seq - 5}))
+	if asked != 1 || answered != 1 {
+		t.Fatalf("NACK in a long epoch: asked %d answered %d", asked, answered)
+	}
+	if h, pay := r.w.last(); h.SequenceNumber != seq-5 || uint16(pay[0])|uint16(pay[1])<<8 != seq-5 {
+		t.Errorf("resent seq %d payload of %d", h.SequenceNumber, uint16(pay[0])|uint16(pay[1])<<8)
+	}
+}
