@@ -151,18 +151,21 @@ const capturePeerConnections = () => {
 };
 
 /** A fresh browser context (its own storage, like another person's browser) with one page. */
-export async function newPerson(browser, { viewport = { width: 1280, height: 800 }, initScript } = {}) {
+export async function newPerson(
+  browser,
+  { viewport = { width: 1280, height: 800 }, initScript, name = 'page' } = {},
+) {
   const context = await browser.newContext({ viewport });
   await context.addInitScript(capturePeerConnections);
   if (initScript) await context.addInitScript(initScript);
   const page = await context.newPage();
   page.setDefaultTimeout(20_000);
-  const errors = [];
-  page.on('pageerror', (err) => errors.push(err));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' || msg.type() === 'warning') errors.push(new Error(msg.text()));
-  });
-  return { context, page, errors };
+  // The page's console, for reading after a failure.
+  const log = createWriteStream(join(outDir, `${name}.console.log`), { flags: 'a' });
+  const stamp = () => new Date().toISOString();
+  page.on('pageerror', (err) => log.write(`${stamp()} pageerror ${err.stack ?? err}\n`));
+  page.on('console', (msg) => log.write(`${stamp()} ${msg.type()} ${msg.text()}\n`));
+  return { context, page };
 }
 
 /** The participantId of the tile named `name` on page. */
@@ -179,18 +182,44 @@ export async function tileId(page, name) {
 export async function waitVideoPlaying(page, participantId, timeout = 30_000) {
   const sel = `video[data-participant-id="${participantId}"]`;
   let before = -1;
-  await eventually(
-    async () => {
-      const now = await page.evaluate((s) => {
-        const v = document.querySelector(s);
-        return v && v.videoWidth > 0 && v.readyState >= 2 ? v.currentTime : -1;
-      }, sel);
-      const advanced = before >= 0 && now > before;
-      before = now;
-      return advanced;
-    },
-    { timeout, interval: 300, what: `video of ${participantId} playing` },
-  );
+  try {
+    await eventually(
+      async () => {
+        const now = await page.evaluate((s) => {
+          const v = document.querySelector(s);
+          return v && v.videoWidth > 0 && v.readyState >= 2 ? v.currentTime : -1;
+        }, sel);
+        const advanced = before >= 0 && now > before;
+        before = now;
+        return advanced;
+      },
+      { timeout, interval: 300, what: `video of ${participantId} playing` },
+    );
+  } catch (err) {
+    err.message += `\n${JSON.stringify(await mediaState(page), null, 1)}`;
+    throw err;
+  }
+}
+
+/** What the page's media looks like, for failure messages. */
+export function mediaState(page) {
+  return page.evaluate(() => ({
+    url: location.pathname,
+    peerConnections: window.__testPeerConnections.map((pc) => ({
+      state: `${pc.connectionState}/${pc.iceConnectionState}/${pc.signalingState}`,
+      transceivers: pc
+        .getTransceivers()
+        .map((t) => `${t.mid}:${t.direction}/${t.currentDirection}:${t.receiver.track.kind}${t.receiver.track.muted ? '(muted)' : ''}`),
+    })),
+    videos: [...document.querySelectorAll('video')].map((v) => ({
+      id: v.dataset.participantId,
+      size: `${v.videoWidth}x${v.videoHeight}`,
+      t: v.currentTime,
+      readyState: v.readyState,
+      paused: v.paused,
+      tracks: v.srcObject ? v.srcObject.getTracks().map((t) => `${t.kind}:${t.readyState}${t.muted ? '(muted)' : ''}`) : null,
+    })),
+  }));
 }
 
 /** Packets received so far for a participant's audio and video, from the page's getStats(). */

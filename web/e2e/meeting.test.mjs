@@ -36,9 +36,9 @@ describe('a meeting with a host and two guests', { timeout: 240_000 }, () => {
     server = new ParleyServer(await freePort());
     await server.start();
     browser = await launchBrowser();
-    host = await newPerson(browser);
-    grace = await newPerson(browser);
-    linus = await newPerson(browser);
+    host = await newPerson(browser, { name: 'ada' });
+    grace = await newPerson(browser, { name: 'grace' });
+    linus = await newPerson(browser, { name: 'linus' });
   });
 
   after(async () => {
@@ -48,7 +48,11 @@ describe('a meeting with a host and two guests', { timeout: 240_000 }, () => {
 
   it('the host starts a meeting from the home page and gets a link', async () => {
     const { page } = host;
-    await host.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.base });
+    // Granting replaces the page's permissions: camera and microphone must be in the list too, or
+    // Chromium treats media as not granted and hides its host candidates (no ICE in the namespace).
+    await host.context.grantPermissions(['clipboard-read', 'clipboard-write', 'camera', 'microphone'], {
+      origin: server.base,
+    });
     await page.goto(server.base + '/');
     assert.match(await page.title(), /Parley/);
     assert.equal(await page.locator('link[rel="icon"]').getAttribute('href'), '/favicon.svg');
@@ -221,7 +225,7 @@ describe('a meeting with a host and two guests', { timeout: 240_000 }, () => {
   it('the host locks the meeting: newcomers see a locked page; unlocking lets them in again', async () => {
     await button(host.page, 'Lock meeting').click();
     await button(host.page, 'Unlock meeting').waitFor();
-    const late = await newPerson(browser);
+    const late = await newPerson(browser, { name: 'barbara' });
     try {
       await late.page.goto(joinUrl);
       await heading(late.page, 'This meeting is locked').waitFor();

@@ -37,7 +37,7 @@ async function startMeeting(server, person, name) {
   return person.page.getByRole('textbox', { name: 'Meeting link' }).inputValue();
 }
 
-async function join(person, url, name) {
+async function joinAs(person, url, name) {
   await person.page.goto(url);
   await person.page.getByRole('textbox', { name: 'Your name' }).fill(name);
   await button(person.page, 'Join').click();
@@ -60,8 +60,8 @@ describe('the client when things go wrong', { timeout: 240_000 }, () => {
   });
 
   it('without a camera, a guest is told so and joins with sound only; a phone-sized window works', async () => {
-    const host = await newPerson(browser);
-    const phone = await newPerson(browser, { viewport: { width: 390, height: 844 }, initScript: denyCamera });
+    const host = await newPerson(browser, { name: 'ada' });
+    const phone = await newPerson(browser, { name: 'phone', viewport: { width: 390, height: 844 }, initScript: denyCamera });
     try {
       const url = await startMeeting(server, host, 'Ada');
       await phone.page.goto(url);
@@ -98,7 +98,7 @@ describe('the client when things go wrong', { timeout: 240_000 }, () => {
   });
 
   it('a host who reloads the tab rejoins as the host', async () => {
-    const host = await newPerson(browser);
+    const host = await newPerson(browser, { name: 'ada' });
     try {
       await startMeeting(server, host, 'Ada');
       await host.page.reload();
@@ -113,11 +113,11 @@ describe('the client when things go wrong', { timeout: 240_000 }, () => {
   });
 
   it('a dropped connection shows "Reconnecting…" and comes back by itself', async () => {
-    const host = await newPerson(browser);
-    const guest = await newPerson(browser);
+    const host = await newPerson(browser, { name: 'ada' });
+    const guest = await newPerson(browser, { name: 'guest' });
     try {
       const url = await startMeeting(server, host, 'Ada');
-      await join(guest, url, 'Grace');
+      await joinAs(guest, url, "Grace");
       await waitVideoPlaying(host.page, await tileId(host.page, 'Grace'));
 
       await guest.context.setOffline(true);
@@ -138,7 +138,7 @@ describe('the client when things go wrong', { timeout: 240_000 }, () => {
   });
 
   it('when the server goes away, the page says "Reconnecting…" rather than freezing, then says how it ended', async () => {
-    const host = await newPerson(browser);
+    const host = await newPerson(browser, { name: 'ada' });
     try {
       await startMeeting(server, host, 'Ada');
       await server.stop({ hard: true });
