@@ -2,7 +2,7 @@
 // and waiting on conditions with deadlines (never sleeping for correctness).
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -125,6 +125,55 @@ export class ParleyServer {
   async meeting(meetingId) {
     const res = await fetch(`${this.base}/api/meetings/${meetingId}`);
     return { status: res.status, body: await res.json() };
+  }
+}
+
+/**
+ * A TCP proxy in front of the server's HTTP port, so a test can cut a browser's connection to the
+ * server (as a network drop would) and let it back in later. Media (UDP) does not pass through it.
+ */
+export class CuttableProxy {
+  constructor(targetPort) {
+    this.targetPort = targetPort;
+    this.sockets = new Set();
+    this.down = false;
+    this.server = createServer((client) => {
+      if (this.down) {
+        client.destroy();
+        return;
+      }
+      const upstream = connect(this.targetPort, '127.0.0.1');
+      for (const [a, b] of [
+        [client, upstream],
+        [upstream, client],
+      ]) {
+        a.pipe(b);
+        a.on('error', () => b.destroy());
+        a.on('close', () => b.destroy());
+        this.sockets.add(a);
+        a.on('close', () => this.sockets.delete(a));
+      }
+    });
+  }
+
+  async start() {
+    await new Promise((r) => this.server.listen(0, '127.0.0.1', r));
+    this.base = `http://127.0.0.1:${this.server.address().port}`;
+  }
+
+  /** Drops every open connection and refuses new ones until restore(). */
+  cut() {
+    this.down = true;
+    for (const s of this.sockets) s.destroy();
+  }
+
+  restore() {
+    this.down = false;
+  }
+
+  async stop() {
+    this.cut();
+    await new Promise((r) => this.server.close(r));
   }
 }
 

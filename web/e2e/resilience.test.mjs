@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
+  CuttableProxy,
   eventually,
   freePort,
   inboundPackets,
@@ -115,23 +116,33 @@ describe('the client when things go wrong', { timeout: 240_000 }, () => {
   it('a dropped connection shows "Reconnecting…" and comes back by itself', async () => {
     const host = await newPerson(browser, { name: 'ada' });
     const guest = await newPerson(browser, { name: 'guest' });
+    // The guest reaches the server through a proxy that the test can cut, like a network drop.
+    const proxy = new CuttableProxy(server.port);
+    await proxy.start();
     try {
       const url = await startMeeting(server, host, 'Ada');
-      await joinAs(guest, url, "Grace");
-      await waitVideoPlaying(host.page, await tileId(host.page, 'Grace'));
+      await joinAs(guest, url.replace(server.base, proxy.base), 'Grace');
+      const before = await tileId(host.page, 'Grace');
+      await waitVideoPlaying(host.page, before);
 
-      await guest.context.setOffline(true);
+      proxy.cut();
       await guest.page.getByRole('alert').filter({ hasText: 'Reconnecting…' }).waitFor();
-      await guest.context.setOffline(false);
+      // Still a meeting page, not a frozen or blank one.
+      await button(guest.page, 'Leave meeting').waitFor();
+      proxy.restore();
       await eventually(async () => (await guest.page.getByText('Reconnecting…').count()) === 0, {
         what: 'the reconnect to finish',
         timeout: 30_000,
       });
-      // Back as a live participant: media flows both ways again.
+      // Back as a live participant: one Grace at the host, and media flows both ways again.
       await waitVideoPlaying(guest.page, await tileId(guest.page, 'Ada'));
-      await eventually(async () => (await region(host.page, 'Grace').count()) === 1, { what: 'one Grace tile' });
+      await eventually(
+        async () => (await region(host.page, 'Grace').count()) === 1 && (await tileId(host.page, 'Grace')) !== before,
+        { what: 'the host to see the rejoined Grace' },
+      );
       await waitVideoPlaying(host.page, await tileId(host.page, 'Grace'));
     } finally {
+      await proxy.stop();
       await host.context.close();
       await guest.context.close();
     }

@@ -34,10 +34,18 @@ try {
   step('building the web client', 'npm', ['run', 'build'], { cwd: webDir });
   step('building the server', 'go', ['build', '-o', bin, './cmd/parley'], { cwd: repoDir });
 
-  const files = readdirSync(join(webDir, 'e2e'))
-    .filter((f) => f.endsWith('.test.mjs'))
-    .map((f) => join('e2e', f));
-  const extra = process.argv.slice(2).map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
+  // Arguments naming test files pick those files; any others go to node --test.
+  const args = process.argv.slice(2);
+  const picked = args.filter((a) => a.endsWith('.test.mjs'));
+  const files = picked.length
+    ? picked
+    : readdirSync(join(webDir, 'e2e'))
+        .filter((f) => f.endsWith('.test.mjs'))
+        .map((f) => join('e2e', f));
+  const extra = args
+    .filter((a) => !a.endsWith('.test.mjs'))
+    .map((a) => `'${a.replaceAll("'", "'\\''")}'`)
+    .join(' ');
   const inner = `ip link set lo up && exec node --test --test-concurrency=1 ${extra} ${files.join(' ')}`;
   console.log('e2e: running the browser tests in a loopback-only network namespace');
   const r = spawnSync('unshare', ['-rn', 'sh', '-c', inner], {
