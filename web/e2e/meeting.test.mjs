@@ -236,6 +236,9 @@ describe('a meeting with a host and two guests', { timeout: 240_000 }, () => {
       await button(late.page, 'Join').click();
       await region(late.page, 'Barbara (you)').waitFor();
       await region(host.page, 'Barbara').waitFor();
+      // The mute-all without self-unmute is still in force: she joins held muted.
+      await late.page.getByText('Muted by the host.').waitFor();
+      assert.equal(await button(late.page, 'Unmute microphone').isDisabled(), true);
       // Leaving ends on its own screen, and the tile goes for the others.
       await button(late.page, 'Leave meeting').click();
       await heading(late.page, 'You left the meeting').waitFor();

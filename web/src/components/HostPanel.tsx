@@ -22,7 +22,7 @@ export function HostPanel({
 }) {
   const anyHeld = others.some((p) => p.mutedByHost && !p.canUnmute);
   return (
-    <section className="panel" aria-labelledby="host-heading">
+    <div className="panel">
       <h2 id="host-heading">Host controls</h2>
       <div className="group">
         <button type="button" onClick={() => act({ type: 'muteAll', allowSelfUnmute })}>
@@ -75,6 +75,6 @@ export function HostPanel({
           End meeting for all
         </button>
       </div>
-    </section>
+    </div>
   );
 }

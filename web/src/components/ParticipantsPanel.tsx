@@ -17,7 +17,7 @@ export function ParticipantsPanel({
 }) {
   const everyone = [self, ...others];
   return (
-    <section className="panel" aria-labelledby="people-heading">
+    <div className="panel">
       <h2 id="people-heading">Participants ({everyone.length})</h2>
       <ul className="people">
         {everyone.map((p) => {
@@ -82,6 +82,6 @@ export function ParticipantsPanel({
           );
         })}
       </ul>
-    </section>
+    </div>
   );
 }

@@ -264,6 +264,9 @@ export function Room({
           </div>
           {panelOpen && (
             <aside className="sidebar" aria-label="Meeting details">
+              <button type="button" className="small close-panel" onClick={() => setPanelOpen(false)}>
+                Close panel
+              </button>
               {isHost && (
                 <HostPanel
                   others={state.others}
