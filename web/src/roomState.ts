@@ -192,7 +192,6 @@ export function validateName(raw: string): { name: string } | { error: string } 
   const length = [...name].length;
   if (length === 0) return { error: 'Please enter your name.' };
   if (length > 64) return { error: 'Names can be at most 64 characters.' };
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(name)) {
     return { error: 'That name contains characters that cannot be used.' };
   }

@@ -56,7 +56,6 @@ export function PreJoin({
       cancelled = true;
     };
     // Looked up once per meeting; the callbacks do not change what to look up.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [meetingId]);
 
   useEffect(() => {
