@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/netip"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -105,61 +104,6 @@ type clientOptions struct {
 	sink bool
 }
 
-// sinkConn is a client UDP socket that drops RTP (not STUN, DTLS or RTCP) as it arrives. It
-// implements ice.AddrPortReaderWriter so that reading it allocates nothing.
-type sinkConn struct {
-	*net.UDPConn
-	rtp atomic.Int64
-}
-
-func (c *sinkConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
-	for {
-		n, ap, err := c.ReadFromUDPAddrPort(b)
-		if err == nil && n >= 2 && b[0]>>6 == 2 && (b[1] < 192 || b[1] > 223) {
-			c.rtp.Add(1)
-
-			continue
-		}
-
-		return n, ap, err
-	}
-}
-
-func (c *sinkConn) WriteToAddrPort(b []byte, ap netip.AddrPort) (int, error) {
-	return c.WriteToUDPAddrPort(b, ap)
-}
-
-func (c *sinkConn) ReadFrom(b []byte) (int, net.Addr, error) {
-	n, ap, err := c.ReadFromAddrPort(b)
-
-	return n, net.UDPAddrFromAddrPort(ap), err
-}
-
-// lossyConn is the client's UDP socket losing chosen RTP packets of payload type 96 (our VP8).
-type lossyConn struct {
-	net.PacketConn
-	drop func(seq uint16) bool
-	seen map[uint16]bool // only the reading goroutine touches it
-}
-
-func (c *lossyConn) ReadFrom(b []byte) (int, net.Addr, error) {
-	for {
-		n, addr, err := c.PacketConn.ReadFrom(b)
-		if err != nil || n < 12 || b[0]>>6 != 2 || b[1]&0x7f != 96 {
-			return n, addr, err
-		}
-		seq := uint16(b[2])<<8 | uint16(b[3])
-		if !c.seen[seq] {
-			c.seen[seq] = true
-			if c.drop(seq) {
-				continue
-			}
-		}
-
-		return n, addr, err
-	}
-}
-
 // testClient is a participant: a publisher and a subscriber Pion connection wired to a Peer.
 type testClient struct {
 	t    testing.TB
@@ -177,6 +121,9 @@ type testClient struct {
 	mu     sync.Mutex
 	tracks map[string]*recvTrack
 
+	audio, video         atomic.Pointer[webrtc.TrackLocalStaticRTP]
+	senders              map[string]*webrtc.RTPSender // by local track id; only the test goroutine
+	clockOnce            sync.Once
 	paused               atomic.Bool // the media clock runs but sends nothing
 	lastVideoSeq         atomic.Uint32
 	lastVideoTS          atomic.Uint32
@@ -188,46 +135,6 @@ type testClient struct {
 	closeOnce sync.Once
 	wg        sync.WaitGroup
 }
-
-// dropper is an interceptor that drops the first copy of chosen packets, as a lossy network would.
-type dropper struct {
-	interceptor.NoOp
-	send func(seq uint16) bool
-	mu   sync.Mutex
-	seen map[uint32]map[uint16]bool
-}
-
-func (d *dropper) first(ssrc uint32, seq uint16) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.seen[ssrc] == nil {
-		d.seen[ssrc] = map[uint16]bool{}
-	}
-	if d.seen[ssrc][seq] {
-		return false
-	}
-	d.seen[ssrc][seq] = true
-
-	return true
-}
-
-func (d *dropper) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
-	if d.send == nil || info.MimeType != webrtc.MimeTypeVP8 {
-		return w
-	}
-
-	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
-		if d.first(h.SSRC, h.SequenceNumber) && d.send(h.SequenceNumber) {
-			return len(payload), nil
-		}
-
-		return w.Write(h, payload, a)
-	})
-}
-
-type dropperFactory struct{ d *dropper }
-
-func (f dropperFactory) NewInterceptor(string) (interceptor.Interceptor, error) { return f.d, nil }
 
 // newTestClient joins room as id with real Pion connections restricted to loopback.
 func newTestClient(t testing.TB, s *SFU, room, id string, opts ...clientOptions) *testClient {
@@ -273,7 +180,7 @@ func newTestClient(t testing.TB, s *SFU, room, id string, opts ...clientOptions)
 	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 
-	c := &testClient{t: t, id: id, mux: mux, sink: sink, sigKick: make(chan struct{}, 1), tracks: map[string]*recvTrack{}, stop: make(chan struct{})}
+	c := &testClient{t: t, id: id, mux: mux, sink: sink, senders: map[string]*webrtc.RTPSender{}, sigKick: make(chan struct{}, 1), tracks: map[string]*recvTrack{}, stop: make(chan struct{})}
 	var err error
 	if c.pub, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
 		t.Fatal(err)
@@ -384,11 +291,10 @@ func (c *testClient) fail(format string, args ...any) {
 	}
 }
 
-// publish sends Opus and/or VP8 on the publisher connection and starts the media clock.
+// publish adds Opus and/or VP8 tracks to the publisher connection, negotiates, and runs the media
+// clock (started once; it sends on whatever tracks are published at each tick).
 func (c *testClient) publish(audio, video bool) {
 	c.t.Helper()
-	var a, v *webrtc.TrackLocalStaticRTP
-	var err error
 	add := func(capability webrtc.RTPCodecCapability, id string) *webrtc.TrackLocalStaticRTP {
 		tr, err := webrtc.NewTrackLocalStaticRTP(capability, id, "client-stream-"+c.id)
 		if err != nil {
@@ -398,17 +304,39 @@ func (c *testClient) publish(audio, video bool) {
 		if err != nil {
 			c.t.Fatal(err)
 		}
+		c.senders[id] = x.Sender()
 		c.wg.Add(1)
 		go c.readSenderRTCP(x.Sender())
 
 		return tr
 	}
 	if audio {
-		a = add(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "mic")
+		c.audio.Store(add(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "mic"))
 	}
 	if video {
-		v = add(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "cam")
+		c.video.Store(add(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "cam"))
 	}
+	c.negotiatePublisher()
+	c.clockOnce.Do(func() {
+		c.wg.Add(1)
+		go c.sendMedia()
+	})
+}
+
+// unpublishVideo stops sending the camera and renegotiates.
+func (c *testClient) unpublishVideo() {
+	c.t.Helper()
+	c.video.Store(nil)
+	if err := c.pub.RemoveTrack(c.senders["cam"]); err != nil {
+		c.t.Fatal(err)
+	}
+	delete(c.senders, "cam")
+	c.negotiatePublisher()
+}
+
+// negotiatePublisher makes an offer, hands it to the Peer and applies the answer.
+func (c *testClient) negotiatePublisher() {
+	c.t.Helper()
 	offer, err := c.pub.CreateOffer(nil)
 	if err != nil {
 		c.t.Fatal(err)
@@ -425,8 +353,6 @@ func (c *testClient) publish(audio, video bool) {
 	if err := c.pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 		c.t.Fatal(err)
 	}
-	c.wg.Add(1)
-	go c.sendMedia(a, v)
 }
 
 // readSenderRTCP notes keyframe requests from the server.
@@ -471,7 +397,7 @@ func vp8Payload(pictureID uint16, first, keyframe bool, size int) []byte {
 
 // sendMedia is the synthetic media clock: Opus every 20 ms, a VP8 frame every 40 ms, a keyframe
 // first, every 2 s and after a PLI.
-func (c *testClient) sendMedia(audio, video *webrtc.TrackLocalStaticRTP) {
+func (c *testClient) sendMedia() {
 	defer c.wg.Done()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
@@ -487,6 +413,7 @@ func (c *testClient) sendMedia(audio, video *webrtc.TrackLocalStaticRTP) {
 		if c.paused.Load() {
 			continue
 		}
+		audio, video := c.audio.Load(), c.video.Load()
 		if audio != nil {
 			aSeq++
 			aTS += 960

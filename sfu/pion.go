@@ -84,7 +84,7 @@ func newSettingEngine(cfg Config, mux ice.UDPMux, lf logging.LoggerFactory) (web
 // subscribers are answered by downTrack from the per-track cache (not Pion's responder, which
 // keeps a copy of every packet per subscriber), and the TWCC sequence is written by downTrack
 // (Pion's header extension interceptor allocates per packet).
-func newAPIs(se webrtc.SettingEngine) (pub, sub *webrtc.API, err error) {
+func newAPIs(se webrtc.SettingEngine, lf logging.LoggerFactory) (pub, sub *webrtc.API, err error) {
 	pubMedia, subMedia := &webrtc.MediaEngine{}, &webrtc.MediaEngine{}
 	if err := registerMedia(pubMedia); err != nil {
 		return nil, nil, fmt.Errorf("register publisher codecs: %w", err)
@@ -94,15 +94,15 @@ func newAPIs(se webrtc.SettingEngine) (pub, sub *webrtc.API, err error) {
 	}
 
 	pubIR := &interceptor.Registry{}
-	nackGen, err := nack.NewGeneratorInterceptor()
+	nackGen, err := nack.NewGeneratorInterceptor(nack.WithGeneratorLoggerFactory(lf))
 	if err != nil {
 		return nil, nil, fmt.Errorf("nack generator: %w", err)
 	}
-	rr, err := report.NewReceiverInterceptor()
+	rr, err := report.NewReceiverInterceptor(report.WithReceiverLoggerFactory(lf))
 	if err != nil {
 		return nil, nil, fmt.Errorf("receiver reports: %w", err)
 	}
-	twccFeedback, err := twcc.NewSenderInterceptor()
+	twccFeedback, err := twcc.NewSenderInterceptor(twcc.WithLoggerFactory(lf))
 	if err != nil {
 		return nil, nil, fmt.Errorf("twcc feedback: %w", err)
 	}
@@ -111,7 +111,7 @@ func newAPIs(se webrtc.SettingEngine) (pub, sub *webrtc.API, err error) {
 	pubIR.Add(twccFeedback)
 
 	subIR := &interceptor.Registry{}
-	sr, err := report.NewSenderInterceptor()
+	sr, err := report.NewSenderInterceptor(report.WithSenderLoggerFactory(lf))
 	if err != nil {
 		return nil, nil, fmt.Errorf("sender reports: %w", err)
 	}
@@ -125,8 +125,9 @@ func newAPIs(se webrtc.SettingEngine) (pub, sub *webrtc.API, err error) {
 	return pub, sub, nil
 }
 
-// slogFactory routes Pion's logs into our slog logger. Pion's info is our debug: it describes
-// protocol steps, not events an operator acts on.
+// slogFactory routes Pion's logs into our slog logger. Pion's info is our debug (protocol steps)
+// and its errors are our warnings: most are a connection's teardown racing its timers ("closed
+// pipe"), nothing an operator acts on; the sfu logs its own failures as errors.
 type slogFactory struct{ log *slog.Logger }
 
 func (f slogFactory) NewLogger(scope string) logging.LeveledLogger {
@@ -150,5 +151,5 @@ func (l slogLogger) Info(msg string)                   { l.logf(slog.LevelDebug,
 func (l slogLogger) Infof(format string, args ...any)  { l.logf(slog.LevelDebug, format, args...) }
 func (l slogLogger) Warn(msg string)                   { l.logf(slog.LevelWarn, "%s", msg) }
 func (l slogLogger) Warnf(format string, args ...any)  { l.logf(slog.LevelWarn, format, args...) }
-func (l slogLogger) Error(msg string)                  { l.logf(slog.LevelError, "%s", msg) }
-func (l slogLogger) Errorf(format string, args ...any) { l.logf(slog.LevelError, format, args...) }
+func (l slogLogger) Error(msg string)                  { l.logf(slog.LevelWarn, "%s", msg) }
+func (l slogLogger) Errorf(format string, args ...any) { l.logf(slog.LevelWarn, format, args...) }

@@ -96,7 +96,7 @@ func New(cfg Config) (*SFU, error) {
 
 		return nil, err
 	}
-	pub, sub, err := newAPIs(se)
+	pub, sub, err := newAPIs(se, lf)
 	if err != nil {
 		_ = mux.Close()
 

@@ -1,6 +1,9 @@
 package sfu
 
 import (
+	"context"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/pion/webrtc/v4"
@@ -134,5 +137,65 @@ func TestMetrics(t *testing.T) {
 		if !seen[name] {
 			t.Errorf("metric %s missing", name)
 		}
+	}
+}
+
+// Config: a fixed port is used, PublicIPs replace the host address in our candidates, and the
+// all-interfaces mux (no client ever connects to it here) opens and closes.
+func TestConfig(t *testing.T) {
+	probe, err := New(Config{LoopbackOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := probe.UDPPort()
+	if err := probe.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{LoopbackOnly: true, UDPPort: port, PublicIPs: []string{"203.0.113.7"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	if s.UDPPort() != port {
+		t.Errorf("port %d, want %d", s.UDPPort(), port)
+	}
+	p, err := s.Join("room", "a", func(Signal) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := webrtc.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = pc.Close() }()
+	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
+		t.Fatal(err)
+	}
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, err := p.Offer(context.Background(), offer.SDP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("203.0.113.7 %d typ host", port)
+	if !strings.Contains(answer, want) || strings.Contains(answer, "127.0.0.1") {
+		t.Errorf("answer candidates do not announce %q only:\n%s", want, answer)
+	}
+
+	all, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all.UDPPort() == 0 {
+		t.Error("no port picked")
+	}
+	if err := all.Close(); err != nil {
+		t.Error(err)
 	}
 }

@@ -1,0 +1,111 @@
+package sfu
+
+import (
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// The network conditions test clients can simulate: loss on the way in (at the socket, before
+// SRTP), loss on the way out (after the NACK responder kept the packet), and a sink that discards
+// RTP unread for benchmarks.
+
+// lossyConn is the client's UDP socket losing chosen RTP packets of payload type 96 (our VP8).
+type lossyConn struct {
+	net.PacketConn
+	drop func(seq uint16) bool
+	seen map[uint16]bool // only the reading goroutine touches it
+}
+
+func (c *lossyConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	for {
+		n, addr, err := c.PacketConn.ReadFrom(b)
+		if err != nil || n < 12 || b[0]>>6 != 2 || b[1]&0x7f != 96 {
+			return n, addr, err
+		}
+		seq := uint16(b[2])<<8 | uint16(b[3])
+		if !c.seen[seq] {
+			c.seen[seq] = true
+			if c.drop(seq) {
+				continue
+			}
+		}
+
+		return n, addr, err
+	}
+}
+
+// dropper is an interceptor that drops the first copy of chosen packets, as a lossy network would.
+type dropper struct {
+	interceptor.NoOp
+	send func(seq uint16) bool
+	mu   sync.Mutex
+	seen map[uint32]map[uint16]bool
+}
+
+func (d *dropper) first(ssrc uint32, seq uint16) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.seen[ssrc] == nil {
+		d.seen[ssrc] = map[uint16]bool{}
+	}
+	if d.seen[ssrc][seq] {
+		return false
+	}
+	d.seen[ssrc][seq] = true
+
+	return true
+}
+
+func (d *dropper) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	if d.send == nil || info.MimeType != webrtc.MimeTypeVP8 {
+		return w
+	}
+
+	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+		if d.first(h.SSRC, h.SequenceNumber) && d.send(h.SequenceNumber) {
+			return len(payload), nil
+		}
+
+		return w.Write(h, payload, a)
+	})
+}
+
+type dropperFactory struct{ d *dropper }
+
+func (f dropperFactory) NewInterceptor(string) (interceptor.Interceptor, error) { return f.d, nil }
+
+// sinkConn is a client UDP socket that drops RTP (not STUN, DTLS or RTCP) as it arrives. It
+// implements ice.AddrPortReaderWriter so that reading it allocates nothing.
+type sinkConn struct {
+	*net.UDPConn
+	rtp atomic.Int64
+}
+
+func (c *sinkConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
+	for {
+		n, ap, err := c.ReadFromUDPAddrPort(b)
+		if err == nil && n >= 2 && b[0]>>6 == 2 && (b[1] < 192 || b[1] > 223) {
+			c.rtp.Add(1)
+
+			continue
+		}
+
+		return n, ap, err
+	}
+}
+
+func (c *sinkConn) WriteToAddrPort(b []byte, ap netip.AddrPort) (int, error) {
+	return c.WriteToUDPAddrPort(b, ap)
+}
+
+func (c *sinkConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	n, ap, err := c.ReadFromAddrPort(b)
+
+	return n, net.UDPAddrFromAddrPort(ap), err
+}
