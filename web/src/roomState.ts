@@ -32,6 +32,8 @@ export interface RoomState {
   /** Estimate of serverClock - localClock in ms, used only when the clocks clearly differ. */
   clockOffset: number;
   notice: Notice | null;
+  /** The first join could not reach the server yet and is being retried. */
+  retrying: boolean;
 }
 
 export type RoomAction =
@@ -71,6 +73,7 @@ export function initialRoomState(name: string): RoomState {
     timers: [],
     clockOffset: 0,
     notice: null,
+    retrying: false,
   };
 }
 
@@ -82,7 +85,7 @@ export function roomReducer(state: RoomState, action: RoomAction): RoomState {
     case 'event':
       return applyEvent(state, action.event, action.now);
     case 'reconnecting':
-      return state.phase === 'joining' ? state : { ...state, phase: 'reconnecting' };
+      return state.phase === 'joining' ? { ...state, retrying: true } : { ...state, phase: 'reconnecting' };
     case 'left':
       return { ...state, phase: 'left' };
     case 'localMuted': {
@@ -101,6 +104,7 @@ function applyJoined(state: RoomState, msg: JoinedMessage): RoomState {
   return {
     ...state,
     phase: 'live',
+    retrying: false,
     selfId: msg.participantId,
     role: msg.role,
     self,

@@ -250,6 +250,7 @@ export class MeetingSession {
       if (err instanceof ProtocolError && refusals.has(err.code)) {
         this.refused(err.code as ErrorCode, err.message);
       } else {
+        this.cb.dispatch({ type: 'reconnecting' });
         this.scheduleRetry();
       }
       return;

@@ -228,7 +228,10 @@ describe('room state', () => {
   });
 
   it('stays joining (not reconnecting) while the first join is still being tried', () => {
-    expect(run([{ type: 'reconnecting' }]).phase).toBe('joining');
+    const s = run([{ type: 'reconnecting' }]);
+    expect(s.phase).toBe('joining');
+    expect(s.retrying).toBe(true);
+    expect(roomReducer(s, { type: 'joined', msg: joined(), now }).retrying).toBe(false);
   });
 
   it('records leaving and own mute changes', () => {

@@ -188,7 +188,7 @@ export function Room({
         <div className="banners">
           {state.phase === 'joining' && (
             <p className="banner" role="status">
-              Joining…
+              {state.retrying ? 'The server cannot be reached right now. Trying again…' : 'Joining…'}
             </p>
           )}
           {self.mutedByHost && (
