@@ -15,6 +15,9 @@ import (
 	"parley/signaling/wire"
 )
 
+// maxNACKs is libwebrtc's kMaxNackRetries.
+const maxNACKs = 10
+
 // newAPI builds the Pion API of one peer connection: its codecs (registered by codecs), the
 // chosen interceptors, and loopback-only ICE when asked.
 func (c *Client) newAPI(codecs func(*webrtc.MediaEngine) error) (*webrtc.API, error) {
@@ -24,17 +27,20 @@ func (c *Client) newAPI(codecs func(*webrtc.MediaEngine) error) (*webrtc.API, er
 	}
 	reg := &interceptor.Registry{}
 	logs := pionLogs{log: c.log}
+	// A lost packet is asked for at most maxNACKs times, as libwebrtc does (Pion's default
+	// asks every 100 ms until the packet leaves its window, which no browser does).
+	nackGen := []nack.GeneratorOption{nack.WithGeneratorLoggerFactory(logs), nack.GeneratorMaxNacksPerPacket(maxNACKs)}
 	var err error
 	switch c.opts.Interceptors {
 	case LeanInterceptors:
-		err = webrtc.ConfigureNackWithOptions(m, reg,
-			[]nack.GeneratorOption{nack.WithGeneratorLoggerFactory(logs)}, nack.WithResponderLoggerFactory(logs))
+		err = webrtc.ConfigureNackWithOptions(m, reg, nackGen, nack.WithResponderLoggerFactory(logs))
 		if err == nil {
 			err = webrtc.ConfigureRTCPReportsWithOptions(reg,
 				[]report.ReceiverOption{report.WithReceiverLoggerFactory(logs)}, report.WithSenderLoggerFactory(logs))
 		}
 	default:
-		err = webrtc.RegisterDefaultInterceptorsWithOptions(m, reg, webrtc.WithInterceptorLoggerFactory(logs))
+		err = webrtc.RegisterDefaultInterceptorsWithOptions(m, reg, webrtc.WithInterceptorLoggerFactory(logs),
+			webrtc.WithNackGeneratorOptions(nackGen...))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("register interceptors: %w", err)

@@ -257,11 +257,18 @@ func (c *Client) Totals() rtpstats.Totals {
 }
 
 // AddTotals adds what arrived from everyone to t (no copy of the delay histogram).
-func (c *Client) AddTotals(t *rtpstats.Totals) {
+func (c *Client) AddTotals(t *rtpstats.Totals) { c.addTotals("", t) }
+
+// AddKindTotals adds what arrived of one kind (Audio or Video) from everyone to t.
+func (c *Client) AddKindTotals(kind string, t *rtpstats.Totals) { c.addTotals(kind, t) }
+
+func (c *Client) addTotals(kind string, t *rtpstats.Totals) {
 	c.sub.mu.Lock()
 	streams := make([]*rtpstats.Stream, 0, len(c.sub.streams))
-	for _, st := range c.sub.streams {
-		streams = append(streams, st)
+	for k, st := range c.sub.streams {
+		if kind == "" || k.Kind == kind {
+			streams = append(streams, st)
+		}
 	}
 	c.sub.mu.Unlock()
 	for _, st := range streams {

@@ -89,6 +89,25 @@ type receivedResult struct {
 	Delay            latency `json:"delay"`
 	DelayMeanMs      float64 `json:"delayMeanMs"`
 	SubscribedTracks int     `json:"subscribedTracks"`
+	// Audio and Video split the figures by kind (audio is not retransmitted: its delay is the
+	// forwarding path's alone).
+	Audio kindResult  `json:"audio"`
+	Video *kindResult `json:"video,omitempty"`
+}
+
+type kindResult struct {
+	PacketsPerSecond float64 `json:"packetsPerSecond"`
+	LossRatio        float64 `json:"lossRatio"`
+	Delay            latency `json:"delay"`
+}
+
+func kindOf(end, start rtpstats.Totals, win float64) kindResult {
+	end.Sub(&start)
+	k := kindResult{LossRatio: end.LossRatio(), Delay: latencyOf(&end.Delay)}
+	if win > 0 {
+		k.PacketsPerSecond = float64(end.Packets) / win
+	}
+	return k
 }
 
 type serverResult struct {
@@ -162,6 +181,11 @@ func (r *runner) results(before, start, end sample, rampTime time.Duration) *res
 		Packets: rx.Packets, Expected: rx.Expected, LossRatio: rx.LossRatio(),
 		Delay: latencyOf(&rx.Delay), DelayMeanMs: ms(rx.Delay.Mean()),
 		SubscribedTracks: subscribedTracks(members),
+	}
+	res.Received.Audio = kindOf(end.audio, start.audio, win)
+	if !cfg.audioOnly {
+		v := kindOf(end.video, start.video, win)
+		res.Received.Video = &v
 	}
 	if win > 0 {
 		res.Received.PacketsPerSecond = float64(rx.Packets) / win
@@ -264,6 +288,13 @@ func printTable(w io.Writer, r *result) {
 	row("received", "%s pkt/s, %s (%d subscribed tracks)", si(rx.PacketsPerSecond), bitrate(rx.BitsPerSecond), rx.SubscribedTracks)
 	row("loss", "%.4f%% (%d of %d expected)", 100*rx.LossRatio, int64(rx.Expected)-int64(rx.Packets), rx.Expected)
 	row("one-way delay", "p50 %.2f ms, p99 %.2f ms, max %.1f ms, mean %.2f ms", rx.Delay.P50Ms, rx.Delay.P99Ms, rx.Delay.MaxMs, rx.DelayMeanMs)
+	kindRow := func(name string, k kindResult) {
+		row("  "+name, "%s pkt/s, loss %.4f%%, delay p50 %.2f ms, p99 %.2f ms", si(k.PacketsPerSecond), 100*k.LossRatio, k.Delay.P50Ms, k.Delay.P99Ms)
+	}
+	kindRow("audio", rx.Audio)
+	if rx.Video != nil {
+		kindRow("video", *rx.Video)
+	}
 	if s := r.Server; s != nil {
 		row("server CPU", "%.2f cores", s.CPUCores)
 		row("server CPU per packet", "%.2f µs (%s pkt/s forwarded, from %s)", s.CPUMicrosPerPacket, si(s.PacketsPerSecond), s.PacketsPerSecondSource)

@@ -20,7 +20,8 @@ import (
 type sample struct {
 	at             time.Time
 	joined, failed int
-	rx             rtpstats.Totals
+	rx             rtpstats.Totals // audio and video
+	audio, video   rtpstats.Totals
 	server         serverSample
 	serverErr      error
 	self           processSample
@@ -115,8 +116,11 @@ func (r *runner) take(ctx context.Context) sample {
 	if r.fleet != nil {
 		s.joined, s.failed = r.fleet.counts()
 		for _, m := range r.fleet.clients() {
-			m.c.AddTotals(&s.rx)
+			m.c.AddKindTotals(client.Audio, &s.audio)
+			m.c.AddKindTotals(client.Video, &s.video)
 		}
+		s.rx = s.audio
+		s.rx.Add(&s.video)
 	}
 	if r.probe.enabled() {
 		s.server, s.serverErr = r.probe.sample(ctx)
