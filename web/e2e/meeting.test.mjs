@@ -134,10 +134,16 @@ describe('a meeting with a host and two guests', { timeout: 240_000 }, () => {
 
     await Promise.all(
       pages.map((page, i) =>
-        eventually(async () => (await countdownSeconds(page)) < first[i] - 1, {
-          what: 'the countdown to go down',
-          timeout: 10_000,
-        }),
+        eventually(
+          async () => {
+            const s = await countdownSeconds(page);
+            return s !== null && s > 0 && s < first[i] - 1;
+          },
+          {
+            what: 'the countdown to go down',
+            timeout: 10_000,
+          },
+        ),
       ),
     );
     await Promise.all(
