@@ -96,13 +96,12 @@ func (p *Peer) setupPublisher() {
 // watch closes the peer when either connection fails (ICE or DTLS) or is closed by the client.
 func (p *Peer) watch(target Target) func(webrtc.PeerConnectionState) {
 	return func(st webrtc.PeerConnectionState) {
-		if st == webrtc.PeerConnectionStateFailed || st == webrtc.PeerConnectionStateClosed {
-			if !p.isClosed() {
-				p.log.Info("peer connection ended", "target", target, "state", st.String())
-			}
-			// Not on Pion's callback goroutine: closing takes locks Pion may be waiting on.
-			go p.Close()
+		if (st != webrtc.PeerConnectionStateFailed && st != webrtc.PeerConnectionStateClosed) || p.isClosed() {
+			return
 		}
+		p.log.Info("peer connection ended", "target", target, "state", st.String())
+		// Not on Pion's callback goroutine: closing takes locks Pion may be waiting on.
+		go p.Close()
 	}
 }
 
@@ -245,6 +244,9 @@ func (p *Peer) Offer(ctx context.Context, offer string) (string, error) {
 		return "", ErrClosed
 	}
 	if err := setRemote(p.pub(), desc); err != nil {
+		if p.isClosed() {
+			return "", ErrClosed
+		}
 		p.recoverPublisher()
 
 		return "", fmt.Errorf("publisher offer: %w", err)
@@ -256,6 +258,9 @@ func (p *Peer) Offer(ctx context.Context, offer string) (string, error) {
 		err = p.pub().SetLocalDescription(answer)
 	}
 	if err != nil {
+		if p.isClosed() {
+			return "", ErrClosed
+		}
 		// Pion accepted the offer but cannot answer it: the offer is at fault.
 		p.recoverPublisher()
 
@@ -301,6 +306,9 @@ func (p *Peer) recoverPublisher() {
 	if err := old.Close(); err != nil {
 		p.log.Debug("close broken publisher connection", "err", err)
 	}
+	if p.isClosed() { // Close may have taken the old connection to close
+		_ = fresh.Close()
+	}
 }
 
 // Answer applies the client's answer to our last subscriber offer.
@@ -317,6 +325,9 @@ func (p *Peer) Answer(answer string) error {
 		return fmt.Errorf("%w: subscriber answer without a pending offer", ErrBadSDP)
 	}
 	if err := setRemote(p.sub, webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+		if p.isClosed() {
+			return ErrClosed
+		}
 		if p.sub.SignalingState() == webrtc.SignalingStateStable {
 			// Pion took the answer and failed later: what it applied is uncertain, so offer again
 			// (the client answers that one) rather than wait for an answer that cannot be applied.
@@ -368,6 +379,10 @@ func (p *Peer) AddCandidate(target Target, c webrtc.ICECandidateInit) error {
 		return nil
 	}
 	if err := pc().AddICECandidate(c); err != nil {
+		if p.isClosed() {
+			return ErrClosed
+		}
+
 		return fmt.Errorf("%w: %s candidate: %w", ErrBadSDP, target, err)
 	}
 

@@ -9,7 +9,8 @@ import (
 
 // validateSDP rejects descriptions Pion would fail on only after changing the connection's
 // signaling state (Pion cannot roll back): what is not SDP, and SDP lacking what every WebRTC
-// description has (media sections with a mid, ICE credentials, a DTLS fingerprint).
+// description has: media sections with a mid and formats, ICE credentials and a DTLS fingerprint
+// (at session level or in some media section; a rejected section, port 0, may carry none).
 func validateSDP(s string) error {
 	if strings.TrimSpace(s) == "" {
 		return fmt.Errorf("%w: empty", ErrBadSDP)
@@ -21,24 +22,29 @@ func validateSDP(s string) error {
 	if len(d.MediaDescriptions) == 0 {
 		return fmt.Errorf("%w: no media sections", ErrBadSDP)
 	}
-	_, sessionUfrag := d.Attribute("ice-ufrag")
-	_, sessionPwd := d.Attribute("ice-pwd")
-	_, sessionFingerprint := d.Attribute("fingerprint")
+	has := func(attr string) bool {
+		if _, ok := d.Attribute(attr); ok {
+			return true
+		}
+		for _, m := range d.MediaDescriptions {
+			if _, ok := m.Attribute(attr); ok {
+				return true
+			}
+		}
+
+		return false
+	}
+	for _, attr := range []string{"ice-ufrag", "ice-pwd", "fingerprint"} {
+		if !has(attr) {
+			return fmt.Errorf("%w: no %s", ErrBadSDP, attr)
+		}
+	}
 	for i, m := range d.MediaDescriptions {
 		if mid, ok := m.Attribute("mid"); !ok || mid == "" {
 			return fmt.Errorf("%w: media section %d has no mid", ErrBadSDP, i)
 		}
 		if len(m.MediaName.Formats) == 0 {
 			return fmt.Errorf("%w: media section %d has no formats", ErrBadSDP, i)
-		}
-		if _, ok := m.Attribute("ice-ufrag"); !ok && !sessionUfrag {
-			return fmt.Errorf("%w: media section %d has no ice-ufrag", ErrBadSDP, i)
-		}
-		if _, ok := m.Attribute("ice-pwd"); !ok && !sessionPwd {
-			return fmt.Errorf("%w: media section %d has no ice-pwd", ErrBadSDP, i)
-		}
-		if _, ok := m.Attribute("fingerprint"); !ok && !sessionFingerprint {
-			return fmt.Errorf("%w: media section %d has no fingerprint", ErrBadSDP, i)
 		}
 	}
 

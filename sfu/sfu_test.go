@@ -353,8 +353,13 @@ func TestBadSDP(t *testing.T) {
 	if err := a.peer.AddCandidate("sideways", webrtc.ICECandidateInit{Candidate: "candidate:1 1 udp 1 127.0.0.1 9 typ host"}); !errors.Is(err, ErrBadSDP) {
 		t.Errorf("unknown target: %v, want ErrBadSDP", err)
 	}
+	flood, err := s.Join("room", "flood", func(Signal) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer flood.Close()
 	for i := 0; i < maxHeldCandidates+1; i++ {
-		err = a.peer.AddCandidate(TargetSubscriber, webrtc.ICECandidateInit{Candidate: "candidate:1 1 udp 1 127.0.0.1 9 typ host"})
+		err = flood.AddCandidate(TargetSubscriber, webrtc.ICECandidateInit{Candidate: "candidate:1 1 udp 1 127.0.0.1 9 typ host"})
 	}
 	if !errors.Is(err, ErrBadSDP) {
 		t.Errorf("candidate flood: %v, want ErrBadSDP", err)
