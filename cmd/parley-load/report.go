@@ -93,6 +93,14 @@ type receivedResult struct {
 	// forwarding path's alone).
 	Audio kindResult  `json:"audio"`
 	Video *kindResult `json:"video,omitempty"`
+	// KernelDrops counts datagrams the kernel dropped for full receive buffers, on the server's
+	// sockets (known with -server-pid) and on the load generator's, in the window.
+	KernelDrops *kernelDrops `json:"kernelDrops,omitempty"`
+}
+
+type kernelDrops struct {
+	Server        uint64 `json:"server"`
+	LoadGenerator uint64 `json:"loadGenerator"`
 }
 
 type kindResult struct {
@@ -181,6 +189,12 @@ func (r *runner) results(before, start, end sample, rampTime time.Duration) *res
 		Packets: rx.Packets, Expected: rx.Expected, LossRatio: rx.LossRatio(),
 		Delay: latencyOf(&rx.Delay), DelayMeanMs: ms(rx.Delay.Mean()),
 		SubscribedTracks: subscribedTracks(members),
+	}
+	if start.drops.ok && end.drops.ok {
+		res.Received.KernelDrops = &kernelDrops{
+			Server:        end.drops.server - min(end.drops.server, start.drops.server),
+			LoadGenerator: end.drops.load - min(end.drops.load, start.drops.load),
+		}
 	}
 	res.Received.Audio = kindOf(end.audio, start.audio, win)
 	if !cfg.audioOnly {
@@ -290,6 +304,9 @@ func printTable(w io.Writer, r *result) {
 	row("one-way delay", "p50 %.2f ms, p99 %.2f ms, max %.1f ms, mean %.2f ms", rx.Delay.P50Ms, rx.Delay.P99Ms, rx.Delay.MaxMs, rx.DelayMeanMs)
 	kindRow := func(name string, k kindResult) {
 		row("  "+name, "%s pkt/s, loss %.4f%%, delay p50 %.2f ms, p99 %.2f ms", si(k.PacketsPerSecond), 100*k.LossRatio, k.Delay.P50Ms, k.Delay.P99Ms)
+	}
+	if d := rx.KernelDrops; d != nil && (d.Server > 0 || d.LoadGenerator > 0) {
+		row("  kernel UDP drops", "server sockets %d, load generator sockets %d (full receive buffers)", d.Server, d.LoadGenerator)
 	}
 	kindRow("audio", rx.Audio)
 	if rx.Video != nil {

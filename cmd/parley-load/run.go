@@ -27,6 +27,7 @@ type sample struct {
 	self           processSample
 	machine        float64 // CPU seconds used by every process of the machine
 	machineOK      bool
+	drops          udpDrops
 }
 
 // runner holds a run's parts.
@@ -113,6 +114,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (*result, error) {
 func (r *runner) take(ctx context.Context) sample {
 	s := sample{at: time.Now(), self: selfSample()}
 	s.machine, s.machineOK = machineBusy()
+	s.drops = readUDPDrops(r.cfg.serverPID)
 	if r.fleet != nil {
 		s.joined, s.failed = r.fleet.counts()
 		for _, m := range r.fleet.clients() {

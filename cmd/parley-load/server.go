@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
@@ -180,4 +181,61 @@ func machineBusy() (float64, bool) {
 	}
 	c := st.CPUTotal
 	return c.User + c.Nice + c.System + c.IRQ + c.SoftIRQ + c.Steal, true
+}
+
+// udpDrops counts the datagrams the kernel dropped on the server's and on the load
+// generator's UDP sockets (full receive buffers): loss that happens before any process reads.
+type udpDrops struct {
+	ok           bool
+	server, load uint64
+}
+
+func readUDPDrops(serverPID int) udpDrops {
+	fs, err := procfs.NewDefaultFS()
+	if err != nil {
+		return udpDrops{}
+	}
+	table, err := fs.NetUDP()
+	if err != nil {
+		return udpDrops{}
+	}
+	serverSockets := socketInodes(serverPID)
+	loadSockets := socketInodes(os.Getpid())
+	var d udpDrops
+	d.ok = true
+	for _, line := range table {
+		if line.Drops == nil {
+			continue
+		}
+		switch {
+		case serverSockets[line.Inode]:
+			d.server += *line.Drops
+		case loadSockets[line.Inode]:
+			d.load += *line.Drops
+		}
+	}
+	return d
+}
+
+// socketInodes returns the inodes of the sockets process pid has open.
+func socketInodes(pid int) map[uint64]bool {
+	out := map[uint64]bool{}
+	if pid <= 0 {
+		return out
+	}
+	proc, err := procfs.NewProc(pid)
+	if err != nil {
+		return out
+	}
+	targets, err := proc.FileDescriptorTargets()
+	if err != nil {
+		return out
+	}
+	for _, t := range targets {
+		var inode uint64
+		if _, err := fmt.Sscanf(t, "socket:[%d]", &inode); err == nil {
+			out[inode] = true
+		}
+	}
+	return out
 }
