@@ -1,5 +1,4 @@
-import { useEffect, useRef } from 'react';
-import { Brand } from './Brand';
+import { Notice } from './Notice';
 
 export type EndReason = 'left' | 'ended' | 'removed' | 'replaced';
 
@@ -23,35 +22,13 @@ export function EndScreen({
   onHome: () => void;
   onRejoin?: () => void;
 }) {
-  const heading = useRef<HTMLHeadingElement>(null);
-  useEffect(() => heading.current?.focus(), []);
   const t = texts[reason];
   return (
-    <main className="page">
-      <div className="card center">
-        <Brand />
-        <h1 ref={heading} tabIndex={-1}>
-          {t.heading}
-        </h1>
-        <p className="muted">{t.detail}</p>
-        <div className="row">
-          {onRejoin && (
-            <button type="button" onClick={onRejoin}>
-              Rejoin
-            </button>
-          )}
-          <a
-            className="button primary"
-            href="/"
-            onClick={(e) => {
-              e.preventDefault();
-              onHome();
-            }}
-          >
-            Back to home
-          </a>
-        </div>
-      </div>
-    </main>
+    <Notice
+      heading={t.heading}
+      detail={t.detail}
+      onHome={onHome}
+      action={onRejoin && { label: 'Rejoin', onClick: onRejoin }}
+    />
   );
 }

@@ -5,6 +5,7 @@ import { acquireLocalMedia, stopStream, type LocalMedia } from '../media';
 import { validateName } from '../roomState';
 import { loadName, saveName, type HostCredentials } from '../storage';
 import { Brand } from './Brand';
+import { Notice } from './Notice';
 import { CameraIcon, CameraOffIcon, MicIcon, MicOffIcon } from './Icons';
 import type { UnavailableReason } from './Unavailable';
 
@@ -110,28 +111,12 @@ export function PreJoin({
 
   if (typeof lookup === 'object') {
     return (
-      <main className="page">
-        <div className="card center">
-          <Brand />
-          <h1>Could not reach the meeting</h1>
-          <p className="muted">{lookup.error}</p>
-          <div className="row">
-            <button type="button" onClick={() => location.reload()}>
-              Try again
-            </button>
-            <a
-              className="button primary"
-              href="/"
-              onClick={(e) => {
-                e.preventDefault();
-                onHome();
-              }}
-            >
-              Back to home
-            </a>
-          </div>
-        </div>
-      </main>
+      <Notice
+        heading="Could not reach the meeting"
+        detail={lookup.error}
+        onHome={onHome}
+        action={{ label: 'Try again', onClick: () => location.reload() }}
+      />
     );
   }
 

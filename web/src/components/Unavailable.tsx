@@ -1,4 +1,4 @@
-import { Brand } from './Brand';
+import { Notice } from './Notice';
 
 export type UnavailableReason = 'not_found' | 'ended' | 'locked' | 'full';
 
@@ -29,29 +29,11 @@ export function Unavailable({
 }) {
   const t = texts[reason];
   return (
-    <main className="page">
-      <div className="card center">
-        <Brand />
-        <h1>{t.heading}</h1>
-        <p className="muted">{t.detail}</p>
-        <div className="row">
-          {t.retry && (
-            <button type="button" onClick={onRetry}>
-              Try again
-            </button>
-          )}
-          <a
-            className="button primary"
-            href="/"
-            onClick={(e) => {
-              e.preventDefault();
-              onHome();
-            }}
-          >
-            Back to home
-          </a>
-        </div>
-      </div>
-    </main>
+    <Notice
+      heading={t.heading}
+      detail={t.detail}
+      onHome={onHome}
+      action={t.retry ? { label: 'Try again', onClick: onRetry } : undefined}
+    />
   );
 }
