@@ -60,6 +60,8 @@ func (s *session) join(ctx context.Context, data []byte) bool {
 	s.peer = peer
 	ended := s.ended
 	s.mu.Unlock()
+	s.srv.metrics.participants.Inc() // teardown, which closes the peer, counts it out
+
 	if ended {
 		// The meeting ended, or this connection was replaced, while the peer was being made.
 		peer.Close()

@@ -12,6 +12,7 @@ type metrics struct {
 	joins           *prometheus.CounterVec
 	hostActions     *prometheus.CounterVec
 	refused         *prometheus.CounterVec
+	participants    prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -29,14 +30,19 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "parley_requests_forbidden_total", Help: "Requests refused as forbidden (a non-host asking for a host power), by type.",
 		}, []string{"type"}),
 	}
-	reg.MustRegister(m.meetingsCreated, m.joins, m.hostActions, m.refused)
+	m.participants = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "parley_participants", Help: "Participants connected to a meeting on this node.",
+	})
+	reg.MustRegister(m.meetingsCreated, m.joins, m.hostActions, m.refused, m.participants)
 	return m
 }
 
-func (m *metrics) sessionsFunc(reg prometheus.Registerer, f func() float64) {
+func (m *metrics) gauges(reg prometheus.Registerer, sessions, meetings func() float64) {
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "parley_websocket_sessions", Help: "Open WebSocket sessions.",
-	}, f))
+	}, sessions), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "parley_meetings_live", Help: "Meetings held in memory on this node (open, with or without people).",
+	}, meetings))
 }
 
 // countRequest counts a request that succeeded; only the host's powers are counted by type.

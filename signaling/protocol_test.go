@@ -94,8 +94,9 @@ func TestHealthAndReady(t *testing.T) {
 	if s, _ := e.get("/readyz"); s != 200 {
 		t.Fatalf("readyz %d", s)
 	}
-	if s, body := e.get("/metrics"); s != 200 || !strings.Contains(string(body), "parley_websocket_sessions") {
-		t.Fatalf("metrics %d", s)
+	if s, body := e.get("/metrics"); s != 200 || !strings.Contains(string(body), "parley_websocket_sessions") ||
+		!strings.Contains(string(body), "parley_meetings_live") || !strings.Contains(string(body), "parley_participants") {
+		t.Fatalf("metrics %d: %s", s, body)
 	}
 	if s, body := e.get("/m/abc"); s != 200 || !strings.Contains(string(body), "<html") {
 		t.Fatalf("web client page: %d %s", s, body)
@@ -157,6 +158,9 @@ func TestJoinAndEvents(t *testing.T) {
 	_, body := e.get("/api/meetings/" + c.MeetingID)
 	if !strings.Contains(string(body), `"participantCount":2`) {
 		t.Fatalf("info = %s", body)
+	}
+	if m := metricText(t, e); !strings.Contains(m, "parley_participants 2") || !strings.Contains(m, "parley_meetings_live 1") {
+		t.Fatalf("metrics do not count the participants and the meeting:\n%s", m)
 	}
 
 	// A second join on a joined connection is bad_request, and the connection stays.

@@ -109,7 +109,7 @@ func New(cfg Config, meetings *meeting.Service, media *sfu.SFU) *Server {
 		baseCtx:     ctx,
 		stop:        stop,
 	}
-	s.metrics.sessionsFunc(cfg.Registry, s.sessionCount)
+	s.metrics.gauges(cfg.Registry, s.sessionCount, func() float64 { return float64(meetings.LiveMeetings()) })
 	s.echo = s.routes()
 	return s
 }

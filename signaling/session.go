@@ -165,6 +165,7 @@ func (s *session) teardown() {
 	}
 	if peer != nil {
 		peer.Close()
+		s.srv.metrics.participants.Dec()
 	}
 	s.out.push(outMessage{closeAfter: true})
 }
