@@ -388,3 +388,49 @@ func TestDrain(t *testing.T) {
 		t.Fatalf("healthz while draining: %d", s)
 	}
 }
+
+// TestFloodIsRateLimited: a client flooding requests gets rate_limited errors, stays
+// connected, and the others in its meeting are not flooded with its events.
+func TestFloodIsRateLimited(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.MessagesPerSecond = 5; c.MessageBurst = 20 })
+	c := e.create("Ada")
+	host := e.dial("")
+	host.join(c.MeetingID, "Ada", c.HostKey)
+	guest := e.dial("")
+	guest.join(c.MeetingID, "Grace", "")
+
+	const sent = 200
+	for i := range sent {
+		guest.send(map[string]any{"type": "setMuted", "id": i, "kind": "video", "muted": i%2 == 0})
+	}
+	limited, ok := 0, 0
+	for range sent {
+		m := guest.next(func(m map[string]any) bool { return m["type"] == "ok" || m["type"] == "error" })
+		switch {
+		case m["type"] == "ok":
+			ok++
+		case m["code"] == "rate_limited":
+			limited++
+		default:
+			t.Fatalf("unexpected answer %v", m)
+		}
+	}
+	if limited == 0 || ok < 20 || ok+limited != sent {
+		t.Fatalf("%d ok, %d rate_limited of %d", ok, limited, sent)
+	}
+	// Still connected and served once the flood stops.
+	waitFor(t, "the limit to refill", func() bool {
+		m := guest.request("after", map[string]any{"type": "setMuted", "kind": "video", "muted": false})
+		return m["type"] == "ok"
+	})
+	// The host saw one update per request carried out, not one per request sent.
+	updates := 0
+	for len(host.msgs) > 0 {
+		if m := <-host.msgs; m["type"] == "participantUpdated" {
+			updates++
+		}
+	}
+	if updates > ok+1 {
+		t.Fatalf("host got %d updates for %d requests carried out", updates, ok)
+	}
+}

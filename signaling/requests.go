@@ -51,6 +51,14 @@ func (s *session) handle(ctx context.Context, data []byte) {
 	s.mu.Unlock()
 
 	d, err := wire.Decode(data)
+	if !s.flood.Allow() {
+		var id wire.ID
+		if err == nil {
+			id = d.ID
+		}
+		s.sendError(id, meeting.CodeRateLimited, "too many messages: slow down")
+		return
+	}
 	if err != nil {
 		var de *wire.DecodeError
 		errors.As(err, &de)

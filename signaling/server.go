@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/time/rate"
 
 	"parley/meeting"
 	"parley/sfu"
@@ -33,6 +34,10 @@ type Config struct {
 	// CreatesPerMinute and JoinsPerMinute limit each client address (defaults 10 and 60).
 	CreatesPerMinute int
 	JoinsPerMinute   int
+	// MessagesPerSecond and MessageBurst limit each connection's requests (defaults 50 and
+	// 200): a flood gets rate_limited errors instead of costing the meeting.
+	MessagesPerSecond float64
+	MessageBurst      int
 	// PingInterval and PingTimeout find dead clients (defaults 10 s and 10 s: at most 20 s
 	// until a dead client is reported as disconnected).
 	PingInterval time.Duration
@@ -54,6 +59,12 @@ func (c *Config) defaults() {
 	}
 	if c.JoinsPerMinute == 0 {
 		c.JoinsPerMinute = 60
+	}
+	if c.MessagesPerSecond == 0 {
+		c.MessagesPerSecond = 50
+	}
+	if c.MessageBurst == 0 {
+		c.MessageBurst = 200
 	}
 	if c.PingInterval == 0 {
 		c.PingInterval = 10 * time.Second
@@ -155,7 +166,8 @@ func (s *Server) websocket(c echo.Context) error {
 		return nil
 	}
 	conn.SetReadLimit(wire.MaxClientMessage)
-	sess := &session{srv: s, conn: conn, out: newOutbox(), log: s.cfg.Logger, ip: c.RealIP()}
+	sess := &session{srv: s, conn: conn, out: newOutbox(), log: s.cfg.Logger, ip: c.RealIP(),
+		flood: rate.NewLimiter(rate.Limit(s.cfg.MessagesPerSecond), s.cfg.MessageBurst)}
 	if !s.track(sess) {
 		conn.Close(websocket.StatusGoingAway, "the server is shutting down")
 		return nil

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
 
 	"parley/meeting"
 	"parley/sfu"
@@ -22,6 +23,8 @@ type session struct {
 	out  *outbox
 	log  *slog.Logger
 	ip   string
+	// flood limits the requests of a joined connection; only the read loop uses it.
+	flood *rate.Limiter
 
 	mu        sync.Mutex
 	member    *meeting.Member
