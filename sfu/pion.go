@@ -27,6 +27,9 @@ func newMux(cfg Config, lf logging.LoggerFactory) (ice.UDPMux, int, error) {
 			return nil, 0, fmt.Errorf("listen udp on loopback: %w", err)
 		}
 		port := conn.LocalAddr().(*net.UDPAddr).Port
+		if err := setSocketBuffers(conn); err != nil {
+			log.Warnf("media socket: %v", err)
+		}
 
 		return ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: conn, Logger: log}), port, nil
 	}
@@ -43,7 +46,9 @@ func newMux(cfg Config, lf logging.LoggerFactory) (ice.UDPMux, int, error) {
 	}
 	mux, err := ice.NewMultiUDPMuxFromPort(port,
 		ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4, ice.NetworkTypeUDP6),
-		ice.UDPMuxFromPortWithLogger(log))
+		ice.UDPMuxFromPortWithLogger(log),
+		ice.UDPMuxFromPortWithReadBufferSize(udpSocketBuffer),
+		ice.UDPMuxFromPortWithWriteBufferSize(udpSocketBuffer))
 	if err != nil {
 		return nil, 0, fmt.Errorf("listen udp port %d: %w", port, err)
 	}
