@@ -13,13 +13,15 @@ import (
 	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/logging"
+	"github.com/pion/transport/v5/stdnet"
 	"github.com/pion/webrtc/v4"
 
 	"parley/internal/loopback"
 )
 
 // newMux opens the one UDP port all media of this server goes through.
-func newMux(cfg Config, lf logging.LoggerFactory) (ice.UDPMux, int, error) {
+// With writes non-nil every socket of the mux is a batchConn (batched writes).
+func newMux(cfg Config, lf logging.LoggerFactory, writes *writeStats) (ice.UDPMux, int, error) {
 	log := lf.NewLogger("udpmux")
 	if cfg.LoopbackOnly {
 		conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: cfg.UDPPort})
@@ -31,7 +33,12 @@ func newMux(cfg Config, lf logging.LoggerFactory) (ice.UDPMux, int, error) {
 			log.Warnf("media socket: %v", err)
 		}
 
-		return ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: conn, Logger: log}), port, nil
+		var pc net.PacketConn = conn
+		if writes != nil {
+			pc = newBatchConn(conn, writes)
+		}
+
+		return ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: pc, Logger: log}), port, nil
 	}
 	port := cfg.UDPPort
 	if port == 0 {
@@ -44,11 +51,20 @@ func newMux(cfg Config, lf logging.LoggerFactory) (ice.UDPMux, int, error) {
 		port = probe.LocalAddr().(*net.UDPAddr).Port
 		_ = probe.Close()
 	}
-	mux, err := ice.NewMultiUDPMuxFromPort(port,
+	opts := []ice.UDPMuxFromPortOption{
 		ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4, ice.NetworkTypeUDP6),
 		ice.UDPMuxFromPortWithLogger(log),
 		ice.UDPMuxFromPortWithReadBufferSize(udpSocketBuffer),
-		ice.UDPMuxFromPortWithWriteBufferSize(udpSocketBuffer))
+		ice.UDPMuxFromPortWithWriteBufferSize(udpSocketBuffer),
+	}
+	if writes != nil {
+		nw, err := stdnet.NewNet()
+		if err != nil {
+			return nil, 0, fmt.Errorf("network for the udp mux: %w", err)
+		}
+		opts = append(opts, ice.UDPMuxFromPortWithNet(batchNet{Net: nw, stats: writes}))
+	}
+	mux, err := ice.NewMultiUDPMuxFromPort(port, opts...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("listen udp port %d: %w", port, err)
 	}

@@ -50,6 +50,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Registerer gets the sfu's metrics; nil means no metrics.
 	Registerer prometheus.Registerer
+	// BatchWrites queues the media sockets' writes and sends them in batches (sendmmsg) from one
+	// goroutine per socket instead of one sendto per datagram on the writer's goroutine (see
+	// batchconn.go and docs/benchmarks.md, "Batched writes").
+	BatchWrites bool
 }
 
 // Signal is something the sfu needs sent to a client over signaling.
@@ -72,6 +76,7 @@ type SFU struct {
 	collector      prometheus.Collector
 	trackSeq       atomic.Uint64
 	livePeers      atomic.Int64
+	writes         *writeStats // nil unless cfg.BatchWrites
 
 	mu     sync.Mutex
 	closed bool
@@ -86,7 +91,11 @@ func New(cfg Config) (*SFU, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	lf := slogFactory{log: log}
-	mux, port, err := newMux(cfg, lf)
+	var writes *writeStats
+	if cfg.BatchWrites {
+		writes = &writeStats{}
+	}
+	mux, port, err := newMux(cfg, lf, writes)
 	if err != nil {
 		return nil, err
 	}
@@ -104,10 +113,10 @@ func New(cfg Config) (*SFU, error) {
 	}
 	s := &SFU{
 		log: log, mux: mux, port: port, pubAPI: pub, subAPI: sub, codecs: supportedCodecs(),
-		counters: newCounters(), rooms: map[string]*room{},
+		counters: newCounters(), rooms: map[string]*room{}, writes: writes,
 	}
 	if cfg.Registerer != nil {
-		c := newCollector(s)
+		c := withWriteMetrics(newCollector(s), writes)
 		if err := cfg.Registerer.Register(c); err != nil {
 			_ = mux.Close()
 

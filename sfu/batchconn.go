@@ -1,0 +1,334 @@
+package sfu
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/transport/v5"
+	"golang.org/x/net/ipv4"
+)
+
+// Batched writes. Every forwarded packet is one datagram on the server's UDP socket, and one
+// sendto per datagram is most of the forwarding path's cost (docs/benchmarks.md). batchConn sits
+// under Pion's ICE UDP mux (which accepts any net.PacketConn) and turns the writes of a fan-out
+// into few sendmmsg calls: WriteTo copies the datagram into a queue slot and returns; one flusher
+// goroutine per socket takes everything queued at once and sends it with one sendmmsg. Idle, a
+// datagram leaves after one goroutine hand-off; under load, batches form by themselves while the
+// flusher is busy with the previous one. Reads pass through.
+const (
+	// writeQueueLen bounds the datagrams waiting per socket (about 1.2 MB of video). A full queue
+	// drops the datagram, as a full socket buffer would: writers never block.
+	writeQueueLen = 1024
+	// slotSize is a queue slot's first buffer: every RTP, RTCP, STUN and DTLS datagram Pion sends
+	// fits (its MTU is 1200); a larger one grows its slot once.
+	slotSize = 1500
+	// closeGrace bounds how long Close waits for the flusher to send what is still queued.
+	closeGrace = time.Second
+)
+
+// errWriteOOB is returned by WriteMsgUDP with control data, which the batch path cannot carry.
+var errWriteOOB = errors.New("sfu: batched udp socket cannot send control messages")
+
+// batchConn is a UDP socket whose writes are queued and sent in batches by a flusher goroutine.
+// It implements transport.UDPConn (what ice.NewMultiUDPMuxFromPort opens through its Net) and
+// ice.AddrPortReaderWriter (the mux's allocation-free path).
+type batchConn struct {
+	conn  *net.UDPConn
+	batch *ipv4.PacketConn // sendmmsg; it takes IPv6 destinations too on an IPv6 socket
+	wake  chan struct{}    // capacity 1: the front queue became non-empty
+	done  chan struct{}    // closed by Close
+	ended chan struct{}    // closed when the flusher has returned
+	stats *writeStats
+
+	mu     sync.Mutex
+	closed bool
+	front  *writeQueue // writers append here, under mu
+	back   *writeQueue // the flusher sends from here, without mu
+}
+
+// writeQueue is one half of the double buffer. msgs[i] points at slots[i] once and for all, so
+// queueing a datagram allocates nothing.
+type writeQueue struct {
+	n     int
+	slots []datagram
+	msgs  []ipv4.Message
+}
+
+type datagram struct {
+	buf  []byte
+	bufs [1][]byte
+	ip   [16]byte
+	addr net.UDPAddr
+}
+
+// writeStats counts what batchConns did; one per SFU, shared by its sockets.
+type writeStats struct {
+	sent       atomic.Uint64 // datagrams handed to the kernel
+	batches    atomic.Uint64 // sendmmsg calls
+	queueFull  atomic.Uint64 // datagrams dropped because the queue was full
+	sendErrors atomic.Uint64 // datagrams the kernel refused (or left queued at close)
+}
+
+// newBatchConn takes over conn: closing the batchConn closes it.
+func newBatchConn(conn *net.UDPConn, stats *writeStats) *batchConn {
+	c := newStoppedBatchConn(conn, stats, writeQueueLen)
+	go c.run()
+
+	return c
+}
+
+// newStoppedBatchConn is newBatchConn without its flusher; tests start it themselves to fill the
+// queue deterministically.
+func newStoppedBatchConn(conn *net.UDPConn, stats *writeStats, queueLen int) *batchConn {
+	return &batchConn{
+		conn:  conn,
+		batch: ipv4.NewPacketConn(conn),
+		wake:  make(chan struct{}, 1),
+		done:  make(chan struct{}),
+		ended: make(chan struct{}),
+		stats: stats,
+		front: newWriteQueue(queueLen),
+		back:  newWriteQueue(queueLen),
+	}
+}
+
+func newWriteQueue(n int) *writeQueue {
+	q := &writeQueue{slots: make([]datagram, n), msgs: make([]ipv4.Message, n)}
+	for i := range q.slots {
+		q.msgs[i].Buffers = q.slots[i].bufs[:]
+		q.msgs[i].Addr = &q.slots[i].addr
+	}
+
+	return q
+}
+
+// WriteToAddrPort queues b for addr. It never blocks: with the queue full it drops b and still
+// reports success, as a kernel does with a full socket buffer.
+func (c *batchConn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+
+		return 0, net.ErrClosed
+	}
+	q := c.front
+	if q.n == len(q.slots) {
+		c.mu.Unlock()
+		c.stats.queueFull.Add(1)
+
+		return len(b), nil
+	}
+	i := q.n
+	q.n++
+	s := &q.slots[i]
+	if s.buf == nil {
+		s.buf = make([]byte, 0, max(slotSize, len(b)))
+	}
+	s.buf = append(s.buf[:0], b...)
+	s.bufs[0] = s.buf
+	s.setAddr(addr)
+	c.mu.Unlock()
+	if i == 0 {
+		select {
+		case c.wake <- struct{}{}:
+		default: // a wake-up is pending already
+		}
+	}
+
+	return len(b), nil
+}
+
+func (s *datagram) setAddr(ap netip.AddrPort) {
+	a := ap.Addr()
+	if a.Is4() || a.Is4In6() {
+		v4 := a.Unmap().As4()
+		copy(s.ip[:], v4[:])
+		s.addr.IP = s.ip[:4]
+	} else {
+		s.ip = a.As16()
+		s.addr.IP = s.ip[:]
+	}
+	s.addr.Port = int(ap.Port())
+	s.addr.Zone = a.Zone()
+}
+
+// WriteTo queues b for addr, a *net.UDPAddr.
+func (c *batchConn) WriteTo(b []byte, addr net.Addr) (int, error) {
+	ua, ok := addr.(*net.UDPAddr)
+	if !ok {
+		return 0, &net.OpError{Op: "write", Net: "udp", Addr: addr, Err: fmt.Errorf("not a udp address: %T", addr)}
+	}
+
+	return c.WriteToUDP(b, ua)
+}
+
+// WriteToUDP queues b for addr.
+func (c *batchConn) WriteToUDP(b []byte, addr *net.UDPAddr) (int, error) {
+	if addr == nil {
+		return 0, &net.OpError{Op: "write", Net: "udp", Err: errors.New("no destination address")}
+	}
+
+	return c.WriteToAddrPort(b, addr.AddrPort())
+}
+
+// WriteMsgUDP queues b for addr; control data is refused.
+func (c *batchConn) WriteMsgUDP(b, oob []byte, addr *net.UDPAddr) (n, oobn int, err error) {
+	if len(oob) > 0 {
+		return 0, 0, errWriteOOB
+	}
+	n, err = c.WriteToUDP(b, addr)
+
+	return n, 0, err
+}
+
+// Write is for connected sockets, which the mux never uses.
+func (c *batchConn) Write(b []byte) (int, error) {
+	ra, ok := c.conn.RemoteAddr().(*net.UDPAddr)
+	if !ok || ra == nil {
+		return 0, &net.OpError{Op: "write", Net: "udp", Err: errors.New("socket not connected")}
+	}
+
+	return c.WriteToUDP(b, ra)
+}
+
+// run is the flusher: it wakes when the front queue becomes non-empty and sends until both
+// queues are empty; after Close it sends what is left and returns.
+func (c *batchConn) run() {
+	defer close(c.ended)
+	for {
+		select {
+		case <-c.wake:
+			c.flush()
+		case <-c.done:
+			c.flush()
+
+			return
+		}
+	}
+}
+
+func (c *batchConn) flush() {
+	for {
+		c.mu.Lock()
+		q := c.front
+		c.front, c.back = c.back, q
+		c.mu.Unlock()
+		if q.n == 0 {
+			return
+		}
+		c.send(q.msgs[:q.n])
+		q.n = 0 // published to writers by the next swap, under mu
+	}
+}
+
+// send hands ms to the kernel, as few sendmmsg calls as it takes.
+func (c *batchConn) send(ms []ipv4.Message) {
+	for len(ms) > 0 {
+		n, err := c.batch.WriteBatch(ms, 0)
+		c.stats.batches.Add(1)
+		n = max(n, 0) // -1 on error
+		c.stats.sent.Add(uint64(n))
+		ms = ms[n:]
+		if err == nil {
+			continue
+		}
+		if errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded) {
+			c.stats.sendErrors.Add(uint64(len(ms)))
+
+			return
+		}
+		// sendmmsg stops at the first datagram the kernel refuses (no route, too large...), as
+		// sendto would have refused it alone: count it and go on with the rest.
+		if len(ms) > 0 {
+			c.stats.sendErrors.Add(1)
+			ms = ms[1:]
+		}
+	}
+}
+
+// Close stops accepting writes, lets the flusher send what is queued (for at most closeGrace)
+// and closes the socket.
+func (c *batchConn) Close() error {
+	c.mu.Lock()
+	was := c.closed
+	c.closed = true
+	c.mu.Unlock()
+	if !was {
+		_ = c.conn.SetWriteDeadline(time.Now().Add(closeGrace))
+		close(c.done)
+		<-c.ended
+	}
+	if err := c.conn.Close(); err != nil {
+		return fmt.Errorf("close udp socket: %w", err)
+	}
+
+	return nil
+}
+
+// ReadFromAddrPort reads straight from the socket.
+func (c *batchConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
+	return c.conn.ReadFromUDPAddrPort(b)
+}
+
+// ReadFrom reads straight from the socket.
+func (c *batchConn) ReadFrom(b []byte) (int, net.Addr, error) { return c.conn.ReadFrom(b) }
+
+// ReadFromUDP reads straight from the socket.
+func (c *batchConn) ReadFromUDP(b []byte) (int, *net.UDPAddr, error) { return c.conn.ReadFromUDP(b) }
+
+// ReadMsgUDP reads straight from the socket.
+func (c *batchConn) ReadMsgUDP(b, oob []byte) (n, oobn, flags int, addr *net.UDPAddr, err error) {
+	return c.conn.ReadMsgUDP(b, oob)
+}
+
+// Read reads straight from the socket.
+func (c *batchConn) Read(b []byte) (int, error) { return c.conn.Read(b) }
+
+// LocalAddr is the socket's address.
+func (c *batchConn) LocalAddr() net.Addr { return c.conn.LocalAddr() }
+
+// RemoteAddr is the socket's peer, nil for the mux's unconnected sockets.
+func (c *batchConn) RemoteAddr() net.Addr { return c.conn.RemoteAddr() }
+
+// SetDeadline sets the read deadline only: writes never block (see SetWriteDeadline).
+func (c *batchConn) SetDeadline(t time.Time) error { return c.conn.SetReadDeadline(t) }
+
+// SetReadDeadline sets the socket's read deadline.
+func (c *batchConn) SetReadDeadline(t time.Time) error { return c.conn.SetReadDeadline(t) }
+
+// SetWriteDeadline does nothing: a write only queues and never blocks, and the socket's own write
+// deadline belongs to the flusher. (The mux sets one to abort writes stuck in the kernel.)
+func (c *batchConn) SetWriteDeadline(time.Time) error { return nil }
+
+// SetReadBuffer sets the socket's receive buffer.
+func (c *batchConn) SetReadBuffer(n int) error { return c.conn.SetReadBuffer(n) }
+
+// SetWriteBuffer sets the socket's send buffer.
+func (c *batchConn) SetWriteBuffer(n int) error { return c.conn.SetWriteBuffer(n) }
+
+// batchNet is the Net given to ice.NewMultiUDPMuxFromPort: the mux finds the local addresses and
+// opens one socket per address as usual, and each socket comes back wrapped in a batchConn.
+type batchNet struct {
+	transport.Net
+	stats *writeStats
+}
+
+// ListenUDP opens a socket through the wrapped Net and wraps it.
+func (n batchNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
+	conn, err := n.Net.ListenUDP(network, laddr)
+	if err != nil {
+		return nil, err //nolint:wrapcheck // the mux adds the address
+	}
+	uc, ok := conn.(*net.UDPConn)
+	if !ok {
+		return conn, nil // a virtual network: nothing to batch
+	}
+
+	return newBatchConn(uc, n.stats), nil
+}

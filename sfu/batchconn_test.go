@@ -1,0 +1,370 @@
+package sfu
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+)
+
+// udpSink is a socket on 127.0.0.1 that keeps the sequence numbers of what it receives.
+type udpSink struct {
+	conn *net.UDPConn
+	mu   sync.Mutex
+	got  []uint32
+	done chan struct{}
+}
+
+func newUDPSink(t testing.TB) *udpSink {
+	t.Helper()
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadBuffer(1 << 20)
+	s := &udpSink{conn: conn, done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		buf := make([]byte, 2048)
+		for {
+			n, _, err := conn.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return
+			}
+			if n >= 4 {
+				s.mu.Lock()
+				s.got = append(s.got, binary.BigEndian.Uint32(buf))
+				s.mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		_ = conn.Close()
+		<-s.done
+	})
+
+	return s
+}
+
+func (s *udpSink) addr() netip.AddrPort { return s.conn.LocalAddr().(*net.UDPAddr).AddrPort() }
+
+func (s *udpSink) received() []uint32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	return append([]uint32(nil), s.got...)
+}
+
+// waitReceived waits until the sink has n datagrams and returns them.
+func (s *udpSink) waitReceived(t testing.TB, n int) []uint32 {
+	t.Helper()
+	var got []uint32
+	waitFor(t, fmt.Sprintf("%d datagrams at %v", n, s.addr()), func() bool {
+		got = s.received()
+
+		return len(got) >= n
+	})
+
+	return got
+}
+
+func newTestBatchConn(t testing.TB, stats *writeStats, queueLen int, start bool) *batchConn {
+	t.Helper()
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newStoppedBatchConn(conn, stats, queueLen)
+	if start {
+		go c.run()
+	}
+
+	return c
+}
+
+func datagramOf(seq uint32, size int) []byte {
+	b := make([]byte, size)
+	binary.BigEndian.PutUint32(b, seq)
+
+	return b
+}
+
+func wantSeqs(t *testing.T, who string, got []uint32, want []uint32) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s received %d datagrams, want %d: %v", who, len(got), len(want), got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("%s datagram %d is %d, want %d (order per destination lost): %v", who, i, got[i], want[i], got)
+		}
+	}
+}
+
+// Every datagram arrives, in the order written to its destination, through however many batches
+// the flusher made.
+func TestBatchConnDeliversInOrder(t *testing.T) {
+	stats := &writeStats{}
+	c := newTestBatchConn(t, stats, writeQueueLen, true)
+	sinks := []*udpSink{newUDPSink(t), newUDPSink(t), newUDPSink(t)}
+	const perSink = 300
+	want := make([][]uint32, len(sinks))
+	for i := range perSink {
+		for j, s := range sinks {
+			seq := uint32(j*perSink + i)
+			want[j] = append(want[j], seq)
+			// Alternate the write methods the mux and Pion use.
+			var err error
+			if i%2 == 0 {
+				_, err = c.WriteToAddrPort(datagramOf(seq, 100+i), s.addr())
+			} else {
+				_, err = c.WriteTo(datagramOf(seq, 100+i), net.UDPAddrFromAddrPort(s.addr()))
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i%50 == 0 {
+			time.Sleep(time.Millisecond) // let the flusher go idle now and then: both paths taken
+		}
+	}
+	for j, s := range sinks {
+		wantSeqs(t, fmt.Sprintf("sink %d", j), s.waitReceived(t, perSink), want[j])
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	total := uint64(perSink * len(sinks))
+	if got := stats.sent.Load(); got != total {
+		t.Errorf("sent %d, want %d", got, total)
+	}
+	if b := stats.batches.Load(); b == 0 || b > total {
+		t.Errorf("%d batches for %d datagrams", b, total)
+	}
+	if stats.queueFull.Load() != 0 || stats.sendErrors.Load() != 0 {
+		t.Errorf("drops %d, errors %d, want none", stats.queueFull.Load(), stats.sendErrors.Load())
+	}
+	t.Logf("%d datagrams in %d sendmmsg calls", total, stats.batches.Load())
+}
+
+// With the queue full a write drops its datagram and says so only in the counters; what was
+// queued is sent, in order, once the flusher runs.
+func TestBatchConnFullQueueDrops(t *testing.T) {
+	stats := &writeStats{}
+	const queueLen, extra = 8, 5
+	c := newTestBatchConn(t, stats, queueLen, false)
+	s := newUDPSink(t)
+	var want []uint32
+	for i := range uint32(queueLen + extra) {
+		n, err := c.WriteToAddrPort(datagramOf(i, 64), s.addr())
+		if err != nil || n != 64 {
+			t.Fatalf("write %d: %d, %v; a full queue must not fail the write", i, n, err)
+		}
+		if i < queueLen {
+			want = append(want, i)
+		}
+	}
+	if got := stats.queueFull.Load(); got != extra {
+		t.Fatalf("queue-full drops %d, want %d", got, extra)
+	}
+	go c.run()
+	wantSeqs(t, "sink", s.waitReceived(t, queueLen), want)
+	// Room again once flushed.
+	if _, err := c.WriteToAddrPort(datagramOf(100, 64), s.addr()); err != nil {
+		t.Fatal(err)
+	}
+	wantSeqs(t, "sink", s.waitReceived(t, queueLen+1), append(want, 100))
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := stats.queueFull.Load(); got != extra {
+		t.Errorf("queue-full drops %d after draining, want %d", got, extra)
+	}
+}
+
+// A datagram the kernel refuses (here an IPv6 destination on an IPv4 socket) is counted and
+// skipped; the rest of its batch still goes out.
+func TestBatchConnSkipsRefusedDatagram(t *testing.T) {
+	stats := &writeStats{}
+	c := newTestBatchConn(t, stats, 16, false)
+	s := newUDPSink(t)
+	bad := netip.AddrPortFrom(netip.IPv6Loopback(), s.addr().Port())
+	for i, dst := range []netip.AddrPort{s.addr(), bad, s.addr(), bad, bad, s.addr()} {
+		if _, err := c.WriteToAddrPort(datagramOf(uint32(i), 64), dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	go c.run()
+	wantSeqs(t, "sink", s.waitReceived(t, 3), []uint32{0, 2, 5})
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if stats.sent.Load() != 3 || stats.sendErrors.Load() != 3 {
+		t.Errorf("sent %d, errors %d; want 3 and 3", stats.sent.Load(), stats.sendErrors.Load())
+	}
+}
+
+// A refused datagram in the middle of a batch leaves no error pending on the socket: the mux's
+// read loop ends at the first read error, which would stop all media.
+func TestBatchConnRefusalLeavesReadsAlone(t *testing.T) {
+	stats := &writeStats{}
+	c := newTestBatchConn(t, stats, 16, false)
+	defer func() { _ = c.Close() }()
+	s := newUDPSink(t)
+	bad := netip.AddrPortFrom(netip.IPv6Loopback(), s.addr().Port())
+	for i, dst := range []netip.AddrPort{s.addr(), bad, s.addr()} {
+		if _, err := c.WriteToAddrPort(datagramOf(uint32(i), 64), dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	go c.run()
+	s.waitReceived(t, 2)
+	waitFor(t, "the refusal counted", func() bool { return stats.sendErrors.Load() == 1 })
+	if _, err := s.conn.WriteToUDPAddrPort([]byte("hello"), c.LocalAddr().(*net.UDPAddr).AddrPort()); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(waitTimeout))
+	buf := make([]byte, 64)
+	if n, _, err := c.ReadFromAddrPort(buf); err != nil || string(buf[:n]) != "hello" {
+		t.Fatalf("read after a refused datagram: %q, %v", buf[:n], err)
+	}
+}
+
+// Close sends what is still queued, ends the flusher, refuses later writes and closes the socket.
+func TestBatchConnClose(t *testing.T) {
+	stats := &writeStats{}
+	c := newTestBatchConn(t, stats, 64, false)
+	s := newUDPSink(t)
+	for i := range uint32(20) {
+		if _, err := c.WriteToAddrPort(datagramOf(i, 64), s.addr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	go c.run()
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.ended:
+	default:
+		t.Fatal("flusher still running after Close")
+	}
+	want := make([]uint32, 20)
+	for i := range want {
+		want[i] = uint32(i)
+	}
+	wantSeqs(t, "sink", s.waitReceived(t, 20), want)
+	if _, err := c.WriteToAddrPort(datagramOf(99, 64), s.addr()); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("write after Close: %v, want net.ErrClosed", err)
+	}
+	if _, _, err := c.ReadFromAddrPort(make([]byte, 10)); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("read after Close: %v, want net.ErrClosed", err)
+	}
+	if err := c.Close(); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("second Close: %v, want net.ErrClosed", err)
+	}
+}
+
+// Reads pass through: the mux gets what arrives at the socket, with its source.
+func TestBatchConnReads(t *testing.T) {
+	c := newTestBatchConn(t, &writeStats{}, 8, true)
+	defer func() { _ = c.Close() }()
+	peer := newUDPSink(t)
+	if _, err := peer.conn.WriteToUDPAddrPort([]byte("hello"), c.LocalAddr().(*net.UDPAddr).AddrPort()); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(waitTimeout))
+	buf := make([]byte, 64)
+	n, from, err := c.ReadFromAddrPort(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(buf[:n]) != "hello" || from != peer.addr() {
+		t.Errorf("read %q from %v, want hello from %v", buf[:n], from, peer.addr())
+	}
+}
+
+// BenchmarkBatchConn is the cost per datagram of the batched write path alone, against one sendto
+// per datagram, to 32 destinations on loopback whose sockets read nothing (the kernel drops at
+// the full receive buffer, as for the sinks of BenchmarkForward). batch=n queues n datagrams
+// and flushes them on the benchmark's goroutine: one sendmmsg of n, no hand-off. flusher=n writes
+// n datagrams back to back through the running flusher goroutine and waits until they are sent,
+// so it includes waking the flusher and whatever batches formed.
+func BenchmarkBatchConn(b *testing.B) {
+	dsts := make([]netip.AddrPort, 32)
+	for i := range dsts {
+		rx, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = rx.Close() })
+		dsts[i] = rx.LocalAddr().(*net.UDPAddr).AddrPort()
+	}
+	p := make([]byte, 1150)
+	perDatagram := func(b *testing.B, n int) {
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/dgram")
+	}
+	b.Run("sendto", func(b *testing.B) {
+		tx, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer func() { _ = tx.Close() }()
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if _, err := tx.WriteToUDPAddrPort(p, dsts[i%len(dsts)]); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+		perDatagram(b, 1)
+	})
+	for _, n := range []int{1, 8, 32} {
+		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
+			stats := &writeStats{}
+			c := newTestBatchConn(b, stats, writeQueueLen, false)
+			defer func() { go c.run(); _ = c.Close() }()
+			b.ReportAllocs()
+			for b.Loop() {
+				for i := range n {
+					if _, err := c.WriteToAddrPort(p, dsts[i%len(dsts)]); err != nil {
+						b.Fatal(err)
+					}
+				}
+				c.flush()
+			}
+			if stats.sendErrors.Load() != 0 {
+				b.Fatalf("%d send errors", stats.sendErrors.Load())
+			}
+			perDatagram(b, n)
+		})
+	}
+	for _, n := range []int{1, 32} {
+		b.Run(fmt.Sprintf("flusher=%d", n), func(b *testing.B) {
+			stats := &writeStats{}
+			c := newTestBatchConn(b, stats, writeQueueLen, true)
+			defer func() { _ = c.Close() }()
+			b.ReportAllocs()
+			var want uint64
+			for b.Loop() {
+				for i := range n {
+					if _, err := c.WriteToAddrPort(p, dsts[i%len(dsts)]); err != nil {
+						b.Fatal(err)
+					}
+				}
+				want += uint64(n)
+				for stats.sent.Load()+stats.sendErrors.Load()+stats.queueFull.Load() < want {
+					runtime.Gosched()
+				}
+			}
+			perDatagram(b, n)
+			b.ReportMetric(float64(stats.sent.Load())/float64(max(stats.batches.Load(), 1)), "dgrams/batch")
+		})
+	}
+}
