@@ -69,10 +69,18 @@ type datagram struct {
 
 // writeStats counts what batchConns did; one per SFU, shared by its sockets.
 type writeStats struct {
+	queued     atomic.Uint64 // datagrams accepted by WriteTo
 	sent       atomic.Uint64 // datagrams handed to the kernel
 	batches    atomic.Uint64 // sendmmsg calls
 	queueFull  atomic.Uint64 // datagrams dropped because the queue was full
 	sendErrors atomic.Uint64 // datagrams the kernel refused (or left queued at close)
+}
+
+// pending is the number of datagrams queued and not yet sent or refused.
+func (w *writeStats) pending() uint64 {
+	done := w.sent.Load() + w.sendErrors.Load() // loaded first: never ahead of queued below
+
+	return w.queued.Load() - done
 }
 
 // newBatchConn takes over conn: closing the batchConn closes it.
@@ -133,6 +141,7 @@ func (c *batchConn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) 
 	s.buf = append(s.buf[:0], b...)
 	s.bufs[0] = s.buf
 	s.setAddr(addr)
+	c.stats.queued.Add(1)
 	c.mu.Unlock()
 	if i == 0 {
 		select {

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"runtime"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -306,8 +308,9 @@ func BenchmarkBatchConn(b *testing.B) {
 		dsts[i] = rx.LocalAddr().(*net.UDPAddr).AddrPort()
 	}
 	p := make([]byte, 1150)
-	perDatagram := func(b *testing.B, n int) {
+	perDatagram := func(b *testing.B, n int, cpu0 time.Duration) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/dgram")
+		b.ReportMetric(float64((processCPU(b)-cpu0).Nanoseconds())/float64(b.N*n), "cpu-ns/dgram")
 	}
 	b.Run("sendto", func(b *testing.B) {
 		tx, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
@@ -317,13 +320,14 @@ func BenchmarkBatchConn(b *testing.B) {
 		defer func() { _ = tx.Close() }()
 		b.ReportAllocs()
 		i := 0
+		cpu0 := processCPU(b)
 		for b.Loop() {
 			if _, err := tx.WriteToUDPAddrPort(p, dsts[i%len(dsts)]); err != nil {
 				b.Fatal(err)
 			}
 			i++
 		}
-		perDatagram(b, 1)
+		perDatagram(b, 1, cpu0)
 	})
 	for _, n := range []int{1, 8, 32} {
 		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
@@ -331,6 +335,7 @@ func BenchmarkBatchConn(b *testing.B) {
 			c := newTestBatchConn(b, stats, writeQueueLen, false)
 			defer func() { go c.run(); _ = c.Close() }()
 			b.ReportAllocs()
+			cpu0 := processCPU(b)
 			for b.Loop() {
 				for i := range n {
 					if _, err := c.WriteToAddrPort(p, dsts[i%len(dsts)]); err != nil {
@@ -342,7 +347,7 @@ func BenchmarkBatchConn(b *testing.B) {
 			if stats.sendErrors.Load() != 0 {
 				b.Fatalf("%d send errors", stats.sendErrors.Load())
 			}
-			perDatagram(b, n)
+			perDatagram(b, n, cpu0)
 		})
 	}
 	for _, n := range []int{1, 32} {
@@ -352,6 +357,7 @@ func BenchmarkBatchConn(b *testing.B) {
 			defer func() { _ = c.Close() }()
 			b.ReportAllocs()
 			var want uint64
+			cpu0 := processCPU(b)
 			for b.Loop() {
 				for i := range n {
 					if _, err := c.WriteToAddrPort(p, dsts[i%len(dsts)]); err != nil {
@@ -363,8 +369,31 @@ func BenchmarkBatchConn(b *testing.B) {
 					runtime.Gosched()
 				}
 			}
-			perDatagram(b, n)
+			perDatagram(b, n, cpu0)
 			b.ReportMetric(float64(stats.sent.Load())/float64(max(stats.batches.Load(), 1)), "dgrams/batch")
 		})
 	}
+}
+
+// testBatchWrites is the BatchWrites of every SFU newTestSFU starts. PARLEY_SFU_BATCH_WRITES=1
+// (or 0) runs the whole suite over the batched (or direct) write path.
+var testBatchWrites = os.Getenv("PARLEY_SFU_BATCH_WRITES") == "1"
+
+// BenchmarkForwardBatched is BenchmarkForward over batched writes (Config.BatchWrites).
+func BenchmarkForwardBatched(b *testing.B) {
+	defer func(was bool) { testBatchWrites = was }(testBatchWrites)
+	testBatchWrites = true
+	for _, n := range []int{1, 10, 100} {
+		b.Run(fmt.Sprintf("subs=%d", n), func(b *testing.B) { benchForward(b, n, false) })
+	}
+}
+
+// processCPU is the CPU time (user + system) the test process has used so far.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -78,7 +78,7 @@ func benchForward(b *testing.B, n int, inline bool) {
 	// From here on the benchmark is the track's only source of packets.
 	pub.paused.Store(true)
 	settle(b, t)
-	runForward(b, t, uint16(pub.lastVideoSeq.Load()), pub.lastVideoTS.Load())
+	runForward(b, t, uint16(pub.lastVideoSeq.Load()), pub.lastVideoTS.Load(), s.writes)
 }
 
 // settle waits until the track's last real packet has been forwarded everywhere.
@@ -109,8 +109,9 @@ func laneTotals(t *upTrack) (forwarded, dropped uint64) {
 
 // runForward drives t.handle with VP8 interframes continuing the publisher's numbering. Writer
 // lanes are paced the way a network paces the reader: the benchmark waits while a queue is more
-// than half full, so it measures forwarding, not dropping.
-func runForward(b *testing.B, t *upTrack, seq uint16, ts uint32) {
+// than half full, so it measures forwarding, not dropping; likewise for the socket's write queue
+// when writes are batched (writes non-nil).
+func runForward(b *testing.B, t *upTrack, seq uint16, ts uint32, writes *writeStats) {
 	raw, err := (&rtp.Packet{
 		Header:  rtp.Header{Version: 2, PayloadType: 96, SSRC: t.ssrc, Marker: true},
 		Payload: vp8Payload(1, true, false, 1100),
@@ -121,8 +122,13 @@ func runForward(b *testing.B, t *upTrack, seq uint16, ts uint32) {
 	var p rtp.Packet
 	lanes := t.allLanes()
 	fwd0, drop0 := laneTotals(t)
+	var full0 uint64
+	if writes != nil {
+		full0 = writes.queueFull.Load()
+	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := processCPU(b)
 	for i := 0; i < b.N; i++ {
 		seq++
 		if i%3 == 0 {
@@ -135,6 +141,9 @@ func runForward(b *testing.B, t *upTrack, seq uint16, ts uint32) {
 				runtime.Gosched() // let the writers catch up
 			}
 		}
+		for writes != nil && writes.pending() > writeQueueLen/2 {
+			runtime.Gosched() // let the socket's flusher catch up
+		}
 		t.handle(raw, &p, monoNow())
 	}
 	for _, l := range lanes[1:] {
@@ -142,13 +151,24 @@ func runForward(b *testing.B, t *upTrack, seq uint16, ts uint32) {
 			runtime.Gosched()
 		}
 	}
+	for writes != nil && writes.pending() > 0 {
+		runtime.Gosched()
+	}
 	b.StopTimer()
+	cpu := processCPU(b) - cpu0
 	fwd, drop := laneTotals(t)
 	if fwd == fwd0 {
 		b.Fatal("nothing forwarded")
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(fwd-fwd0), "ns/fwd")
+	// Wall time hides work moved to other goroutines (writer lanes, socket flushers) on other
+	// cores; CPU time of the whole test process does not (it includes the subscribers' side).
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(fwd-fwd0), "cpu-ns/fwd")
 	b.ReportMetric(float64(drop-drop0)/float64(b.N), "drops/op")
+	if writes != nil {
+		b.ReportMetric(float64(writes.queueFull.Load()-full0)/float64(b.N), "queue-drops/op")
+		b.ReportMetric(float64(writes.sent.Load())/float64(max(writes.batches.Load(), 1)), "dgrams/batch")
+	}
 }
 
 // discardWriter is a binding's write stream that only counts.
@@ -191,7 +211,7 @@ func benchNoIO(b *testing.B, n int) {
 	}
 	var p rtp.Packet
 	t.handle(key, &p, monoNow())
-	runForward(b, t, 1, 1)
+	runForward(b, t, 1, 1, nil)
 }
 
 // BenchmarkLoopbackSendto is the floor under BenchmarkForward on this machine: one bare UDP

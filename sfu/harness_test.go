@@ -50,7 +50,7 @@ func newTestSFU(t testing.TB) *SFU {
 	if testing.Verbose() && os.Getenv("SFU_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	s, err := New(Config{LoopbackOnly: true, Logger: log})
+	s, err := New(Config{LoopbackOnly: true, Logger: log, BatchWrites: testBatchWrites})
 	if err != nil {
 		t.Fatal(err)
 	}
