@@ -69,6 +69,7 @@ type datagram struct {
 
 // writeStats counts what batchConns did; one per SFU, shared by its sockets.
 type writeStats struct {
+	sockets    atomic.Int64  // batchConns opened
 	queued     atomic.Uint64 // datagrams accepted by WriteTo
 	sent       atomic.Uint64 // datagrams handed to the kernel
 	batches    atomic.Uint64 // sendmmsg calls
@@ -86,6 +87,7 @@ func (w *writeStats) pending() uint64 {
 // newBatchConn takes over conn: closing the batchConn closes it.
 func newBatchConn(conn *net.UDPConn, stats *writeStats) *batchConn {
 	c := newStoppedBatchConn(conn, stats, writeQueueLen)
+	stats.sockets.Add(1)
 	go c.run()
 
 	return c

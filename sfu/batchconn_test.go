@@ -8,10 +8,13 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // udpSink is a socket on 127.0.0.1 that keeps the sequence numbers of what it receives.
@@ -396,4 +399,76 @@ func processCPU(b *testing.B) time.Duration {
 	}
 
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// Media flows through the SFU on either write path, whatever the default: with BatchWrites the
+// mux's socket is a batchConn whose counters see the forwarded packets and are exported.
+func TestWritePaths(t *testing.T) {
+	for _, batch := range []bool{false, true} {
+		t.Run(fmt.Sprintf("batch=%v", batch), func(t *testing.T) {
+			reg := prometheus.NewRegistry()
+			s, err := New(Config{LoopbackOnly: true, Registerer: reg, BatchWrites: batch})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				if err := s.Close(); err != nil {
+					t.Error(err)
+				}
+			})
+			a := newTestClient(t, s, "room", "a")
+			b := newTestClient(t, s, "room", "b")
+			a.publish(true, true)
+			b.waitReceiving(t, 50, a)
+			fams, err := reg.Gather()
+			if err != nil {
+				t.Fatal(err)
+			}
+			exported := map[string]float64{}
+			for _, f := range fams {
+				if strings.HasPrefix(f.GetName(), "parley_sfu_udp_") {
+					exported[f.GetName()] = f.GetMetric()[0].GetCounter().GetValue()
+				}
+			}
+			if !batch {
+				if s.writes != nil || len(exported) != 0 {
+					t.Fatalf("direct writes, yet batch counters %v", exported)
+				}
+
+				return
+			}
+			if n := s.writes.sockets.Load(); n != 1 {
+				t.Errorf("%d batched sockets, want 1", n)
+			}
+			fwd := s.Stats().PacketsForwarded
+			if sent := s.writes.sent.Load(); sent < fwd || s.writes.batches.Load() == 0 {
+				t.Errorf("sent %d datagrams in %d batches for %d forwarded packets", sent, s.writes.batches.Load(), fwd)
+			}
+			if exported["parley_sfu_udp_datagrams_sent_total"] == 0 || exported["parley_sfu_udp_write_batches_total"] == 0 {
+				t.Errorf("batch counters not exported: %v", exported)
+			}
+			for _, name := range []string{"parley_sfu_udp_write_queue_drops_total", "parley_sfu_udp_write_errors_total"} {
+				if _, ok := exported[name]; !ok {
+					t.Errorf("%s not exported", name)
+				}
+			}
+		})
+	}
+}
+
+// The all-interfaces mux opens each of its sockets as a batchConn and closes them (no client
+// connects: media stays on loopback, which that mux leaves out).
+func TestBatchWritesAllInterfaces(t *testing.T) {
+	s, err := New(Config{BatchWrites: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs := s.mux.GetListenAddresses()
+	t.Logf("listening on %v", addrs)
+	if n := s.writes.sockets.Load(); n != int64(len(addrs)) {
+		t.Errorf("%d batched sockets for %d listen addresses %v", n, len(addrs), addrs)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
