@@ -2,7 +2,9 @@ package sfu
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -63,6 +65,7 @@ type downTrack struct {
 	highest atomic.Uint32 // highest sequence number sent
 
 	// Owned by the sender's RTCP goroutine.
+	resends  []resendMark // by downstream sequence number, resendHistory of them
 	nackBuf  []byte
 	nackPkt  rtp.Packet
 	nackHdr  rtp.Header
@@ -222,46 +225,105 @@ func (d *downTrack) fillHeader(h *rtp.Header, ext []rtp.Extension, twcc []byte, 
 	}
 }
 
+// Resends are bounded: a subscriber gets a packet again at most maxResends times, not twice within
+// resendInterval (a repeated NACK that crossed the resend), and not once it arrived more than
+// maxResendAge ago (the subscriber's jitter buffer has given up on it; sending it would only add
+// load). Under overload no NACK is answered at all (see congestionHold): every subscriber of a
+// lane that dropped a packet NACKs it, and answering them all is how a short overload used to
+// become a collapse.
+const (
+	maxResends     = 2
+	resendInterval = 100 * time.Millisecond
+	maxResendAge   = 500 * time.Millisecond
+	resendHistory  = 256 // sequence numbers remembered per subscriber; a power of two
+)
+
+// resendMark remembers the resends of one downstream sequence number.
+type resendMark struct {
+	at  int64 // last resend, monoNow
+	seq uint16
+	n   uint8
+}
+
+// nackResult is what became of one NACK message's sequence numbers.
+type nackResult struct {
+	asked, answered int
+	ignored         [numNackOutcomes]int
+}
+
 // retransmit answers a subscriber's NACK from the track's cache, mapping each requested sequence
 // number back to the publisher's through the epoch it was sent in. Runs on the sender's RTCP
-// goroutine. Returns how many packets were resent.
-func (d *downTrack) retransmit(nacks []rtcp.NackPair) (asked, answered int) {
+// goroutine; now is monoNow.
+func (d *downTrack) retransmit(nacks []rtcp.NackPair, now int64) (r nackResult) {
+	for _, pair := range nacks {
+		r.asked += 1 + bits.OnesCount16(uint16(pair.LostPackets))
+	}
 	b, e := d.binding.Load(), d.epoch.Load()
-	if b == nil || e == nil || !d.up.gate.Load() {
-		for _, pair := range nacks {
-			asked += len(pair.PacketList())
-		}
+	switch {
+	case b == nil || e == nil || !d.up.gate.Load():
+		r.ignored[nackUnavailable] = r.asked
 
-		return asked, 0
+		return r
+	case d.up.congested(now):
+		r.ignored[nackCongested] = r.asked
+
+		return r
 	}
 	if d.nackBuf == nil {
 		d.nackBuf = make([]byte, maxPacketSize)
+		d.resends = make([]resendMark, resendHistory)
 	}
 	highest := uint16(d.highest.Load())
 	for _, pair := range nacks {
-		for _, seq := range pair.PacketList() {
-			asked++
-			if highest-seq >= 0x8000 {
-				continue // never sent
-			}
-			ep := e
-			if startedAfter(seq, e.downStart, highest) {
-				if ep = e.prev; ep == nil || startedAfter(seq, ep.downStart, highest) {
-					continue // sent in no epoch we still know: during a pause, or too long ago
-				}
-			}
-			n := d.up.cache.get(seq-ep.seqOff, d.nackBuf)
-			if n == 0 || d.nackPkt.Unmarshal(d.nackBuf[:n]) != nil {
+		lost := uint16(pair.LostPackets)
+		for i := range uint16(17) { // PacketID, then one bit per following sequence number
+			if i > 0 && lost&(1<<(i-1)) == 0 {
 				continue
 			}
-			d.fillHeader(&d.nackHdr, d.nackExt[:0], d.nackTWCC[:], b, d.nackPkt.Marker, seq, d.nackPkt.Timestamp+ep.tsOff)
-			if _, err := b.ws.WriteRTP(&d.nackHdr, d.nackPkt.Payload); err == nil {
-				answered++
+			if o, sent := d.resend(b, e, highest, pair.PacketID+i, now); sent {
+				r.answered++
+			} else if o < numNackOutcomes {
+				r.ignored[o]++
 			}
 		}
 	}
 
-	return asked, answered
+	return r
+}
+
+// resend sends one NACKed packet again unless a bound forbids it. It returns why not, or sent;
+// a failed write is neither (outcome numNackOutcomes).
+func (d *downTrack) resend(b *binding, e *epoch, highest, seq uint16, now int64) (nackOutcome, bool) {
+	if highest-seq >= 0x8000 {
+		return nackUnavailable, false // never sent
+	}
+	ep := e
+	if startedAfter(seq, e.downStart, highest) {
+		if ep = e.prev; ep == nil || startedAfter(seq, ep.downStart, highest) {
+			return nackUnavailable, false // sent in no epoch we still know: during a pause, or too long ago
+		}
+	}
+	mark := &d.resends[seq&(resendHistory-1)]
+	if mark.seq != seq || now-mark.at >= int64(maxResendAge) {
+		*mark = resendMark{seq: seq} // another packet's, or one too old to be resent anyway
+	} else if mark.n >= maxResends || now-mark.at < int64(resendInterval) {
+		return nackRepeated, false
+	}
+	n, at := d.up.cache.get(seq-ep.seqOff, d.nackBuf)
+	if n == 0 || d.nackPkt.Unmarshal(d.nackBuf[:n]) != nil {
+		return nackUnavailable, false
+	}
+	if now-at > int64(maxResendAge) {
+		return nackTooOld, false
+	}
+	d.fillHeader(&d.nackHdr, d.nackExt[:0], d.nackTWCC[:], b, d.nackPkt.Marker, seq, d.nackPkt.Timestamp+ep.tsOff)
+	if _, err := b.ws.WriteRTP(&d.nackHdr, d.nackPkt.Payload); err != nil {
+		return numNackOutcomes, false
+	}
+	mark.n++
+	mark.at = now
+
+	return 0, true
 }
 
 // startedAfter reports whether an epoch starting at downStart began after seq was sent. Both lie
@@ -289,9 +351,15 @@ func (d *downTrack) readRTCP() {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				d.up.requestKeyframe()
 			case *rtcp.TransportLayerNack:
-				asked, answered := d.retransmit(p.Nacks)
-				d.sub.s.counters.nacksReceived.Add(uint64(asked))
-				d.sub.s.counters.nacksAnswered.Add(uint64(answered))
+				r := d.retransmit(p.Nacks, monoNow())
+				c := d.sub.s.counters
+				c.nacksReceived.Add(uint64(r.asked))
+				c.nacksAnswered.Add(uint64(r.answered))
+				for o, n := range r.ignored {
+					if n > 0 {
+						c.nacksIgnored[o].Add(uint64(n))
+					}
+				}
 			}
 		}
 	}

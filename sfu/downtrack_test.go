@@ -53,6 +53,7 @@ type audioRig struct {
 	gate *atomic.Bool
 	p    rtp.Packet
 	at   int64
+	step time.Duration // between two packets
 }
 
 func newAudioRig(t *testing.T) *audioRig {
@@ -62,7 +63,7 @@ func newAudioRig(t *testing.T) *audioRig {
 		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2},
 		PayloadType:        111,
 	}
-	r := &audioRig{t: t, gate: gate, w: &captureWriter{}, at: int64(time.Hour)}
+	r := &audioRig{t: t, gate: gate, w: &captureWriter{}, at: int64(time.Hour), step: 20 * time.Millisecond}
 	r.up = newUpTrack("audio-1", nil, KindAudio, gate, opus, 7)
 	r.down = newDownTrack(r.up, nil)
 	if !r.up.addDown(r.down) {
@@ -73,10 +74,10 @@ func newAudioRig(t *testing.T) *audioRig {
 	return r
 }
 
-// send feeds one publisher packet, 20 ms after the previous one.
+// send feeds one publisher packet, r.step after the previous one.
 func (r *audioRig) send(seq uint16, ts uint32) {
 	r.t.Helper()
-	r.at += int64(20 * time.Millisecond)
+	r.at += int64(r.step)
 	raw, err := (&rtp.Packet{
 		Header:  rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: seq, Timestamp: ts, SSRC: 7, Extension: true, ExtensionProfile: 0xBEDE, Extensions: nil},
 		Payload: []byte{byte(seq), byte(seq >> 8), 0x55},
@@ -154,6 +155,7 @@ func TestPauseResumesWithNextSequenceAndElapsedTime(t *testing.T) {
 // the sequence number and timestamp the subscriber saw the first time.
 func TestRetransmitAcrossEpochs(t *testing.T) {
 	r := newAudioRig(t)
+	r.step = 5 * time.Millisecond // every packet still young enough to be resent at the end
 	seq, ts := uint16(100), uint32(0)
 	sent := map[uint16]rtp.Header{}
 	step := func() {
@@ -182,9 +184,10 @@ func TestRetransmitAcrossEpochs(t *testing.T) {
 		ask = append(ask, s)
 	}
 	ask = append(ask, 1, 60000) // never sent
-	asked, answered := r.down.retransmit(rtcp.NackPairsFromSequenceNumbers(ask))
-	if asked != len(ask) || answered != len(sent) {
-		t.Fatalf("asked %d answered %d, want %d and %d", asked, answered, len(ask), len(sent))
+	res := r.down.retransmit(rtcp.NackPairsFromSequenceNumbers(ask), r.at)
+	asked, answered := res.asked, res.answered
+	if asked != len(ask) || answered != len(sent) || res.ignored[nackUnavailable] != 2 {
+		t.Fatalf("asked %d answered %d (%v), want %d and %d", asked, answered, res.ignored, len(ask), len(sent))
 	}
 	r.w.mu.Lock()
 	resent := r.w.hdrs[len(r.w.hdrs)-answered:]
@@ -226,11 +229,55 @@ func TestLongEpoch(t *testing.T) {
 	if r.w.count() != n+1 {
 		t.Fatal("a late packet was dropped in a long epoch")
 	}
-	asked, answered := r.down.retransmit(rtcp.NackPairsFromSequenceNumbers([]uint16{seq - 5}))
-	if asked != 1 || answered != 1 {
-		t.Fatalf("NACK in a long epoch: asked %d answered %d", asked, answered)
+	res := r.down.retransmit(rtcp.NackPairsFromSequenceNumbers([]uint16{seq - 5}), r.at)
+	if res.asked != 1 || res.answered != 1 {
+		t.Fatalf("NACK in a long epoch: %+v", res)
 	}
 	if h, pay := r.w.last(); h.SequenceNumber != seq-5 || uint16(pay[0])|uint16(pay[1])<<8 != seq-5 {
 		t.Errorf("resent seq %d payload of %d", h.SequenceNumber, uint16(pay[0])|uint16(pay[1])<<8)
 	}
+}
+
+// A subscriber gets a packet again at most maxResends times, never twice within resendInterval,
+// never once it is older than maxResendAge, and nothing while the track is congested.
+func TestResendBounds(t *testing.T) {
+	r := newAudioRig(t)
+	for seq := uint16(1); seq <= 40; seq++ {
+		r.send(seq, uint32(seq)*960) // 20 ms apart: seq 40 arrived at r.at
+	}
+	nack := func(now time.Duration, seqs ...uint16) nackResult {
+		t.Helper()
+		before := r.w.count()
+		pairs := make([]rtcp.NackPair, len(seqs)) // one pair each: a message may repeat one
+		for i, seq := range seqs {
+			pairs[i] = rtcp.NackPair{PacketID: seq}
+		}
+		res := r.down.retransmit(pairs, r.at+int64(now))
+		if got := r.w.count() - before; got != res.answered {
+			t.Fatalf("%d packets written for %d answers", got, res.answered)
+		}
+
+		return res
+	}
+	want := func(res nackResult, answered int, o nackOutcome, ignored int) {
+		t.Helper()
+		if res.answered != answered || res.ignored[o] != ignored || res.asked != answered+ignored {
+			t.Errorf("answered %d ignored %v; want %d answered, %d %s", res.answered, res.ignored, answered, ignored, nackOutcomeNames[o])
+		}
+	}
+	want(nack(0, 38, 38, 38), 1, nackRepeated, 2) // one NACK message asking three times
+	want(nack(50*time.Millisecond, 38), 0, nackRepeated, 1)
+	want(nack(150*time.Millisecond, 38), 1, nackRepeated, 0)
+	want(nack(300*time.Millisecond, 38), 0, nackRepeated, 1) // maxResends reached
+	// Seq 10 arrived 600 ms before seq 40.
+	want(nack(0, 10), 0, nackTooOld, 1)
+	// Another subscriber-side sequence number is not held back by seq 38's resends.
+	want(nack(0, 37), 1, nackRepeated, 0)
+
+	r.up.noteCongestion(r.at)
+	want(nack(10*time.Millisecond, 36, 35), 0, nackCongested, 2)
+	for seq := uint16(41); seq <= 70; seq++ { // 600 ms on: the track is no longer congested
+		r.send(seq, uint32(seq)*960)
+	}
+	want(nack(0, 69, 70), 2, nackRepeated, 0)
 }

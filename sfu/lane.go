@@ -14,10 +14,12 @@ import (
 // room runs on several cores and a subscriber whose writes stall delays only its own lane.
 // Measured (BenchmarkForwardNoIO, BenchmarkForwardInline): waking a writer goroutine per packet
 // costs more than writing a few subscribers inline, so meetings of usual size stay inline.
+// A lane's queue holds a large keyframe arriving at once (a browser's can be 50-100 packets);
+// what waits in it too long is dropped by age (maxForwardDelay), not by the queue's length.
 const (
 	defaultInlineMax  = 16
 	defaultPerWriter  = 16
-	writerQueueLength = 32
+	writerQueueLength = 128
 )
 
 // maxWriters bounds the writer lanes of one track; more goroutines than cores buy nothing.
@@ -25,9 +27,10 @@ func maxWriters() int { return 2 * runtime.GOMAXPROCS(0) }
 
 // laneItem tells a writer lane which cached packet to forward.
 type laneItem struct {
-	at       int64 // arrival time, monoNow
-	seq      uint16
-	keyframe bool
+	at         int64 // arrival time, monoNow
+	seq        uint16
+	keyframe   bool // starts a keyframe
+	inKeyframe bool // belongs to one
 }
 
 // lane is one goroutine's share of a track's subscribers. Every field the forwarding path reads is
@@ -71,7 +74,7 @@ func (l *lane) forward(p *rtp.Packet, keyframe bool, at int64) {
 }
 
 // enqueue hands a packet to a writer lane without ever blocking the reader: a full queue drops the
-// packet for this lane's subscribers, who see a gap and NACK it from the cache.
+// packet for this lane's subscribers (see behind).
 func (l *lane) enqueue(it laneItem) {
 	list := l.subs.Load()
 	if list == nil || len(*list) == 0 {
@@ -80,7 +83,27 @@ func (l *lane) enqueue(it laneItem) {
 	select {
 	case l.queue <- it:
 	default:
-		l.c.dropped[dropQueueFull].Add(uint64(len(*list)))
+		l.behind(it, dropQueueFull)
+	}
+}
+
+// behind drops a packet the lane could not forward in time. The track is congested: NACKs are
+// not answered for a while (see congestionHold), so a lost part of a keyframe is replaced by a
+// new keyframe rather than repaired. Other gaps stay until the subscriber's own keyframe request
+// or the next keyframe, which is what a subscriber of an overloaded server should see: some
+// frames missing, the rest on time.
+func (l *lane) behind(it laneItem, reason dropReason) {
+	l.dropAll(reason)
+	l.t.noteCongestion(monoNow())
+	if it.inKeyframe {
+		l.t.requestKeyframe()
+	}
+}
+
+// dropAll counts a packet not forwarded to any subscriber of the lane.
+func (l *lane) dropAll(reason dropReason) {
+	if list := l.subs.Load(); list != nil {
+		l.c.dropped[reason].Add(uint64(len(*list)))
 	}
 }
 
@@ -95,11 +118,14 @@ func (l *lane) run(done <-chan struct{}) {
 		case <-done:
 			return
 		case it := <-l.queue:
-			n := l.t.cache.get(it.seq, buf)
+			if monoNow()-it.at > int64(maxForwardDelay) {
+				l.behind(it, dropLate)
+
+				continue
+			}
+			n, _ := l.t.cache.get(it.seq, buf)
 			if n == 0 {
-				if list := l.subs.Load(); list != nil {
-					l.c.dropped[dropCacheMiss].Add(uint64(len(*list)))
-				}
+				l.dropAll(dropCacheMiss)
 
 				continue
 			}

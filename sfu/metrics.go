@@ -13,12 +13,13 @@ type dropReason uint8
 const (
 	dropNone         dropReason = iota
 	dropMuted                   // the publisher's gate for this kind is closed
-	dropQueueFull               // a writer lane was behind; the subscriber will NACK the gap
+	dropQueueFull               // a writer lane's queue was full
 	dropWaitKeyframe            // video held back until a keyframe after a start or pause
 	dropNotBound                // the subscriber has not answered the offer carrying this track yet
 	dropStale                   // a late packet from before a pause
 	dropWriteError              // the subscriber's transport refused the packet
 	dropCacheMiss               // a writer lane found the packet already evicted
+	dropLate                    // waited longer than maxForwardDelay in the server
 	numDropReasons
 )
 
@@ -31,6 +32,25 @@ var dropReasonNames = [numDropReasons]string{
 	dropStale:        "stale",
 	dropWriteError:   "write_error",
 	dropCacheMiss:    "cache_miss",
+	dropLate:         "late",
+}
+
+// nackOutcome says why a sequence number a subscriber NACKed was not resent.
+type nackOutcome uint8
+
+const (
+	nackUnavailable nackOutcome = iota // never sent, no longer cached, or the track is paused
+	nackCongested                      // the track is congested (see congestionHold)
+	nackTooOld                         // the packet arrived more than maxResendAge ago
+	nackRepeated                       // resent maxResends times, or less than resendInterval ago
+	numNackOutcomes
+)
+
+var nackOutcomeNames = [numNackOutcomes]string{
+	nackUnavailable: "unavailable",
+	nackCongested:   "congested",
+	nackTooOld:      "too_old",
+	nackRepeated:    "repeated",
 }
 
 // laneCounters are written only by the goroutine that runs one lane, so per-packet counting
@@ -53,11 +73,14 @@ type Stats struct {
 	// BytesForwarded counts RTP payload bytes written to subscribers.
 	BytesForwarded uint64
 	// PacketsDropped counts packets not written to a subscriber, by reason ("muted",
-	// "queue_full", "wait_keyframe", "not_bound", "stale", "write_error", "cache_miss").
+	// "queue_full", "wait_keyframe", "not_bound", "stale", "write_error", "cache_miss", "late").
 	PacketsDropped map[string]uint64
 	// NACKsReceived counts sequence numbers subscribers asked to be resent; NACKsAnswered those
 	// resent from the cache.
 	NACKsReceived, NACKsAnswered uint64
+	// NACKsIgnored counts sequence numbers not resent, by reason ("unavailable", "congested",
+	// "too_old", "repeated"); a resend that failed to write is in none of them.
+	NACKsIgnored map[string]uint64
 	// PLIsSent counts keyframe requests sent to publishers.
 	PLIsSent uint64
 }
@@ -73,6 +96,7 @@ type counters struct {
 	}
 	nacksReceived atomic.Uint64
 	nacksAnswered atomic.Uint64
+	nacksIgnored  [numNackOutcomes]atomic.Uint64
 	plisSent      atomic.Uint64
 }
 
@@ -141,10 +165,14 @@ func (s *SFU) Stats() Stats {
 		PacketsDropped:   map[string]uint64{},
 		NACKsReceived:    s.counters.nacksReceived.Load(),
 		NACKsAnswered:    s.counters.nacksAnswered.Load(),
+		NACKsIgnored:     map[string]uint64{},
 		PLIsSent:         s.counters.plisSent.Load(),
 	}
 	for r := dropMuted; r < numDropReasons; r++ {
 		st.PacketsDropped[dropReasonNames[r]] = dropped[r]
+	}
+	for o := range numNackOutcomes {
+		st.NACKsIgnored[nackOutcomeNames[o]] = s.counters.nacksIgnored[o].Load()
 	}
 
 	return st
@@ -157,6 +185,7 @@ type collector struct {
 	rooms, peers, tracks              *prometheus.Desc
 	forwarded, bytes, dropped         *prometheus.Desc
 	nacksReceived, nacksAnswered, pli *prometheus.Desc
+	nacksIgnored                      *prometheus.Desc
 }
 
 func newCollector(s *SFU) *collector {
@@ -174,13 +203,14 @@ func newCollector(s *SFU) *collector {
 		dropped:       d("packets_dropped_total", "RTP packets not written to a subscriber.", "reason"),
 		nacksReceived: d("nacks_received_total", "Sequence numbers subscribers asked to be resent."),
 		nacksAnswered: d("nacks_answered_total", "Packets resent to subscribers from the cache."),
+		nacksIgnored:  d("nacks_ignored_total", "Sequence numbers subscribers asked for and were not resent.", "reason"),
 		pli:           d("plis_sent_total", "Keyframe requests sent to publishers."),
 	}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.rooms, c.peers, c.tracks, c.forwarded, c.bytes, c.dropped,
-		c.nacksReceived, c.nacksAnswered, c.pli} {
+		c.nacksReceived, c.nacksAnswered, c.nacksIgnored, c.pli} {
 		ch <- d
 	}
 }
@@ -206,5 +236,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	counter(c.nacksReceived, st.NACKsReceived)
 	counter(c.nacksAnswered, st.NACKsAnswered)
+	for reason, v := range st.NACKsIgnored {
+		counter(c.nacksIgnored, v, reason)
+	}
 	counter(c.pli, st.PLIsSent)
 }

@@ -1,6 +1,10 @@
 package sfu
 
-import "github.com/pion/webrtc/v4"
+import (
+	"errors"
+
+	"github.com/pion/webrtc/v4"
+)
 
 // The subscriber connection is renegotiated by the server whenever tracks come or go. One offer
 // is in flight at a time; changes made meanwhile mark the peer dirty and go into the next offer,
@@ -23,7 +27,11 @@ func (p *Peer) subscribe(t *upTrack) {
 		webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 	if err != nil {
 		t.removeDown(d)
-		p.log.Error("add track to subscriber", "track", t.id, "err", err)
+		if errors.Is(err, webrtc.ErrConnectionClosed) { // the client left (see negotiate)
+			p.log.Debug("add track to a closed subscriber connection", "track", t.id)
+		} else {
+			p.log.Error("add track to subscriber", "track", t.id, "err", err)
+		}
 
 		return
 	}
@@ -99,8 +107,14 @@ func (p *Peer) negotiate() {
 		err = p.sub.SetLocalDescription(offer)
 	}
 	if err != nil {
-		// Our own offer failing is a bug or a broken connection; the client cannot recover it.
-		p.log.Error("subscriber offer", "err", err)
+		if p.isClosed() || errors.Is(err, webrtc.ErrConnectionClosed) {
+			// The client left: Pion closes the connection itself on the client's DTLS close, before
+			// signaling or the connection state tells us. Nothing went wrong.
+			p.log.Debug("subscriber offer on a closed connection", "err", err)
+		} else {
+			// Our own offer failing is a bug or a broken connection; the client cannot recover it.
+			p.log.Error("subscriber offer", "err", err)
+		}
 		go p.Close()
 
 		return

@@ -176,6 +176,7 @@ func (p *Peer) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	id := fmt.Sprintf("%s-%d", kind, p.s.trackSeq.Add(1))
 	t := newUpTrack(id, p, kind, gate, remote.Codec(), uint32(remote.SSRC()))
 	t.remote, t.receiver = remote, recv
+	t.arrival = p.s.arrivals.lookup(uint32(remote.SSRC()))
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()

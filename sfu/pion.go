@@ -104,8 +104,9 @@ func newSettingEngine(cfg Config, mux ice.UDPMux, lf logging.LoggerFactory) (web
 // TWCC feedback for what clients send. Subscriber connections send sender reports; NACKs from
 // subscribers are answered by downTrack from the per-track cache (not Pion's responder, which
 // keeps a copy of every packet per subscriber), and the TWCC sequence is written by downTrack
-// (Pion's header extension interceptor allocates per packet).
-func newAPIs(se webrtc.SettingEngine, lf logging.LoggerFactory) (pub, sub *webrtc.API, err error) {
+// (Pion's header extension interceptor allocates per packet). Publisher connections queue what
+// they receive in arr's buffers, which note arrival times for the tracks' readers.
+func newAPIs(se webrtc.SettingEngine, lf logging.LoggerFactory, arr *arrivals) (pub, sub *webrtc.API, err error) {
 	pubMedia, subMedia := &webrtc.MediaEngine{}, &webrtc.MediaEngine{}
 	if err := registerMedia(pubMedia); err != nil {
 		return nil, nil, fmt.Errorf("register publisher codecs: %w", err)
@@ -138,8 +139,10 @@ func newAPIs(se webrtc.SettingEngine, lf logging.LoggerFactory) (pub, sub *webrt
 	}
 	subIR.Add(sr)
 
+	pubSE := se
+	pubSE.BufferFactory = arr.newBuffer
 	pub = webrtc.NewAPI(webrtc.WithMediaEngine(pubMedia), webrtc.WithInterceptorRegistry(pubIR),
-		webrtc.WithSettingEngine(se))
+		webrtc.WithSettingEngine(pubSE))
 	sub = webrtc.NewAPI(webrtc.WithMediaEngine(subMedia), webrtc.WithInterceptorRegistry(subIR),
 		webrtc.WithSettingEngine(se))
 

@@ -78,6 +78,9 @@ type SFU struct {
 	livePeers      atomic.Int64
 	writes         *writeStats // nil unless cfg.BatchWrites
 
+	// arrivals are the publishers' SRTP read buffers, for their tracks' readers.
+	arrivals *arrivals
+
 	mu     sync.Mutex
 	closed bool
 	rooms  map[string]*room
@@ -105,7 +108,8 @@ func New(cfg Config) (*SFU, error) {
 
 		return nil, err
 	}
-	pub, sub, err := newAPIs(se, lf)
+	arr := newArrivals()
+	pub, sub, err := newAPIs(se, lf, arr)
 	if err != nil {
 		_ = mux.Close()
 
@@ -113,6 +117,7 @@ func New(cfg Config) (*SFU, error) {
 	}
 	s := &SFU{
 		log: log, mux: mux, port: port, pubAPI: pub, subAPI: sub, codecs: supportedCodecs(),
+		arrivals: arr,
 		counters: newCounters(), rooms: map[string]*room{}, writes: writes,
 	}
 	if cfg.Registerer != nil {

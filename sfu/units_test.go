@@ -50,19 +50,22 @@ func TestKeyframeDetection(t *testing.T) {
 func TestPacketCache(t *testing.T) {
 	c := newPacketCache(4)
 	buf := make([]byte, maxPacketSize)
-	c.store(10, []byte{1, 2, 3})
-	if n := c.get(10, buf); n != 3 || buf[2] != 3 {
-		t.Fatalf("get 10: %d %v", n, buf[:n])
+	c.store(10, []byte{1, 2, 3}, 77)
+	if n, at := c.get(10, buf); n != 3 || buf[2] != 3 || at != 77 {
+		t.Fatalf("get 10: %d %v arrived %d", n, buf[:n], at)
 	}
-	if n := c.get(11, buf); n != 0 {
+	if n, _ := c.get(11, buf); n != 0 {
 		t.Fatal("got a packet never stored")
 	}
-	c.store(14, []byte{9}) // same slot as 10: evicts it
-	if c.get(10, buf) != 0 || c.get(14, buf) != 1 {
+	c.store(14, []byte{9}, 78) // same slot as 10: evicts it
+	if n10, _ := c.get(10, buf); n10 != 0 {
 		t.Fatal("eviction")
 	}
-	c.store(15, make([]byte, maxPacketSize+1))
-	if c.get(15, buf) != 0 {
+	if n14, at := c.get(14, buf); n14 != 1 || at != 78 {
+		t.Fatalf("get 14: %d arrived %d", n14, at)
+	}
+	c.store(15, make([]byte, maxPacketSize+1), 79)
+	if n, _ := c.get(15, buf); n != 0 {
 		t.Fatal("stored an oversized packet")
 	}
 }

@@ -23,6 +23,19 @@ const (
 	videoCacheSize = 512
 )
 
+// Overload. A server short of CPU must shed work, not queue it: a packet forwarded late is worth
+// little to the subscriber (its jitter buffer has moved on) and delays everything behind it.
+const (
+	// maxForwardDelay is the longest a packet may have waited in the server, from its arrival
+	// (see arrivals) to a writer lane taking it; older ones are dropped ("late"), by the reader
+	// before anything else is spent on them, or by the lane.
+	maxForwardDelay = 100 * time.Millisecond
+	// congestionHold is how long a track counts as congested after a lane or its reader dropped
+	// a packet for falling behind. Meanwhile NACKs are not answered: resends would compete for the
+	// CPU the forwarding lacks, and every subscriber NACKs the same gaps.
+	congestionHold = 500 * time.Millisecond
+)
+
 var clockBase = time.Now()
 
 // monoNow is a monotonic clock in nanoseconds, cheap enough to read once per packet.
@@ -40,8 +53,15 @@ type upTrack struct {
 	gate     *atomic.Bool // the owner's gate for this kind, kept by the room across peers
 	keyframe keyframeFunc
 	cache    *packetCache
+	arrival  *arrivalBuffer // the SRTP stream's buffer; nil when unknown (arrival = read time)
 	lastPLI  atomic.Int64
-	done     chan struct{}
+	// congestedAt is when a lane or the reader last dropped a packet for being behind (monoNow).
+	congestedAt atomic.Int64
+	done        chan struct{}
+
+	// Owned by the reader: the timestamp of the last keyframe, to tell its packets.
+	keyTS    uint32
+	keyValid bool
 
 	// Fan-out policy; fixed at creation (tests and benchmarks may set them before any subscriber).
 	inlineMax, perWriter, writerMax int
@@ -70,6 +90,7 @@ func newUpTrack(id string, owner *Peer, kind Kind, gate *atomic.Bool, codec webr
 	}
 	t.inline = &lane{t: t}
 	t.lastPLI.Store(-int64(pliInterval))
+	t.congestedAt.Store(-int64(congestionHold))
 
 	return t
 }
@@ -93,8 +114,46 @@ func (t *upTrack) run() {
 			continue
 		}
 		failures = 0
-		t.handle(buf[:n], &p, monoNow())
+		now := monoNow()
+		at := now
+		if t.arrival != nil {
+			if a := t.arrival.lastArrival(); a > 0 && a < now {
+				at = a
+			}
+		}
+		if now-at > int64(maxForwardDelay) {
+			t.dropLate(now)
+
+			continue
+		}
+		t.handle(buf[:n], &p, at)
 	}
+}
+
+// dropLate drops a packet the reader got too late, for every subscriber. It is not cached
+// either, so no NACK can bring it back: video needs a keyframe.
+func (t *upTrack) dropLate(now int64) {
+	t.noteCongestion(now)
+	t.inline.dropAll(dropLate)
+	if ws := t.writerList.Load(); ws != nil {
+		for _, w := range *ws {
+			w.dropAll(dropLate)
+		}
+	}
+	t.keyValid = false // what follows may belong to a keyframe whose start was dropped
+	t.requestKeyframe()
+}
+
+// noteCongestion marks the track congested (see congestionHold).
+func (t *upTrack) noteCongestion(now int64) {
+	if t.congestedAt.Load() < now {
+		t.congestedAt.Store(now)
+	}
+}
+
+// congested reports whether the track dropped a packet for being behind within congestionHold.
+func (t *upTrack) congested(now int64) bool {
+	return now-t.congestedAt.Load() < int64(congestionHold)
 }
 
 // handle is the per-packet path from the read buffer to every subscriber.
@@ -103,10 +162,14 @@ func (t *upTrack) handle(raw []byte, p *rtp.Packet, at int64) {
 		return // malformed, or padding only (bandwidth probing) which carries no media
 	}
 	keyframe := t.kind == KindVideo && t.keyframe(p.Payload)
-	t.cache.store(p.SequenceNumber, raw)
+	if keyframe {
+		t.keyTS, t.keyValid = p.Timestamp, true
+	}
+	t.cache.store(p.SequenceNumber, raw, at)
 	t.inline.forward(p, keyframe, at)
 	if ws := t.writerList.Load(); ws != nil {
-		it := laneItem{at: at, seq: p.SequenceNumber, keyframe: keyframe}
+		it := laneItem{at: at, seq: p.SequenceNumber, keyframe: keyframe,
+			inKeyframe: t.keyValid && p.Timestamp == t.keyTS}
 		for _, w := range *ws {
 			w.enqueue(it)
 		}
