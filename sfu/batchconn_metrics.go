@@ -3,10 +3,11 @@ package sfu
 import "github.com/prometheus/client_golang/prometheus"
 
 // writeCollector exports the batched write path's counters: how many datagrams each sendmmsg
-// carried (sent / batches) and what the queue dropped, which is loss no other counter shows.
+// carried (sent / batches), how often writers waited for the flusher (it is the bottleneck) and
+// what the kernel refused.
 type writeCollector struct {
 	stats                                *writeStats
-	sent, batches, queueFull, sendErrors *prometheus.Desc
+	sent, batches, fullWaits, sendErrors *prometheus.Desc
 }
 
 // withWriteMetrics adds the batched writes' metrics to c; with batching off it returns c.
@@ -21,8 +22,8 @@ func withWriteMetrics(c prometheus.Collector, stats *writeStats) prometheus.Coll
 			"Datagrams the media sockets' flushers handed to the kernel.", nil, nil),
 		batches: prometheus.NewDesc("parley_sfu_udp_write_batches_total",
 			"sendmmsg calls of the media sockets' flushers (datagrams sent / batches = mean batch size).", nil, nil),
-		queueFull: prometheus.NewDesc("parley_sfu_udp_write_queue_drops_total",
-			"Datagrams dropped because a media socket's write queue was full.", nil, nil),
+		fullWaits: prometheus.NewDesc("parley_sfu_udp_write_queue_waits_total",
+			"Writes that waited for a media socket's flusher because its queue was full.", nil, nil),
 		sendErrors: prometheus.NewDesc("parley_sfu_udp_write_errors_total",
 			"Datagrams the kernel refused, or still queued when a media socket closed.", nil, nil),
 	}}
@@ -31,7 +32,7 @@ func withWriteMetrics(c prometheus.Collector, stats *writeStats) prometheus.Coll
 func (w *writeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- w.sent
 	ch <- w.batches
-	ch <- w.queueFull
+	ch <- w.fullWaits
 	ch <- w.sendErrors
 }
 
@@ -42,7 +43,7 @@ func (w *writeCollector) Collect(ch chan<- prometheus.Metric) {
 	}{
 		{w.sent, w.stats.sent.Load()},
 		{w.batches, w.stats.batches.Load()},
-		{w.queueFull, w.stats.queueFull.Load()},
+		{w.fullWaits, w.stats.fullWaits.Load()},
 		{w.sendErrors, w.stats.sendErrors.Load()},
 	} {
 		ch <- prometheus.MustNewConstMetric(m.d, prometheus.CounterValue, float64(m.v))

@@ -151,45 +151,76 @@ func TestBatchConnDeliversInOrder(t *testing.T) {
 	if b := stats.batches.Load(); b == 0 || b > total {
 		t.Errorf("%d batches for %d datagrams", b, total)
 	}
-	if stats.queueFull.Load() != 0 || stats.sendErrors.Load() != 0 {
-		t.Errorf("drops %d, errors %d, want none", stats.queueFull.Load(), stats.sendErrors.Load())
+	if stats.sendErrors.Load() != 0 {
+		t.Errorf("%d send errors, want none", stats.sendErrors.Load())
 	}
 	t.Logf("%d datagrams in %d sendmmsg calls", total, stats.batches.Load())
 }
 
-// With the queue full a write drops its datagram and says so only in the counters; what was
-// queued is sent, in order, once the flusher runs.
-func TestBatchConnFullQueueDrops(t *testing.T) {
+// With the queue full a write waits until the flusher takes the queue, then goes out after
+// everything written before it.
+func TestBatchConnFullQueueWaits(t *testing.T) {
 	stats := &writeStats{}
-	const queueLen, extra = 8, 5
+	const queueLen = 8
 	c := newTestBatchConn(t, stats, queueLen, false)
 	s := newUDPSink(t)
 	var want []uint32
-	for i := range uint32(queueLen + extra) {
-		n, err := c.WriteToAddrPort(datagramOf(i, 64), s.addr())
-		if err != nil || n != 64 {
-			t.Fatalf("write %d: %d, %v; a full queue must not fail the write", i, n, err)
+	for i := range uint32(queueLen) {
+		if _, err := c.WriteToAddrPort(datagramOf(i, 64), s.addr()); err != nil {
+			t.Fatal(err)
 		}
-		if i < queueLen {
-			want = append(want, i)
-		}
+		want = append(want, i)
 	}
-	if got := stats.queueFull.Load(); got != extra {
-		t.Fatalf("queue-full drops %d, want %d", got, extra)
+	wrote := make(chan error, 1)
+	go func() {
+		_, err := c.WriteToAddrPort(datagramOf(queueLen, 64), s.addr())
+		wrote <- err
+	}()
+	waitFor(t, "the writer to wait for room", func() bool { return stats.fullWaits.Load() == 1 })
+	select {
+	case err := <-wrote:
+		t.Fatalf("write to a full queue returned (%v) before the flusher ran", err)
+	default:
 	}
 	go c.run()
-	wantSeqs(t, "sink", s.waitReceived(t, queueLen), want)
-	// Room again once flushed.
-	if _, err := c.WriteToAddrPort(datagramOf(100, 64), s.addr()); err != nil {
+	if err := <-wrote; err != nil {
 		t.Fatal(err)
 	}
-	wantSeqs(t, "sink", s.waitReceived(t, queueLen+1), append(want, 100))
+	wantSeqs(t, "sink", s.waitReceived(t, queueLen+1), append(want, queueLen))
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if got := stats.queueFull.Load(); got != extra {
-		t.Errorf("queue-full drops %d after draining, want %d", got, extra)
+}
+
+// Close releases a writer waiting for room (with net.ErrClosed) and still sends what was queued.
+func TestBatchConnCloseReleasesWaitingWriter(t *testing.T) {
+	stats := &writeStats{}
+	const queueLen = 8
+	c := newTestBatchConn(t, stats, queueLen, false)
+	s := newUDPSink(t)
+	var want []uint32
+	for i := range uint32(queueLen) {
+		if _, err := c.WriteToAddrPort(datagramOf(i, 64), s.addr()); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, i)
 	}
+	wrote := make(chan error, 1)
+	go func() {
+		_, err := c.WriteToAddrPort(datagramOf(queueLen, 64), s.addr())
+		wrote <- err
+	}()
+	waitFor(t, "the writer to wait for room", func() bool { return stats.fullWaits.Load() == 1 })
+	closed := make(chan error, 1)
+	go func() { closed <- c.Close() }()
+	if err := <-wrote; !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("waiting write: %v, want net.ErrClosed", err)
+	}
+	go c.run() // Close waits for the flusher, which sends the queue before it ends
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	wantSeqs(t, "sink", s.waitReceived(t, queueLen), want)
 }
 
 // A datagram the kernel refuses (here an IPv6 destination on an IPv4 socket) is counted and
@@ -368,7 +399,7 @@ func BenchmarkBatchConn(b *testing.B) {
 					}
 				}
 				want += uint64(n)
-				for stats.sent.Load()+stats.sendErrors.Load()+stats.queueFull.Load() < want {
+				for stats.sent.Load()+stats.sendErrors.Load() < want {
 					runtime.Gosched()
 				}
 			}
@@ -447,7 +478,7 @@ func TestWritePaths(t *testing.T) {
 			if exported["parley_sfu_udp_datagrams_sent_total"] == 0 || exported["parley_sfu_udp_write_batches_total"] == 0 {
 				t.Errorf("batch counters not exported: %v", exported)
 			}
-			for _, name := range []string{"parley_sfu_udp_write_queue_drops_total", "parley_sfu_udp_write_errors_total"} {
+			for _, name := range []string{"parley_sfu_udp_write_queue_waits_total", "parley_sfu_udp_write_errors_total"} {
 				if _, ok := exported[name]; !ok {
 					t.Errorf("%s not exported", name)
 				}
