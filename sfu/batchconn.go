@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/logging"
 	"github.com/pion/transport/v5"
 	"golang.org/x/net/ipv4"
 )
@@ -36,6 +37,10 @@ const (
 	slotSize = 1500
 	// closeGrace bounds how long Close waits for the flusher to send what is still queued.
 	closeGrace = time.Second
+	// batchHold is how long the flusher lets a batch gather from its first datagram on, so that
+	// it holds several packets of a frame per subscriber for GSO (see batchconn_gso.go). Only
+	// with GSO: without it larger batches save nothing measurable.
+	batchHold = time.Millisecond
 )
 
 // errWriteOOB is returned by WriteMsgUDP with control data, which the batch path cannot carry.
@@ -48,14 +53,23 @@ type batchConn struct {
 	conn  *net.UDPConn
 	batch *ipv4.PacketConn // sendmmsg; it takes IPv6 destinations too on an IPv6 socket
 	wake  chan struct{}    // capacity 1: the front queue became non-empty
+	full  chan struct{}    // capacity 1: a writer waits for room, so the hold is cut short
 	done  chan struct{}    // closed by Close
 	ended chan struct{}    // closed when the flusher has returned
 	stats *writeStats
+	log   logging.LeveledLogger
+
+	// Owned by the flusher.
+	hold   time.Duration
+	timer  *time.Timer
+	gso    *gsoPlan       // nil without GSO (unsupported, or refused once)
+	single []ipv4.Message // scratch for sending datagrams one per message after GSO was refused
 
 	mu      sync.Mutex
 	room    sync.Cond // on mu: the flusher took the front queue, or Close
 	waiting int       // writers waiting on room
 	closed  bool
+	firstAt int64       // monoNow when the front queue's first datagram came
 	front   *writeQueue // writers append here, under mu
 	back    *writeQueue // the flusher sends from here, without mu
 }
@@ -71,6 +85,7 @@ type writeQueue struct {
 type datagram struct {
 	buf  []byte
 	bufs [1][]byte
+	ap   netip.AddrPort // the destination, IPv4 unmapped; addr is the same for the kernel
 	ip   [16]byte
 	addr net.UDPAddr
 }
@@ -80,6 +95,7 @@ type writeStats struct {
 	sockets    atomic.Int64  // batchConns opened
 	queued     atomic.Uint64 // datagrams accepted by WriteTo
 	sent       atomic.Uint64 // datagrams handed to the kernel
+	gso        atomic.Uint64 // of which sent in GSO messages (several datagrams to one address)
 	batches    atomic.Uint64 // sendmmsg calls
 	fullWaits  atomic.Uint64 // writes that waited for the flusher because the queue was full
 	sendErrors atomic.Uint64 // datagrams the kernel refused (or left queued at close)
@@ -92,27 +108,38 @@ func (w *writeStats) pending() uint64 {
 	return w.queued.Load() - done
 }
 
-// newBatchConn takes over conn: closing the batchConn closes it.
-func newBatchConn(conn *net.UDPConn, stats *writeStats) *batchConn {
-	c := newStoppedBatchConn(conn, stats, writeQueueLen)
+// newBatchConn takes over conn: closing the batchConn closes it. log may be nil.
+func newBatchConn(conn *net.UDPConn, stats *writeStats, log logging.LeveledLogger) *batchConn {
+	c := newStoppedBatchConn(conn, stats, writeQueueLen, gsoSupported(conn))
+	if c.gso != nil {
+		c.hold = batchHold
+	}
+	c.log = log
 	stats.sockets.Add(1)
 	go c.run()
 
 	return c
 }
 
-// newStoppedBatchConn is newBatchConn without its flusher; tests start it themselves to fill the
-// queue deterministically.
-func newStoppedBatchConn(conn *net.UDPConn, stats *writeStats, queueLen int) *batchConn {
+// newStoppedBatchConn is newBatchConn without its flusher (and without a hold); tests start it
+// themselves to fill the queue deterministically.
+func newStoppedBatchConn(conn *net.UDPConn, stats *writeStats, queueLen int, gso bool) *batchConn {
 	c := &batchConn{
-		conn:  conn,
-		batch: ipv4.NewPacketConn(conn),
-		wake:  make(chan struct{}, 1),
-		done:  make(chan struct{}),
-		ended: make(chan struct{}),
-		stats: stats,
-		front: newWriteQueue(queueLen),
-		back:  newWriteQueue(queueLen),
+		conn:   conn,
+		batch:  ipv4.NewPacketConn(conn),
+		wake:   make(chan struct{}, 1),
+		full:   make(chan struct{}, 1),
+		done:   make(chan struct{}),
+		ended:  make(chan struct{}),
+		stats:  stats,
+		timer:  time.NewTimer(time.Hour),
+		single: make([]ipv4.Message, 0, queueLen),
+		front:  newWriteQueue(queueLen),
+		back:   newWriteQueue(queueLen),
+	}
+	c.timer.Stop()
+	if gso {
+		c.gso = newGSOPlan(queueLen)
 	}
 	c.room.L = &c.mu
 
@@ -134,6 +161,10 @@ func (c *batchConn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) 
 	c.mu.Lock()
 	if !c.closed && c.front.n == len(c.front.slots) {
 		c.stats.fullWaits.Add(1)
+		select {
+		case c.full <- struct{}{}:
+		default:
+		}
 		c.waiting++
 		for !c.closed && c.front.n == len(c.front.slots) {
 			c.room.Wait()
@@ -155,6 +186,9 @@ func (c *batchConn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) 
 	s.buf = append(s.buf[:0], b...)
 	s.bufs[0] = s.buf
 	s.setAddr(addr)
+	if i == 0 {
+		c.firstAt = monoNow()
+	}
 	c.stats.queued.Add(1)
 	c.mu.Unlock()
 	if i == 0 {
@@ -179,6 +213,7 @@ func (s *datagram) setAddr(ap netip.AddrPort) {
 	}
 	s.addr.Port = int(ap.Port())
 	s.addr.Zone = a.Zone()
+	s.ap = netip.AddrPortFrom(a.Unmap(), ap.Port())
 }
 
 // WriteTo queues b for addr, a *net.UDPAddr.
@@ -220,40 +255,88 @@ func (c *batchConn) Write(b []byte) (int, error) {
 	return c.WriteToUDP(b, ra)
 }
 
-// run is the flusher: it wakes when the front queue becomes non-empty and sends until both
-// queues are empty; after Close it sends what is left and returns.
+// run is the flusher: it wakes when the front queue becomes non-empty, lets the batch gather for
+// the hold (cut short when a writer finds the queue full) and sends it; after Close it sends what
+// is left and returns.
 func (c *batchConn) run() {
 	defer close(c.ended)
 	for {
 		select {
 		case <-c.wake:
-			c.flush()
 		case <-c.done:
-			c.flush()
+			c.flushAll()
 
 			return
 		}
+		if !c.waitHold() {
+			c.flushAll()
+
+			return
+		}
+		c.flushOnce()
 	}
 }
 
-func (c *batchConn) flush() {
-	for {
-		c.mu.Lock()
-		q := c.front
-		c.front, c.back = c.back, q
-		if c.waiting > 0 {
-			c.room.Broadcast()
-		}
-		c.mu.Unlock()
-		if q.n == 0 {
-			return
-		}
+// waitHold waits until the front queue's first datagram is c.hold old, or a writer waits for
+// room; false when Close came first.
+func (c *batchConn) waitHold() bool {
+	if c.hold <= 0 {
+		return true
+	}
+	c.mu.Lock()
+	left := time.Duration(c.firstAt + int64(c.hold) - monoNow())
+	c.mu.Unlock()
+	if left <= 0 {
+		return true
+	}
+	select {
+	case <-c.full: // a stale signal only shortens one hold
+		return true
+	default:
+	}
+	c.timer.Reset(left)
+	select {
+	case <-c.timer.C:
+		return true
+	case <-c.full:
+		c.timer.Stop()
+
+		return true
+	case <-c.done:
+		c.timer.Stop()
+
+		return false
+	}
+}
+
+func (c *batchConn) flushAll() {
+	for c.flushOnce() {
+	}
+}
+
+// flushOnce sends what the front queue holds; false when it was empty.
+func (c *batchConn) flushOnce() bool {
+	c.mu.Lock()
+	q := c.front
+	c.front, c.back = c.back, q
+	if c.waiting > 0 {
+		c.room.Broadcast()
+	}
+	c.mu.Unlock()
+	if q.n == 0 {
+		return false
+	}
+	if c.gso != nil {
+		c.sendGSO(q)
+	} else {
 		c.send(q.msgs[:q.n])
-		q.n = 0 // published to writers by the next swap, under mu
 	}
+	q.n = 0 // published to writers by the next swap, under mu
+
+	return true
 }
 
-// send hands ms to the kernel, as few sendmmsg calls as it takes.
+// send hands ms (one datagram each) to the kernel, as few sendmmsg calls as it takes.
 func (c *batchConn) send(ms []ipv4.Message) {
 	for len(ms) > 0 {
 		n, err := c.batch.WriteBatch(ms, 0)
@@ -264,7 +347,7 @@ func (c *batchConn) send(ms []ipv4.Message) {
 		if err == nil {
 			continue
 		}
-		if errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded) {
+		if fatalWriteError(err) {
 			c.stats.sendErrors.Add(uint64(len(ms)))
 
 			return
@@ -276,6 +359,56 @@ func (c *batchConn) send(ms []ipv4.Message) {
 			ms = ms[1:]
 		}
 	}
+}
+
+// sendGSO sends q grouped by destination, runs of datagrams to one address as GSO messages.
+func (c *batchConn) sendGSO(q *writeQueue) {
+	p := c.gso
+	p.plan(q)
+	for k := 0; k < len(p.msgs); {
+		n, err := c.batch.WriteBatch(p.msgs[k:], 0)
+		c.stats.batches.Add(1)
+		n = max(n, 0)
+		for _, segs := range p.segs[k : k+n] {
+			c.stats.sent.Add(uint64(segs))
+			if segs > 1 {
+				c.stats.gso.Add(uint64(segs))
+			}
+		}
+		k += n
+		if err == nil || k == len(p.msgs) {
+			continue
+		}
+		if fatalWriteError(err) {
+			for _, segs := range p.segs[k:] {
+				c.stats.sendErrors.Add(uint64(segs))
+			}
+
+			return
+		}
+		if p.segs[k] > 1 && gsoRefused(err) {
+			// The kernel or the device cannot segment here (e.g. no checksum offload): send the
+			// rest, and everything after, one datagram per message.
+			if c.log != nil {
+				c.log.Warnf("udp segmentation offload refused on %v (%v): sending datagrams one by one", c.conn.LocalAddr(), err)
+			}
+			c.gso, c.hold = nil, 0
+			c.single = c.single[:0]
+			for _, i := range p.slot[p.first[k]:] {
+				c.single = append(c.single, q.msgs[i])
+			}
+			c.send(c.single)
+
+			return
+		}
+		c.stats.sendErrors.Add(uint64(p.segs[k]))
+		k++
+	}
+}
+
+// fatalWriteError is an error after which nothing more can be sent on the socket.
+func fatalWriteError(err error) bool {
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded)
 }
 
 // Close stops accepting writes, lets the flusher send what is queued (for at most closeGrace)
@@ -345,6 +478,7 @@ func (c *batchConn) SetWriteBuffer(n int) error { return c.conn.SetWriteBuffer(n
 type batchNet struct {
 	transport.Net
 	stats *writeStats
+	log   logging.LeveledLogger
 }
 
 // ListenUDP opens a socket through the wrapped Net and wraps it.
@@ -358,5 +492,5 @@ func (n batchNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPCo
 		return conn, nil // a virtual network: nothing to batch
 	}
 
-	return newBatchConn(uc, n.stats), nil
+	return newBatchConn(uc, n.stats, n.log), nil
 }

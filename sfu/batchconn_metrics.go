@@ -6,8 +6,8 @@ import "github.com/prometheus/client_golang/prometheus"
 // carried (sent / batches), how often writers waited for the flusher (it is the bottleneck) and
 // what the kernel refused.
 type writeCollector struct {
-	stats                                *writeStats
-	sent, batches, fullWaits, sendErrors *prometheus.Desc
+	stats                                     *writeStats
+	sent, gso, batches, fullWaits, sendErrors *prometheus.Desc
 }
 
 // withWriteMetrics adds the batched writes' metrics to c; with batching off it returns c.
@@ -20,6 +20,8 @@ func withWriteMetrics(c prometheus.Collector, stats *writeStats) prometheus.Coll
 		stats: stats,
 		sent: prometheus.NewDesc("parley_sfu_udp_datagrams_sent_total",
 			"Datagrams the media sockets' flushers handed to the kernel.", nil, nil),
+		gso: prometheus.NewDesc("parley_sfu_udp_gso_datagrams_total",
+			"Of the datagrams sent, those sent several to one address in one message (UDP GSO).", nil, nil),
 		batches: prometheus.NewDesc("parley_sfu_udp_write_batches_total",
 			"sendmmsg calls of the media sockets' flushers (datagrams sent / batches = mean batch size).", nil, nil),
 		fullWaits: prometheus.NewDesc("parley_sfu_udp_write_queue_waits_total",
@@ -31,6 +33,7 @@ func withWriteMetrics(c prometheus.Collector, stats *writeStats) prometheus.Coll
 
 func (w *writeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- w.sent
+	ch <- w.gso
 	ch <- w.batches
 	ch <- w.fullWaits
 	ch <- w.sendErrors
@@ -42,6 +45,7 @@ func (w *writeCollector) Collect(ch chan<- prometheus.Metric) {
 		v uint64
 	}{
 		{w.sent, w.stats.sent.Load()},
+		{w.gso, w.stats.gso.Load()},
 		{w.batches, w.stats.batches.Load()},
 		{w.fullWaits, w.stats.fullWaits.Load()},
 		{w.sendErrors, w.stats.sendErrors.Load()},

@@ -41,9 +41,13 @@ func newUDPSink(t testing.TB) *udpSink {
 			if err != nil {
 				return
 			}
-			if n >= 4 {
+			if n >= 8 {
+				seq := binary.BigEndian.Uint32(buf)
+				if int(binary.BigEndian.Uint32(buf[4:])) != n {
+					seq = badDatagram // cut at the wrong place
+				}
 				s.mu.Lock()
-				s.got = append(s.got, binary.BigEndian.Uint32(buf))
+				s.got = append(s.got, seq)
 				s.mu.Unlock()
 			}
 		}
@@ -78,13 +82,13 @@ func (s *udpSink) waitReceived(t testing.TB, n int) []uint32 {
 	return got
 }
 
-func newTestBatchConn(t testing.TB, stats *writeStats, queueLen int, start bool) *batchConn {
+func newTestBatchConn(t testing.TB, stats *writeStats, queueLen int, start, gso bool) *batchConn {
 	t.Helper()
 	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newStoppedBatchConn(conn, stats, queueLen)
+	c := newStoppedBatchConn(conn, stats, queueLen, gso && gsoSupported(conn))
 	if start {
 		go c.run()
 	}
@@ -92,9 +96,14 @@ func newTestBatchConn(t testing.TB, stats *writeStats, queueLen int, start bool)
 	return c
 }
 
+// badDatagram is what a sink records for a datagram whose length is not the one it carries.
+const badDatagram = 1<<32 - 1
+
+// datagramOf is a datagram of size bytes that carries its sequence number and its size.
 func datagramOf(seq uint32, size int) []byte {
 	b := make([]byte, size)
 	binary.BigEndian.PutUint32(b, seq)
+	binary.BigEndian.PutUint32(b[4:], uint32(size))
 
 	return b
 }
@@ -111,50 +120,67 @@ func wantSeqs(t *testing.T, who string, got []uint32, want []uint32) {
 	}
 }
 
-// Every datagram arrives, in the order written to its destination, through however many batches
-// the flusher made.
+// Every datagram arrives whole, in the order written to its destination, through however many
+// batches the flusher made; with GSO, runs of equal-sized datagrams to one destination go out as
+// one message and still arrive one by one.
 func TestBatchConnDeliversInOrder(t *testing.T) {
-	stats := &writeStats{}
-	c := newTestBatchConn(t, stats, writeQueueLen, true)
-	sinks := []*udpSink{newUDPSink(t), newUDPSink(t), newUDPSink(t)}
-	const perSink = 300
-	want := make([][]uint32, len(sinks))
-	for i := range perSink {
-		for j, s := range sinks {
-			seq := uint32(j*perSink + i)
-			want[j] = append(want[j], seq)
-			// Alternate the write methods the mux and Pion use.
-			var err error
-			if i%2 == 0 {
-				_, err = c.WriteToAddrPort(datagramOf(seq, 100+i), s.addr())
-			} else {
-				_, err = c.WriteTo(datagramOf(seq, 100+i), net.UDPAddrFromAddrPort(s.addr()))
+	for _, gso := range []bool{false, true} {
+		t.Run(fmt.Sprintf("gso=%v", gso), func(t *testing.T) {
+			stats := &writeStats{}
+			c := newTestBatchConn(t, stats, writeQueueLen, false, gso)
+			c.hold = 2 * time.Millisecond
+			go c.run()
+			sinks := []*udpSink{newUDPSink(t), newUDPSink(t), newUDPSink(t)}
+			const perSink = 300
+			want := make([][]uint32, len(sinks))
+			for i := range perSink {
+				for j, s := range sinks {
+					seq := uint32(j*perSink + i)
+					want[j] = append(want[j], seq)
+					size := 1000 // a frame's packets: full size, and a short one to end it
+					if i%7 == 6 {
+						size = 300 + i
+					}
+					// Alternate the write methods the mux and Pion use.
+					var err error
+					if i%2 == 0 {
+						_, err = c.WriteToAddrPort(datagramOf(seq, size), s.addr())
+					} else {
+						_, err = c.WriteTo(datagramOf(seq, size), net.UDPAddrFromAddrPort(s.addr()))
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+				}
+				if i%50 == 0 {
+					time.Sleep(5 * time.Millisecond) // let the flusher go idle now and then
+				}
 			}
-			if err != nil {
+			for j, s := range sinks {
+				wantSeqs(t, fmt.Sprintf("sink %d", j), s.waitReceived(t, perSink), want[j])
+			}
+			if err := c.Close(); err != nil {
 				t.Fatal(err)
 			}
-		}
-		if i%50 == 0 {
-			time.Sleep(time.Millisecond) // let the flusher go idle now and then: both paths taken
-		}
+			total := uint64(perSink * len(sinks))
+			if got := stats.sent.Load(); got != total {
+				t.Errorf("sent %d, want %d", got, total)
+			}
+			if b := stats.batches.Load(); b == 0 || b > total {
+				t.Errorf("%d batches for %d datagrams", b, total)
+			}
+			if stats.sendErrors.Load() != 0 {
+				t.Errorf("%d send errors, want none", stats.sendErrors.Load())
+			}
+			if gso && c.gso != nil && stats.gso.Load() == 0 {
+				t.Error("no datagram went out in a GSO message")
+			}
+			if !gso && stats.gso.Load() != 0 {
+				t.Errorf("%d datagrams in GSO messages with GSO off", stats.gso.Load())
+			}
+			t.Logf("%d datagrams in %d sendmmsg calls, %d of them in GSO messages", total, stats.batches.Load(), stats.gso.Load())
+		})
 	}
-	for j, s := range sinks {
-		wantSeqs(t, fmt.Sprintf("sink %d", j), s.waitReceived(t, perSink), want[j])
-	}
-	if err := c.Close(); err != nil {
-		t.Fatal(err)
-	}
-	total := uint64(perSink * len(sinks))
-	if got := stats.sent.Load(); got != total {
-		t.Errorf("sent %d, want %d", got, total)
-	}
-	if b := stats.batches.Load(); b == 0 || b > total {
-		t.Errorf("%d batches for %d datagrams", b, total)
-	}
-	if stats.sendErrors.Load() != 0 {
-		t.Errorf("%d send errors, want none", stats.sendErrors.Load())
-	}
-	t.Logf("%d datagrams in %d sendmmsg calls", total, stats.batches.Load())
 }
 
 // With the queue full a write waits until the flusher takes the queue, then goes out after
@@ -162,7 +188,7 @@ func TestBatchConnDeliversInOrder(t *testing.T) {
 func TestBatchConnFullQueueWaits(t *testing.T) {
 	stats := &writeStats{}
 	const queueLen = 8
-	c := newTestBatchConn(t, stats, queueLen, false)
+	c := newTestBatchConn(t, stats, queueLen, false, false)
 	s := newUDPSink(t)
 	var want []uint32
 	for i := range uint32(queueLen) {
@@ -196,7 +222,7 @@ func TestBatchConnFullQueueWaits(t *testing.T) {
 func TestBatchConnCloseReleasesWaitingWriter(t *testing.T) {
 	stats := &writeStats{}
 	const queueLen = 8
-	c := newTestBatchConn(t, stats, queueLen, false)
+	c := newTestBatchConn(t, stats, queueLen, false, false)
 	s := newUDPSink(t)
 	var want []uint32
 	for i := range uint32(queueLen) {
@@ -227,7 +253,7 @@ func TestBatchConnCloseReleasesWaitingWriter(t *testing.T) {
 // skipped; the rest of its batch still goes out.
 func TestBatchConnSkipsRefusedDatagram(t *testing.T) {
 	stats := &writeStats{}
-	c := newTestBatchConn(t, stats, 16, false)
+	c := newTestBatchConn(t, stats, 16, false, false)
 	s := newUDPSink(t)
 	bad := netip.AddrPortFrom(netip.IPv6Loopback(), s.addr().Port())
 	for i, dst := range []netip.AddrPort{s.addr(), bad, s.addr(), bad, bad, s.addr()} {
@@ -249,7 +275,7 @@ func TestBatchConnSkipsRefusedDatagram(t *testing.T) {
 // read loop ends at the first read error, which would stop all media.
 func TestBatchConnRefusalLeavesReadsAlone(t *testing.T) {
 	stats := &writeStats{}
-	c := newTestBatchConn(t, stats, 16, false)
+	c := newTestBatchConn(t, stats, 16, false, false)
 	defer func() { _ = c.Close() }()
 	s := newUDPSink(t)
 	bad := netip.AddrPortFrom(netip.IPv6Loopback(), s.addr().Port())
@@ -274,7 +300,7 @@ func TestBatchConnRefusalLeavesReadsAlone(t *testing.T) {
 // Close sends what is still queued, ends the flusher, refuses later writes and closes the socket.
 func TestBatchConnClose(t *testing.T) {
 	stats := &writeStats{}
-	c := newTestBatchConn(t, stats, 64, false)
+	c := newTestBatchConn(t, stats, 64, false, false)
 	s := newUDPSink(t)
 	for i := range uint32(20) {
 		if _, err := c.WriteToAddrPort(datagramOf(i, 64), s.addr()); err != nil {
@@ -308,7 +334,7 @@ func TestBatchConnClose(t *testing.T) {
 
 // Reads pass through: the mux gets what arrives at the socket, with its source.
 func TestBatchConnReads(t *testing.T) {
-	c := newTestBatchConn(t, &writeStats{}, 8, true)
+	c := newTestBatchConn(t, &writeStats{}, 8, true, false)
 	defer func() { _ = c.Close() }()
 	peer := newUDPSink(t)
 	if _, err := peer.conn.WriteToUDPAddrPort([]byte("hello"), c.LocalAddr().(*net.UDPAddr).AddrPort()); err != nil {
@@ -325,12 +351,14 @@ func TestBatchConnReads(t *testing.T) {
 	}
 }
 
-// BenchmarkBatchConn is the cost per datagram of the batched write path alone, against one sendto
-// per datagram, to 32 destinations on loopback whose sockets read nothing (the kernel drops at
-// the full receive buffer, as for the sinks of BenchmarkForward). batch=n queues n datagrams
-// and flushes them on the benchmark's goroutine: one sendmmsg of n, no hand-off. flusher=n writes
-// n datagrams back to back through the running flusher goroutine and waits until they are sent,
-// so it includes waking the flusher and whatever batches formed.
+// BenchmarkBatchConn is the cost per datagram of the batched write path alone against one sendto
+// per datagram, to destinations on loopback whose sockets read nothing (the kernel drops at the
+// full receive buffer, as for the sinks of BenchmarkForward). sendmmsg=n queues n datagrams to n
+// destinations and flushes them on the benchmark's goroutine: one sendmmsg of n, no hand-off.
+// flusher=n writes n datagrams back to back through the running flusher goroutine and waits until
+// they are sent, so it includes waking the flusher. fanout/* is a video frame of 5 packets
+// (1 200 bytes) fanned out to 32 subscribers, packet by packet as the lanes write it: one sendto
+// each, one sendmmsg for all, or grouped by subscriber into GSO messages.
 func BenchmarkBatchConn(b *testing.B) {
 	dsts := make([]netip.AddrPort, 32)
 	for i := range dsts {
@@ -341,53 +369,56 @@ func BenchmarkBatchConn(b *testing.B) {
 		b.Cleanup(func() { _ = rx.Close() })
 		dsts[i] = rx.LocalAddr().(*net.UDPAddr).AddrPort()
 	}
-	p := make([]byte, 1150)
+	p := make([]byte, 1200)
 	perDatagram := func(b *testing.B, n int, cpu0 time.Duration) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/dgram")
 		b.ReportMetric(float64((processCPU(b)-cpu0).Nanoseconds())/float64(b.N*n), "cpu-ns/dgram")
 	}
-	b.Run("sendto", func(b *testing.B) {
+	sendto := func(b *testing.B, n int) {
 		tx, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 		if err != nil {
 			b.Fatal(err)
 		}
 		defer func() { _ = tx.Close() }()
 		b.ReportAllocs()
-		i := 0
 		cpu0 := processCPU(b)
 		for b.Loop() {
-			if _, err := tx.WriteToUDPAddrPort(p, dsts[i%len(dsts)]); err != nil {
-				b.Fatal(err)
-			}
-			i++
-		}
-		perDatagram(b, 1, cpu0)
-	})
-	for _, n := range []int{1, 8, 32} {
-		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
-			stats := &writeStats{}
-			c := newTestBatchConn(b, stats, writeQueueLen, false)
-			defer func() { go c.run(); _ = c.Close() }()
-			b.ReportAllocs()
-			cpu0 := processCPU(b)
-			for b.Loop() {
-				for i := range n {
-					if _, err := c.WriteToAddrPort(p, dsts[i%len(dsts)]); err != nil {
-						b.Fatal(err)
-					}
+			for i := range n {
+				if _, err := tx.WriteToUDPAddrPort(p, dsts[i%len(dsts)]); err != nil {
+					b.Fatal(err)
 				}
-				c.flush()
 			}
-			if stats.sendErrors.Load() != 0 {
-				b.Fatalf("%d send errors", stats.sendErrors.Load())
+		}
+		perDatagram(b, n, cpu0)
+	}
+	batched := func(b *testing.B, n int, gso bool) {
+		stats := &writeStats{}
+		c := newTestBatchConn(b, stats, writeQueueLen, false, gso)
+		defer func() { go c.run(); _ = c.Close() }()
+		b.ReportAllocs()
+		cpu0 := processCPU(b)
+		for b.Loop() {
+			for i := range n {
+				if _, err := c.WriteToAddrPort(p, dsts[i%len(dsts)]); err != nil {
+					b.Fatal(err)
+				}
 			}
-			perDatagram(b, n, cpu0)
-		})
+			c.flushOnce()
+		}
+		if stats.sendErrors.Load() != 0 {
+			b.Fatalf("%d send errors", stats.sendErrors.Load())
+		}
+		perDatagram(b, n, cpu0)
+		b.ReportMetric(float64(stats.gso.Load())/float64(max(stats.sent.Load(), 1)), "gso-share")
+	}
+	b.Run("sendto", func(b *testing.B) { sendto(b, 1) })
+	for _, n := range []int{1, 8, 32} {
+		b.Run(fmt.Sprintf("sendmmsg=%d", n), func(b *testing.B) { batched(b, n, false) })
 	}
 	for _, n := range []int{1, 32} {
 		b.Run(fmt.Sprintf("flusher=%d", n), func(b *testing.B) {
 			stats := &writeStats{}
-			c := newTestBatchConn(b, stats, writeQueueLen, true)
+			c := newTestBatchConn(b, stats, writeQueueLen, true, false)
 			defer func() { _ = c.Close() }()
 			b.ReportAllocs()
 			var want uint64
@@ -407,6 +438,10 @@ func BenchmarkBatchConn(b *testing.B) {
 			b.ReportMetric(float64(stats.sent.Load())/float64(max(stats.batches.Load(), 1)), "dgrams/batch")
 		})
 	}
+	const frame = 5 * 32
+	b.Run("fanout/sendto", func(b *testing.B) { sendto(b, frame) })
+	b.Run("fanout/sendmmsg", func(b *testing.B) { batched(b, frame, false) })
+	b.Run("fanout/gso", func(b *testing.B) { batched(b, frame, true) })
 }
 
 // testBatchWrites is the BatchWrites of every SFU newTestSFU starts. PARLEY_SFU_BATCH_WRITES=1
@@ -478,7 +513,8 @@ func TestWritePaths(t *testing.T) {
 			if exported["parley_sfu_udp_datagrams_sent_total"] == 0 || exported["parley_sfu_udp_write_batches_total"] == 0 {
 				t.Errorf("batch counters not exported: %v", exported)
 			}
-			for _, name := range []string{"parley_sfu_udp_write_queue_waits_total", "parley_sfu_udp_write_errors_total"} {
+			for _, name := range []string{"parley_sfu_udp_write_queue_waits_total", "parley_sfu_udp_write_errors_total",
+				"parley_sfu_udp_gso_datagrams_total"} {
 				if _, ok := exported[name]; !ok {
 					t.Errorf("%s not exported", name)
 				}

@@ -35,7 +35,7 @@ func newMux(cfg Config, lf logging.LoggerFactory, writes *writeStats) (ice.UDPMu
 
 		var pc net.PacketConn = conn
 		if writes != nil {
-			pc = newBatchConn(conn, writes)
+			pc = newBatchConn(conn, writes, log)
 		}
 
 		return ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: pc, Logger: log}), port, nil
@@ -62,7 +62,7 @@ func newMux(cfg Config, lf logging.LoggerFactory, writes *writeStats) (ice.UDPMu
 		if err != nil {
 			return nil, 0, fmt.Errorf("network for the udp mux: %w", err)
 		}
-		opts = append(opts, ice.UDPMuxFromPortWithNet(batchNet{Net: nw, stats: writes}))
+		opts = append(opts, ice.UDPMuxFromPortWithNet(batchNet{Net: nw, stats: writes, log: log}))
 	}
 	mux, err := ice.NewMultiUDPMuxFromPort(port, opts...)
 	if err != nil {
