@@ -15,7 +15,7 @@ import (
 // Measured (BenchmarkForwardNoIO, BenchmarkForwardInline): waking a writer goroutine per packet
 // costs more than writing a few subscribers inline, so meetings of usual size stay inline.
 // A lane's queue holds a large keyframe arriving at once (a browser's can be 50-100 packets);
-// what waits in it too long is dropped by age (maxForwardDelay), not by the queue's length.
+// what waits in it too long is dropped by age (see waitGate), not by the queue's length.
 const (
 	defaultInlineMax  = 16
 	defaultPerWriter  = 16
@@ -41,6 +41,7 @@ type lane struct {
 	busy  atomic.Uint64 // odd while a packet is being written; see waitIdle
 	queue chan laneItem // nil for the inline lane
 	n     int           // subscribers, guarded by t.mu
+	waits waitGate      // owned by the lane's goroutine
 	c     laneCounters  // written by this lane's goroutine (and the reader on queue_full)
 }
 
@@ -118,7 +119,7 @@ func (l *lane) run(done <-chan struct{}) {
 		case <-done:
 			return
 		case it := <-l.queue:
-			if monoNow()-it.at > int64(maxForwardDelay) {
+			if now := monoNow(); l.waits.late(now-it.at, now) {
 				l.behind(it, dropLate)
 
 				continue

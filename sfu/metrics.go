@@ -19,7 +19,7 @@ const (
 	dropStale                   // a late packet from before a pause
 	dropWriteError              // the subscriber's transport refused the packet
 	dropCacheMiss               // a writer lane found the packet already evicted
-	dropLate                    // waited longer than maxForwardDelay in the server
+	dropLate                    // waited too long in the server (see waitGate)
 	numDropReasons
 )
 

@@ -23,19 +23,6 @@ const (
 	videoCacheSize = 512
 )
 
-// Overload. A server short of CPU must shed work, not queue it: a packet forwarded late is worth
-// little to the subscriber (its jitter buffer has moved on) and delays everything behind it.
-const (
-	// maxForwardDelay is the longest a packet may have waited in the server, from its arrival
-	// (see arrivals) to a writer lane taking it; older ones are dropped ("late"), by the reader
-	// before anything else is spent on them, or by the lane.
-	maxForwardDelay = 100 * time.Millisecond
-	// congestionHold is how long a track counts as congested after a lane or its reader dropped
-	// a packet for falling behind. Meanwhile NACKs are not answered: resends would compete for the
-	// CPU the forwarding lacks, and every subscriber NACKs the same gaps.
-	congestionHold = 500 * time.Millisecond
-)
-
 var clockBase = time.Now()
 
 // monoNow is a monotonic clock in nanoseconds, cheap enough to read once per packet.
@@ -59,9 +46,11 @@ type upTrack struct {
 	congestedAt atomic.Int64
 	done        chan struct{}
 
-	// Owned by the reader: the timestamp of the last keyframe, to tell its packets.
+	// Owned by the reader: the timestamp of the last keyframe, to tell its packets, and what the
+	// packets waited for it.
 	keyTS    uint32
 	keyValid bool
+	waits    waitGate
 
 	// Fan-out policy; fixed at creation (tests and benchmarks may set them before any subscriber).
 	inlineMax, perWriter, writerMax int
@@ -121,7 +110,7 @@ func (t *upTrack) run() {
 				at = a
 			}
 		}
-		if now-at > int64(maxForwardDelay) {
+		if t.waits.late(now-at, now) {
 			t.dropLate(now)
 
 			continue
