@@ -14,4 +14,9 @@
 // subscriber's downTrack is our own webrtc.TrackLocal that rewrites SSRC, payload type, sequence
 // number and timestamp (continuous across pauses) and writes to its binding's stream. Nothing on
 // that path takes a mutex shared with other tracks or allocates per packet.
+//
+// Short of CPU, the server sheds work instead of queueing it (delay.go): a packet that waited too
+// long since it arrived is dropped by the reader or the writer lane that finds it, a lost part of
+// a keyframe is replaced by asking the publisher for a new one, and NACKs are not answered while a
+// track drops; resends are bounded per packet and subscriber at all times (downtrack.go).
 package sfu
