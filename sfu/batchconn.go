@@ -23,6 +23,10 @@ import (
 // datagram leaves after one goroutine hand-off; under load, batches form by themselves while the
 // flusher is busy with the previous one. Reads pass through.
 //
+// sendmmsg alone saves only the syscall entries, which on this VM's loopback is next to nothing
+// (docs/benchmarks.md, "Batched writes"); what pays is sending each batch's datagrams to one
+// subscriber as one GSO message (batchconn_gso.go), which needs the batch in one place.
+//
 // A full queue makes the writer wait for the flusher, as a blocking sendto waits for room in the
 // socket's send buffer. Dropping instead was measured: writer lanes encrypt faster than one
 // flusher sends, so a keyframe's fan-out to 150 subscribers (3 000+ datagrams) overflowed the
@@ -37,10 +41,6 @@ const (
 	slotSize = 1500
 	// closeGrace bounds how long Close waits for the flusher to send what is still queued.
 	closeGrace = time.Second
-	// batchHold is how long the flusher lets a batch gather from its first datagram on, so that
-	// it holds several packets of a frame per subscriber for GSO (see batchconn_gso.go). Only
-	// with GSO: without it larger batches save nothing measurable.
-	batchHold = time.Millisecond
 )
 
 // errWriteOOB is returned by WriteMsgUDP with control data, which the batch path cannot carry.
@@ -53,15 +53,12 @@ type batchConn struct {
 	conn  *net.UDPConn
 	batch *ipv4.PacketConn // sendmmsg; it takes IPv6 destinations too on an IPv6 socket
 	wake  chan struct{}    // capacity 1: the front queue became non-empty
-	full  chan struct{}    // capacity 1: a writer waits for room, so the hold is cut short
 	done  chan struct{}    // closed by Close
 	ended chan struct{}    // closed when the flusher has returned
 	stats *writeStats
 	log   logging.LeveledLogger
 
 	// Owned by the flusher.
-	hold   time.Duration
-	timer  *time.Timer
 	gso    *gsoPlan       // nil without GSO (unsupported, or refused once)
 	single []ipv4.Message // scratch for sending datagrams one per message after GSO was refused
 
@@ -69,7 +66,6 @@ type batchConn struct {
 	room    sync.Cond // on mu: the flusher took the front queue, or Close
 	waiting int       // writers waiting on room
 	closed  bool
-	firstAt int64       // monoNow when the front queue's first datagram came
 	front   *writeQueue // writers append here, under mu
 	back    *writeQueue // the flusher sends from here, without mu
 }
@@ -111,9 +107,6 @@ func (w *writeStats) pending() uint64 {
 // newBatchConn takes over conn: closing the batchConn closes it. log may be nil.
 func newBatchConn(conn *net.UDPConn, stats *writeStats, log logging.LeveledLogger) *batchConn {
 	c := newStoppedBatchConn(conn, stats, writeQueueLen, gsoSupported(conn))
-	if c.gso != nil {
-		c.hold = batchHold
-	}
 	c.log = log
 	stats.sockets.Add(1)
 	go c.run()
@@ -121,23 +114,20 @@ func newBatchConn(conn *net.UDPConn, stats *writeStats, log logging.LeveledLogge
 	return c
 }
 
-// newStoppedBatchConn is newBatchConn without its flusher (and without a hold); tests start it
-// themselves to fill the queue deterministically.
+// newStoppedBatchConn is newBatchConn without its flusher; tests start it themselves to fill the
+// queue deterministically.
 func newStoppedBatchConn(conn *net.UDPConn, stats *writeStats, queueLen int, gso bool) *batchConn {
 	c := &batchConn{
 		conn:   conn,
 		batch:  ipv4.NewPacketConn(conn),
 		wake:   make(chan struct{}, 1),
-		full:   make(chan struct{}, 1),
 		done:   make(chan struct{}),
 		ended:  make(chan struct{}),
 		stats:  stats,
-		timer:  time.NewTimer(time.Hour),
 		single: make([]ipv4.Message, 0, queueLen),
 		front:  newWriteQueue(queueLen),
 		back:   newWriteQueue(queueLen),
 	}
-	c.timer.Stop()
 	if gso {
 		c.gso = newGSOPlan(queueLen)
 	}
@@ -161,10 +151,6 @@ func (c *batchConn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) 
 	c.mu.Lock()
 	if !c.closed && c.front.n == len(c.front.slots) {
 		c.stats.fullWaits.Add(1)
-		select {
-		case c.full <- struct{}{}:
-		default:
-		}
 		c.waiting++
 		for !c.closed && c.front.n == len(c.front.slots) {
 			c.room.Wait()
@@ -186,9 +172,6 @@ func (c *batchConn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) 
 	s.buf = append(s.buf[:0], b...)
 	s.bufs[0] = s.buf
 	s.setAddr(addr)
-	if i == 0 {
-		c.firstAt = monoNow()
-	}
 	c.stats.queued.Add(1)
 	c.mu.Unlock()
 	if i == 0 {
@@ -255,57 +238,21 @@ func (c *batchConn) Write(b []byte) (int, error) {
 	return c.WriteToUDP(b, ra)
 }
 
-// run is the flusher: it wakes when the front queue becomes non-empty, lets the batch gather for
-// the hold (cut short when a writer finds the queue full) and sends it; after Close it sends what
-// is left and returns.
+// run is the flusher: it wakes when the front queue becomes non-empty and sends until both
+// queues are empty; after Close it sends what is left and returns. It sends as soon as it runs:
+// holding a batch back (1 or 2 ms) to gather more packets per subscriber for GSO was measured and
+// saved nothing, as batches hold several packets per subscriber anyway (see batchconn_gso.go).
 func (c *batchConn) run() {
 	defer close(c.ended)
 	for {
 		select {
 		case <-c.wake:
+			c.flushAll()
 		case <-c.done:
 			c.flushAll()
 
 			return
 		}
-		if !c.waitHold() {
-			c.flushAll()
-
-			return
-		}
-		c.flushOnce()
-	}
-}
-
-// waitHold waits until the front queue's first datagram is c.hold old, or a writer waits for
-// room; false when Close came first.
-func (c *batchConn) waitHold() bool {
-	if c.hold <= 0 {
-		return true
-	}
-	c.mu.Lock()
-	left := time.Duration(c.firstAt + int64(c.hold) - monoNow())
-	c.mu.Unlock()
-	if left <= 0 {
-		return true
-	}
-	select {
-	case <-c.full: // a stale signal only shortens one hold
-		return true
-	default:
-	}
-	c.timer.Reset(left)
-	select {
-	case <-c.timer.C:
-		return true
-	case <-c.full:
-		c.timer.Stop()
-
-		return true
-	case <-c.done:
-		c.timer.Stop()
-
-		return false
 	}
 }
 
@@ -392,7 +339,7 @@ func (c *batchConn) sendGSO(q *writeQueue) {
 			if c.log != nil {
 				c.log.Warnf("udp segmentation offload refused on %v (%v): sending datagrams one by one", c.conn.LocalAddr(), err)
 			}
-			c.gso, c.hold = nil, 0
+			c.gso = nil
 			c.single = c.single[:0]
 			for _, i := range p.slot[p.first[k]:] {
 				c.single = append(c.single, q.msgs[i])

@@ -128,8 +128,6 @@ func TestBatchConnDeliversInOrder(t *testing.T) {
 		t.Run(fmt.Sprintf("gso=%v", gso), func(t *testing.T) {
 			stats := &writeStats{}
 			c := newTestBatchConn(t, stats, writeQueueLen, false, gso)
-			c.hold = 2 * time.Millisecond
-			go c.run()
 			sinks := []*udpSink{newUDPSink(t), newUDPSink(t), newUDPSink(t)}
 			const perSink = 300
 			want := make([][]uint32, len(sinks))
@@ -152,7 +150,10 @@ func TestBatchConnDeliversInOrder(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				if i%50 == 0 {
+				switch {
+				case i == 20:
+					go c.run() // the first batch holds runs to every destination, for sure
+				case i%50 == 0:
 					time.Sleep(5 * time.Millisecond) // let the flusher go idle now and then
 				}
 			}
