@@ -8,15 +8,17 @@ import "time"
 // again to a writer lane taking it; a packet found too late is dropped ("late") before anything
 // more is spent on it.
 const (
-	// maxForwardDelay: a packet that waited longer is always dropped.
-	maxForwardDelay = 200 * time.Millisecond
-	// A burst (a keyframe to a large room) may wait longer than standingDelay; waits that stay
-	// above it for standingFor mean a standing queue, a server that no longer keeps up, and
-	// packets that waited longer are dropped until the waits are back below it. So an overloaded
-	// server forwards what it can about standingDelay late rather than everything
-	// maxForwardDelay late (as CoDel does for a router's queue, RFC 8289).
-	standingDelay = 40 * time.Millisecond
-	standingFor   = 250 * time.Millisecond
+	// A server that stalled for a moment (descheduled, a garbage collection, a keyframe to a
+	// large room) catches up within milliseconds: what waited meanwhile is still worth
+	// forwarding, a little late, rather than leaving a gap that only a keyframe repairs. Waits
+	// that stay above standingDelay for standingFor mean a standing queue, a server that does not
+	// catch up: then packets that waited longer than standingDelay are dropped until the waits are
+	// back below it, so an overloaded server forwards what it can about standingDelay late rather
+	// than everything later and later (as CoDel does for a router's queue, RFC 8289).
+	standingDelay = 80 * time.Millisecond
+	standingFor   = 500 * time.Millisecond
+	// maxForwardDelay: a packet that waited longer is dropped in any case.
+	maxForwardDelay = 500 * time.Millisecond
 	// congestionHold is how long a track counts as congested after a lane or its reader dropped
 	// a packet for being late. Meanwhile NACKs are not answered: resends would compete for the
 	// CPU the forwarding lacks, and every subscriber NACKs the same gaps.
