@@ -23,6 +23,7 @@ type config struct {
 	drainTimeout    time.Duration
 	createsPerMin   int
 	joinsPerMin     int
+	batchWrites     bool
 }
 
 // listFlag is a repeatable flag; the environment variable takes a comma-separated list.
@@ -59,6 +60,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.BoolVar(&c.trustProxy, "trust-proxy", false, "take client addresses from X-Forwarded-For (only behind a trusted proxy)")
 	fs.IntVar(&c.createsPerMin, "creates-per-minute", 10, "meetings one client address may create a minute")
 	fs.IntVar(&c.joinsPerMin, "joins-per-minute", 60, "joins one client address may make a minute (raise it for load tests from one address)")
+	fs.BoolVar(&c.batchWrites, "batch-writes", false, "send media in batches (sendmmsg) from one writer per socket; see docs/benchmarks.md")
 	fs.DurationVar(&c.drainTimeout, "drain-timeout", 10*time.Second, "how long shutdown waits for clients to go")
 
 	var envErr error

@@ -49,6 +49,7 @@ func run(ctx context.Context, cfg config) error {
 		UDPPort:      cfg.udpPort,
 		PublicIPs:    cfg.publicIPs,
 		LoopbackOnly: cfg.loopbackOnly,
+		BatchWrites:  cfg.batchWrites,
 		Logger:       log.With("component", "sfu"),
 		Registerer:   reg,
 	})
