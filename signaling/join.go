@@ -97,8 +97,10 @@ func (s *session) watchPeer(ctx context.Context, peer *sfu.Peer) {
 	case <-peer.Done():
 		if !s.isEnded() {
 			s.log.Info("media connection closed; ending the session")
-			s.conn.CloseNow()
 		}
+		// Through the outbox, after the answer to any request being handled: a leave or an
+		// endMeeting closes the peer too, and its ok must still go out before the close.
+		s.terminate()
 	}
 }
 
