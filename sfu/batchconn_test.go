@@ -10,7 +10,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -456,16 +455,6 @@ func BenchmarkForwardBatched(b *testing.B) {
 	for _, n := range []int{1, 10, 100} {
 		b.Run(fmt.Sprintf("subs=%d", n), func(b *testing.B) { benchForward(b, n, false) })
 	}
-}
-
-// processCPU is the CPU time (user + system) the test process has used so far.
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // Media flows through the SFU on either write path, whatever the default: with BatchWrites the
