@@ -316,12 +316,15 @@ func (c *batchConn) sendGSO(q *writeQueue) {
 		n, err := c.batch.WriteBatch(p.msgs[k:], 0)
 		c.stats.batches.Add(1)
 		n = max(n, 0)
+		var sent, gso uint64
 		for _, segs := range p.segs[k : k+n] {
-			c.stats.sent.Add(uint64(segs))
+			sent += uint64(segs)
 			if segs > 1 {
-				c.stats.gso.Add(uint64(segs))
+				gso += uint64(segs)
 			}
 		}
+		c.stats.sent.Add(sent)
+		c.stats.gso.Add(gso)
 		k += n
 		if err == nil || k == len(p.msgs) {
 			continue
