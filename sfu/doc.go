@@ -13,7 +13,9 @@
 // packet cache, and fans out through copy-on-write subscriber lists behind atomic pointers. Each
 // subscriber's downTrack is our own webrtc.TrackLocal that rewrites SSRC, payload type, sequence
 // number and timestamp (continuous across pauses) and writes to its binding's stream. Nothing on
-// that path takes a mutex shared with other tracks or allocates per packet.
+// that path allocates per packet, and the fan-out takes no lock. With Config.BatchWrites the
+// final socket write is a short critical section on the socket's queue (batchconn.go), shared by
+// every track that sends through that socket, in exchange for one sendmmsg per batch.
 //
 // Short of CPU, the server sheds work instead of queueing it (delay.go): a packet that waited too
 // long since it arrived is dropped by the reader or the writer lane that finds it, a lost part of
