@@ -34,7 +34,7 @@ async function startMeeting(server, person, name) {
   await person.page.goto(server.base + '/');
   await person.page.getByRole('textbox', { name: 'Your name' }).fill(name);
   await button(person.page, 'New meeting').click();
-  await region(person.page, `${name} (you)`).waitFor();
+  await joinedRoom(person.page, name);
   return person.page.getByRole('textbox', { name: 'Meeting link' }).inputValue();
 }
 
@@ -42,7 +42,14 @@ async function joinAs(person, url, name) {
   await person.page.goto(url);
   await person.page.getByRole('textbox', { name: 'Your name' }).fill(name);
   await button(person.page, 'Join').click();
-  await region(person.page, `${name} (you)`).waitFor();
+  await joinedRoom(person.page, name);
+}
+
+// joinedRoom waits until the server's "joined" has arrived: the own tile shows at once, with a
+// "Joining…" banner in the same render until then.
+async function joinedRoom(page, name) {
+  await region(page, `${name} (you)`).waitFor();
+  await page.getByRole('status').filter({ hasText: 'Joining…' }).waitFor({ state: 'hidden' });
 }
 
 describe('the client when things go wrong', { timeout: 240_000 }, () => {

@@ -5,6 +5,7 @@ import { acquireLocalMedia, stopStream } from '../media';
 import { validateName } from '../roomState';
 import { loadName, saveHostCredentials, saveName } from '../storage';
 import { Brand } from './Brand';
+import { NameField } from './NameField';
 
 /** The start page: a name and "New meeting", which creates the meeting and joins as its host. */
 export function Home({ onCreated }: { onCreated: (entry: RoomEntry) => void }) {
@@ -56,24 +57,7 @@ export function Home({ onCreated }: { onCreated: (entry: RoomEntry) => void }) {
         <h1>Video meetings, on your own server</h1>
         <p className="muted">Start a meeting and share its link. Anyone with the link can join from a browser.</p>
         <form onSubmit={submit} className="stack" noValidate>
-          <label className="field">
-            <span>Your name</span>
-            <input
-              type="text"
-              value={name}
-              onChange={(e) => setName(e.target.value)}
-              autoComplete="name"
-              maxLength={200}
-              aria-invalid={error ? true : undefined}
-              aria-describedby={error ? 'home-error' : undefined}
-              autoFocus
-            />
-          </label>
-          {error && (
-            <p id="home-error" className="error" role="alert">
-              {error}
-            </p>
-          )}
+          <NameField value={name} onChange={setName} error={error} errorId="home-error" />
           <button type="submit" className="primary" disabled={busy}>
             {busy ? 'Starting…' : 'New meeting'}
           </button>

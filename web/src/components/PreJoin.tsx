@@ -5,6 +5,7 @@ import { acquireLocalMedia, stopStream, type LocalMedia } from '../media';
 import { validateName } from '../roomState';
 import { loadName, saveName, type HostCredentials } from '../storage';
 import { Brand } from './Brand';
+import { NameField } from './NameField';
 import { Notice } from './Notice';
 import { CameraIcon, CameraOffIcon, MicIcon, MicOffIcon } from './Icons';
 import type { UnavailableReason } from './Unavailable';
@@ -163,24 +164,7 @@ export function PreJoin({
                 {media.warning}
               </p>
             )}
-            <label className="field">
-              <span>Your name</span>
-              <input
-                type="text"
-                value={name}
-                onChange={(e) => setName(e.target.value)}
-                autoComplete="name"
-                maxLength={200}
-                aria-invalid={error ? true : undefined}
-                aria-describedby={error ? 'join-error' : undefined}
-                autoFocus
-              />
-            </label>
-            {error && (
-              <p id="join-error" className="error" role="alert">
-                {error}
-              </p>
-            )}
+            <NameField value={name} onChange={setName} error={error} errorId="join-error" />
             <button type="submit" className="primary" disabled={joining || lookup === 'loading'}>
               {joining ? 'Joining…' : 'Join'}
             </button>
