@@ -236,6 +236,14 @@ func (r *raw) request(id string, req map[string]any) map[string]any {
 	return r.next(answerTo(id))
 }
 
+// ok sends a request that must be answered ok.
+func (r *raw) ok(id string, req map[string]any) {
+	r.t.Helper()
+	if m := r.request(id, req); m["type"] != "ok" {
+		r.t.Fatalf("%v answered %v, want ok", req, m)
+	}
+}
+
 func wantError(t *testing.T, m map[string]any, code string) {
 	t.Helper()
 	if m["type"] != "error" || m["code"] != code {

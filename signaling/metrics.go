@@ -54,10 +54,7 @@ func (m *metrics) countRequest(typ string, role meeting.Role) {
 
 // hostOnly reports whether typ is a request that the domain's table gives to the host alone.
 func hostOnly(typ string) bool {
-	for _, k := range meeting.RequestKinds() {
-		if string(k) == typ {
-			return meeting.Allowed(meeting.RoleHost, k) && !meeting.Allowed(meeting.RoleParticipant, k)
-		}
-	}
-	return false
+	// Allowed is false for kinds outside the table, so non-domain messages (offer, ...) are not.
+	k := meeting.RequestKind(typ)
+	return meeting.Allowed(meeting.RoleHost, k) && !meeting.Allowed(meeting.RoleParticipant, k)
 }
