@@ -15,7 +15,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"parley/signaling/wire"
+	"github.com/parleyhq/parley/signaling/wire"
 )
 
 // Options configure Dial.

@@ -9,7 +9,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"parley/meeting"
+	"github.com/parleyhq/parley/meeting"
 )
 
 func TestMain(m *testing.M) {

@@ -10,11 +10,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"parley/client"
-	"parley/client/rtpstats"
-	"parley/meeting"
-	"parley/sfu"
-	"parley/signaling"
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/client/rtpstats"
+	"github.com/parleyhq/parley/meeting"
+	"github.com/parleyhq/parley/sfu"
+	"github.com/parleyhq/parley/signaling"
 )
 
 // startServer runs the real server (domain, sfu on loopback, edge) in the test process.

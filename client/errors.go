@@ -7,7 +7,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"parley/signaling/wire"
+	"github.com/parleyhq/parley/signaling/wire"
 )
 
 // ProtocolError is an error answer of the server: an "error" message on the WebSocket, or an

@@ -10,8 +10,8 @@ import (
 	"net/url"
 	"strings"
 
-	"parley/meeting"
-	"parley/signaling/wire"
+	"github.com/parleyhq/parley/meeting"
+	"github.com/parleyhq/parley/signaling/wire"
 )
 
 // maxHTTPBody bounds what the client reads of an API response.

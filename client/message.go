@@ -6,7 +6,7 @@ import (
 	"slices"
 	"time"
 
-	"parley/meeting"
+	"github.com/parleyhq/parley/meeting"
 )
 
 // Message is one message from the server as it arrived.

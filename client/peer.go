@@ -11,8 +11,8 @@ import (
 	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/webrtc/v4"
 
-	"parley/internal/loopback"
-	"parley/signaling/wire"
+	"github.com/parleyhq/parley/internal/loopback"
+	"github.com/parleyhq/parley/signaling/wire"
 )
 
 // maxNACKs is libwebrtc's kMaxNackRetries.

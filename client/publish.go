@@ -14,8 +14,8 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
-	"parley/client/synth"
-	"parley/signaling/wire"
+	"github.com/parleyhq/parley/client/synth"
+	"github.com/parleyhq/parley/signaling/wire"
 )
 
 // PublishOptions choose what Publish sends. Zero fields take synth's defaults (VP8, 1.5 Mbit/s,

@@ -8,7 +8,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"parley/signaling/wire"
+	"github.com/parleyhq/parley/signaling/wire"
 )
 
 // writeTimeout bounds one WebSocket write when the caller's context has no deadline.

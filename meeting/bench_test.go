@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"testing"
 
-	"parley/meeting"
-	"parley/meeting/meetingtest"
+	"github.com/parleyhq/parley/meeting"
+	"github.com/parleyhq/parley/meeting/meetingtest"
 )
 
 type discard struct{}

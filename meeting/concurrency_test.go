@@ -11,8 +11,8 @@ import (
 
 	"go.uber.org/goleak"
 
-	"parley/meeting"
-	"parley/meeting/meetingtest"
+	"github.com/parleyhq/parley/meeting"
+	"github.com/parleyhq/parley/meeting/meetingtest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"testing"
 
-	"parley/meeting"
+	"github.com/parleyhq/parley/meeting"
 )
 
 func errorsAs(err error, target **meeting.Error) bool { return errors.As(err, target) }

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
-	"parley/meeting"
+	"github.com/parleyhq/parley/meeting"
 )
 
 // TestWireShapes pins the JSON of every event and snapshot type to the protocol's field names:

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"parley/meeting"
-	"parley/meeting/meetingtest"
+	"github.com/parleyhq/parley/meeting"
+	"github.com/parleyhq/parley/meeting/meetingtest"
 )
 
 var t0 = time.Date(2025, 11, 27, 10, 0, 0, 0, time.UTC)

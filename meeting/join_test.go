@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
-	"parley/meeting"
-	"parley/meeting/meetingtest"
+	"github.com/parleyhq/parley/meeting"
+	"github.com/parleyhq/parley/meeting/meetingtest"
 )
 
 // TestJoinCheckOrder sets up meetings where several checks would fail at once and expects the

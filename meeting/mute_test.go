@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"parley/meeting"
-	"parley/meeting/meetingtest"
+	"github.com/parleyhq/parley/meeting"
+	"github.com/parleyhq/parley/meeting/meetingtest"
 )
 
 // gatesCloseBeforeEvents checks, in the shared trace, that every media call came before the first

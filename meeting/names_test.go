@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"parley/meeting"
+	"github.com/parleyhq/parley/meeting"
 )
 
 func TestValidateName(t *testing.T) {

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"parley/meeting"
+	"github.com/parleyhq/parley/meeting"
 )
 
 // wantPermissions is the protocol's table, written out independently of the package's.

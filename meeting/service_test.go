@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"parley/meeting"
+	"github.com/parleyhq/parley/meeting"
 )
 
 func TestCreate(t *testing.T) {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"parley/meeting"
+	"github.com/parleyhq/parley/meeting"
 )
 
 func TestMemoryStore(t *testing.T) {

@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
-	"parley/meeting"
-	"parley/meeting/meetingtest"
+	"github.com/parleyhq/parley/meeting"
+	"github.com/parleyhq/parley/meeting/meetingtest"
 )
 
 func ms(t time.Time) int64 { return t.UnixMilli() }

@@ -16,7 +16,7 @@ import (
 	"github.com/pion/transport/v5/stdnet"
 	"github.com/pion/webrtc/v4"
 
-	"parley/internal/loopback"
+	"github.com/parleyhq/parley/internal/loopback"
 )
 
 // newMux opens the one UDP port all media of this server goes through.

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"parley/client"
-	"parley/client/rtpstats"
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/client/rtpstats"
 )
 
 // TestMuteAllStopsAudioAtTheServer: after the ok of muteAll, while the muted clients keep

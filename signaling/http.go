@@ -8,8 +8,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"parley/meeting"
-	"parley/signaling/wire"
+	"github.com/parleyhq/parley/meeting"
+	"github.com/parleyhq/parley/signaling/wire"
 )
 
 // maxBody bounds REST request bodies.

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 
-	"parley/meeting"
-	"parley/sfu"
-	"parley/signaling/wire"
+	"github.com/parleyhq/parley/meeting"
+	"github.com/parleyhq/parley/sfu"
+	"github.com/parleyhq/parley/signaling/wire"
 )
 
 // join serves the connection's first message, which must be a join. It reports whether the

@@ -1,8 +1,8 @@
 package signaling
 
 import (
-	"parley/meeting"
-	"parley/sfu"
+	"github.com/parleyhq/parley/meeting"
+	"github.com/parleyhq/parley/sfu"
 )
 
 // MeetingMedia lets the meeting domain act on the sfu: the domain declares what it needs

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"parley/client"
-	"parley/client/rtpstats"
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/client/rtpstats"
 )
 
 // waitLimit bounds every wait on a condition; generous for a loaded 2-core machine under -race.

@@ -4,8 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"parley/client"
-	"parley/client/rtpstats"
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/client/rtpstats"
 )
 
 // TestThreeParticipantsExchangeMedia: everyone receives both tracks of both others, under the

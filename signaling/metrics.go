@@ -3,7 +3,7 @@ package signaling
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
-	"parley/meeting"
+	"github.com/parleyhq/parley/meeting"
 )
 
 // metrics are the edge's own figures; the sfu and the Go runtime register theirs separately.

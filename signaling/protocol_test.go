@@ -10,7 +10,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"parley/meeting"
+	"github.com/parleyhq/parley/meeting"
 )
 
 func TestCreateAndGetMeeting(t *testing.T) {

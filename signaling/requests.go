@@ -7,9 +7,9 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
-	"parley/meeting"
-	"parley/sfu"
-	"parley/signaling/wire"
+	"github.com/parleyhq/parley/meeting"
+	"github.com/parleyhq/parley/sfu"
+	"github.com/parleyhq/parley/signaling/wire"
 )
 
 // reply is what a handled request answers: "ok" with optional fields, or another message type

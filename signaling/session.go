@@ -11,9 +11,9 @@ import (
 	"github.com/coder/websocket"
 	"golang.org/x/time/rate"
 
-	"parley/meeting"
-	"parley/sfu"
-	"parley/signaling/wire"
+	"github.com/parleyhq/parley/meeting"
+	"github.com/parleyhq/parley/sfu"
+	"github.com/parleyhq/parley/signaling/wire"
 )
 
 // session is one client's WebSocket connection: before join, then as one meeting member.

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"parley/client"
-	"parley/client/synth"
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/client/synth"
 )
 
 // config is the run's settings, from the command line.

@@ -10,8 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"parley/client"
-	"parley/signaling/wire"
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/signaling/wire"
 )
 
 // member is one client of the run.

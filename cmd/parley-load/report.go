@@ -12,7 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"parley/client/rtpstats"
+	"github.com/parleyhq/parley/client/rtpstats"
 )
 
 // result is a run's figures, as printed and as written with -json.

@@ -12,8 +12,8 @@ import (
 	"sync"
 	"time"
 
-	"parley/client"
-	"parley/client/rtpstats"
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/client/rtpstats"
 )
 
 // sample is the state of the run at one moment.

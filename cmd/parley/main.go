@@ -17,10 +17,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"parley/meeting"
-	"parley/sfu"
-	"parley/signaling"
-	"parley/web"
+	"github.com/parleyhq/parley/meeting"
+	"github.com/parleyhq/parley/sfu"
+	"github.com/parleyhq/parley/signaling"
+	"github.com/parleyhq/parley/web"
 )
 
 func main() {

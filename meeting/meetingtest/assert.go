@@ -1,6 +1,6 @@
 package meetingtest
 
-import "parley/meeting"
+import "github.com/parleyhq/parley/meeting"
 
 var (
 	_ meeting.Clock = (*Clock)(nil)

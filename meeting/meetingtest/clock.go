@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"parley/meeting"
+	"github.com/parleyhq/parley/meeting"
 )
 
 // Clock is a deterministic meeting.Clock: time moves only by Advance, which runs the functions

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"parley/meeting"
-	"parley/meeting/meetingtest"
+	"github.com/parleyhq/parley/meeting"
+	"github.com/parleyhq/parley/meeting/meetingtest"
 )
 
 var start = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"sync"
 
-	"parley/meeting"
+	"github.com/parleyhq/parley/meeting"
 )
 
 // Trace is an ordered log that recorders share, so that a test can check, e.g., that an audio

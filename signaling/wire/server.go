@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"parley/meeting"
+	"github.com/parleyhq/parley/meeting"
 )
 
 // ErrorBody is the payload of an "error" message and of HTTP error bodies.
