@@ -113,7 +113,7 @@ func laneTotals(t *upTrack) (forwarded, dropped uint64) {
 // the timed work includes sending what is still queued at the end.
 func runForward(b *testing.B, t *upTrack, seq uint16, ts uint32, writes *writeStats) {
 	raw, err := (&rtp.Packet{
-		Header:  rtp.Header{Version: 2, PayloadType: 96, SSRC: t.ssrc, Marker: true},
+		Header:  rtp.Header{Version: 2, PayloadType: 96, SSRC: t.layer(layerF).ssrc.Load(), Marker: true},
 		Payload: vp8Payload(1, true, false, 1100),
 	}).Marshal()
 	if err != nil {
@@ -186,7 +186,7 @@ func benchNoIO(b *testing.B, n int) {
 		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000},
 		PayloadType:        96,
 	}
-	t := newUpTrack("video-1", nil, KindVideo, &gate, vp8, 1)
+	t := newLoneTrack(KindVideo, &gate, vp8, 1)
 	b.Cleanup(func() {
 		close(t.done)
 		t.writersWG.Wait()

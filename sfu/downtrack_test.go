@@ -64,7 +64,7 @@ func newAudioRig(t *testing.T) *audioRig {
 		PayloadType:        111,
 	}
 	r := &audioRig{t: t, gate: gate, w: &captureWriter{}, at: int64(time.Hour), step: 20 * time.Millisecond}
-	r.up = newUpTrack("audio-1", nil, KindAudio, gate, opus, 7)
+	r.up = newLoneTrack(KindAudio, gate, opus, 7)
 	r.down = newDownTrack(r.up, nil)
 	if !r.up.addDown(r.down) {
 		t.Fatal("addDown")
@@ -200,20 +200,30 @@ func TestRetransmitAcrossEpochs(t *testing.T) {
 		}
 		// The payload carries the publisher's sequence number: check the mapping went to the right packet.
 		up := uint16(pays[i][0]) | uint16(pays[i][1])<<8
-		if want := h.SequenceNumber - r.down.epochFor(h.SequenceNumber).seqOff; up != want {
+		if want := h.SequenceNumber - r.down.epochFor(h.SequenceNumber).off.seq; up != want {
 			t.Errorf("seq %d resent publisher packet %d, want %d", h.SequenceNumber, up, want)
 		}
 	}
 }
 
 // epochFor is the epoch a sent sequence number belongs to (test helper).
-func (d *downTrack) epochFor(seq uint16) *epoch {
-	e := d.epoch.Load()
-	if int16(seq-e.downStart) < 0 {
-		return e.prev
-	}
+func (d *downTrack) epochFor(seq uint16) epoch {
+	e, _ := d.epochOf(seq, uint16(d.highest.Load()))
 
 	return e
+}
+
+// newLoneTrack is a track with one layer and no publisher, for driving the forwarding path
+// directly (tests and benchmarks).
+func newLoneTrack(kind Kind, gate *atomic.Bool, codec webrtc.RTPCodecParameters, ssrc uint32) *upTrack {
+	src := SourceMicrophone
+	if kind == KindVideo {
+		src = SourceCamera
+	}
+	t := newUpTrack(string(src)+"-1", nil, sectionDecl{mid: "0", kind: kind, source: src}, gate, codec)
+	t.addLayer(newUpLayer(t, layerF, "", ssrc))
+
+	return t
 }
 
 // An epoch longer than half the sequence space still accepts late packets and answers NACKs.

@@ -84,6 +84,7 @@ type recvTrack struct {
 	seen       map[uint16]bool
 	ended      bool
 	firstKey   bool // the first packet received started a VP8 keyframe
+	padding    int  // padding-only packets (bandwidth probes): in the sequence, not media
 }
 
 type streamKey struct {
@@ -114,12 +115,14 @@ type testClient struct {
 	mux  ice.UDPMux // the client's own socket when it simulates loss or sinks
 	sink *sinkConn
 
-	sigMu   sync.Mutex
-	sigs    []Signal
-	sigKick chan struct{}
+	sigMu     sync.Mutex
+	sigs      []Signal
+	sigKick   chan struct{}
+	pubSignal []Signal // signals about the publisher connection (publisherLayers, sources)
 
-	mu     sync.Mutex
-	tracks map[string]*recvTrack
+	mu      sync.Mutex
+	tracks  map[string]*recvTrack // by stream, track id and arrival
+	nTracks int
 
 	audio, video         atomic.Pointer[webrtc.TrackLocalStaticRTP]
 	senders              map[string]*webrtc.RTPSender // by local track id; only the test goroutine
@@ -247,6 +250,16 @@ func (c *testClient) handleSignal(s Signal) {
 	case <-c.stop:
 		return // closing: the connections may be gone
 	default:
+	}
+	if s.Type == SignalPublisherLayers || s.Type == SignalSources {
+		if s.Target != TargetPublisher {
+			c.t.Errorf("%s: %s signal for %q", c.id, s.Type, s.Target)
+		}
+		c.sigMu.Lock()
+		c.pubSignal = append(c.pubSignal, s)
+		c.sigMu.Unlock()
+
+		return
 	}
 	if s.Target != TargetSubscriber {
 		c.t.Errorf("%s: signal for %q", c.id, s.Target)
@@ -455,10 +468,13 @@ func (c *testClient) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	}
 	rt := &recvTrack{id: tr.ID(), stream: tr.StreamID(), kind: kind, seen: map[uint16]bool{}}
 	c.mu.Lock()
-	if old := c.tracks[tr.ID()]; old != nil {
-		c.t.Errorf("%s: track id %s received twice", c.id, tr.ID())
+	for _, old := range c.tracks {
+		if old.stream == rt.stream && old.id == rt.id && !old.ended {
+			c.t.Errorf("%s: track %s of %s received twice", c.id, tr.ID(), tr.StreamID())
+		}
 	}
-	c.tracks[tr.ID()] = rt
+	c.nTracks++
+	c.tracks[fmt.Sprintf("%s/%s/%d", rt.stream, rt.id, c.nTracks)] = rt
 	c.mu.Unlock()
 	c.wg.Add(1)
 	go func() {
@@ -484,6 +500,18 @@ func (c *testClient) record(rt *recvTrack, p *rtp.Packet) {
 	now := time.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if p.Padding && len(p.Payload) == 0 { // a probe's padding: it only takes a sequence number
+		rt.padding++
+		rt.seen[p.SequenceNumber] = true
+		if rt.packets > 0 && int16(p.SequenceNumber-rt.lastSeq) > 0 {
+			if p.SequenceNumber-rt.lastSeq != 1 {
+				rt.gaps++
+			}
+			rt.lastSeq = p.SequenceNumber
+		}
+
+		return
+	}
 	if rt.packets > 0 && !rt.seen[p.SequenceNumber] {
 		d := p.SequenceNumber - rt.lastSeq
 		if d != 1 && int16(d) > 0 {
@@ -502,6 +530,20 @@ func (c *testClient) record(rt *recvTrack, p *rtp.Packet) {
 	if rt.packets == 1 || int16(p.SequenceNumber-rt.lastSeq) > 0 {
 		rt.lastSeq, rt.lastTS, rt.lastAt = p.SequenceNumber, p.Timestamp, now
 	}
+}
+
+// publisherSignals returns the signals about c's publisher connection of one type so far.
+func (c *testClient) publisherSignals(typ string) []Signal {
+	c.sigMu.Lock()
+	defer c.sigMu.Unlock()
+	var out []Signal
+	for _, s := range c.pubSignal {
+		if s.Type == typ {
+			out = append(out, s)
+		}
+	}
+
+	return out
 }
 
 // packets counts what arrived from stream (a participant id) of kind, over all its tracks.

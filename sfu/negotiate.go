@@ -20,6 +20,12 @@ func (p *Peer) subscribe(t *upTrack) {
 		return
 	}
 	d := newDownTrack(t, p)
+	if t.kind == KindVideo {
+		d.maxLayer.Store(p.qualityFor(t))
+		if d.maxLayer.Load() == noLayer {
+			d.target.Store(noLayer)
+		}
+	}
 	if !t.addDown(d) {
 		return // the track ended meanwhile
 	}
@@ -43,6 +49,8 @@ func (p *Peer) subscribe(t *upTrack) {
 	}
 	d.sender = tr.Sender()
 	p.downs[t] = d
+	p.publishDowns()
+	p.kickAlloc()
 	p.mu.Lock()
 	if !p.closed {
 		p.wg.Add(1)
@@ -60,6 +68,7 @@ func (p *Peer) unsubscribe(d *downTrack) {
 		return
 	}
 	delete(p.downs, d.up)
+	p.publishDowns()
 	if p.isClosed() {
 		return
 	}
@@ -67,6 +76,15 @@ func (p *Peer) unsubscribe(d *downTrack) {
 		p.log.Debug("remove track from subscriber", "track", d.up.id, "err", err)
 	}
 	p.markDirty()
+}
+
+// publishDowns gives the allocator the current list of downTracks; callers hold subMu.
+func (p *Peer) publishDowns() {
+	list := make([]*downTrack, 0, len(p.downs))
+	for _, d := range p.downs {
+		list = append(list, d)
+	}
+	p.downList.Store(&list)
 }
 
 // markDirty records a change to negotiate; callers hold subMu.

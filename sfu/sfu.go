@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/pion/ice/v4"
+	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -38,6 +39,13 @@ var ErrBadSDP = errors.New("sfu: bad session description")
 // ErrClosed is returned by a closed Peer or SFU.
 var ErrClosed = errors.New("sfu: closed")
 
+// ErrNotFound is a request about a room, participant or published source the sfu does not have
+// (signaling answers not_found).
+var ErrNotFound = errors.New("sfu: not found")
+
+// ErrInvalid is a request with a value outside its type's range (signaling answers bad_request).
+var ErrInvalid = errors.New("sfu: invalid argument")
+
 // Config configures New.
 type Config struct {
 	// UDPPort is the one UDP port all media goes through (ICE UDP mux); 0 picks a free one.
@@ -56,30 +64,44 @@ type Config struct {
 	BatchWrites bool
 }
 
+// The types of Signal.
+const (
+	SignalOffer     = "offer"     // a subscriber offer (SDP)
+	SignalCandidate = "candidate" // a subscriber ICE candidate (Candidate)
+	// SignalPublisherLayers tells a publisher which simulcast layers of one of its sources some
+	// subscriber needs now (Source, Layers: RIDs, lowest first); it may stop encoding the others.
+	// Sent when the set changes, at most once a second per source, for simulcast sources only.
+	SignalPublisherLayers = "publisherLayers"
+	// SignalSources tells which sources the server now receives from the participant as tracks
+	// (Sources), whenever that changes.
+	SignalSources = "sources"
+)
+
 // Signal is something the sfu needs sent to a client over signaling.
 type Signal struct {
-	Type      string // "offer" (always TargetSubscriber) or "candidate"
+	Type      string // one of the Signal* constants
 	Target    Target
 	SDP       string                   // for "offer"
 	Candidate *webrtc.ICECandidateInit // for "candidate"; Candidate.Candidate == "" marks the end
+	Source    Source                   // for "publisherLayers"
+	Layers    []string                 // for "publisherLayers"
+	Sources   []Source                 // for "sources"
 }
 
 // SFU is the media server: rooms of participants whose tracks it forwards to each other.
 type SFU struct {
-	log            *slog.Logger
-	mux            ice.UDPMux
-	port           int
-	pubAPI, subAPI *webrtc.API
-	codecs         []webrtc.RTPCodecParameters
-	counters       *counters
-	registerer     prometheus.Registerer
-	collector      prometheus.Collector
-	trackSeq       atomic.Uint64
-	livePeers      atomic.Int64
-	writes         *writeStats // nil unless cfg.BatchWrites
-
-	// arrivals are the publishers' SRTP read buffers, for their tracks' readers.
-	arrivals *arrivals
+	log        *slog.Logger
+	logs       logging.LoggerFactory
+	mux        ice.UDPMux
+	port       int
+	apis       *pionAPIs
+	codecs     []webrtc.RTPCodecParameters
+	counters   *counters
+	registerer prometheus.Registerer
+	collector  prometheus.Collector
+	trackSeq   atomic.Uint64
+	livePeers  atomic.Int64
+	writes     *writeStats // nil unless cfg.BatchWrites
 
 	mu     sync.Mutex
 	closed bool
@@ -108,16 +130,14 @@ func New(cfg Config) (*SFU, error) {
 
 		return nil, err
 	}
-	arr := newArrivals()
-	pub, sub, err := newAPIs(se, lf, arr)
+	apis, err := newAPIs(se, lf)
 	if err != nil {
 		_ = mux.Close()
 
 		return nil, err
 	}
 	s := &SFU{
-		log: log, mux: mux, port: port, pubAPI: pub, subAPI: sub, codecs: supportedCodecs(),
-		arrivals: arr,
+		log: log, logs: lf, mux: mux, port: port, apis: apis, codecs: supportedCodecs(),
 		counters: newCounters(), rooms: map[string]*room{}, writes: writes,
 	}
 	if cfg.Registerer != nil {
@@ -245,27 +265,37 @@ func (s *SFU) peerEnded() {
 	s.peers.Done()
 }
 
-// SetForwarding opens or closes the gate of a participant's tracks of one kind. When it returns
-// with forward false, no packet of that kind from that participant is written to anyone any more.
-// The gate is kept per room and participant: it applies to tracks published later and to a
-// replacing peer. Opening a video gate asks the publisher for a keyframe.
+// SetForwarding opens or closes the gates of a participant's sources of one kind (audio: the
+// microphone and the screen's audio; video: the camera and the screen). When it returns with
+// forward false, no packet of that kind from that participant is written to anyone any more.
 func (s *SFU) SetForwarding(roomID, participantID string, kind Kind, forward bool) {
+	for _, src := range allSources {
+		if src.Kind() == kind {
+			s.SetSourceForwarding(roomID, participantID, src, forward)
+		}
+	}
+}
+
+// SetSourceForwarding opens or closes the gate of one of a participant's sources. When it
+// returns with forward false, no packet of that source from that participant is written to
+// anyone any more. The gate is kept per room and participant: it applies to a track published
+// later and to a replacing peer. Opening a video gate asks the publisher for a keyframe.
+func (s *SFU) SetSourceForwarding(roomID, participantID string, src Source, forward bool) {
 	for {
 		r := s.room(roomID, true)
 		if r == nil {
 			return
 		}
-		g, ok := r.gate(participantID, kind)
+		g, ok := r.gate(participantID, src)
 		if !ok {
 			continue // the room was closed meanwhile
 		}
 		was := g.Swap(forward)
-		tracks := r.tracksOf(participantID, kind)
-		for _, t := range tracks {
+		for _, t := range r.tracksOfSource(participantID, src) {
 			if !forward {
 				t.waitIdle()
 			} else if !was {
-				t.requestKeyframe()
+				t.requestKeyframes(pliResume)
 			}
 		}
 
@@ -277,7 +307,7 @@ func (s *SFU) SetForwarding(roomID, participantID string, kind Kind, forward boo
 func (s *SFU) RequestKeyframe(roomID, participantID string) {
 	if r := s.room(roomID, false); r != nil {
 		for _, t := range r.tracksOf(participantID, KindVideo) {
-			t.requestKeyframe()
+			t.requestKeyframes(pliRequest)
 		}
 	}
 }

@@ -1,0 +1,150 @@
+package sfu
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pion/logging"
+	"github.com/pion/webrtc/v4"
+)
+
+// A publisher's tracks are exactly what its last offer declared: one per sending section, each
+// with the source the offer named (or the default microphone and camera), on up to three
+// simulcast layers. Every other RTP stream (SSRC) that reaches the publisher connection is
+// refused: it never becomes a track, its buffer is emptied (arrival.go), and it is counted in
+// RefusedStreams without a log line of its own. A publisher that sends more than
+// maxRefusedStreams undeclared streams is disconnected: each still costs Pion some state
+// (and, for a single-section offer without a=ssrc, a transceiver) for the connection's life.
+//
+// Pion is told the MID, RID and repaired-RID header extensions (codecs.go), so it routes a
+// declared stream to its section and layer by what the packet says instead of guessing from the
+// payload type. Pion reports the streams it could not route only in its log; the publisher's
+// Pion logger (refusalLog) turns those lines into refusals.
+
+// maxRefusedStreams is how many undeclared streams a publisher connection may send before the
+// peer is closed; no client that follows its own offer comes near it.
+const maxRefusedStreams = 1000
+
+// midOf returns the mid of the transceiver recv belongs to ("" for one Pion made on its own).
+func midOf(pc *webrtc.PeerConnection, recv *webrtc.RTPReceiver) string {
+	for _, tr := range pc.GetTransceivers() {
+		if tr.Receiver() == recv {
+			return tr.Mid()
+		}
+	}
+
+	return ""
+}
+
+// declaredFor finds the section and layer a new remote track belongs to; false when the offer
+// declared no such stream.
+func (p *Peer) declaredFor(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) (sectionDecl, int, bool) {
+	secs := p.sections()
+	mid := midOf(p.pub(), recv)
+	decl, ok := secs[mid]
+	if !ok && mid == "" && len(secs) == 1 {
+		// Pion gives a stream of a single-section offer without a=ssrc a transceiver of its
+		// own: it is that section's stream, unless the section has one already (then addLayer
+		// refuses it).
+		for _, d := range secs {
+			decl, ok = d, true
+		}
+	}
+	if !ok {
+		return sectionDecl{}, 0, false
+	}
+	kind := KindAudio
+	if remote.Kind() == webrtc.RTPCodecTypeVideo {
+		kind = KindVideo
+	}
+	if kind != decl.kind {
+		return sectionDecl{}, 0, false
+	}
+	rid := remote.RID()
+	if rid == "" {
+		return decl, layerF, decl.layers == 0
+	}
+	layer := layerOfRID(rid)
+
+	return decl, layer, layer >= 0 && decl.layers&(1<<layer) != 0
+}
+
+// refuse counts a stream the publisher sent that is no track.
+func (p *Peer) refuse(ssrc uint32) {
+	n := p.streams.refuse(ssrc)
+	if n == 0 {
+		return
+	}
+	p.s.counters.refused.Add(1)
+	switch {
+	case n == 1:
+		p.log.Info("publisher sends streams its offer did not declare; refusing them", "ssrc", ssrc)
+	case n == maxRefusedStreams+1:
+		p.log.Warn("publisher sent too many undeclared streams; closing the peer", "refused", n-1)
+		go p.Close()
+	}
+}
+
+// Pion's log lines about one stream it could not use; everything else passes.
+var pionStreamRefusals = []string{
+	"Incoming unhandled RTP ssrc(",
+	"Could not determine PayloadType for SSRC",
+	"Failed to set codec settings for track SSRC",
+}
+
+// refusalLog is a publisher's Pion logger factory: Pion's per-stream refusals become counted
+// refusals (a flood of undeclared streams must not become a flood of log lines); the rest goes
+// to the sfu's log.
+type refusalLog struct {
+	next logging.LoggerFactory
+	peer *Peer
+}
+
+func (f refusalLog) NewLogger(scope string) logging.LeveledLogger {
+	return refusalLogger{LeveledLogger: f.next.NewLogger(scope), peer: f.peer}
+}
+
+type refusalLogger struct {
+	logging.LeveledLogger
+	peer *Peer
+}
+
+// refused reports whether a log line is a stream refusal, and counts it.
+func (l refusalLogger) refused(format string, args []any) bool {
+	if format == webrtc.ErrSimulcastProbeOverflow.Error() {
+		l.peer.refuse(0)
+
+		return true
+	}
+	for _, prefix := range pionStreamRefusals {
+		if strings.HasPrefix(format, prefix) {
+			var ssrc uint32
+			if len(args) > 0 {
+				_, _ = fmt.Sscan(fmt.Sprint(args[0]), &ssrc)
+			}
+			l.peer.refuse(ssrc)
+
+			return true
+		}
+	}
+
+	return false
+}
+
+func (l refusalLogger) Warn(msg string) {
+	if !l.refused(msg, nil) {
+		l.LeveledLogger.Warn(msg)
+	}
+}
+
+func (l refusalLogger) Warnf(format string, args ...any) {
+	if !l.refused(format, args) {
+		l.LeveledLogger.Warnf(format, args...)
+	}
+}
+
+func (l refusalLogger) Errorf(format string, args ...any) {
+	if !l.refused(format, args) {
+		l.LeveledLogger.Errorf(format, args...)
+	}
+}
