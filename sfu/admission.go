@@ -57,7 +57,7 @@ func (p *Peer) declaredFor(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver)
 	if remote.Kind() == webrtc.RTPCodecTypeVideo {
 		kind = KindVideo
 	}
-	if kind != decl.kind {
+	if kind != decl.kind || !decl.allows(uint32(remote.SSRC())) {
 		return sectionDecl{}, 0, false
 	}
 	rid := remote.RID()
@@ -67,6 +67,24 @@ func (p *Peer) declaredFor(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver)
 	layer := layerOfRID(rid)
 
 	return decl, layer, layer >= 0 && decl.layers&(1<<layer) != 0
+}
+
+// orphan lets go of the stream a track of the publisher read before Pion moved it to another
+// SSRC (a stream claiming a declared section's MID): nothing reads the old stream any more.
+func (p *Peer) orphan(remote *webrtc.TrackRemote) {
+	p.mu.Lock()
+	var old *arrivalBuffer
+	for t := range p.tracks {
+		for i := range numLayers {
+			if l := t.layer(i); l != nil && l.remote == remote {
+				old = l.arrival.Swap(nil)
+			}
+		}
+	}
+	p.mu.Unlock()
+	if old != nil {
+		old.kill()
+	}
 }
 
 // refuse counts a stream the publisher sent that is no track.

@@ -123,6 +123,7 @@ type testClient struct {
 	mu      sync.Mutex
 	tracks  map[string]*recvTrack // by stream, track id and arrival
 	nTracks int
+	inspect func(rt *recvTrack, p *rtp.Packet) // sees every packet received, under mu
 
 	audio, video         atomic.Pointer[webrtc.TrackLocalStaticRTP]
 	senders              map[string]*webrtc.RTPSender // by local track id; only the test goroutine
@@ -133,6 +134,11 @@ type testClient struct {
 	audioSent, videoSent atomic.Int64
 	plisReceived         atomic.Int64
 	wantKeyframe         atomic.Bool
+
+	// offerFilter, when set, rewrites the publisher offer before the server sees it.
+	offerFilter func(string) string
+	// sources, when set, names the offer's sections (by the local track ids of their senders).
+	sources map[string]Source
 
 	stop      chan struct{}
 	closeOnce sync.Once
@@ -359,7 +365,20 @@ func (c *testClient) negotiatePublisher() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
-	answer, err := c.peer.Offer(ctx, offer.SDP)
+	sdp := offer.SDP
+	if c.offerFilter != nil {
+		sdp = c.offerFilter(sdp)
+	}
+	var sources map[string]Source
+	if c.sources != nil {
+		sources = map[string]Source{}
+		for _, x := range c.pub.GetTransceivers() {
+			if tr := x.Sender().Track(); tr != nil && c.sources[tr.ID()] != "" {
+				sources[x.Mid()] = c.sources[tr.ID()]
+			}
+		}
+	}
+	answer, err := c.peer.OfferSources(ctx, sdp, sources)
 	if err != nil {
 		c.t.Fatalf("%s: publisher offer: %v", c.id, err)
 	}
@@ -500,6 +519,9 @@ func (c *testClient) record(rt *recvTrack, p *rtp.Packet) {
 	now := time.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.inspect != nil {
+		c.inspect(rt, p)
+	}
 	if p.Padding && len(p.Payload) == 0 { // a probe's padding: it only takes a sequence number
 		rt.padding++
 		rt.seen[p.SequenceNumber] = true

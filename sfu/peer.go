@@ -214,6 +214,9 @@ func (p *Peer) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	ssrc := uint32(remote.SSRC())
 	decl, layer, ok := p.declaredFor(remote, recv)
 	if !ok {
+		// A stream claiming a declared section's MID takes the section's track in Pion: the
+		// track's reader then reads the refused stream, fails and ends the track.
+		p.orphan(remote)
 		p.refuse(ssrc)
 
 		return
@@ -243,8 +246,8 @@ func (p *Peer) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	if l := t.layer(layer); l != nil && l.remote == remote {
 		// Pion moved a track to another SSRC of the same section (the reader follows it).
 		p.mu.Unlock()
-		if b := p.streams.accept(ssrc); b != nil {
-			l.arrival.Store(b)
+		if old := l.arrival.Swap(p.streams.accept(ssrc)); old != nil {
+			old.kill() // nothing reads the old stream any more
 		}
 
 		return

@@ -2,6 +2,8 @@ package sfu
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/pion/sdp/v3"
@@ -66,6 +68,13 @@ type sectionDecl struct {
 	// layers is the set of simulcast layers declared (bit i for layer i); 0 for a single
 	// encoding, which is received as layer f.
 	layers uint8
+	// ssrcs are the SSRCs the section declared (a=ssrc); none: any SSRC Pion routes to it.
+	ssrcs []uint32
+}
+
+// allows reports whether the section may carry a stream with ssrc.
+func (s sectionDecl) allows(ssrc uint32) bool {
+	return len(s.ssrcs) == 0 || slices.Contains(s.ssrcs, ssrc)
 }
 
 // simulcast reports whether the section sends more than one layer.
@@ -104,7 +113,7 @@ func offerSections(offer string, sources map[string]Source) (map[string]sectionD
 		if layers != 0 && kind == KindAudio {
 			return nil, &SourcesError{Mid: mid, Reason: "simulcast on an audio section"}
 		}
-		sending = append(sending, sectionDecl{mid: mid, kind: kind, layers: layers})
+		sending = append(sending, sectionDecl{mid: mid, kind: kind, layers: layers, ssrcs: declaredSSRCs(m)})
 	}
 	for mid, src := range sources {
 		if !src.Valid() {
@@ -167,6 +176,22 @@ func sends(m *sdp.MediaDescription) bool {
 	}
 
 	return true
+}
+
+// declaredSSRCs lists a section's a=ssrc values.
+func declaredSSRCs(m *sdp.MediaDescription) []uint32 {
+	var out []uint32
+	for _, a := range m.Attributes {
+		if a.Key != "ssrc" {
+			continue
+		}
+		id, _, _ := strings.Cut(a.Value, " ")
+		if v, err := strconv.ParseUint(id, 10, 32); err == nil && !slices.Contains(out, uint32(v)) {
+			out = append(out, uint32(v))
+		}
+	}
+
+	return out
 }
 
 // sendLayers returns the simulcast layers a section sends (a=rid ... send, and the RIDs of
