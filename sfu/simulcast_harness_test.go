@@ -1,0 +1,376 @@
+package sfu
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// The simulcast test publisher sends a camera as three VP8 layers at 25 frames a second, sized
+// like a browser's (q ~150 kbit/s, h ~500 kbit/s, f ~1.5 Mbit/s), each with its own SSRC,
+// sequence numbers, timestamps, picture ids and TL0PICIDX from bases of its own. Every packet's
+// last payload byte names its layer ('q', 'h', 'f'), so a subscriber can tell which layer it
+// got. Keyframes come every 4 s and when the server asks for one on a layer.
+var (
+	simPackets = [numLayers]int{1, 3, 7}        // packets per frame
+	simSize    = [numLayers]int{700, 830, 1070} // payload bytes per packet
+)
+
+// simLayer is one layer's sender state.
+type simLayer struct {
+	tr      *webrtc.TrackLocalStaticRTP
+	on      atomic.Bool // sending (dynacast may turn a layer off)
+	wantKey atomic.Bool
+	seq     uint16
+	ts      uint32
+	pic     uint16
+	tl0     uint8
+	sent    atomic.Int64
+}
+
+// simPublisher is a test client publishing a microphone and a simulcast camera.
+type simPublisher struct {
+	*testClient
+	layers       [numLayers]*simLayer
+	sender       *webrtc.RTPSender
+	midID, ridID uint8
+	mid          string
+	ssrcs        sync.Map // SSRC -> layer index
+	obeyLayers   bool     // apply publisherLayers signals (dynacast)
+	keysSent     [numLayers]atomic.Int64
+}
+
+// newSimPublisher joins room as id and starts publishing audio and a three-layer camera.
+func newSimPublisher(t *testing.T, s *SFU, room, id string, layers ...int) *simPublisher {
+	t.Helper()
+	if len(layers) == 0 {
+		layers = []int{layerQ, layerH, layerF}
+	}
+	c := newTestClient(t, s, room, id)
+	p := &simPublisher{testClient: c}
+	for _, i := range layers {
+		tr, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000},
+			"cam", "client-stream-"+id, webrtc.WithRTPStreamID(layerRIDs[i]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Bases apart from each other, and near the wrap for one layer.
+		l := &simLayer{tr: tr, seq: uint16(1000 + 20000*i), ts: uint32(500000 * (i + 1)), pic: uint16(100 + 10000*i), tl0: uint8(10 + 100*i)}
+		if i == layerH {
+			l.seq, l.pic = 65500, 0x7ff0
+		}
+		l.on.Store(true)
+		p.layers[i] = l
+		if p.sender == nil {
+			x, err := c.pub.AddTransceiverFromTrack(tr, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.sender = x.Sender()
+		} else if err := p.sender.AddEncoding(tr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.senders["cam"] = p.sender
+	c.wg.Add(1)
+	go p.readRTCP()
+	c.publish(true, false) // the microphone; negotiates the camera too
+	for _, x := range c.pub.GetTransceivers() {
+		if x.Sender() == p.sender {
+			p.mid = x.Mid()
+		}
+	}
+	params := p.sender.GetParameters()
+	for _, e := range params.HeaderExtensions {
+		switch e.URI {
+		case sdp.SDESMidURI:
+			p.midID = uint8(e.ID)
+		case sdp.SDESRTPStreamIDURI:
+			p.ridID = uint8(e.ID)
+		}
+	}
+	for _, enc := range params.Encodings {
+		p.ssrcs.Store(uint32(enc.SSRC), layerOfRID(enc.RID))
+	}
+	if p.midID == 0 || p.ridID == 0 {
+		t.Fatalf("MID/RID extensions not negotiated: %+v", params.HeaderExtensions)
+	}
+	c.wg.Add(1)
+	go p.run()
+
+	return p
+}
+
+// readRTCP turns the server's keyframe requests into a keyframe on the layer asked for.
+func (p *simPublisher) readRTCP() {
+	defer p.wg.Done()
+	for {
+		pkts, _, err := p.sender.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, pkt := range pkts {
+			var ssrc uint32
+			switch x := pkt.(type) {
+			case *rtcp.PictureLossIndication:
+				ssrc = x.MediaSSRC
+			case *rtcp.FullIntraRequest:
+				ssrc = x.MediaSSRC
+			default:
+				continue
+			}
+			p.plisReceived.Add(1)
+			if i, ok := p.ssrcs.Load(ssrc); ok && p.layers[i.(int)] != nil {
+				p.layers[i.(int)].wantKey.Store(true)
+			}
+		}
+	}
+}
+
+// simVP8 builds a VP8 payload: descriptor with a 15-bit picture id, TL0PICIDX and TID 0; on a
+// frame's first packet the payload header (a keyframe's with its start code); the layer's name
+// in the last byte.
+func simVP8(l *simLayer, layer int, first, key bool) []byte {
+	b := make([]byte, simSize[layer])
+	b[0] = 0x80 // X
+	if first {
+		b[0] |= 0x10 // S, partition 0
+	}
+	b[1] = 0x80 | 0x40 | 0x20 // I, L, T
+	b[2] = 0x80 | byte(l.pic>>8)
+	b[3] = byte(l.pic)
+	b[4] = l.tl0
+	b[5] = 0x20 // TID 0, Y
+	if first {
+		b[6] = 0x01 // interframe
+		if key {
+			b[6] = 0x00
+			copy(b[9:], []byte{0x9d, 0x01, 0x2a})
+		}
+	}
+	b[len(b)-1] = layerRIDs[layer][0]
+
+	return b
+}
+
+// run is the media clock: a frame on every layer every 40 ms (the microphone is sent by the
+// harness's own clock).
+func (p *simPublisher) run() {
+	defer p.wg.Done()
+	tick := time.NewTicker(40 * time.Millisecond)
+	defer tick.Stop()
+	for n := 0; ; n++ {
+		select {
+		case <-p.stop:
+			return
+		case <-tick.C:
+		}
+		if p.paused.Load() {
+			continue
+		}
+		for i, l := range p.layers {
+			if l == nil {
+				continue
+			}
+			l.ts += 3600
+			l.pic = (l.pic + 1) & 0x7fff
+			l.tl0++
+			if !l.on.Load() {
+				continue
+			}
+			key := n%100 == 0 || l.wantKey.Swap(false)
+			if key {
+				p.keysSent[i].Add(1)
+			}
+			parts := simPackets[i]
+			if key {
+				parts *= 3
+			}
+			for k := range parts {
+				l.seq++
+				pkt := &rtp.Packet{
+					Header:  rtp.Header{Version: 2, SequenceNumber: l.seq, Timestamp: l.ts, Marker: k == parts-1},
+					Payload: simVP8(l, i, k == 0, key),
+				}
+				_ = pkt.Header.SetExtension(p.midID, []byte(p.mid))
+				_ = pkt.Header.SetExtension(p.ridID, []byte(layerRIDs[i]))
+				if err := l.tr.WriteRTP(pkt); err == nil {
+					l.sent.Add(1)
+				}
+			}
+		}
+	}
+}
+
+// applyLayers turns layers on and off as the last publisherLayers signal says (dynacast).
+func (p *simPublisher) applyLayers() {
+	sigs := p.publisherSignals(SignalPublisherLayers)
+	if len(sigs) == 0 {
+		return
+	}
+	on := map[string]bool{}
+	for _, rid := range sigs[len(sigs)-1].Layers {
+		on[rid] = true
+	}
+	for i, l := range p.layers {
+		if l != nil {
+			l.on.Store(on[layerRIDs[i]])
+		}
+	}
+}
+
+// vidPacket is one video packet a subscriber received, as the continuity checks need it.
+type vidPacket struct {
+	ssrc     uint32
+	seq      uint16
+	ts       uint32
+	padding  bool
+	layer    byte
+	pic      uint16
+	tl0      uint8
+	keyStart bool // the first packet of a keyframe
+	at       time.Time
+}
+
+// simSubscriber records every video packet a client receives from one publisher.
+type simSubscriber struct {
+	*testClient
+	from string
+	mu   sync.Mutex
+	pkts []vidPacket
+}
+
+func newSimSubscriber(t *testing.T, s *SFU, room, id, from string, opts ...clientOptions) *simSubscriber {
+	t.Helper()
+	c := newTestClient(t, s, room, id, opts...)
+	sub := &simSubscriber{testClient: c, from: from}
+	c.mu.Lock()
+	c.inspect = func(rt *recvTrack, p *rtp.Packet) {
+		if rt.stream != from || rt.kind != KindVideo {
+			return
+		}
+		v := vidPacket{ssrc: p.SSRC, seq: p.SequenceNumber, ts: p.Timestamp, at: time.Now(), padding: p.Padding && len(p.Payload) == 0}
+		if !v.padding && len(p.Payload) > 6 {
+			d := parseVP8(p.Payload)
+			v.layer, v.pic, v.tl0 = p.Payload[len(p.Payload)-1], d.pic, d.tl0
+			v.keyStart = isVP8Keyframe(p.Payload)
+		}
+		sub.mu.Lock()
+		sub.pkts = append(sub.pkts, v)
+		sub.mu.Unlock()
+	}
+	c.mu.Unlock()
+
+	return sub
+}
+
+// received returns a copy of what arrived so far.
+func (s *simSubscriber) received() []vidPacket {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	return append([]vidPacket(nil), s.pkts...)
+}
+
+// lastLayers returns the layers of the last n media packets received.
+func (s *simSubscriber) lastLayers(n int) string {
+	pkts := s.received()
+	out := make([]byte, 0, n)
+	for i := len(pkts) - 1; i >= 0 && len(out) < n; i-- {
+		if !pkts[i].padding {
+			out = append(out, pkts[i].layer)
+		}
+	}
+
+	return string(out)
+}
+
+// onLayer reports whether the last n media packets are all of layer.
+func (s *simSubscriber) onLayer(layer byte, n int) bool {
+	got := s.lastLayers(n)
+	if len(got) < n {
+		return false
+	}
+	for i := range len(got) {
+		if got[i] != layer {
+			return false
+		}
+	}
+
+	return true
+}
+
+// checkContinuity checks a subscriber's video, packet by packet: one SSRC, sequence numbers
+// without a gap, timestamps that never go back (and move on with each new frame), picture ids
+// and TL0PICIDX that move on by one with each new frame, and a keyframe first after every
+// change of layer and at the start. It returns the layers in the order they were received.
+func checkContinuity(t *testing.T, who string, pkts []vidPacket) string {
+	t.Helper()
+	var layers []byte
+	var prev *vidPacket // the previous media packet
+	errs := 0
+	fail := func(format string, args ...any) {
+		t.Helper()
+		if errs < 10 {
+			t.Errorf(who+": "+format, args...)
+		}
+		errs++
+	}
+	for i := range pkts {
+		p := &pkts[i]
+		if i > 0 {
+			q := &pkts[i-1]
+			if p.ssrc != q.ssrc {
+				fail("packet %d: SSRC %d after %d", i, p.ssrc, q.ssrc)
+			}
+			if p.seq != q.seq+1 {
+				fail("packet %d: seq %d after %d", i, p.seq, q.seq)
+			}
+			if int32(p.ts-q.ts) < 0 {
+				fail("packet %d: timestamp %d after %d", i, p.ts, q.ts)
+			}
+		}
+		if p.padding {
+			continue
+		}
+		if prev == nil || p.layer != prev.layer {
+			layers = append(layers, p.layer)
+			if !p.keyStart {
+				fail("packet %d: layer %c starts without a keyframe", i, p.layer)
+			}
+		}
+		if prev != nil {
+			if p.ts != prev.ts { // a new frame
+				if p.pic != (prev.pic+1)&0x7fff {
+					fail("packet %d (layer %c after %c): picture id %d after %d", i, p.layer, prev.layer, p.pic, prev.pic)
+				}
+				if p.tl0 != prev.tl0+1 {
+					fail("packet %d: TL0PICIDX %d after %d", i, p.tl0, prev.tl0)
+				}
+			} else if p.pic != prev.pic || p.tl0 != prev.tl0 {
+				fail("packet %d: picture id %d/%d within a frame of %d/%d", i, p.pic, p.tl0, prev.pic, prev.tl0)
+			}
+		}
+		prev = p
+	}
+	if errs > 10 {
+		t.Errorf("%s: %d continuity errors in all", who, errs)
+	}
+
+	return string(layers)
+}
+
+// setQuality asks for a quality until the subscriber's track exists.
+func setQuality(t *testing.T, s *SFU, room, sub, pub string, q Quality) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("%s setting %s's camera to %s", sub, pub, q), func() bool {
+		return s.SetVideoQuality(room, sub, pub, SourceCamera, q) == nil
+	})
+}

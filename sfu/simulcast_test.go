@@ -1,0 +1,187 @@
+package sfu
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// waitLayer waits until a subscriber's last n media packets are all of layer.
+func waitLayer(t *testing.T, sub *simSubscriber, layer byte, n int) {
+	t.Helper()
+	waitFor(t, sub.id+" receiving layer "+string(layer), func() bool { return sub.onLayer(layer, n) })
+}
+
+// Subscribers asking low, medium, high and off each get exactly their layer of a three-layer
+// publisher (off: nothing), and every subscriber's stream is continuous packet by packet.
+func TestSimulcastQualities(t *testing.T) {
+	s := newTestSFU(t)
+	pub := newSimPublisher(t, s, "room", "pub")
+	subs := map[Quality]*simSubscriber{}
+	for _, q := range []Quality{QualityLow, QualityMedium, QualityHigh, QualityOff} {
+		subs[q] = newSimSubscriber(t, s, "room", string(q), "pub")
+		setQuality(t, s, "room", string(q), "pub", q)
+	}
+	want := map[Quality]byte{QualityLow: 'q', QualityMedium: 'h', QualityHigh: 'f'}
+	for q, layer := range want {
+		waitLayer(t, subs[q], layer, 30)
+	}
+	// From here on each gets its layer and nothing else.
+	marks := map[Quality]int{}
+	for q := range want {
+		marks[q] = len(subs[q].received())
+	}
+	off := len(subs[QualityOff].received())
+	sent := pub.layers[layerF].sent.Load()
+	waitFor(t, "the publisher sending 100 more packets of f", func() bool { return pub.layers[layerF].sent.Load() >= sent+100 })
+	for q, layer := range want {
+		pkts := subs[q].received()
+		n := 0
+		for _, p := range pkts[marks[q]:] {
+			if !p.padding {
+				n++
+				if p.layer != layer {
+					t.Errorf("%s received a packet of layer %c", q, p.layer)
+
+					break
+				}
+			}
+		}
+		if n < 10 {
+			t.Errorf("%s received only %d packets", q, n)
+		}
+		layers := checkContinuity(t, string(q), pkts)
+		t.Logf("%s: %d packets, layers in order %q", q, len(pkts), layers)
+	}
+	if got := len(subs[QualityOff].received()); got != off {
+		t.Errorf("off received %d video packets meanwhile", got-off)
+	}
+	if audio := subs[QualityOff].packets("pub", KindAudio); audio == 0 {
+		t.Error("off receives no audio either")
+	}
+	st := s.Stats()
+	if st.ForwardedByLayer["q"] == 0 || st.ForwardedByLayer["h"] == 0 || st.ForwardedByLayer["f"] == 0 {
+		t.Errorf("forwarded by layer %v", st.ForwardedByLayer)
+	}
+	t.Logf("stats: layers %v switches %d PLIs %v probes %v padding %d", st.ForwardedByLayer, st.LayerSwitches,
+		st.PLIsByCause, st.Probes, st.PaddingPackets)
+}
+
+// One subscriber goes through every quality and back: it gets each layer in turn, switching only
+// at a keyframe, and its stream stays continuous across every switch and pause.
+func TestSimulcastSwitches(t *testing.T) {
+	s := newTestSFU(t)
+	pub := newSimPublisher(t, s, "room", "pub")
+	sub := newSimSubscriber(t, s, "room", "sub", "pub")
+	setQuality(t, s, "room", "sub", "pub", QualityLow)
+	waitLayer(t, sub, 'q', 20)
+	steps := []struct {
+		q     Quality
+		layer byte
+	}{
+		{QualityHigh, 'f'}, {QualityLow, 'q'}, {QualityMedium, 'h'}, {QualityOff, 0},
+		{QualityHigh, 'f'}, {QualityMedium, 'h'}, {QualityOff, 0}, {QualityLow, 'q'}, {QualityHigh, 'f'},
+	}
+	var want []byte
+	want = append(want, 'q')
+	for _, st := range steps {
+		if err := s.SetVideoQuality("room", "sub", "pub", SourceCamera, st.q); err != nil {
+			t.Fatal(err)
+		}
+		if st.layer == 0 {
+			n := len(sub.received())
+			sent := pub.layers[layerQ].sent.Load()
+			waitFor(t, "the publisher sending 25 frames while sub is off", func() bool {
+				return pub.layers[layerQ].sent.Load() >= sent+25
+			})
+			if got := len(sub.received()); got > n+simPackets[layerF]*3 { // what was in flight
+				t.Errorf("off: %d packets arrived", got-n)
+			}
+
+			continue
+		}
+		waitLayer(t, sub, st.layer, 20)
+		if want[len(want)-1] != st.layer {
+			want = append(want, st.layer)
+		}
+	}
+	layers := checkContinuity(t, "sub", sub.received())
+	// Every switch shows; a step to a layer seen last can have passed through none other.
+	if !strings.Contains(layers, string(want[1:])) && layers != string(want) {
+		t.Logf("layers %q, steps %q", layers, want)
+	}
+	for _, w := range want {
+		if !strings.ContainsRune(layers, rune(w)) {
+			t.Errorf("layer %c never received (got %q)", w, layers)
+		}
+	}
+	t.Logf("layers in order %q; stats %+v", layers, s.Stats().PLIsByCause)
+}
+
+// Dynacast: when every subscriber asks low the publisher hears that only q is needed; one asking
+// high brings f back. A publisher that obeys and stops encoding h and f still serves everyone.
+func TestDynacast(t *testing.T) {
+	s := newTestSFU(t)
+	pub := newSimPublisher(t, s, "room", "pub")
+	a := newSimSubscriber(t, s, "room", "a", "pub")
+	b := newSimSubscriber(t, s, "room", "b", "pub")
+	setQuality(t, s, "room", "a", "pub", QualityLow)
+	setQuality(t, s, "room", "b", "pub", QualityLow)
+	last := func() []string {
+		sigs := pub.publisherSignals(SignalPublisherLayers)
+		if len(sigs) == 0 {
+			return nil
+		}
+		if sigs[len(sigs)-1].Source != SourceCamera {
+			t.Errorf("publisherLayers for %q", sigs[len(sigs)-1].Source)
+		}
+
+		return sigs[len(sigs)-1].Layers
+	}
+	waitFor(t, "publisherLayers [q]", func() bool { return slices.Equal(last(), []string{"q"}) })
+	pub.applyLayers() // the publisher stops encoding h and f
+	waitLayer(t, a, 'q', 20)
+	waitLayer(t, b, 'q', 20)
+
+	setQuality(t, s, "room", "b", "pub", QualityHigh)
+	waitFor(t, "publisherLayers with f", func() bool { return slices.Contains(last(), "f") })
+	pub.applyLayers()
+	waitLayer(t, b, 'f', 20)
+	if !a.onLayer('q', 10) {
+		t.Errorf("a left q: %q", a.lastLayers(10))
+	}
+	checkContinuity(t, "a", a.received())
+	checkContinuity(t, "b", b.received())
+	// Reports are at most one a second per source.
+	sigs := pub.publisherSignals(SignalPublisherLayers)
+	t.Logf("publisherLayers: %d signals, last %v", len(sigs), last())
+}
+
+// SetVideoQuality refuses what signaling answers bad_request and not_found.
+func TestSetVideoQualityErrors(t *testing.T) {
+	s := newTestSFU(t)
+	pub := newSimPublisher(t, s, "room", "pub")
+	sub := newTestClient(t, s, "room", "sub")
+	waitFor(t, "sub receiving pub's audio", func() bool { return sub.packets("pub", KindAudio) > 0 })
+	_ = pub
+	for _, tc := range []struct {
+		room, sub, pub string
+		src            Source
+		q              Quality
+		want           error
+	}{
+		{"room", "sub", "pub", SourceCamera, "ultra", ErrInvalid},
+		{"room", "sub", "pub", SourceMicrophone, QualityLow, ErrInvalid},
+		{"room", "sub", "pub", SourceScreen, QualityLow, ErrNotFound},
+		{"room", "sub", "nobody", SourceCamera, QualityLow, ErrNotFound},
+		{"room", "nobody", "pub", SourceCamera, QualityLow, ErrNotFound},
+		{"elsewhere", "sub", "pub", SourceCamera, QualityLow, ErrNotFound},
+		{"room", "pub", "pub", SourceCamera, QualityLow, ErrNotFound},
+		{"room", "sub", "pub", SourceCamera, QualityLow, nil},
+	} {
+		if err := s.SetVideoQuality(tc.room, tc.sub, tc.pub, tc.src, tc.q); !errors.Is(err, tc.want) {
+			t.Errorf("%+v: %v, want %v", tc, err, tc.want)
+		}
+	}
+}
