@@ -19,13 +19,14 @@ import (
 // and the next round takes the step; one it does not carry backs the next probe off.
 const (
 	allocInterval    = 250 * time.Millisecond
-	upHeadroom       = 0.15
-	probeMargin      = 1.2 // a probe aims this much above what the next step needs
-	probeMaxFactor   = 2.0 // and at most this many times the estimate
+	upHeadroom       = 0.10
+	overshoot        = 1.25 // sending this much above the estimate is congestion
+	probeMargin      = 1.2  // a probe aims this much above what the next step needs
+	probeMaxFactor   = 2.0  // and at most this many times the estimate
 	probeFirstDelay  = time.Second
 	probeAfterOK     = time.Second
 	probeBackoffMin  = 2 * time.Second
-	probeBackoffMax  = 8 * time.Second
+	probeBackoffMax  = 6 * time.Second
 	probeDecideAfter = 1500 * time.Millisecond // feedback on a probe is given up on after this
 	observeInterval  = time.Second
 )
@@ -35,6 +36,8 @@ type allocator struct {
 	kick        chan struct{}
 	lastObserve int64
 	probing     bool
+	stopped     bool // the probe's padding ended; its outcome is awaited
+	stoppedAt   int64
 	probeEnd    int64
 	probeNext   int64
 	backoff     time.Duration
@@ -173,6 +176,16 @@ func (p *Peer) allocate(now int64) {
 			}
 		}
 	}
+	// Sending far more than the link carries (the estimate fell): a track moving down stops its
+	// current layer at once instead of at the new layer's keyframe, so the queue at the
+	// bottleneck drains and the audio gets through.
+	sending := start - budget // what the layers being forwarded take
+	for _, class := range [][]*plan{screens, cameras} {
+		for _, pl := range class {
+			sending += layerCost(pl.d.up, pl.cur) - layerCost(pl.d.up, pl.layer())
+		}
+	}
+	congested := bounded && float64(sending) > overshoot*float64(start)
 	var blockedNeed int64
 	for _, class := range [][]*plan{screens, cameras} {
 		for _, pl := range class {
@@ -181,7 +194,9 @@ func (p *Peer) allocate(now int64) {
 			if limited && (blockedNeed == 0 || pl.blockNeed < blockedNeed) {
 				blockedNeed = pl.blockNeed
 			}
-			pl.d.setTarget(int32(available(pl.d.up, desired, now)), int32(desired), limited)
+			target := available(pl.d.up, desired, now)
+			pl.d.urgent.Store(congested && target < pl.cur)
+			pl.d.setTarget(int32(target), int32(desired), limited)
 		}
 	}
 	if bounded {
@@ -270,11 +285,15 @@ func (d *downTrack) needMask() uint32 {
 func (p *Peer) runProber(now, est, spent, need int64, plans []*plan) {
 	a := &p.alloc
 	if a.probing {
-		if now >= a.probeEnd {
+		if !a.stopped && (now >= a.probeEnd || p.probeUntil.Load() == 0) {
 			p.probeHost.Store(nil)
 			p.bwe.stopProbe()
+			a.stopped, a.stoppedAt = true, now
 		}
-		done, ok := p.bwe.probeOutcome(now, now >= a.probeEnd+int64(probeDecideAfter))
+		if !a.stopped {
+			return
+		}
+		done, ok := p.bwe.probeOutcome(now, now >= a.stoppedAt+int64(probeDecideAfter))
 		if !done {
 			return
 		}
@@ -293,29 +312,33 @@ func (p *Peer) runProber(now, est, spent, need int64, plans []*plan) {
 	if need <= 0 || now < a.probeNext {
 		return
 	}
+	// The host is the video track forwarded at the highest rate (most frames ends to pad
+	// after), else one paused for bandwidth whose lowest layer still paces it.
 	var host *downTrack
 	var hostRate int64
 	for _, pl := range plans {
 		d := pl.d
+		r := int64(-1)
 		if c := d.curLayer.Load(); c >= 0 {
-			if r := layerCost(d.up, int(c)); host == nil || r > hostRate {
-				host, hostRate = d, r
-			}
+			r = layerCost(d.up, int(c))
+		} else if !d.sentAny.Load() || !d.limited.Load() || d.target.Load() >= 0 {
+			continue
+		}
+		if host == nil || r > hostRate {
+			host, hostRate = d, r
 		}
 	}
 	if host == nil {
 		return
 	}
 	target := int64(float64(spent+need) * probeMargin)
-	target = min(max(target, est+est/10), int64(probeMaxFactor*float64(est)))
-	padding := (target - p.alloc.rate) / 8
-	if padding <= 0 {
-		return
-	}
-	a.probing = true
-	a.probeEnd = now + int64(probeDuration)
-	p.bwe.startProbe(now, a.probeEnd)
-	p.probeRate.Store(padding)
+	target = min(max(target, est+est/5), int64(probeMaxFactor*float64(est)))
+	a.probing, a.stopped = true, false
+	a.probeEnd = now + int64(probeMaxDuration)
+	p.bwe.startProbe(target)
+	// Padding at the rate that, with what is being sent, makes the target.
+	p.probeRate.Store(max(target-a.rate, target/4) / 8)
+	p.probeBursts.Store(0)
 	p.probeUntil.Store(a.probeEnd)
 	p.probeHost.Store(host)
 }

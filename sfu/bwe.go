@@ -1,6 +1,9 @@
 package sfu
 
 import (
+	"cmp"
+	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,14 +36,19 @@ import (
 //     arrives within the second;
 //   - otherwise, with little loss and no queue, the estimate grows 8% a second, but never past
 //     1.5 times what is delivered: more than that is unproven, and proven only by a probe;
-//   - a probe (the allocator starts one) sends padding on top of the media for probeDuration;
-//     if the link delivered it at the rate it was sent, the estimate rises to that rate.
+//   - a probe (the allocator starts one) sends padding on top of the media after probeBursts
+//     frames; if the link delivered it at the rate it was sent, the estimate rises to the rate
+//     the probe was meant to prove.
 const (
 	histSize          = 4096 // packets remembered for feedback, a power of two
-	initialEstimate   = 1_000_000
+	initialEstimate   = 600_000
 	minEstimate       = 50_000
 	maxEstimate       = 50_000_000
 	estimateWindow    = time.Second
+	deliveryWindow    = 500 * time.Millisecond
+	queuedDelay       = 20 * time.Millisecond
+	minQueuedSpan     = 100 * time.Millisecond
+	recentWindow      = 100 * time.Millisecond
 	minRateSpan       = 250 * time.Millisecond
 	baseDelayWindow   = 10 // seconds the minimum one-way delay is kept for
 	overuseDelay      = 80 * time.Millisecond
@@ -49,7 +57,10 @@ const (
 	calmLoss          = 0.02
 	holdAfterOveruse  = 2 * time.Second
 	growthPerSecond   = 0.08
-	probeDuration     = 300 * time.Millisecond
+	probeMaxDuration  = 400 * time.Millisecond
+	probeBursts       = 3                    // frame ends a probe pads after
+	burstGap          = 5 * time.Millisecond // padding sent further apart is another burst
+	lossCutInterval   = time.Second
 	noFeedbackTimeout = 3 * time.Second
 )
 
@@ -72,19 +83,19 @@ type feedbackSample struct {
 
 // probeStats gathers the feedback on one probe cluster.
 type probeStats struct {
-	start, end           int64 // when the cluster was sent, µs
-	firstSend, lastSend  int64
-	firstArr, lastArr    int64
-	firstSize            int
-	sentBytes, recvBytes int
-	sent, lost           int
-	done, ok             bool
+	target int64 // the rate the probe meant to prove (bits per second)
+	end    int64 // its last padding was sent (µs); 0 while it runs
+	pkts   []feedbackSample
+	done   bool
+	ok     bool
 }
 
 type estimator struct {
 	ctr       *counters
+	log       *slog.Logger
 	hist      [histSize]atomic.Uint64
-	cluster   atomic.Uint32 // the probe cluster packets sent now belong to (0: none)
+	cluster   atomic.Uint32 // the probe cluster padding sent now belongs to (0: none)
+	probeLast atomic.Int64  // when the probe's last padding was sent (µs)
 	sentBytes atomic.Uint64
 	firstSent atomic.Int64 // monoNow of the first packet sent; 0 before
 
@@ -96,9 +107,11 @@ type estimator struct {
 	baseMin      [baseDelayWindow]int64 // minimum one-way delay per second
 	baseSec      int64
 	holdUntil    int64 // no growth before (µs)
+	lossCutAt    int64 // the last cut for loss (µs)
 	lastUpdate   int64 // µs
 	probe        probeStats
 	probeID      uint32
+	dropped      func() // called (under mu) when the estimate falls; must not block
 }
 
 func newEstimator(ctr *counters) *estimator {
@@ -107,13 +120,23 @@ func newEstimator(ctr *counters) *estimator {
 
 // sent records a packet written to the subscriber (any goroutine, once per packet: one atomic
 // store and one add).
-func (e *estimator) sent(tseq uint16, size int, now int64) {
+func (e *estimator) sent(tseq uint16, size int, now int64) { e.record(tseq, size, now, 0) }
+
+// sentProbe records a padding packet of the current probe.
+func (e *estimator) sentProbe(tseq uint16, size int, now int64) {
+	e.record(tseq, size, now, e.cluster.Load()&31)
+}
+
+func (e *estimator) record(tseq uint16, size int, now int64, cluster uint32) {
 	wire := uint64(min((size+wireOverhead+1)/2, 1023))
-	v := uint64(tseq)<<48 | wire<<histSizeShift | uint64(e.cluster.Load()&31)<<histClusShift | uint64(uint32(now/1000))
+	v := uint64(tseq)<<48 | wire<<histSizeShift | uint64(cluster)<<histClusShift | uint64(uint32(now/1000))
 	e.hist[int(tseq)&(histSize-1)].Store(v)
 	e.sentBytes.Add(wire * 2)
 	if e.firstSent.Load() == 0 {
 		e.firstSent.CompareAndSwap(0, now)
+	}
+	if cluster != 0 {
+		e.probeLast.Store(now / 1000)
 	}
 }
 
@@ -222,75 +245,147 @@ func (e *estimator) note(seq uint16, received bool, arrival, nowUs int64) {
 }
 
 func (p *probeStats) add(s feedbackSample) {
-	p.sent++
-	p.sentBytes += s.size
-	if p.firstSend == 0 || s.send < p.firstSend {
-		p.firstSend = s.send
+	if len(p.pkts) < cap(p.pkts) {
+		p.pkts = append(p.pkts, s)
 	}
-	p.lastSend = max(p.lastSend, s.send)
-	if s.lost {
-		p.lost++
-
-		return
-	}
-	p.recvBytes += s.size
-	if p.firstArr == 0 || s.arrival < p.firstArr {
-		p.firstArr, p.firstSize = s.arrival, s.size
-	}
-	p.lastArr = max(p.lastArr, s.arrival)
 }
 
-// windowStats measures the last estimateWindow of reported packets; callers hold mu.
-func (e *estimator) windowStats() (sendBps, recvBps, loss float64, queue int64, ok bool) {
-	if len(e.samples) == 0 {
-		return 0, 0, 0, 0, false
+// rates measures a probe's padding, which went out in bursts at frame ends: the rate it was sent
+// at is the bytes of every burst but the last over the time from the first burst to the last,
+// and the rate it was delivered at the same bytes over the time from the first burst's first
+// arrival to the last burst's. A link that carries the rate passes each burst before the next;
+// one that does not queues them, and the last burst arrives late.
+func (p *probeStats) rates() (sendBps, recvBps, loss float64, ok bool) {
+	pkts := p.pkts
+	slices.SortFunc(pkts, func(a, b feedbackSample) int { return cmp.Compare(a.send, b.send) })
+	type burst struct {
+		send, arr int64
+		bytes     int
 	}
-	latest := e.samples[len(e.samples)-1].send
-	for _, s := range e.samples[max(len(e.samples)-64, 0):] {
-		latest = max(latest, s.send)
-	}
-	from := latest - int64(estimateWindow/time.Microsecond)
-	var sentBytes, recvBytes, n, lost int
-	firstSend, lastSend, firstArr, lastArr := int64(1<<62), int64(0), int64(1<<62), int64(0)
-	var recentOWD, recentN int64
-	recentFrom := latest - 100_000
-	for i := len(e.samples) - 1; i >= 0; i-- {
-		s := e.samples[i]
-		if s.send < from {
-			break
+	var bursts []burst
+	lost := 0
+	for i, s := range pkts {
+		if i == 0 || s.send-pkts[i-1].send > int64(burstGap/time.Microsecond) {
+			bursts = append(bursts, burst{send: s.send, arr: 1 << 62})
 		}
-		n++
-		sentBytes += s.size
-		firstSend, lastSend = min(firstSend, s.send), max(lastSend, s.send)
+		b := &bursts[len(bursts)-1]
+		b.bytes += s.size
 		if s.lost {
 			lost++
+		} else {
+			b.arr = min(b.arr, s.arrival)
+		}
+	}
+	if len(bursts) < 2 || len(pkts) < 4 {
+		return 0, 0, 0, false
+	}
+	first, last := bursts[0], bursts[len(bursts)-1]
+	if first.arr == 1<<62 || last.arr == 1<<62 || last.arr <= first.arr || last.send <= first.send {
+		return 0, 0, 1, true // a burst lost whole
+	}
+	bytes := 0
+	for _, b := range bursts[:len(bursts)-1] {
+		bytes += b.bytes
+	}
+	sendBps = float64(bytes) * 8e6 / float64(last.send-first.send)
+	recvBps = float64(bytes) * 8e6 / float64(last.arr-first.arr)
 
+	return sendBps, recvBps, float64(lost) / float64(len(pkts)), true
+}
+
+// windowStats measures the recent feedback; callers hold mu. The delivery rate is what arrived
+// over the last deliveryWindow of arrivals, and it is compared with the rate those same packets
+// (and the ones lost among them) were sent at: while a queue builds, packets arrive more slowly
+// than they left. The loss is over the last estimateWindow of packets sent.
+func (e *estimator) windowStats() (sendBps, recvBps, capBps, loss float64, queue int64, ok bool) {
+	if len(e.samples) < 10 {
+		return 0, 0, 0, 0, 0, false
+	}
+	base := int64(1<<62 - 1)
+	for _, m := range e.baseMin {
+		base = min(base, m)
+	}
+	queuedFrom := base + int64(queuedDelay/time.Microsecond)
+	var qBytes, qN int
+	qFirst, qLast, qFirstSize := int64(1<<62), int64(0), 0
+	var latestSend, latestArr int64
+	for _, s := range e.samples[max(len(e.samples)-64, 0):] {
+		latestSend = max(latestSend, s.send)
+		if !s.lost {
+			latestArr = max(latestArr, s.arrival)
+		}
+	}
+	lossFrom := latestSend - int64(estimateWindow/time.Microsecond)
+	arrFrom := latestArr - int64(deliveryWindow/time.Microsecond)
+	recentFrom := latestArr - int64(recentWindow/time.Microsecond)
+	var n, lost, recvBytes, recvN int
+	firstArr, firstSize := int64(1<<62), 0
+	firstSend, lastSend := int64(1<<62), int64(0)
+	var recentOWD, recentN int64
+	for i := len(e.samples) - 1; i >= 0; i-- {
+		s := e.samples[i]
+		if s.send < lossFrom && (s.lost || s.arrival < arrFrom) {
+			break
+		}
+		if s.send >= lossFrom {
+			n++
+			if s.lost {
+				lost++
+			}
+		}
+		if s.lost || s.arrival < arrFrom {
 			continue
 		}
+		recvN++
 		recvBytes += s.size
-		firstArr, lastArr = min(firstArr, s.arrival), max(lastArr, s.arrival)
-		if s.send >= recentFrom {
+		if s.arrival < firstArr {
+			firstArr, firstSize = s.arrival, s.size
+		}
+		if s.arrival-s.send > queuedFrom { // it found a queue: it left the bottleneck at its rate
+			qN++
+			qBytes += s.size
+			if s.arrival < qFirst {
+				qFirst, qFirstSize = s.arrival, s.size
+			}
+			qLast = max(qLast, s.arrival)
+		}
+		firstSend, lastSend = min(firstSend, s.send), max(lastSend, s.send)
+		if s.arrival >= recentFrom {
 			recentOWD += s.arrival - s.send
 			recentN++
 		}
 	}
-	if n < 10 || lastSend-firstSend < int64(minRateSpan/time.Microsecond) {
-		return 0, 0, 0, 0, false
+	arrSpan, sendSpan := latestArr-firstArr, lastSend-firstSend
+	if recvN < 10 || n < 10 || arrSpan < int64(minRateSpan/time.Microsecond) || sendSpan <= 0 {
+		return 0, 0, 0, 0, 0, false
 	}
-	sendBps = float64(sentBytes) * 8e6 / float64(lastSend-firstSend)
-	if lastArr > firstArr {
-		recvBps = float64(recvBytes) * 8e6 / float64(max(lastArr-firstArr, lastSend-firstSend))
+	// What was sent over the same stretch: the packets received and those lost in between.
+	var sentBytes int
+	for i := len(e.samples) - 1; i >= 0; i-- {
+		s := e.samples[i]
+		if s.send < firstSend {
+			if s.send < firstSend-int64(estimateWindow/time.Microsecond) {
+				break
+			}
+
+			continue
+		}
+		if s.send <= lastSend && (s.lost || s.arrival >= arrFrom) {
+			sentBytes += s.size
+		}
 	}
+	recvBps = float64(recvBytes-firstSize) * 8e6 / float64(arrSpan)
+	sendBps = float64(sentBytes-firstSize) * 8e6 / float64(max(sendSpan, 1))
 	loss = float64(lost) / float64(n)
 	if recentN > 0 {
-		base := int64(1<<62 - 1)
-		for _, m := range e.baseMin {
-			base = min(base, m)
-		}
 		queue = max(recentOWD/recentN-base, 0)
 	}
+	capBps = recvBps
+	if qN >= 8 && qLast-qFirst >= int64(minQueuedSpan/time.Microsecond) {
+		capBps = max(recvBps, float64(qBytes-qFirstSize)*8e6/float64(qLast-qFirst))
+	}
 
-	return sendBps, recvBps, loss, queue, true
+	return sendBps, recvBps, capBps, loss, queue, true
 }
 
 // update moves the estimate after a feedback; callers hold mu.
@@ -301,15 +396,30 @@ func (e *estimator) update(nowUs int64) {
 	}
 	e.lastUpdate = nowUs
 	e.evalProbe(nowUs, false)
-	sendBps, recvBps, loss, queue, ok := e.windowStats()
+	sendBps, recvBps, capBps, loss, queue, ok := e.windowStats()
 	if !ok {
 		return
 	}
+	before := e.est
 	queueing := queue > int64(overuseDelay/time.Microsecond) && recvBps < 0.9*sendBps
 	switch {
-	case loss > overuseLoss || queueing:
-		if recvBps > 0 {
-			e.est = min(e.est, 0.85*recvBps)
+	case queueing || loss > overuseLoss:
+		cut := e.est
+		if queueing { // the queued packets left the bottleneck at its rate
+			cut = min(cut, 0.85*capBps)
+		}
+		if loss > overuseLoss && nowUs >= e.lossCutAt+int64(lossCutInterval/time.Microsecond) {
+			// Loss without a queue to measure (a policer), or on top of one: step down by half
+			// the loss, at most once per loss window, but not below what is being delivered.
+			cut = min(cut, max(e.est*(1-0.5*loss), 0.85*capBps))
+			e.lossCutAt = nowUs
+		}
+		if cut < e.est {
+			e.est = cut
+			if e.log != nil {
+				e.log.Debug("downlink overuse", "estimate", int64(e.est), "sent", int64(sendBps),
+					"delivered", int64(recvBps), "loss", loss, "queue", time.Duration(queue)*time.Microsecond)
+			}
 		}
 		e.holdUntil = nowUs + int64(holdAfterOveruse/time.Microsecond)
 	case loss <= calmLoss && queue < int64(calmDelay/time.Microsecond) && nowUs >= e.holdUntil:
@@ -317,19 +427,33 @@ func (e *estimator) update(nowUs int64) {
 		e.est = max(e.est, min(grown, 1.5*recvBps))
 	}
 	e.est = min(max(e.est, minEstimate), maxEstimate)
+	if e.est < 0.95*before && e.dropped != nil {
+		e.dropped() // the allocator acts at once, not at its next round
+	}
 }
 
-// startProbe opens a probe cluster: the packets sent from now until end carry its id.
-func (e *estimator) startProbe(now, end int64) {
+// startProbe opens a probe cluster: padding sent from now on carries its id.
+func (e *estimator) startProbe(target int64) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.probeID = e.probeID%31 + 1
-	e.probe = probeStats{start: now / 1000, end: end / 1000}
+	e.probe = probeStats{target: target, pkts: e.probe.pkts[:0]}
+	if e.probe.pkts == nil {
+		e.probe.pkts = make([]feedbackSample, 0, probeBursts*maxPadBurst)
+	}
+	e.probeLast.Store(0)
 	e.cluster.Store(e.probeID)
 }
 
-// stopProbe ends the cluster's packets.
-func (e *estimator) stopProbe() { e.cluster.Store(0) }
+// stopProbe ends the cluster.
+func (e *estimator) stopProbe() {
+	e.cluster.Store(0)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.probe.target != 0 && e.probe.end == 0 {
+		e.probe.end = max(e.probeLast.Load(), 1)
+	}
+}
 
 // probeOutcome returns whether the probe is decided, and how; at deadline it is decided either
 // way.
@@ -341,9 +465,11 @@ func (e *estimator) probeOutcome(now int64, deadline bool) (done, ok bool) {
 	return e.probe.done, e.probe.ok
 }
 
-// evalProbe decides the probe once the feedback covers packets sent after it ended: the link
-// took the probe if it delivered it at (nearly) the rate it was sent, with little loss. Then the
-// estimate rises to what was delivered. Callers hold mu.
+// evalProbe decides an ended probe once the feedback covers packets sent after its last
+// padding: the link took the probe if it delivered the padding at (nearly) the rate it was
+// sent, with little loss. The padding went out in bursts at frame ends, so both rates are over
+// the span from the first packet to the last, less one packet. A probe the link took raises
+// the estimate to the rate it meant to prove. Callers hold mu.
 func (e *estimator) evalProbe(nowUs int64, deadline bool) {
 	p := &e.probe
 	if p.done || p.end == 0 {
@@ -354,22 +480,23 @@ func (e *estimator) evalProbe(nowUs int64, deadline bool) {
 		return
 	}
 	p.done = true
-	sendSpan, arrSpan := p.lastSend-p.firstSend, p.lastArr-p.firstArr
-	if p.sent < 10 || sendSpan < int64(probeDuration/time.Microsecond)/2 || arrSpan <= 0 {
-		e.ctr.probesFailed.Add(1)
+	sendBps, recvBps, loss, measured := p.rates()
+	if !measured {
+		e.ctr.probesFailed.Add(1) // too little went out to tell (a track without frames)
 
 		return
 	}
-	sendBps := float64(p.sentBytes) * 8e6 / float64(sendSpan)
-	recvBps := float64(p.recvBytes-p.firstSize) * 8e6 / float64(arrSpan)
-	loss := float64(p.lost) / float64(p.sent)
 	p.ok = loss < 0.05 && recvBps >= 0.9*sendBps
+	if e.log != nil {
+		e.log.Debug("bandwidth probe", "target", p.target, "sent", int64(sendBps), "delivered", int64(recvBps),
+			"loss", loss, "ok", p.ok)
+	}
 	if !p.ok {
 		e.ctr.probesFailed.Add(1)
 
 		return
 	}
 	e.ctr.probesOK.Add(1)
-	e.est = min(max(e.est, 0.95*min(sendBps, recvBps)), maxEstimate)
+	e.est = min(max(e.est, float64(p.target)), maxEstimate)
 	e.holdUntil = nowUs
 }

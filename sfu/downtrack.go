@@ -69,6 +69,8 @@ type downTrack struct {
 	desired  atomic.Int32  // the layer the allocator chose, received or not (dynacast)
 	limited  atomic.Bool   // the allocator holds the track below what was asked, for bandwidth
 	lastNeed atomic.Uint32 // needMask when the track's needs were last updated
+	sentAny  atomic.Bool   // a packet has been sent (started, for the control plane)
+	urgent   atomic.Bool   // moving down under congestion: leave the current layer at once
 
 	// Owned by the lane's goroutine.
 	lastBinding  *binding
@@ -174,6 +176,10 @@ func (d *downTrack) laneLayers() uint32 {
 	if c := d.curLayer.Load(); c >= 0 {
 		m |= 1 << c
 	}
+	if m == 0 && d.limited.Load() && d.sentAny.Load() {
+		// Paused for bandwidth: the lowest layer's frames pace the probes that may resume it.
+		m |= 1 << bits.TrailingZeros8(d.up.declared)
+	}
 
 	return m
 }
@@ -217,11 +223,16 @@ func (d *downTrack) write(p *rtp.Packet, in *pktInfo, at int64) dropReason {
 	switch {
 	case in.layer != d.cur:
 		if in.layer != target {
+			d.padIdle(p.Marker, in.now)
+
 			return dropSkip
 		}
 		switching = true
-	case target == noLayer: // paused by request or for bandwidth: resume on a keyframe
+	case target == noLayer || (target != d.cur && d.urgent.Load()):
+		// Paused by request or for bandwidth, or leaving a layer the link cannot carry: resume
+		// on a keyframe of the target.
 		d.stop()
+		d.padIdle(p.Marker, in.now)
 
 		return dropSkip
 	}
@@ -289,11 +300,23 @@ func (d *downTrack) write(p *rtp.Packet, in *pktInfo, at int64) dropReason {
 		d.lastTL0 = tl0
 	}
 	d.highest.Store(uint32(seq))
+	d.sentAny.Store(true)
 	if p.Marker && d.sub != nil && d.sub.probeHost.Load() == d {
 		d.pad(b, in.now)
 	}
 
 	return dropNone
+}
+
+// padIdle lets a track that forwards nothing (paused for bandwidth) carry a probe's padding, at
+// the end of frames of a layer it does not forward.
+func (d *downTrack) padIdle(marker bool, now int64) {
+	if !marker || !d.started || d.sub == nil || d.sub.probeHost.Load() != d {
+		return
+	}
+	if b := d.binding.Load(); b != nil && b == d.lastBinding {
+		d.pad(b, now)
+	}
 }
 
 // rewriteVP8 renumbers the picture id and TL0PICIDX of a VP8 payload in place; it returns what
@@ -416,7 +439,7 @@ func (d *downTrack) fillHeader(h *rtp.Header, ext []rtp.Extension, twcc []byte, 
 // timestamp and nothing a decoder reads.
 const (
 	paddingSize = 255 // the most one RTP padding length byte can say
-	maxPadBurst = 32  // padding packets after one frame at most
+	maxPadBurst = 64  // padding packets after one frame at most (4 Mbit/s at 25 frames a second)
 )
 
 // pad sends the padding owed since the last burst; it runs on the lane's goroutine after a
@@ -442,12 +465,15 @@ func (d *downTrack) pad(b *binding, now int64) {
 		if err != nil || w == 0 {
 			break
 		}
-		d.sub.bwe.sent(tseq, w, now)
+		d.sub.bwe.sentProbe(tseq, w, now)
 		d.lastSeq = seq
 		sent++
 	}
 	if sent == 0 {
 		return
+	}
+	if d.sub.probeBursts.Add(1) >= probeBursts {
+		d.sub.probeUntil.Store(0) // the probe has its bursts
 	}
 	d.up.ctr.paddingSent.Add(uint64(sent))
 	d.off.seq += uint16(sent)

@@ -103,6 +103,8 @@ type clientOptions struct {
 	// sink makes the client's UDP socket discard every RTP packet unread (counted), for benchmarks:
 	// the server still encrypts and writes each one, but the client spends nothing on them.
 	sink bool
+	// shaper puts a bottleneck on the client's receive path.
+	shaper *shapedConn
 }
 
 // testClient is a participant: a publisher and a subscriber Pion connection wired to a Peer.
@@ -175,6 +177,15 @@ func newTestClient(t testing.TB, s *SFU, room, id string, opts ...clientOptions)
 			t.Fatal(err)
 		}
 		mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: &lossyConn{PacketConn: conn, drop: o.receiveDropper, seen: map[uint16]bool{}}})
+		se.SetICEUDPMux(mux)
+	}
+	if o.shaper != nil {
+		conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.shaper.start(conn)
+		mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: o.shaper})
 		se.SetICEUDPMux(mux)
 	}
 	var sink *sinkConn

@@ -32,9 +32,10 @@ type Peer struct {
 
 	// The prober's choice of a downTrack to carry padding, and the padding rate (bytes per
 	// second) until probeUntil (monoNow).
-	probeHost  atomic.Pointer[downTrack]
-	probeRate  atomic.Int64
-	probeUntil atomic.Int64
+	probeHost   atomic.Pointer[downTrack]
+	probeRate   atomic.Int64
+	probeUntil  atomic.Int64
+	probeBursts atomic.Int32
 
 	pubMu    sync.Mutex // serializes the publisher's negotiation
 	pubCands []webrtc.ICECandidateInit
@@ -82,6 +83,7 @@ func newPeer(s *SFU, r *room, id string, send func(Signal)) (*Peer, error) {
 		done:      make(chan struct{}),
 	}
 	p.bwe = newEstimator(s.counters)
+	p.bwe.dropped, p.bwe.log = p.kickAlloc, p.log
 	p.alloc.init()
 	p.streams = newPubStreams(p)
 	p.api = s.apis.publisherAPI(p.streams, refusalLog{next: s.logs, peer: p})

@@ -242,9 +242,16 @@ type vidPacket struct {
 // simSubscriber records every video packet a client receives from one publisher.
 type simSubscriber struct {
 	*testClient
-	from string
-	mu   sync.Mutex
-	pkts []vidPacket
+	from  string
+	mu    sync.Mutex
+	pkts  []vidPacket
+	audio []audioPacket
+}
+
+// audioPacket is one audio packet a subscriber received.
+type audioPacket struct {
+	seq uint16
+	at  time.Time
 }
 
 func newSimSubscriber(t *testing.T, s *SFU, room, id, from string, opts ...clientOptions) *simSubscriber {
@@ -253,7 +260,14 @@ func newSimSubscriber(t *testing.T, s *SFU, room, id, from string, opts ...clien
 	sub := &simSubscriber{testClient: c, from: from}
 	c.mu.Lock()
 	c.inspect = func(rt *recvTrack, p *rtp.Packet) {
-		if rt.stream != from || rt.kind != KindVideo {
+		if rt.stream != from {
+			return
+		}
+		if rt.kind == KindAudio {
+			sub.mu.Lock()
+			sub.audio = append(sub.audio, audioPacket{seq: p.SequenceNumber, at: time.Now()})
+			sub.mu.Unlock()
+
 			return
 		}
 		v := vidPacket{ssrc: p.SSRC, seq: p.SequenceNumber, ts: p.Timestamp, at: time.Now(), padding: p.Padding && len(p.Payload) == 0}
@@ -277,6 +291,37 @@ func (s *simSubscriber) received() []vidPacket {
 	defer s.mu.Unlock()
 
 	return append([]vidPacket(nil), s.pkts...)
+}
+
+// audioLoss counts the publisher's audio sequence numbers a subscriber never received, from
+// the first it received at or after since to the last it received (the publisher numbers every
+// packet; later duplicates count once).
+func (s *simSubscriber) audioLoss(since time.Time) (lost, total int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := map[uint16]bool{}
+	var first, last uint16
+	for _, a := range s.audio {
+		if a.at.Before(since) {
+			continue
+		}
+		if len(seen) == 0 {
+			first, last = a.seq, a.seq
+		}
+		seen[a.seq] = true
+		if int16(a.seq-first) < 0 {
+			first = a.seq
+		}
+		if int16(a.seq-last) > 0 {
+			last = a.seq
+		}
+	}
+	if len(seen) == 0 {
+		return 0, 0
+	}
+	total = int(last-first) + 1
+
+	return total - len(seen), total
 }
 
 // lastLayers returns the layers of the last n media packets received.
