@@ -38,7 +38,7 @@ func (t *upTrack) updateNeedsLocked() {
 	for _, w := range t.writers {
 		w.updateLayers()
 	}
-	if !t.simulcast {
+	if !t.simulcast || t.owner == nil { // no publisher to tell (tests and benchmarks)
 		return
 	}
 	var need uint8
