@@ -257,4 +257,3 @@ func BenchmarkEstimatorSendPath(b *testing.B) {
 		}
 	}
 }
-
