@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/pion/logging"
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -20,6 +22,79 @@ import (
 // declared stream to its section and layer by what the packet says instead of guessing from the
 // payload type. Pion reports the streams it could not route only in its log; the publisher's
 // Pion logger (refusalLog) turns those lines into refusals.
+
+// A stream claiming a layer that is already received under another SSRC (by its MID and RID
+// header extensions) is refused before Pion sees it: Pion would hand it the layer's track,
+// leaving the real stream unread, while the layer's reader is reading (a race in Pion). A
+// repair (RTX) stream names its layer by the repaired-RID extension and an RTX payload type,
+// and passes.
+
+// streamScreen is what a publisher's negotiation says of its streams' header extensions and
+// payload types, for telling which stream a new SSRC claims to be.
+type streamScreen struct {
+	midID, ridID uint8
+	rtx          [128]bool // RTX payload types
+}
+
+// updateScreen reads the publisher connection's negotiated extensions and codecs; callers hold
+// pubMu, after an offer was applied.
+func (p *Peer) updateScreen() {
+	sc := &streamScreen{}
+	for _, tr := range p.pub().GetTransceivers() {
+		params := tr.Receiver().GetParameters()
+		for _, e := range params.HeaderExtensions {
+			switch {
+			case e.ID <= 0 || e.ID > 255:
+			case e.URI == sdp.SDESMidURI:
+				sc.midID = uint8(e.ID)
+			case e.URI == sdp.SDESRTPStreamIDURI:
+				sc.ridID = uint8(e.ID)
+			}
+		}
+		for _, c := range params.Codecs {
+			if strings.EqualFold(c.MimeType, webrtc.MimeTypeRTX) && c.PayloadType < 128 {
+				sc.rtx[c.PayloadType] = true
+			}
+		}
+	}
+	p.screen.Store(sc)
+}
+
+// takesOver reports whether a new stream's first packet claims a layer being received under
+// another SSRC.
+func (p *Peer) takesOver(pkt []byte, ssrc uint32) bool {
+	sc := p.screen.Load()
+	if sc == nil || sc.midID == 0 {
+		return false
+	}
+	var h rtp.Header
+	if _, err := h.Unmarshal(pkt); err != nil {
+		return false
+	}
+	mid := string(h.GetExtension(sc.midID))
+	var rid string
+	if sc.ridID != 0 {
+		rid = string(h.GetExtension(sc.ridID))
+	}
+	if mid == "" || (rid == "" && sc.rtx[h.PayloadType&0x7f]) {
+		return false // no claim, or a repair stream
+	}
+	layer := layerF
+	if rid != "" {
+		layer = layerOfRID(rid)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, t := range p.bySource {
+		if t.mid == mid {
+			l := t.layer(layer)
+
+			return l != nil && l.ssrc.Load() != ssrc
+		}
+	}
+
+	return false
+}
 
 // maxRefusedStreams is how many undeclared streams a publisher connection may send before the
 // peer is closed; no client that follows its own offer comes near it.
@@ -97,7 +172,7 @@ func (p *Peer) refuse(ssrc uint32) {
 	switch {
 	case n == 1:
 		p.log.Info("publisher sends streams its offer did not declare; refusing them", "ssrc", ssrc)
-	case n == maxRefusedStreams+1:
+	case n == p.s.maxRefused+1:
 		p.log.Warn("publisher sent too many undeclared streams; closing the peer", "refused", n-1)
 		go p.Close()
 	}

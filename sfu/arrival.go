@@ -146,6 +146,7 @@ type arrivalBuffer struct {
 	head, count int
 	closed      bool
 	refused     bool
+	screened    bool // the first packet was looked at (owned by the writer)
 }
 
 // promote lifts the probation limits.
@@ -181,6 +182,12 @@ func (b *arrivalBuffer) kill() {
 
 // Write queues a decrypted packet (Pion's SRTP goroutine).
 func (b *arrivalBuffer) Write(p []byte) (int, error) {
+	if !b.screened { // the stream's first packet; only the SRTP goroutine writes
+		b.screened = true
+		if reg := b.reg; reg != nil && reg.peer != nil && reg.peer.takesOver(p, b.ssrc) {
+			reg.peer.refuse(b.ssrc)
+		}
+	}
 	now := monoNow()
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -44,6 +44,7 @@ type epoch struct {
 	downStart uint16
 	downEnd   uint16
 	ended     bool
+	cont      bool // continues the previous epoch after padding (same stream, shifted numbers)
 }
 
 // epochHistory is how many epochs the NACK path can map back through: enough for the padding a
@@ -79,9 +80,7 @@ type downTrack struct {
 	started      bool // a packet has been sent
 	paused       bool // packets were withheld since the last one sent
 	needKeyframe bool
-	shifted      bool // padding was sent since the last media packet: no late packet fits
 	off          offsets
-	upStart      uint16 // the publisher's sequence number that started the epoch
 	lastUp       uint16 // the publisher's highest sequence number sent in the epoch
 	lastSeq      uint16
 	lastTS       uint32
@@ -264,8 +263,11 @@ func (d *downTrack) write(p *rtp.Packet, in *pktInfo, at int64) dropReason {
 	late := !startEpoch && int16(p.SequenceNumber-d.lastUp) <= 0
 	if startEpoch {
 		off = d.epochOffsets(p, in, at, b.clock, switching)
-	} else if late && d.beforeEpoch(p.SequenceNumber) {
-		return dropStale
+	} else if late {
+		var ok bool
+		if off, ok = d.lateOffsets(p.SequenceNumber); !ok {
+			return dropStale
+		}
 	}
 	seq, ts := p.SequenceNumber+off.seq, p.Timestamp+off.ts
 	pic, tl0 := d.rewriteVP8(p.Payload, &in.vp8, off)
@@ -291,7 +293,6 @@ func (d *downTrack) write(p *rtp.Packet, in *pktInfo, at int64) dropReason {
 	} else if late {
 		return dropNone // a late packet (e.g. a publisher's retransmission) does not move "last"
 	}
-	d.shifted = false
 	d.lastUp, d.lastSeq, d.lastTS, d.lastAt = p.SequenceNumber, seq, ts, at
 	if in.vp8.picAt != 0 {
 		d.lastPic = pic
@@ -331,16 +332,31 @@ func (d *downTrack) rewriteVP8(payload []byte, v *vp8Desc, off offsets) (pic uin
 	return pic, tl0
 }
 
-// beforeEpoch reports whether a late packet was sent by the publisher before the current epoch
-// started (it arrived after a pause ended and is dropped). Sixteen-bit comparisons with the
-// epoch's start are only meaningful while the epoch is younger than half the sequence space; in
-// an older one, any packet within reach of the last is inside it.
-func (d *downTrack) beforeEpoch(upSeq uint16) bool {
-	if d.shifted {
-		return true
+// lateOffsets finds the offsets a late packet (a publisher's retransmission) was to be sent with:
+// those of the epoch of the current layer its sequence number falls in, which may be one before
+// some padding. A packet from before the layer's first epoch (sent before a pause or a switch
+// ended) is not sent: false. Sixteen-bit comparisons with an epoch's start are only meaningful
+// while the epoch is younger than half the sequence space; in an older one, any packet within
+// reach of the last is inside it.
+func (d *downTrack) lateOffsets(upSeq uint16) (offsets, bool) {
+	d.epMu.Lock()
+	defer d.epMu.Unlock()
+	layer := d.up.layer(int(d.cur))
+	for i := range d.epLen {
+		e := &d.eps[(d.epHead-i+epochHistory)%epochHistory]
+		if e.layer != layer || e.gen != d.gen {
+			break // an epoch of another layer, or of the stream before it restarted
+		}
+		upStart := e.downStart - e.off.seq
+		if int16(upSeq-upStart) >= 0 || (i == 0 && d.lastUp-upStart >= 0x8000) {
+			return e.off, true
+		}
+		if !e.cont {
+			break // before a pause or a switch: not forwarded after it
+		}
 	}
 
-	return d.lastUp-d.upStart < 0x8000 && int16(upSeq-d.upStart) < 0
+	return offsets{}, false
 }
 
 // epochOffsets returns the offsets for a new epoch starting with p: the first packet after a pause
@@ -379,7 +395,7 @@ func (d *downTrack) epochOffsets(p *rtp.Packet, in *pktInfo, at int64, clock uin
 // startEpoch commits a new epoch and publishes it for the NACK path.
 func (d *downTrack) startEpoch(upSeq uint16, off offsets) {
 	d.started, d.paused = true, false
-	d.off, d.upStart, d.lastUp = off, upSeq, upSeq
+	d.off, d.lastUp = off, upSeq
 	d.pushEpoch(epoch{layer: d.up.layer(int(d.cur)), gen: d.gen, off: off, downStart: upSeq + off.seq}, d.lastSeq)
 }
 
@@ -477,9 +493,8 @@ func (d *downTrack) pad(b *binding, now int64) {
 	}
 	d.up.ctr.paddingSent.Add(uint64(sent))
 	d.off.seq += uint16(sent)
-	d.shifted = true
 	d.highest.Store(uint32(d.lastSeq))
-	d.pushEpoch(epoch{layer: d.up.layer(int(d.cur)), gen: d.gen, off: d.off, downStart: d.lastSeq + 1}, lastMedia)
+	d.pushEpoch(epoch{layer: d.up.layer(int(d.cur)), gen: d.gen, off: d.off, downStart: d.lastSeq + 1, cont: true}, lastMedia)
 }
 
 // Resends are bounded: a subscriber gets a packet again at most maxResends times, not twice within

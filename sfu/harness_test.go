@@ -105,6 +105,8 @@ type clientOptions struct {
 	sink bool
 	// shaper puts a bottleneck on the client's receive path.
 	shaper *shapedConn
+	// ownRepair leaves NACKs to the test's publisher (no Pion NACK responder).
+	ownRepair bool
 }
 
 // testClient is a participant: a publisher and a subscriber Pion connection wired to a Peer.
@@ -163,7 +165,19 @@ func newTestClient(t testing.TB, s *SFU, room, id string, opts ...clientOptions)
 		d := &dropper{send: o.sendDropper, seen: map[uint32]map[uint16]bool{}}
 		ir.Add(dropperFactory{d}) // first: closest to the network
 	}
-	if !o.sink { // a sink never reads RTP: its interceptors would only add background work
+	switch {
+	case o.ownRepair: // Pion's defaults without its NACK responder
+		err := webrtc.ConfigureRTCPReports(ir)
+		if err == nil {
+			err = webrtc.ConfigureSimulcastExtensionHeaders(me)
+		}
+		if err == nil {
+			err = webrtc.ConfigureTWCCSender(me, ir)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	case !o.sink: // a sink never reads RTP: its interceptors would only add background work
 		if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
 			t.Fatal(err)
 		}

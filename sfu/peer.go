@@ -40,6 +40,7 @@ type Peer struct {
 	pubMu    sync.Mutex // serializes the publisher's negotiation
 	pubCands []webrtc.ICECandidateInit
 	secs     atomic.Pointer[map[string]sectionDecl] // the sending sections of the last offer
+	screen   atomic.Pointer[streamScreen]
 
 	subMu     sync.Mutex // serializes every operation on the subscriber connection
 	subCands  []webrtc.ICECandidateInit
@@ -379,6 +380,7 @@ func (p *Peer) OfferSources(ctx context.Context, offer string, sources map[strin
 		return "", fmt.Errorf("publisher offer: %w", err)
 	}
 	p.dropUndeclared(secs)
+	p.updateScreen()
 	p.addHeld(p.pub(), &p.pubCands)
 	gathered := webrtc.GatheringCompletePromise(p.pub())
 	answer, err := p.pub().CreateAnswer(nil)

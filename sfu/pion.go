@@ -100,6 +100,9 @@ func newSettingEngine(cfg Config, mux ice.UDPMux, lf logging.LoggerFactory) (web
 	return se, nil
 }
 
+// maxPublisherNACKs bounds how often the server asks a publisher for one lost packet.
+const maxPublisherNACKs = 4
+
 // pionAPIs are what the peer connections are made from. Publisher connections generate NACKs,
 // receiver reports and TWCC feedback for what clients send; each publisher gets its own API
 // (publisherAPI) so that its SRTP read buffers and Pion's logs about its streams are its own.
@@ -125,7 +128,10 @@ func newAPIs(se webrtc.SettingEngine, lf logging.LoggerFactory) (*pionAPIs, erro
 	}
 
 	pubIR := &interceptor.Registry{}
-	nackGen, err := nack.NewGeneratorInterceptor(nack.WithGeneratorLoggerFactory(lf))
+	// A packet repaired on an RTX stream never reaches the generator's log of the media
+	// stream (Pion unwraps it later): without a bound it is asked for until it leaves the log.
+	nackGen, err := nack.NewGeneratorInterceptor(nack.WithGeneratorLoggerFactory(lf),
+		nack.GeneratorMaxNacksPerPacket(maxPublisherNACKs))
 	if err != nil {
 		return nil, fmt.Errorf("nack generator: %w", err)
 	}

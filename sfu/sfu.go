@@ -102,6 +102,7 @@ type SFU struct {
 	trackSeq   atomic.Uint64
 	livePeers  atomic.Int64
 	writes     *writeStats // nil unless cfg.BatchWrites
+	maxRefused int         // maxRefusedStreams; tests lower it
 
 	mu     sync.Mutex
 	closed bool
@@ -138,7 +139,7 @@ func New(cfg Config) (*SFU, error) {
 	}
 	s := &SFU{
 		log: log, logs: lf, mux: mux, port: port, apis: apis, codecs: supportedCodecs(),
-		counters: newCounters(), rooms: map[string]*room{}, writes: writes,
+		counters: newCounters(), rooms: map[string]*room{}, writes: writes, maxRefused: maxRefusedStreams,
 	}
 	if cfg.Registerer != nil {
 		c := withWriteMetrics(newCollector(s), writes)

@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -23,9 +24,49 @@ var (
 	simSize    = [numLayers]int{700, 830, 1070} // payload bytes per packet
 )
 
+// capTrack is a layer's track that also hands out its binding: the write stream (to send RTX
+// packets as they are), its RTX SSRC and payload type.
+type capTrack struct {
+	*webrtc.TrackLocalStaticRTP
+	ws     atomic.Value // webrtc.TrackLocalWriter
+	rtx    atomic.Uint32
+	rtxPT  atomic.Uint32
+	bounds atomic.Bool
+}
+
+func (c *capTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	codec, err := c.TrackLocalStaticRTP.Bind(ctx)
+	if err != nil {
+		return codec, err
+	}
+	c.ws.Store(ctx.WriteStream())
+	c.rtx.Store(uint32(ctx.SSRCRetransmission()))
+	for _, x := range ctx.CodecParameters() {
+		if strings.EqualFold(x.MimeType, webrtc.MimeTypeRTX) && x.SDPFmtpLine == fmt.Sprintf("apt=%d", codec.PayloadType) {
+			c.rtxPT.Store(uint32(x.PayloadType))
+		}
+	}
+	c.bounds.Store(true)
+
+	return codec, nil
+}
+
+// sentPacket is a packet kept for retransmission.
+type sentPacket struct {
+	seq     uint16
+	ts      uint32
+	marker  bool
+	payload []byte
+}
+
 // simLayer is one layer's sender state.
 type simLayer struct {
 	tr      *webrtc.TrackLocalStaticRTP
+	cap     *capTrack
+	mu      sync.Mutex
+	history [512]sentPacket // by sequence number, for RTX
+	rtxSeq  uint16
+	resent  atomic.Int64
 	on      atomic.Bool // sending (dynacast may turn a layer off)
 	wantKey atomic.Bool
 	seq     uint16
@@ -41,6 +82,8 @@ type simPublisher struct {
 	layers       [numLayers]*simLayer
 	sender       *webrtc.RTPSender
 	midID, ridID uint8
+	rridID       uint8
+	ownRepair    bool // answers NACKs itself, on its RTX streams with the repaired RID (a browser's way)
 	mid          string
 	ssrcs        sync.Map // SSRC -> layer index
 	obeyLayers   bool     // apply publisherLayers signals (dynacast)
@@ -48,13 +91,14 @@ type simPublisher struct {
 }
 
 // newSimPublisher joins room as id and starts publishing audio and a three-layer camera.
-func newSimPublisher(t *testing.T, s *SFU, room, id string, layers ...int) *simPublisher {
+func newSimPublisher(t *testing.T, s *SFU, room, id string, opts ...clientOptions) *simPublisher {
 	t.Helper()
-	if len(layers) == 0 {
-		layers = []int{layerQ, layerH, layerF}
+	layers := []int{layerQ, layerH, layerF}
+	c := newTestClient(t, s, room, id, opts...)
+	p := &simPublisher{testClient: c, ownRepair: len(opts) > 0 && opts[0].ownRepair}
+	if p.ownRepair { // as a browser: the simulcast section declares no SSRCs
+		c.offerFilter = stripVideoSSRCs
 	}
-	c := newTestClient(t, s, room, id)
-	p := &simPublisher{testClient: c}
 	for _, i := range layers {
 		tr, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000},
 			"cam", "client-stream-"+id, webrtc.WithRTPStreamID(layerRIDs[i]))
@@ -62,25 +106,32 @@ func newSimPublisher(t *testing.T, s *SFU, room, id string, layers ...int) *simP
 			t.Fatal(err)
 		}
 		// Bases apart from each other, and near the wrap for one layer.
-		l := &simLayer{tr: tr, seq: uint16(1000 + 20000*i), ts: uint32(500000 * (i + 1)), pic: uint16(100 + 10000*i), tl0: uint8(10 + 100*i)}
+		l := &simLayer{tr: tr, cap: &capTrack{TrackLocalStaticRTP: tr}, seq: uint16(1000 + 20000*i), ts: uint32(500000 * (i + 1)),
+			pic: uint16(100 + 10000*i), tl0: uint8(10 + 100*i)}
 		if i == layerH {
 			l.seq, l.pic = 65500, 0x7ff0
 		}
 		l.on.Store(true)
 		p.layers[i] = l
+		var local webrtc.TrackLocal = tr
+		if p.ownRepair {
+			local = l.cap
+		}
 		if p.sender == nil {
-			x, err := c.pub.AddTransceiverFromTrack(tr, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+			x, err := c.pub.AddTransceiverFromTrack(local, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 			if err != nil {
 				t.Fatal(err)
 			}
 			p.sender = x.Sender()
-		} else if err := p.sender.AddEncoding(tr); err != nil {
+		} else if err := p.sender.AddEncoding(local); err != nil {
 			t.Fatal(err)
 		}
 	}
 	c.senders["cam"] = p.sender
-	c.wg.Add(1)
-	go p.readRTCP()
+	for _, i := range layers {
+		c.wg.Add(1)
+		go p.readRTCP(layerRIDs[i])
+	}
 	c.publish(true, false) // the microphone; negotiates the camera too
 	for _, x := range c.pub.GetTransceivers() {
 		if x.Sender() == p.sender {
@@ -94,6 +145,8 @@ func newSimPublisher(t *testing.T, s *SFU, room, id string, layers ...int) *simP
 			p.midID = uint8(e.ID)
 		case sdp.SDESRTPStreamIDURI:
 			p.ridID = uint8(e.ID)
+		case sdp.SDESRepairRTPStreamIDURI:
+			p.rridID = uint8(e.ID)
 		}
 	}
 	for _, enc := range params.Encodings {
@@ -108,11 +161,12 @@ func newSimPublisher(t *testing.T, s *SFU, room, id string, layers ...int) *simP
 	return p
 }
 
-// readRTCP turns the server's keyframe requests into a keyframe on the layer asked for.
-func (p *simPublisher) readRTCP() {
+// readRTCP reads one encoding's RTCP: keyframe requests become a keyframe on the layer asked
+// for, NACKs retransmissions (ownRepair).
+func (p *simPublisher) readRTCP(rid string) {
 	defer p.wg.Done()
 	for {
-		pkts, _, err := p.sender.ReadRTCP()
+		pkts, _, err := p.sender.ReadSimulcastRTCP(rid)
 		if err != nil {
 			return
 		}
@@ -123,6 +177,16 @@ func (p *simPublisher) readRTCP() {
 				ssrc = x.MediaSSRC
 			case *rtcp.FullIntraRequest:
 				ssrc = x.MediaSSRC
+			case *rtcp.TransportLayerNack:
+				if i, ok := p.ssrcs.Load(x.MediaSSRC); ok && p.ownRepair && p.layers[i.(int)] != nil {
+					for _, pair := range x.Nacks {
+						for _, seq := range pair.PacketList() {
+							p.repair(i.(int), seq)
+						}
+					}
+				}
+
+				continue
 			default:
 				continue
 			}
@@ -131,6 +195,33 @@ func (p *simPublisher) readRTCP() {
 				p.layers[i.(int)].wantKey.Store(true)
 			}
 		}
+	}
+}
+
+// repair resends a layer's packet on its RTX stream, as a browser does: the original sequence
+// number first in the payload, the MID and the repaired RID in the header.
+func (p *simPublisher) repair(layer int, seq uint16) {
+	l := p.layers[layer]
+	ws, _ := l.cap.ws.Load().(webrtc.TrackLocalWriter)
+	if ws == nil || l.cap.rtx.Load() == 0 {
+		return
+	}
+	l.mu.Lock()
+	sp := l.history[seq%512]
+	if sp.payload == nil || sp.seq != seq {
+		l.mu.Unlock()
+
+		return
+	}
+	l.rtxSeq++
+	h := &rtp.Header{Version: 2, PayloadType: uint8(l.cap.rtxPT.Load()), SSRC: l.cap.rtx.Load(),
+		SequenceNumber: l.rtxSeq, Timestamp: sp.ts, Marker: sp.marker}
+	payload := append([]byte{byte(seq >> 8), byte(seq)}, sp.payload...)
+	l.mu.Unlock()
+	_ = h.SetExtension(p.midID, []byte(p.mid))
+	_ = h.SetExtension(p.rridID, []byte(layerRIDs[layer]))
+	if _, err := ws.WriteRTP(h, payload); err == nil {
+		l.resent.Add(1)
 	}
 }
 
@@ -201,6 +292,9 @@ func (p *simPublisher) run() {
 				}
 				_ = pkt.Header.SetExtension(p.midID, []byte(p.mid))
 				_ = pkt.Header.SetExtension(p.ridID, []byte(layerRIDs[i]))
+				l.mu.Lock()
+				l.history[l.seq%512] = sentPacket{seq: l.seq, ts: l.ts, marker: pkt.Marker, payload: pkt.Payload}
+				l.mu.Unlock()
 				if err := l.tr.WriteRTP(pkt); err == nil {
 					l.sent.Add(1)
 				}
@@ -418,4 +512,20 @@ func setQuality(t *testing.T, s *SFU, room, sub, pub string, q Quality) {
 	waitFor(t, fmt.Sprintf("%s setting %s's camera to %s", sub, pub, q), func() bool {
 		return s.SetVideoQuality(room, sub, pub, SourceCamera, q) == nil
 	})
+}
+
+// stripVideoSSRCs removes the a=ssrc and a=ssrc-group lines of an offer's video sections.
+func stripVideoSSRCs(offer string) string {
+	var out []string
+	video := false
+	for _, l := range strings.Split(offer, "\r\n") {
+		if strings.HasPrefix(l, "m=") {
+			video = strings.HasPrefix(l, "m=video")
+		}
+		if !video || !strings.HasPrefix(l, "a=ssrc") {
+			out = append(out, l)
+		}
+	}
+
+	return strings.Join(out, "\r\n")
 }

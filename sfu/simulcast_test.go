@@ -5,6 +5,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
 )
 
 // waitLayer waits until a subscriber's last n media packets are all of layer.
@@ -184,4 +187,83 @@ func TestSetVideoQualityErrors(t *testing.T) {
 			t.Errorf("%+v: %v, want %v", tc, err, tc.want)
 		}
 	}
+}
+
+// A simulcast publisher answers the server's NACKs for lost packets with retransmissions on its
+// repair (RTX) streams; Pion folds them back into their layer, and a subscriber of the layer
+// ends up with every packet.
+func TestSimulcastRTX(t *testing.T) {
+	s := newTestSFU(t)
+	every30 := func(seq uint16) bool { return seq%30 == 0 }
+	pub := newSimPublisher(t, s, "room", "pub", clientOptions{sendDropper: every30, ownRepair: true})
+	sub := newSimSubscriber(t, s, "room", "sub", "pub")
+	setQuality(t, s, "room", "sub", "pub", QualityHigh)
+	waitLayer(t, sub, 'f', 20)
+	mark := len(sub.received())
+	waitFor(t, "300 more packets of f", func() bool { return len(sub.received()) >= mark+300 })
+	all := sub.received()
+	seen := map[uint16]bool{}
+	for _, p := range all {
+		seen[p.seq] = true
+	}
+	// Every sequence number from the window's start to its last but the few whose repair may be
+	// on its way arrived, retransmissions included.
+	first, last := all[mark].seq, all[len(all)-1].seq
+	missing := 0
+	for seq := first; int16(last-60-seq) > 0; seq++ {
+		if !seen[seq] {
+			missing++
+		}
+	}
+	tr := s.room("room", false).tracksOfSource("pub", SourceCamera)[0]
+	rtx := tr.layer(layerF).remote.RtxSSRC()
+	st := s.Stats()
+	t.Logf("missing %d; f's repair SSRC %d (sender's %d, pt %d); resent on RTX: f %d; refused %d", missing, rtx,
+		pub.layers[layerF].cap.rtx.Load(), pub.layers[layerF].cap.rtxPT.Load(), pub.layers[layerF].resent.Load(), st.RefusedStreams)
+	if missing != 0 {
+		t.Errorf("%d packets of f never arrived", missing)
+	}
+	if rtx == 0 || pub.layers[layerF].resent.Load() == 0 {
+		t.Error("no repair stream for layer f")
+	}
+}
+
+// Streams that claim a simulcast layer already received (by its MID and RID, under new SSRCs)
+// are refused before Pion hands them the layer's track: the layer goes on, continuous.
+func TestSimulcastLayerTakeoverRefused(t *testing.T) {
+	s := newTestSFU(t)
+	pub := newSimPublisher(t, s, "room", "pub")
+	sub := newSimSubscriber(t, s, "room", "sub", "pub")
+	setQuality(t, s, "room", "sub", "pub", QualityHigh)
+	waitLayer(t, sub, 'f', 20)
+	spray := newSprayTrack(t, "spray")
+	spray.rid = "f"
+	x, err := pub.pub.AddTransceiverFromTrack(spray, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub.senders["spray"] = x.Sender()
+	pub.sources = map[string]Source{"spray": SourceScreen}
+	pub.negotiatePublisher()
+	tr := s.room("room", false).tracksOfSource("pub", SourceCamera)[0]
+	ssrc := tr.layer(layerF).ssrc.Load()
+	refused := s.Stats().RefusedStreams
+	for round := 0; s.Stats().RefusedStreams < refused+50; round++ {
+		if round >= 5 {
+			t.Fatalf("refused %d of 50", s.Stats().RefusedStreams-refused)
+		}
+		spray.spray(t, 0x70000000, 50, 12, pub.mid)
+		for wait := time.Now().Add(2 * time.Second); time.Now().Before(wait) && s.Stats().RefusedStreams < refused+50; {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if got := tr.layer(layerF).ssrc.Load(); got != ssrc {
+		t.Errorf("layer f moved from SSRC %d to %d", ssrc, got)
+	}
+	mark := len(sub.received())
+	waitFor(t, "sub receiving 100 more packets", func() bool { return len(sub.received()) >= mark+100 })
+	if !sub.onLayer('f', 50) {
+		t.Errorf("sub left f: %q", sub.lastLayers(50))
+	}
+	checkContinuity(t, "sub", sub.received())
 }

@@ -21,10 +21,12 @@ type sprayTrack struct {
 	ws    atomic.Value // webrtc.TrackLocalWriter
 	pt    atomic.Uint32
 	midID atomic.Uint32
+	ridID atomic.Uint32
+	rid   string // tags the spray with this RID as well as the MID
 }
 
-func newSprayTrack(t testing.TB) *sprayTrack {
-	tr, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "cam", "spray")
+func newSprayTrack(t testing.TB, id string) *sprayTrack {
+	tr, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, id, "spray")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,8 +40,11 @@ func (s *sprayTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParamete
 		s.ws.Store(ctx.WriteStream())
 		s.pt.Store(uint32(c.PayloadType))
 		for _, e := range ctx.HeaderExtensions() {
-			if e.URI == sdp.SDESMidURI {
+			switch e.URI {
+			case sdp.SDESMidURI:
 				s.midID.Store(uint32(e.ID))
+			case sdp.SDESRTPStreamIDURI:
+				s.ridID.Store(uint32(e.ID))
 			}
 		}
 	}
@@ -48,6 +53,7 @@ func (s *sprayTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParamete
 }
 
 // spray sends n packets on each of count SSRCs from base, tagged with mid when it is not empty.
+// It stops at the first write that fails (the connection closed).
 func (s *sprayTrack) spray(t testing.TB, base uint32, count, n int, mid string) {
 	t.Helper()
 	ws, _ := s.ws.Load().(webrtc.TrackLocalWriter)
@@ -64,8 +70,15 @@ func (s *sprayTrack) spray(t testing.TB, base uint32, count, n int, mid string) 
 					t.Fatal(err)
 				}
 			}
+			if s.rid != "" {
+				if err := h.SetExtension(uint8(s.ridID.Load()), []byte(s.rid)); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if _, err := ws.WriteRTP(h, payload); err != nil {
-				t.Fatal(err)
+				t.Logf("spray stopped: %v", err)
+
+				return
 			}
 		}
 		if i%20 == 19 {
@@ -141,7 +154,7 @@ func TestSSRCSprayIsRefused(t *testing.T) {
 				}
 			}
 			bob.mu.Unlock()
-			spray := newSprayTrack(t)
+			spray := newSprayTrack(t, "cam")
 			x, err := m.pub.AddTransceiverFromTrack(spray, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 			if err != nil {
 				t.Fatal(err)
@@ -227,5 +240,46 @@ func TestSSRCSprayIsRefused(t *testing.T) {
 			}
 			bob.mu.Unlock()
 		})
+	}
+}
+
+// A publisher that goes on sending undeclared streams past the bound is disconnected; the others
+// of its room stay.
+func TestSprayBeyondBoundClosesPeer(t *testing.T) {
+	s := newTestSFU(t)
+	s.maxRefused = 50
+	m := newTestClient(t, s, "room", "mallory")
+	bob := newTestClient(t, s, "room", "bob")
+	spray := newSprayTrack(t, "cam")
+	x, err := m.pub.AddTransceiverFromTrack(spray, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.senders["cam"] = x.Sender()
+	m.video.Store(spray.TrackLocalStaticRTP)
+	m.publish(true, false)
+	bob.publish(true, false)
+	waitFor(t, "bob receiving mallory's camera", func() bool { return bob.packets("mallory", KindVideo) >= 10 })
+	for round := 0; ; round++ {
+		if round < 10 {
+			spray.spray(t, 0x60000000+uint32(round)*100, 100, 12, "")
+		}
+		select {
+		case <-m.peer.Done():
+		case <-time.After(time.Second):
+			if round > 20 {
+				t.Fatalf("mallory still connected after %d refused streams", s.Stats().RefusedStreams)
+			}
+
+			continue
+		}
+
+		break
+	}
+	if s.Stats().RefusedStreams <= 50 {
+		t.Errorf("closed after %d refused streams", s.Stats().RefusedStreams)
+	}
+	if bob.peer.isClosed() {
+		t.Error("bob's peer was closed too")
 	}
 }
