@@ -14,8 +14,7 @@ import (
 // spare, so a track does not climb to a layer the link only just carries and fall back again.
 //
 // While a track is held below what was asked for lack of bandwidth, the allocator probes the
-// link now and then: padding on top of the media at the rate the next step needs (probe.go's
-// downTrack.pad, the estimator's probe cluster). A probe the link carries raises the estimate,
+// link now and then (probe.go). A probe the link carries raises the estimate,
 // and the next round takes the step; one it does not carry backs the next probe off.
 const (
 	allocInterval    = 250 * time.Millisecond
@@ -278,77 +277,6 @@ func (d *downTrack) needMask() uint32 {
 	}
 
 	return m
-}
-
-// runProber starts, ends and judges probes; est is the estimate, spent what the allocation
-// takes of it, need the smallest step a track is held back from (0: none).
-func (p *Peer) runProber(now, est, spent, need int64, plans []*plan) {
-	a := &p.alloc
-	if a.probing {
-		if !a.stopped && (now >= a.probeEnd || p.probeUntil.Load() == 0) {
-			p.probeHost.Store(nil)
-			p.bwe.stopProbe()
-			a.stopped, a.stoppedAt = true, now
-		}
-		if !a.stopped {
-			return
-		}
-		done, ok := p.bwe.probeOutcome(now, now >= a.stoppedAt+int64(probeDecideAfter))
-		if !done {
-			return
-		}
-		p.endProbe()
-		if ok {
-			a.backoff = 0
-			a.probeNext = now + int64(probeAfterOK)
-			p.kickAlloc()
-		} else {
-			a.backoff = min(max(2*a.backoff, probeBackoffMin), probeBackoffMax)
-			a.probeNext = now + int64(a.backoff)
-		}
-
-		return
-	}
-	if need <= 0 || now < a.probeNext {
-		return
-	}
-	// The host is the video track forwarded at the highest rate (most frames ends to pad
-	// after), else one paused for bandwidth whose lowest layer still paces it.
-	var host *downTrack
-	var hostRate int64
-	for _, pl := range plans {
-		d := pl.d
-		r := int64(-1)
-		if c := d.curLayer.Load(); c >= 0 {
-			r = layerCost(d.up, int(c))
-		} else if !d.sentAny.Load() || !d.limited.Load() || d.target.Load() >= 0 {
-			continue
-		}
-		if host == nil || r > hostRate {
-			host, hostRate = d, r
-		}
-	}
-	if host == nil {
-		return
-	}
-	target := int64(float64(spent+need) * probeMargin)
-	target = min(max(target, est+est/5), int64(probeMaxFactor*float64(est)))
-	a.probing, a.stopped = true, false
-	a.probeEnd = now + int64(probeMaxDuration)
-	p.bwe.startProbe(target)
-	// Padding at the rate that, with what is being sent, makes the target.
-	p.probeRate.Store(max(target-a.rate, target/4) / 8)
-	p.probeBursts.Store(0)
-	p.probeUntil.Store(a.probeEnd)
-	p.probeHost.Store(host)
-}
-
-// endProbe stops any padding.
-func (p *Peer) endProbe() {
-	p.alloc.probing = false
-	p.probeHost.Store(nil)
-	p.probeUntil.Store(0)
-	p.bwe.stopProbe()
 }
 
 // sampleSendRate measures what the subscriber was sent since the last round (bits per second).

@@ -5,7 +5,6 @@ import (
 	"math/bits"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -309,17 +308,6 @@ func (d *downTrack) write(p *rtp.Packet, in *pktInfo, at int64) dropReason {
 	return dropNone
 }
 
-// padIdle lets a track that forwards nothing (paused for bandwidth) carry a probe's padding, at
-// the end of frames of a layer it does not forward.
-func (d *downTrack) padIdle(marker bool, now int64) {
-	if !marker || !d.started || d.sub == nil || d.sub.probeHost.Load() != d {
-		return
-	}
-	if b := d.binding.Load(); b != nil && b == d.lastBinding {
-		d.pad(b, now)
-	}
-}
-
 // rewriteVP8 renumbers the picture id and TL0PICIDX of a VP8 payload in place; it returns what
 // it wrote.
 func (d *downTrack) rewriteVP8(payload []byte, v *vp8Desc, off offsets) (pic uint16, tl0 uint8) {
@@ -447,170 +435,6 @@ func (d *downTrack) fillHeader(h *rtp.Header, ext []rtp.Extension, twcc []byte, 
 	_ = h.SetExtension(b.twccID, twcc)
 
 	return tseq, true
-}
-
-// Padding probes a subscriber's link for a higher layer: while the subscriber's prober makes
-// this track its host, each frame's last packet is followed by padding-only packets at the
-// probe's rate. They take sequence numbers of their own (a new epoch follows), carry the frame's
-// timestamp and nothing a decoder reads.
-const (
-	paddingSize = 255 // the most one RTP padding length byte can say
-	maxPadBurst = 64  // padding packets after one frame at most (4 Mbit/s at 25 frames a second)
-)
-
-// pad sends the padding owed since the last burst; it runs on the lane's goroutine after a
-// frame's last packet was written.
-func (d *downTrack) pad(b *binding, now int64) {
-	rate, until := d.sub.probeRate.Load(), d.sub.probeUntil.Load()
-	if now >= until || rate <= 0 || b.twccID == 0 {
-		return
-	}
-	since := now - d.lastPadAt
-	if since <= 0 || since > int64(100*time.Millisecond) {
-		since = int64(40 * time.Millisecond)
-	}
-	d.lastPadAt = now
-	lastMedia := d.lastSeq
-	n := min(int(rate*since/1e9)/(paddingSize+wireOverhead+20), maxPadBurst)
-	sent := 0
-	for range n {
-		seq := d.lastSeq + 1
-		tseq, _ := d.fillHeader(&d.hdr, d.ext[:0], d.twcc[:], b, false, seq, d.lastTS)
-		d.hdr.Padding, d.hdr.PaddingSize = true, paddingSize
-		w, err := b.ws.WriteRTP(&d.hdr, nil)
-		if err != nil || w == 0 {
-			break
-		}
-		d.sub.bwe.sentProbe(tseq, w, now)
-		d.lastSeq = seq
-		sent++
-	}
-	if sent == 0 {
-		return
-	}
-	if d.sub.probeBursts.Add(1) >= probeBursts {
-		d.sub.probeUntil.Store(0) // the probe has its bursts
-	}
-	d.up.ctr.paddingSent.Add(uint64(sent))
-	d.off.seq += uint16(sent)
-	d.highest.Store(uint32(d.lastSeq))
-	d.pushEpoch(epoch{layer: d.up.layer(int(d.cur)), gen: d.gen, off: d.off, downStart: d.lastSeq + 1, cont: true}, lastMedia)
-}
-
-// Resends are bounded: a subscriber gets a packet again at most maxResends times, not twice within
-// resendInterval (a repeated NACK that crossed the resend), and not once it arrived more than
-// maxResendAge ago (the subscriber's jitter buffer has given up on it; sending it would only add
-// load). Under overload no NACK is answered at all (see congestionHold): every subscriber of a
-// lane that dropped a packet NACKs it, and answering them all is how a short overload used to
-// become a collapse.
-const (
-	maxResends     = 2
-	resendInterval = 100 * time.Millisecond
-	maxResendAge   = 500 * time.Millisecond
-	resendHistory  = 256 // sequence numbers remembered per subscriber; a power of two
-)
-
-// resendMark remembers the resends of one downstream sequence number.
-type resendMark struct {
-	at  int64 // last resend, monoNow
-	seq uint16
-	n   uint8
-}
-
-// nackResult is what became of one NACK message's sequence numbers.
-type nackResult struct {
-	asked, answered int
-	ignored         [numNackOutcomes]int
-}
-
-// retransmit answers a subscriber's NACK from the cache of the layer each requested sequence
-// number was sent from, mapping it back to the publisher's through its epoch. Runs on the
-// sender's RTCP goroutine; now is monoNow.
-func (d *downTrack) retransmit(nacks []rtcp.NackPair, now int64) (r nackResult) {
-	for _, pair := range nacks {
-		r.asked += 1 + bits.OnesCount16(uint16(pair.LostPackets))
-	}
-	b := d.binding.Load()
-	d.epMu.Lock()
-	none := d.epLen == 0
-	d.epMu.Unlock()
-	switch {
-	case b == nil || none || !d.up.gate.Load():
-		r.ignored[nackUnavailable] = r.asked
-
-		return r
-	case d.up.congested(now):
-		r.ignored[nackCongested] = r.asked
-
-		return r
-	}
-	if d.nackBuf == nil {
-		d.nackBuf = make([]byte, maxPacketSize)
-		d.resends = make([]resendMark, resendHistory)
-	}
-	highest := uint16(d.highest.Load())
-	for _, pair := range nacks {
-		lost := uint16(pair.LostPackets)
-		for i := range uint16(17) { // PacketID, then one bit per following sequence number
-			if i > 0 && lost&(1<<(i-1)) == 0 {
-				continue
-			}
-			if o, sent := d.resend(b, highest, pair.PacketID+i, now); sent {
-				r.answered++
-			} else if o < numNackOutcomes {
-				r.ignored[o]++
-			}
-		}
-	}
-
-	return r
-}
-
-// resend sends one NACKed packet again unless a bound forbids it. It returns why not, or sent;
-// a failed write is neither (outcome numNackOutcomes).
-func (d *downTrack) resend(b *binding, highest, seq uint16, now int64) (nackOutcome, bool) {
-	if highest-seq >= 0x8000 {
-		return nackUnavailable, false // never sent
-	}
-	ep, ok := d.epochOf(seq, highest)
-	if !ok || ep.layer == nil || ep.layer.genNow.Load() != ep.gen {
-		return nackUnavailable, false // sent in no epoch we still know, or from a stream since restarted
-	}
-	mark := &d.resends[seq&(resendHistory-1)]
-	if mark.seq != seq || now-mark.at >= int64(maxResendAge) {
-		*mark = resendMark{seq: seq} // another packet's, or one too old to be resent anyway
-	} else if mark.n >= maxResends || now-mark.at < int64(resendInterval) {
-		return nackRepeated, false
-	}
-	n, at := ep.layer.cache.get(seq-ep.off.seq, d.nackBuf)
-	if n == 0 || d.nackPkt.Unmarshal(d.nackBuf[:n]) != nil {
-		return nackUnavailable, false
-	}
-	if now-at > int64(maxResendAge) {
-		return nackTooOld, false
-	}
-	if d.up.vp8 {
-		v := parseVP8(d.nackPkt.Payload)
-		d.rewriteVP8(d.nackPkt.Payload, &v, ep.off)
-	}
-	tseq, twcc := d.fillHeader(&d.nackHdr, d.nackExt[:0], d.nackTWCC[:], b, d.nackPkt.Marker, seq, d.nackPkt.Timestamp+ep.off.ts)
-	w, err := b.ws.WriteRTP(&d.nackHdr, d.nackPkt.Payload)
-	if err != nil {
-		return numNackOutcomes, false
-	}
-	if twcc {
-		d.sub.bwe.sent(tseq, w, now)
-	}
-	mark.n++
-	mark.at = now
-
-	return 0, true
-}
-
-// startedAfter reports whether an epoch starting at downStart began after seq was sent. Both lie
-// within half the sequence space below highest, or the epoch is so long that seq is inside it.
-func startedAfter(seq, downStart, highest uint16) bool {
-	return highest-downStart < 0x8000 && int16(seq-downStart) < 0
 }
 
 // readRTCP reads the subscriber's RTCP for this track (without a reader the sender interceptors
