@@ -84,6 +84,7 @@ type simPublisher struct {
 	midID, ridID uint8
 	rridID       uint8
 	ownRepair    bool // answers NACKs itself, on its RTX streams with the repaired RID (a browser's way)
+	h264         bool // sends H.264 (packetization mode 1) instead of VP8
 	mid          string
 	ssrcs        sync.Map // SSRC -> layer index
 	obeyLayers   bool     // apply publisherLayers signals (dynacast)
@@ -93,15 +94,28 @@ type simPublisher struct {
 // newSimPublisher joins room as id and starts publishing audio and a three-layer camera.
 func newSimPublisher(t *testing.T, s *SFU, room, id string, opts ...clientOptions) *simPublisher {
 	t.Helper()
+
+	return newSimPublisherOf(t, s, room, id, webrtc.MimeTypeVP8, opts...)
+}
+
+// h264Fmtp is the H.264 profile the test publishers send.
+const h264Fmtp = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
+
+// newSimPublisherOf is newSimPublisher for a codec (VP8 or H.264).
+func newSimPublisherOf(t *testing.T, s *SFU, room, id, mime string, opts ...clientOptions) *simPublisher {
+	t.Helper()
 	layers := []int{layerQ, layerH, layerF}
 	c := newTestClient(t, s, room, id, opts...)
-	p := &simPublisher{testClient: c, ownRepair: len(opts) > 0 && opts[0].ownRepair}
+	p := &simPublisher{testClient: c, ownRepair: len(opts) > 0 && opts[0].ownRepair, h264: mime == webrtc.MimeTypeH264}
+	capability := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
+	if p.h264 {
+		capability = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: h264Fmtp}
+	}
 	if p.ownRepair { // as a browser: the simulcast section declares no SSRCs
 		c.offerFilter = stripVideoSSRCs
 	}
 	for _, i := range layers {
-		tr, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000},
-			"cam", "client-stream-"+id, webrtc.WithRTPStreamID(layerRIDs[i]))
+		tr, err := webrtc.NewTrackLocalStaticRTP(capability, "cam", "client-stream-"+id, webrtc.WithRTPStreamID(layerRIDs[i]))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -225,6 +239,52 @@ func (p *simPublisher) repair(layer int, seq uint16) {
 	}
 }
 
+// payload builds packet k of a frame of parts packets on layer.
+func (p *simPublisher) payload(l *simLayer, layer, k, parts int, key bool) []byte {
+	if p.h264 {
+		return simH264(l, layer, k, parts, key)
+	}
+
+	return simVP8(l, layer, k == 0, key)
+}
+
+// simH264 builds an H.264 payload (RFC 6184, packetization mode 1): a keyframe starts with a
+// STAP-A of SPS and PPS and goes on as FU-A fragments of an IDR slice; other frames are FU-A
+// fragments of a non-IDR slice. The bytes after the NAL headers follow a pattern of the layer,
+// the frame and the packet (h264Pattern), so a subscriber can check they arrived untouched; the
+// last byte names the layer.
+func simH264(l *simLayer, layer, k, parts int, key bool) []byte {
+	b := make([]byte, simSize[layer])
+	start := 2
+	switch {
+	case key && k == 0: // STAP-A: SPS (4 bytes), PPS (3 bytes)
+		copy(b, []byte{24, 0, 4, 0x67, 0x42, 0xe0, 0x1f, 0, 3, 0x68, 0xce, 0x3c})
+		start = 12
+	default:
+		nal, s := byte(1), byte(0)
+		if key {
+			nal = 5
+		}
+		if (key && k == 1) || (!key && k == 0) {
+			s = 0x80 // the slice's first fragment
+		}
+		e := byte(0)
+		if k == parts-1 {
+			e = 0x40
+		}
+		b[0], b[1] = 0x60|28, s|e|nal
+	}
+	for i := start; i < len(b)-1; i++ {
+		b[i] = h264Pattern(layer, l.pic, k, i)
+	}
+	b[len(b)-1] = layerRIDs[layer][0]
+
+	return b
+}
+
+// h264Pattern is byte i of packet k of frame pic on layer.
+func h264Pattern(layer int, pic uint16, k, i int) byte { return byte(layer*31 + int(pic)*7 + k*13 + i) }
+
 // simVP8 builds a VP8 payload: descriptor with a 15-bit picture id, TL0PICIDX and TID 0; on a
 // frame's first packet the payload header (a keyframe's with its start code); the layer's name
 // in the last byte.
@@ -288,7 +348,7 @@ func (p *simPublisher) run() {
 				l.seq++
 				pkt := &rtp.Packet{
 					Header:  rtp.Header{Version: 2, SequenceNumber: l.seq, Timestamp: l.ts, Marker: k == parts-1},
-					Payload: simVP8(l, i, k == 0, key),
+					Payload: p.payload(l, i, k, parts, key),
 				}
 				_ = pkt.Header.SetExtension(p.midID, []byte(p.mid))
 				_ = pkt.Header.SetExtension(p.ridID, []byte(layerRIDs[i]))
@@ -336,10 +396,12 @@ type vidPacket struct {
 // simSubscriber records every video packet a client receives from one publisher.
 type simSubscriber struct {
 	*testClient
-	from  string
-	mu    sync.Mutex
-	pkts  []vidPacket
-	audio []audioPacket
+	from     string
+	h264     bool
+	mu       sync.Mutex
+	pkts     []vidPacket
+	audio    []audioPacket
+	modified int // H.264 payloads that did not arrive as sent
 }
 
 // audioPacket is one audio packet a subscriber received.
@@ -365,13 +427,22 @@ func newSimSubscriber(t *testing.T, s *SFU, room, id, from string, opts ...clien
 			return
 		}
 		v := vidPacket{ssrc: p.SSRC, seq: p.SequenceNumber, ts: p.Timestamp, at: time.Now(), padding: p.Padding && len(p.Payload) == 0}
-		if !v.padding && len(p.Payload) > 6 {
+		modified := false
+		switch {
+		case v.padding || len(p.Payload) <= 12:
+		case sub.h264:
+			v.layer, v.keyStart = p.Payload[len(p.Payload)-1], isH264Keyframe(p.Payload)
+			modified = !h264Intact(p.Payload)
+		default:
 			d := parseVP8(p.Payload)
 			v.layer, v.pic, v.tl0 = p.Payload[len(p.Payload)-1], d.pic, d.tl0
 			v.keyStart = isVP8Keyframe(p.Payload)
 		}
 		sub.mu.Lock()
 		sub.pkts = append(sub.pkts, v)
+		if modified {
+			sub.modified++
+		}
 		sub.mu.Unlock()
 	}
 	c.mu.Unlock()
@@ -452,6 +523,13 @@ func (s *simSubscriber) onLayer(layer byte, n int) bool {
 // change of layer and at the start. It returns the layers in the order they were received.
 func checkContinuity(t *testing.T, who string, pkts []vidPacket) string {
 	t.Helper()
+
+	return checkStream(t, who, pkts, true)
+}
+
+// checkStream is checkContinuity, with the VP8 picture id checks when vp8 is set.
+func checkStream(t *testing.T, who string, pkts []vidPacket, vp8 bool) string {
+	t.Helper()
 	var layers []byte
 	var prev *vidPacket // the previous media packet
 	errs := 0
@@ -485,7 +563,7 @@ func checkContinuity(t *testing.T, who string, pkts []vidPacket) string {
 				fail("packet %d: layer %c starts without a keyframe", i, p.layer)
 			}
 		}
-		if prev != nil {
+		if prev != nil && vp8 {
 			if p.ts != prev.ts { // a new frame
 				if p.pic != (prev.pic+1)&0x7fff {
 					fail("packet %d (layer %c after %c): picture id %d after %d", i, p.layer, prev.layer, p.pic, prev.pic)
@@ -528,4 +606,25 @@ func stripVideoSSRCs(offer string) string {
 	}
 
 	return strings.Join(out, "\r\n")
+}
+
+// h264Intact reports whether an H.264 payload of the test publisher arrived as it was sent: its
+// bytes after the NAL headers follow the pattern of some frame and packet of its layer.
+func h264Intact(b []byte) bool {
+	layer := layerOfRID(string(b[len(b)-1:]))
+	start := 2
+	if b[0]&0x1f == 24 {
+		start = 12
+	}
+	if layer < 0 || len(b) != simSize[layer] || len(b) < start+3 {
+		return false
+	}
+	// pattern(i) = base + i for a base of the frame and packet: every byte one more than the last.
+	for i := start + 1; i < len(b)-1; i++ {
+		if b[i] != b[i-1]+1 {
+			return false
+		}
+	}
+
+	return true
 }
