@@ -123,6 +123,7 @@ type testClient struct {
 	sigs      []Signal
 	sigKick   chan struct{}
 	pubSignal []Signal // signals about the publisher connection (publisherLayers, sources)
+	pubAt     []time.Time
 
 	mu      sync.Mutex
 	tracks  map[string]*recvTrack // by stream, track id and arrival
@@ -288,6 +289,7 @@ func (c *testClient) handleSignal(s Signal) {
 		}
 		c.sigMu.Lock()
 		c.pubSignal = append(c.pubSignal, s)
+		c.pubAt = append(c.pubAt, time.Now())
 		c.sigMu.Unlock()
 
 		return
@@ -581,16 +583,25 @@ func (c *testClient) record(rt *recvTrack, p *rtp.Packet) {
 
 // publisherSignals returns the signals about c's publisher connection of one type so far.
 func (c *testClient) publisherSignals(typ string) []Signal {
+	out, _ := c.publisherSignalTimes(typ)
+
+	return out
+}
+
+// publisherSignalTimes is publisherSignals with when each was handed to the client.
+func (c *testClient) publisherSignalTimes(typ string) ([]Signal, []time.Time) {
 	c.sigMu.Lock()
 	defer c.sigMu.Unlock()
 	var out []Signal
-	for _, s := range c.pubSignal {
+	var at []time.Time
+	for i, s := range c.pubSignal {
 		if s.Type == typ {
 			out = append(out, s)
+			at = append(at, c.pubAt[i])
 		}
 	}
 
-	return out
+	return out, at
 }
 
 // packets counts what arrived from stream (a participant id) of kind, over all its tracks.

@@ -156,8 +156,13 @@ func TestDynacast(t *testing.T) {
 	}
 	checkContinuity(t, "a", a.received())
 	checkContinuity(t, "b", b.received())
-	// Reports are at most one a second per source.
-	sigs := pub.publisherSignals(SignalPublisherLayers)
+	// Reports are at most one a second per source (the timer's slack aside).
+	sigs, at := pub.publisherSignalTimes(SignalPublisherLayers)
+	for i := 1; i < len(at); i++ {
+		if gap := at[i].Sub(at[i-1]); gap < dynacastInterval-50*time.Millisecond {
+			t.Errorf("publisherLayers %v then %v after %v", sigs[i-1].Layers, sigs[i].Layers, gap)
+		}
+	}
 	t.Logf("publisherLayers: %d signals, last %v", len(sigs), last())
 }
 
