@@ -56,6 +56,7 @@ func TestBandwidthAdaptation(t *testing.T) {
 	dropped := link.dropped.Load()
 	link.rate.Store(400_000)
 	limited := time.Now()
+	t.Logf("limit back at %s", limited.Format("15:04:05.000"))
 	took = waitOnLayer(t, slow, 'q', limited, 15*time.Second)
 	time.Sleep(time.Until(limited.Add(15 * time.Second))) // the audio over the 15 s is what counts
 	lost, total = slow.audioLoss(limited)

@@ -45,11 +45,11 @@ const (
 	minEstimate       = 50_000
 	maxEstimate       = 50_000_000
 	estimateWindow    = time.Second
-	deliveryWindow    = 500 * time.Millisecond
+	deliveryWindow    = 300 * time.Millisecond
 	queuedDelay       = 20 * time.Millisecond
 	minQueuedSpan     = 100 * time.Millisecond
 	recentWindow      = 100 * time.Millisecond
-	minRateSpan       = 250 * time.Millisecond
+	minRateSpan       = 150 * time.Millisecond
 	baseDelayWindow   = 10 // seconds the minimum one-way delay is kept for
 	overuseDelay      = 80 * time.Millisecond
 	calmDelay         = 40 * time.Millisecond
@@ -380,9 +380,11 @@ func (e *estimator) windowStats() (sendBps, recvBps, capBps, loss float64, queue
 	if recentN > 0 {
 		queue = max(recentOWD/recentN-base, 0)
 	}
+	// The packets that found a queue left the bottleneck back to back: their rate is its
+	// capacity. Without them, what was delivered is what is known.
 	capBps = recvBps
 	if qN >= 8 && qLast-qFirst >= int64(minQueuedSpan/time.Microsecond) {
-		capBps = max(recvBps, float64(qBytes-qFirstSize)*8e6/float64(qLast-qFirst))
+		capBps = float64(qBytes-qFirstSize) * 8e6 / float64(qLast-qFirst)
 	}
 
 	return sendBps, recvBps, capBps, loss, queue, true

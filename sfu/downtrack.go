@@ -71,6 +71,7 @@ type downTrack struct {
 	lastNeed atomic.Uint32 // needMask when the track's needs were last updated
 	sentAny  atomic.Bool   // a packet has been sent (started, for the control plane)
 	urgent   atomic.Bool   // moving down under congestion: leave the current layer at once
+	detached atomic.Bool   // the track no longer sends to the subscriber: no resends either
 
 	// Owned by the lane's goroutine.
 	lastBinding  *binding

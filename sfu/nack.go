@@ -45,7 +45,7 @@ func (d *downTrack) retransmit(nacks []rtcp.NackPair, now int64) (r nackResult) 
 	none := d.epLen == 0
 	d.epMu.Unlock()
 	switch {
-	case b == nil || none || !d.up.gate.Load():
+	case b == nil || none || !d.up.gate.Load() || d.detached.Load():
 		r.ignored[nackUnavailable] = r.asked
 
 		return r

@@ -223,6 +223,7 @@ func (t *upTrack) removeDown(d *downTrack) {
 		return
 	}
 	delete(t.downs, d)
+	d.detached.Store(true)
 	l := d.lane
 	l.setSubs(l.without(d))
 	t.updateNeedsLocked()
@@ -266,6 +267,9 @@ func (t *upTrack) close() {
 	downs := make([]*downTrack, 0, len(t.downs))
 	for d := range t.downs {
 		downs = append(downs, d)
+	}
+	for d := range t.downs {
+		d.detached.Store(true)
 	}
 	t.downs = nil
 	lanes := append([]*lane{t.inline}, t.writers...)
