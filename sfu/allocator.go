@@ -124,9 +124,11 @@ func (p *Peer) allocate(now int64) {
 	}
 	start := budget
 	var screens, cameras []*plan
+	var audio []*downTrack
 	for _, d := range *list {
 		if d.up.kind == KindAudio {
 			budget -= layerCost(d.up, layerF)
+			audio = append(audio, d)
 
 			continue
 		}
@@ -200,7 +202,7 @@ func (p *Peer) allocate(now int64) {
 	}
 	if bounded {
 		est, _ := p.bwe.estimate(now)
-		p.runProber(now, est, start-budget, blockedNeed, append(screens, cameras...))
+		p.runProber(now, est, start-budget, blockedNeed, append(screens, cameras...), audio)
 	}
 }
 
@@ -210,7 +212,7 @@ func (pl *plan) step(budget int64) int64 {
 	next := pl.cands[pl.at+1]
 	extra := layerCost(t, next) - layerCost(t, pl.layer())
 	need := extra
-	if next > pl.cur {
+	if pl.at >= 0 && next > pl.cur { // a step up from a layer the track has: with headroom
 		need += int64(upHeadroom * float64(layerCost(t, next)))
 	}
 	if need > budget {

@@ -302,7 +302,7 @@ func (d *downTrack) write(p *rtp.Packet, in *pktInfo, at int64) dropReason {
 	}
 	d.highest.Store(uint32(seq))
 	d.sentAny.Store(true)
-	if p.Marker && d.sub != nil && d.sub.probeHost.Load() == d {
+	if (p.Marker || d.up.kind == KindAudio) && d.sub != nil && d.sub.probeHost.Load() == d {
 		d.pad(b, in.now)
 	}
 

@@ -477,6 +477,7 @@ func (c *testClient) sendMedia() {
 			aSeq++
 			aTS += 960
 			opus[0] = 0x78
+			opus[1], opus[2] = byte(aSeq>>8), byte(aSeq) // the publisher's number, for loss counts
 			if err := audio.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: aSeq, Timestamp: aTS}, Payload: opus}); err == nil {
 				c.audioSent.Add(1)
 			}

@@ -14,7 +14,7 @@ import "time"
 
 // runProber starts, ends and judges probes; est is the estimate, spent what the allocation
 // takes of it, need the smallest step a track is held back from (0: none).
-func (p *Peer) runProber(now, est, spent, need int64, plans []*plan) {
+func (p *Peer) runProber(now, est, spent, need int64, plans []*plan, audio []*downTrack) {
 	a := &p.alloc
 	if a.probing {
 		if !a.stopped && (now >= a.probeEnd || p.probeUntil.Load() == 0) {
@@ -45,7 +45,8 @@ func (p *Peer) runProber(now, est, spent, need int64, plans []*plan) {
 		return
 	}
 	// The host is the video track forwarded at the highest rate (most frames ends to pad
-	// after), else one paused for bandwidth whose lowest layer still paces it.
+	// after), else one paused for bandwidth whose lowest layer still paces it, else an audio
+	// track (padding after its packets: a receiver drops padding-only audio packets unplayed).
 	var host *downTrack
 	var hostRate int64
 	for _, pl := range plans {
@@ -58,6 +59,11 @@ func (p *Peer) runProber(now, est, spent, need int64, plans []*plan) {
 		}
 		if host == nil || r > hostRate {
 			host, hostRate = d, r
+		}
+	}
+	for _, d := range audio { // only when no video can carry it
+		if host == nil && d.sentAny.Load() {
+			host = d
 		}
 	}
 	if host == nil {

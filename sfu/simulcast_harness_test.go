@@ -420,9 +420,11 @@ func newSimSubscriber(t *testing.T, s *SFU, room, id, from string, opts ...clien
 			return
 		}
 		if rt.kind == KindAudio {
-			sub.mu.Lock()
-			sub.audio = append(sub.audio, audioPacket{seq: p.SequenceNumber, at: time.Now()})
-			sub.mu.Unlock()
+			if len(p.Payload) >= 3 { // not padding: the publisher's number is in the payload
+				sub.mu.Lock()
+				sub.audio = append(sub.audio, audioPacket{seq: uint16(p.Payload[1])<<8 | uint16(p.Payload[2]), at: time.Now()})
+				sub.mu.Unlock()
+			}
 
 			return
 		}
@@ -458,9 +460,9 @@ func (s *simSubscriber) received() []vidPacket {
 	return append([]vidPacket(nil), s.pkts...)
 }
 
-// audioLoss counts the publisher's audio sequence numbers a subscriber never received, from
-// the first it received at or after since to the last it received (the publisher numbers every
-// packet; later duplicates count once).
+// audioLoss counts the publisher's audio packets a subscriber never received, from the first it
+// received at or after since to the last it received, by the number the publisher put in each
+// payload (the subscriber's sequence numbers also count padding).
 func (s *simSubscriber) audioLoss(since time.Time) (lost, total int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -24,6 +24,13 @@ type pumpedTrack struct {
 // next offer) and starts sending on it.
 func addPumpedTrack(t *testing.T, c *testClient, kind Kind, id string) *pumpedTrack {
 	t.Helper()
+
+	return addPumpedVideo(t, c, kind, id, 1, 500)
+}
+
+// addPumpedVideo is addPumpedTrack with frames of parts packets of size bytes.
+func addPumpedVideo(t *testing.T, c *testClient, kind Kind, id string, parts, size int) *pumpedTrack {
+	t.Helper()
 	capability := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
 	if kind == KindVideo {
 		capability = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
@@ -55,17 +62,24 @@ func addPumpedTrack(t *testing.T, c *testClient, kind Kind, id string) *pumpedTr
 				return
 			case <-tick.C:
 			}
-			seq++
-			p := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: ts, Marker: true}, Payload: []byte{0x78, 1, 2, 3}}
-			if kind == KindVideo {
-				ts += 3600
-				p.Payload = vp8Payload(uint16(n), true, n%10 == 0, 500)
-			} else {
+			if kind == KindAudio {
+				seq++
 				ts += 960
+				p := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: ts, Marker: true}, Payload: []byte{0x78, 1, 2, 3}}
+				if err := tr.WriteRTP(p); err == nil {
+					pt.sent.Add(1)
+				}
+
+				continue
 			}
-			p.Timestamp = ts
-			if err := tr.WriteRTP(p); err == nil {
-				pt.sent.Add(1)
+			ts += 3600
+			for k := range parts {
+				seq++
+				p := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: ts, Marker: k == parts-1},
+					Payload: vp8Payload(uint16(n), k == 0, n%10 == 0, size)}
+				if err := tr.WriteRTP(p); err == nil {
+					pt.sent.Add(1)
+				}
 			}
 		}
 	}()
@@ -259,4 +273,23 @@ func TestLiveSectionKeepsItsSource(t *testing.T) {
 	}
 	n := b.packetsOf("a", "camera")
 	waitFor(t, "the camera going on", func() bool { return b.packetsOf("a", "camera") >= n+10 })
+}
+
+// A single-layer camera above the first estimate of a new subscriber's downlink starts all the
+// same: nothing smaller can be sent, so the allocator probes (over the audio, the one track
+// forwarded) until the link is known to carry it.
+func TestLargeSingleLayerStarts(t *testing.T) {
+	s := newTestSFU(t)
+	a := newTestClient(t, s, "room", "a")
+	b := newTestClient(t, s, "room", "b")
+	addPumpedVideo(t, a, KindVideo, "cam", 6, 1100) // ~1.4 Mbit/s
+	a.publish(true, false)
+	waitFor(t, "b receiving a's camera", func() bool { return b.packetsOf("a", "camera") >= 50 })
+	if st := s.Stats(); st.Probes["success"] == 0 || st.PaddingPackets == 0 {
+		t.Errorf("the camera (above initialEstimate) started without a probe: %v", st.Probes)
+	}
+	rt, _ := b.track("a", KindVideo)
+	if !rt.firstKey {
+		t.Error("the camera did not start with a keyframe")
+	}
 }
