@@ -35,8 +35,12 @@ chromium:
 ## test: every test: Go (race detector), the web client's unit tests, the browser end-to-end tests
 test: vet test-go test-web e2e
 
+## vet: go vet, and the client must not depend on the server: package client and what it
+## imports stay free of meeting, signaling and sfu (it speaks the protocol through package wire)
 vet:
 	$(GO) vet ./...
+	@bad=$$($(GO) list -deps ./client/... | grep -E '^github.com/parleyhq/parley/(meeting|signaling|sfu|internal/node)(/|$$)'); \
+	if [ -n "$$bad" ]; then echo "package client depends on server packages:"; echo "$$bad"; exit 1; fi
 
 test-go:
 	$(GO) test -race -count=1 -timeout 10m ./...
@@ -49,7 +53,7 @@ e2e: web chromium
 
 ## fuzz: fuzz the protocol decoder for a while (the corpus in testdata/ runs in every `go test`)
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./signaling/wire
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./wire
 
 ## bench: forwarding-path benchmarks and a short load run
 bench: build

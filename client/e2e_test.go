@@ -15,6 +15,7 @@ import (
 	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/sfu"
 	"github.com/parleyhq/parley/signaling"
+	"github.com/parleyhq/parley/wire"
 )
 
 // startServer runs the real server (domain, sfu on loopback, edge) in the test process.
@@ -59,7 +60,7 @@ func TestTwoClientsExchangeMedia(t *testing.T) {
 		t.Fatal(err)
 	}
 	host := dial(ctx, t, url, created.MeetingID, "Ada", created.HostKey)
-	if host.Joined().Role != meeting.RoleHost {
+	if host.Joined().Role != wire.RoleHost {
 		t.Errorf("host joined as %q", host.Joined().Role)
 	}
 	guest := dial(ctx, t, url, created.MeetingID, "Grace", "")
@@ -68,7 +69,7 @@ func TestTwoClientsExchangeMedia(t *testing.T) {
 	}
 	if _, err := host.WaitFor(ctx, func(m client.Message) bool {
 		ev, err := m.Event()
-		j, ok := ev.(meeting.ParticipantJoined)
+		j, ok := ev.(wire.ParticipantJoined)
 		return err == nil && ok && j.Participant.ID == guest.ParticipantID()
 	}); err != nil {
 		t.Fatalf("host never saw the guest join: %v", err)
@@ -132,8 +133,8 @@ func TestTwoClientsExchangeMedia(t *testing.T) {
 	}
 	if _, err := host.WaitFor(ctx, func(m client.Message) bool {
 		ev, _ := m.Event()
-		l, ok := ev.(meeting.ParticipantLeft)
-		return ok && l.ParticipantID == guest.ParticipantID() && l.Reason == meeting.ReasonLeft
+		l, ok := ev.(wire.ParticipantLeft)
+		return ok && l.ParticipantID == guest.ParticipantID() && l.Reason == wire.ReasonLeft
 	}); err != nil {
 		t.Errorf("no participantLeft for the guest: %v", err)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/parleyhq/parley/client/synth"
-	"github.com/parleyhq/parley/signaling/wire"
+	"github.com/parleyhq/parley/wire"
 )
 
 // PublishOptions choose what Publish sends. Zero fields take synth's defaults (VP8, 1.5 Mbit/s,

@@ -14,7 +14,7 @@ import (
 
 	"github.com/parleyhq/parley/client/rtpstats"
 	"github.com/parleyhq/parley/client/synth"
-	"github.com/parleyhq/parley/signaling/wire"
+	"github.com/parleyhq/parley/wire"
 )
 
 // Media kinds, as in setMuted and as webrtc.RTPCodecType.String gives them.

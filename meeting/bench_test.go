@@ -7,11 +7,12 @@ import (
 
 	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/meeting/meetingtest"
+	"github.com/parleyhq/parley/wire"
 )
 
 type discard struct{}
 
-func (discard) Deliver(meeting.Event) {}
+func (discard) Deliver(*wire.EventMessage) {}
 
 // benchRoom is a meeting with a host and n participants whose sinks drop everything.
 func benchRoom(b *testing.B, n int) (*meeting.Service, meeting.Created, *meeting.Member, []*meeting.Member) {
@@ -56,7 +57,7 @@ func BenchmarkJoinLeave(b *testing.B) {
 func BenchmarkSetMuted(b *testing.B) {
 	_, _, _, ps := benchRoom(b, 9)
 	ctx := context.Background()
-	reqs := []meeting.Request{meeting.SetMuted{Kind: meeting.KindAudio, Muted: true}, meeting.SetMuted{Kind: meeting.KindAudio}}
+	reqs := []meeting.Request{meeting.SetMuted{Kind: wire.KindAudio, Muted: true}, meeting.SetMuted{Kind: wire.KindAudio}}
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
@@ -86,7 +87,7 @@ func BenchmarkForbidden(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := ps[0].Do(ctx, meeting.EndMeeting{}); meeting.CodeOf(err) != meeting.CodeForbidden {
+		if err := ps[0].Do(ctx, meeting.EndMeeting{}); meeting.CodeOf(err) != wire.CodeForbidden {
 			b.Fatal(err)
 		}
 	}
@@ -111,7 +112,7 @@ func BenchmarkParallelMeetings(b *testing.B) {
 		muted := false
 		for pb.Next() {
 			muted = !muted
-			if err := m.Do(ctx, meeting.SetMuted{Kind: meeting.KindVideo, Muted: muted}); err != nil {
+			if err := m.Do(ctx, meeting.SetMuted{Kind: wire.KindVideo, Muted: muted}); err != nil {
 				b.Error(err)
 				return
 			}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+
+	"github.com/parleyhq/parley/wire"
 )
 
 // liveMeeting is the in-memory state of one meeting on this node. Every field below mu is
@@ -18,7 +20,7 @@ type liveMeeting struct {
 	loaded   bool // rec has been read from the store
 	released bool // dropped from the service's map; a Join that finds it must look up again
 	ended    bool
-	rec      Record // the durable record as last written (State, Locked)
+	rec      Record // the durable record as last written (wire.State, Locked)
 
 	seats []*seat          // connected participants, in join order
 	byID  map[string]*seat // the same, by participantId
@@ -35,11 +37,12 @@ type liveMeeting struct {
 
 // seat is one participant and its current connection.
 type seat struct {
-	p      Participant
+	p      wire.Participant
 	member *Member
 }
 
-func (s *seat) send(ev Event) { s.member.sink.Deliver(ev) }
+// send delivers an event to s alone.
+func (s *seat) send(ev wire.Event) { s.member.sink.Deliver(wire.NewEventMessage(ev)) }
 
 // join runs Join's checks and changes under the meeting's lock. retry means the meeting was
 // released before the lock was taken, so the caller must look it up again.
@@ -53,19 +56,19 @@ func (lm *liveMeeting) join(ctx context.Context, req JoinRequest, name string, s
 		return nil, JoinResult{}, false, err
 	}
 	if lm.ended {
-		return nil, JoinResult{}, false, newError(CodeMeetingEnded, "this meeting has ended")
+		return nil, JoinResult{}, false, newError(wire.CodeMeetingEnded, "this meeting has ended")
 	}
 	defer lm.scheduleIdleIfEmpty()
 
 	isHost := false
 	if req.HostKey != "" {
 		if !hostKeyMatches(req.HostKey, lm.rec.HostKeyHash) {
-			return nil, JoinResult{}, false, newError(CodeForbidden, "the host key is not valid for this meeting")
+			return nil, JoinResult{}, false, newError(wire.CodeForbidden, "the host key is not valid for this meeting")
 		}
 		isHost = true
 	}
 	if lm.rec.Locked && !isHost {
-		return nil, JoinResult{}, false, newError(CodeMeetingLocked, "this meeting is locked; the host is not letting anyone else in")
+		return nil, JoinResult{}, false, newError(wire.CodeMeetingLocked, "this meeting is locked; the host is not letting anyone else in")
 	}
 	if isHost {
 		if hs := lm.byID[lm.hostPID]; hs != nil {
@@ -74,7 +77,7 @@ func (lm *liveMeeting) join(ctx context.Context, req JoinRequest, name string, s
 		}
 	}
 	if len(lm.seats) >= lm.svc.maxParticipants {
-		return nil, JoinResult{}, false, newError(CodeMeetingFull, "this meeting is full (%d participants)", lm.svc.maxParticipants)
+		return nil, JoinResult{}, false, newError(wire.CodeMeetingFull, "this meeting is full (%d participants)", lm.svc.maxParticipants)
 	}
 
 	s := lm.newSeat(name, isHost)
@@ -82,9 +85,9 @@ func (lm *liveMeeting) join(ctx context.Context, req JoinRequest, name string, s
 	lm.seats = append(lm.seats, s)
 	lm.byID[s.p.ID] = s
 	lm.cancelIdle()
-	lm.applyGate(s, KindAudio)
-	lm.applyGate(s, KindVideo)
-	lm.toOthers(s, ParticipantJoined{Participant: s.p})
+	lm.applyGate(s, wire.KindAudio)
+	lm.applyGate(s, wire.KindVideo)
+	lm.toOthers(s, wire.ParticipantJoined{Participant: s.p})
 	lm.svc.log.Debug("participant joined", "meetingId", lm.id, "participantId", s.p.ID, "role", s.p.Role)
 	return s.member, lm.joinResult(s), false, nil
 }
@@ -100,10 +103,10 @@ func (lm *liveMeeting) load(ctx context.Context) error {
 		lm.release()
 		return fmt.Errorf("join: %w", err)
 	}
-	if rec.State == StateEnded {
+	if rec.State == wire.StateEnded {
 		lm.ended = true
 		lm.release()
-		return newError(CodeMeetingEnded, "this meeting has ended")
+		return newError(wire.CodeMeetingEnded, "this meeting has ended")
 	}
 	lm.rec = rec
 	lm.loaded = true
@@ -111,9 +114,9 @@ func (lm *liveMeeting) load(ctx context.Context) error {
 }
 
 func (lm *liveMeeting) newSeat(name string, isHost bool) *seat {
-	p := Participant{Name: name, Role: RoleParticipant, CanUnmute: true}
+	p := wire.Participant{Name: name, Role: wire.RoleParticipant, CanUnmute: true}
 	if isHost {
-		p.Role = RoleHost
+		p.Role = wire.RoleHost
 		if lm.hostPID == "" {
 			lm.hostPID = lm.uniqueParticipantID()
 		}
@@ -141,12 +144,12 @@ func (lm *liveMeeting) uniqueParticipantID() string {
 func (lm *liveMeeting) replaceHost(hs *seat, name string, sink Sink) *Member {
 	old := hs.member
 	old.gone = true
-	old.sink.Deliver(Replaced{})
-	hs.member = &Member{lm: lm, id: hs.p.ID, role: RoleHost, sink: sink}
+	old.sink.Deliver(wire.NewEventMessage(wire.Replaced{}))
+	hs.member = &Member{lm: lm, id: hs.p.ID, role: wire.RoleHost, sink: sink}
 	hs.p.Name = name
-	lm.applyGate(hs, KindAudio)
-	lm.applyGate(hs, KindVideo)
-	lm.toOthers(hs, ParticipantUpdated{Participant: hs.p})
+	lm.applyGate(hs, wire.KindAudio)
+	lm.applyGate(hs, wire.KindVideo)
+	lm.toOthers(hs, wire.ParticipantUpdated{Participant: hs.p})
 	lm.svc.log.Debug("host connection replaced", "meetingId", lm.id, "participantId", hs.p.ID)
 	return hs.member
 }
@@ -155,7 +158,7 @@ func (lm *liveMeeting) joinResult(self *seat) JoinResult {
 	res := JoinResult{
 		Self:         self.p,
 		Meeting:      lm.view(),
-		Participants: make([]Participant, 0, len(lm.seats)-1),
+		Participants: make([]wire.Participant, 0, len(lm.seats)-1),
 		Timers:       timerCatalogue(),
 	}
 	for _, s := range lm.seats {
@@ -170,49 +173,53 @@ func (lm *liveMeeting) joinResult(self *seat) JoinResult {
 	return res
 }
 
-func (lm *liveMeeting) view() MeetingView {
-	st := StateOpen
+func (lm *liveMeeting) view() wire.MeetingView {
+	st := wire.StateOpen
 	if lm.ended {
-		st = StateEnded
+		st = wire.StateEnded
 	}
-	return MeetingView{MeetingID: lm.id, State: st, Locked: lm.rec.Locked}
+	return wire.MeetingView{MeetingID: lm.id, State: st, Locked: lm.rec.Locked}
 }
 
 // applyGate tells Media whether s's kind is forwarded: exactly while it is not muted.
-func (lm *liveMeeting) applyGate(s *seat, k Kind) {
+func (lm *liveMeeting) applyGate(s *seat, k wire.Kind) {
 	muted := s.p.AudioMuted
-	if k == KindVideo {
+	if k == wire.KindVideo {
 		muted = s.p.VideoMuted
 	}
 	lm.svc.media.SetForwarding(lm.id, s.p.ID, k, !muted)
 }
 
-func (lm *liveMeeting) toAll(ev Event) {
+// toAll delivers ev to everyone: one message, shared, so it is encoded once.
+func (lm *liveMeeting) toAll(ev wire.Event) {
+	msg := wire.NewEventMessage(ev)
 	for _, s := range lm.seats {
-		s.send(ev)
+		s.member.sink.Deliver(msg)
 	}
 }
 
-func (lm *liveMeeting) toOthers(except *seat, ev Event) {
+// toOthers delivers ev to everyone but except, as toAll does.
+func (lm *liveMeeting) toOthers(except *seat, ev wire.Event) {
+	msg := wire.NewEventMessage(ev)
 	for _, s := range lm.seats {
 		if s != except {
-			s.send(ev)
+			s.member.sink.Deliver(msg)
 		}
 	}
 }
 
 // updated broadcasts s's new state to everyone, s included.
-func (lm *liveMeeting) updated(s *seat) { lm.toAll(ParticipantUpdated{Participant: s.p}) }
+func (lm *liveMeeting) updated(s *seat) { lm.toAll(wire.ParticipantUpdated{Participant: s.p}) }
 
 // seatOf returns the seat with participantID, or an *Error: bad_request for an empty id,
 // not_found for one not in the meeting.
 func (lm *liveMeeting) seatOf(participantID string) (*seat, error) {
 	if participantID == "" {
-		return nil, newError(CodeBadRequest, "participantId is required")
+		return nil, newError(wire.CodeBadRequest, "participantId is required")
 	}
 	s := lm.byID[participantID]
 	if s == nil {
-		return nil, newError(CodeNotFound, "no participant %q in this meeting", participantID)
+		return nil, newError(wire.CodeNotFound, "no participant %q in this meeting", participantID)
 	}
 	return s, nil
 }

@@ -1,5 +1,7 @@
 package meeting
 
+import "github.com/parleyhq/parley/wire"
+
 // Media is the media effect the domain needs; the sfu satisfies it through an adapter wired in
 // cmd. It knows participants only by id.
 //
@@ -9,7 +11,7 @@ package meeting
 type Media interface {
 	// SetForwarding opens (forward) or closes the gate of one participant's kind of media. It
 	// may be called before that participant publishes; the gate state then applies when it does.
-	SetForwarding(meetingID, participantID string, kind Kind, forward bool)
+	SetForwarding(meetingID, participantID string, kind wire.Kind, forward bool)
 	// RequestKeyframe asks the participant's video publisher for a keyframe (after a video unmute).
 	RequestKeyframe(meetingID, participantID string)
 	// RemoveParticipant drops the participant's peer connections and its tracks.
@@ -20,7 +22,7 @@ type Media interface {
 
 type noMedia struct{}
 
-func (noMedia) SetForwarding(string, string, Kind, bool) {}
-func (noMedia) RequestKeyframe(string, string)           {}
-func (noMedia) RemoveParticipant(string, string)         {}
-func (noMedia) EndMeeting(string)                        {}
+func (noMedia) SetForwarding(string, string, wire.Kind, bool) {}
+func (noMedia) RequestKeyframe(string, string)                {}
+func (noMedia) RemoveParticipant(string, string)              {}
+func (noMedia) EndMeeting(string)                             {}

@@ -1,9 +1,11 @@
 package meeting
 
+import "github.com/parleyhq/parley/wire"
+
 // SetMuted changes the caller's own mute state of one kind. Unmuting audio while muted by the
 // host without permission is forbidden; a permitted audio unmute clears mutedByHost.
 type SetMuted struct {
-	Kind  Kind
+	Kind  wire.Kind
 	Muted bool
 }
 
@@ -21,29 +23,29 @@ type MuteParticipant struct {
 // muted by the host, and also lifts the meeting's mute lock.
 type AllowUnmute struct{ ParticipantID string }
 
-// RequestKind returns RequestSetMuted.
-func (SetMuted) RequestKind() RequestKind { return RequestSetMuted }
+// RequestKind returns wire.TypeSetMuted.
+func (SetMuted) RequestKind() RequestKind { return wire.TypeSetMuted }
 
-// RequestKind returns RequestMuteAll.
-func (MuteAll) RequestKind() RequestKind { return RequestMuteAll }
+// RequestKind returns wire.TypeMuteAll.
+func (MuteAll) RequestKind() RequestKind { return wire.TypeMuteAll }
 
-// RequestKind returns RequestMuteParticipant.
-func (MuteParticipant) RequestKind() RequestKind { return RequestMuteParticipant }
+// RequestKind returns wire.TypeMuteParticipant.
+func (MuteParticipant) RequestKind() RequestKind { return wire.TypeMuteParticipant }
 
-// RequestKind returns RequestAllowUnmute.
-func (AllowUnmute) RequestKind() RequestKind { return RequestAllowUnmute }
+// RequestKind returns wire.TypeAllowUnmute.
+func (AllowUnmute) RequestKind() RequestKind { return wire.TypeAllowUnmute }
 
 func (r SetMuted) apply(a *action) error {
-	if !r.Kind.valid() {
-		return newError(CodeBadRequest, `kind must be "audio" or "video"`)
+	if !r.Kind.Valid() {
+		return newError(wire.CodeBadRequest, `kind must be "audio" or "video"`)
 	}
 	s := a.self
 	p := s.p
-	if r.Kind == KindVideo {
+	if r.Kind == wire.KindVideo {
 		p.VideoMuted = r.Muted
 	} else {
 		if !r.Muted && p.MutedByHost && !p.CanUnmute {
-			return newError(CodeForbidden, "the host has muted you; you can unmute once the host allows it")
+			return newError(wire.CodeForbidden, "the host has muted you; you can unmute once the host allows it")
 		}
 		p.AudioMuted = r.Muted
 		if !r.Muted {
@@ -55,7 +57,7 @@ func (r SetMuted) apply(a *action) error {
 	}
 	s.p = p
 	a.lm.applyGate(s, r.Kind)
-	if r.Kind == KindVideo && !r.Muted {
+	if r.Kind == wire.KindVideo && !r.Muted {
 		// A subscriber cannot decode the resumed video until the next keyframe.
 		a.lm.svc.media.RequestKeyframe(a.lm.id, s.p.ID)
 	}
@@ -70,16 +72,16 @@ func (r MuteAll) apply(a *action) error {
 	// still flows.
 	changed := make([]bool, len(lm.seats))
 	for i, s := range lm.seats {
-		if s.p.Role != RoleHost {
+		if s.p.Role != wire.RoleHost {
 			changed[i] = muteByHost(s, r.AllowSelfUnmute)
-			lm.applyGate(s, KindAudio)
+			lm.applyGate(s, wire.KindAudio)
 		}
 	}
 	for i, s := range lm.seats {
-		if s.p.Role == RoleHost {
+		if s.p.Role == wire.RoleHost {
 			continue
 		}
-		s.send(MutedByHost{AllowSelfUnmute: r.AllowSelfUnmute})
+		s.send(wire.MutedByHost{AllowSelfUnmute: r.AllowSelfUnmute})
 		if changed[i] {
 			lm.updated(s)
 		}
@@ -92,12 +94,12 @@ func (r MuteParticipant) apply(a *action) error {
 	if err != nil {
 		return err
 	}
-	if s.p.Role == RoleHost {
-		return newError(CodeBadRequest, "the host cannot mute themselves this way; use setMuted")
+	if s.p.Role == wire.RoleHost {
+		return newError(wire.CodeBadRequest, "the host cannot mute themselves this way; use setMuted")
 	}
 	changed := muteByHost(s, r.AllowSelfUnmute)
-	a.lm.applyGate(s, KindAudio)
-	s.send(MutedByHost{AllowSelfUnmute: r.AllowSelfUnmute})
+	a.lm.applyGate(s, wire.KindAudio)
+	s.send(wire.MutedByHost{AllowSelfUnmute: r.AllowSelfUnmute})
 	if changed {
 		a.lm.updated(s)
 	}
@@ -139,6 +141,6 @@ func allowUnmute(lm *liveMeeting, s *seat) {
 		return
 	}
 	s.p.CanUnmute = true
-	s.send(UnmuteAllowed{})
+	s.send(wire.UnmuteAllowed{})
 	lm.updated(s)
 }

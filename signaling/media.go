@@ -3,6 +3,7 @@ package signaling
 import (
 	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/sfu"
+	"github.com/parleyhq/parley/wire"
 )
 
 // MeetingMedia lets the meeting domain act on the sfu: the domain declares what it needs
@@ -11,7 +12,7 @@ func MeetingMedia(s *sfu.SFU) meeting.Media { return sfuMedia{s} }
 
 type sfuMedia struct{ s *sfu.SFU }
 
-func (m sfuMedia) SetForwarding(meetingID, participantID string, kind meeting.Kind, forward bool) {
+func (m sfuMedia) SetForwarding(meetingID, participantID string, kind wire.Kind, forward bool) {
 	m.s.SetForwarding(meetingID, participantID, sfu.Kind(kind), forward)
 }
 

@@ -4,15 +4,19 @@ import (
 	"sync"
 
 	"github.com/coder/websocket"
+
+	"github.com/parleyhq/parley/wire"
 )
 
 // maxQueued bounds a session's unsent messages. A client that falls this far behind is not
 // reading; it is cut off rather than letting the server's memory grow without end.
 const maxQueued = 4096
 
-// outMessage is one frame for the writer; closeAfter ends the connection once it is written.
+// outMessage is one frame for the writer: data, or an event the writer encodes (once for every
+// session it goes to); closeAfter ends the connection once it is written.
 type outMessage struct {
 	data       []byte
+	event      *wire.EventMessage
 	closeAfter bool
 	status     websocket.StatusCode // 0: normal closure
 	reason     string

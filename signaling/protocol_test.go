@@ -11,6 +11,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/parleyhq/parley/meeting"
+	"github.com/parleyhq/parley/wire"
 )
 
 func TestCreateAndGetMeeting(t *testing.T) {
@@ -271,7 +272,7 @@ func TestHostOnlyRequestsForbidden(t *testing.T) {
 	}
 	walked := 0
 	for _, kind := range meeting.RequestKinds() {
-		if meeting.Allowed(meeting.RoleParticipant, kind) {
+		if meeting.Allowed(wire.RoleParticipant, kind) {
 			continue
 		}
 		walked++

@@ -13,7 +13,7 @@ import (
 
 	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/sfu"
-	"github.com/parleyhq/parley/signaling/wire"
+	"github.com/parleyhq/parley/wire"
 )
 
 // session is one client's WebSocket connection: before join, then as one meeting member.
@@ -112,9 +112,16 @@ func (s *session) writeLoop(ctx context.Context) {
 		case <-s.out.wake:
 		}
 		for _, m := range s.out.take() {
-			if m.data != nil {
+			data := m.data
+			if m.event != nil {
+				var err error
+				if data, err = m.event.Bytes(); err != nil {
+					s.log.Error("encode event", "type", m.event.Event.EventType(), "err", err)
+				}
+			}
+			if data != nil {
 				wctx, cancel := context.WithTimeout(ctx, s.srv.cfg.WriteTimeout)
-				err := s.conn.Write(wctx, websocket.MessageText, m.data)
+				err := s.conn.Write(wctx, websocket.MessageText, data)
 				cancel()
 				if err != nil {
 					s.conn.CloseNow()
@@ -184,11 +191,11 @@ func (s *session) send(typ string, id wire.ID, body any) {
 }
 
 // sendError answers a request with an error.
-func (s *session) sendError(id wire.ID, code meeting.Code, message string) {
-	s.out.push(outMessage{data: wire.EncodeError(id, string(code), message)})
+func (s *session) sendError(id wire.ID, code wire.Code, message string) {
+	s.out.push(outMessage{data: wire.EncodeError(id, code, message)})
 }
 
 // fail answers with an error and closes the connection after it.
-func (s *session) fail(id wire.ID, code meeting.Code, message string) {
-	s.out.push(outMessage{data: wire.EncodeError(id, string(code), message), closeAfter: true, reason: string(code)})
+func (s *session) fail(id wire.ID, code wire.Code, message string) {
+	s.out.push(outMessage{data: wire.EncodeError(id, code, message), closeAfter: true, reason: string(code)})
 }

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/parleyhq/parley/meeting"
+	"github.com/parleyhq/parley/wire"
 )
 
 // Trace is an ordered log that recorders share, so that a test can check, e.g., that an audio
@@ -43,15 +43,16 @@ type Sink struct {
 	name   string
 	trace  *Trace
 	mu     sync.Mutex
-	events []meeting.Event
+	events []wire.Event
 }
 
 // NewSink returns a Sink; each delivery is also logged to trace (if not nil) as
 // "event <name> <type>".
 func NewSink(name string, trace *Trace) *Sink { return &Sink{name: name, trace: trace} }
 
-// Deliver records ev.
-func (s *Sink) Deliver(ev meeting.Event) {
+// Deliver records the message's event.
+func (s *Sink) Deliver(msg *wire.EventMessage) {
+	ev := msg.Event
 	s.mu.Lock()
 	s.events = append(s.events, ev)
 	s.mu.Unlock()
@@ -59,14 +60,14 @@ func (s *Sink) Deliver(ev meeting.Event) {
 }
 
 // Events returns a copy of the events recorded so far.
-func (s *Sink) Events() []meeting.Event {
+func (s *Sink) Events() []wire.Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.events)
 }
 
 // Take returns the events recorded so far and forgets them.
-func (s *Sink) Take() []meeting.Event {
+func (s *Sink) Take() []wire.Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	evs := s.events
@@ -91,7 +92,7 @@ type MediaCall struct {
 	Op            string // "SetForwarding", "RequestKeyframe", "RemoveParticipant", "EndMeeting"
 	MeetingID     string
 	ParticipantID string
-	Kind          meeting.Kind
+	Kind          wire.Kind
 	Forward       bool
 }
 
@@ -108,7 +109,7 @@ func (c MediaCall) String() string {
 
 type gateKey struct {
 	meetingID, participantID string
-	kind                     meeting.Kind
+	kind                     wire.Kind
 }
 
 // Media is a meeting.Media that records its calls and the gate state they leave. It is safe for
@@ -130,8 +131,8 @@ func (m *Media) record(c MediaCall) {
 	case "SetForwarding":
 		m.gates[gateKey{c.MeetingID, c.ParticipantID, c.Kind}] = c.Forward
 	case "RemoveParticipant":
-		delete(m.gates, gateKey{c.MeetingID, c.ParticipantID, meeting.KindAudio})
-		delete(m.gates, gateKey{c.MeetingID, c.ParticipantID, meeting.KindVideo})
+		delete(m.gates, gateKey{c.MeetingID, c.ParticipantID, wire.KindAudio})
+		delete(m.gates, gateKey{c.MeetingID, c.ParticipantID, wire.KindVideo})
 	case "EndMeeting":
 		for k := range m.gates {
 			if k.meetingID == c.MeetingID {
@@ -144,7 +145,7 @@ func (m *Media) record(c MediaCall) {
 }
 
 // SetForwarding records the call and the gate's new state.
-func (m *Media) SetForwarding(meetingID, participantID string, kind meeting.Kind, forward bool) {
+func (m *Media) SetForwarding(meetingID, participantID string, kind wire.Kind, forward bool) {
 	m.record(MediaCall{Op: "SetForwarding", MeetingID: meetingID, ParticipantID: participantID, Kind: kind, Forward: forward})
 }
 
@@ -181,7 +182,7 @@ func (m *Media) Take() []MediaCall {
 
 // Forwarding returns the gate state last set for a participant's kind; known is false if none
 // was set since the participant was last removed.
-func (m *Media) Forwarding(meetingID, participantID string, kind meeting.Kind) (forward, known bool) {
+func (m *Media) Forwarding(meetingID, participantID string, kind wire.Kind) (forward, known bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	forward, known = m.gates[gateKey{meetingID, participantID, kind}]
