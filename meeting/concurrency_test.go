@@ -109,6 +109,9 @@ func TestConcurrentMeetings(t *testing.T) {
 				}
 				allowed(r.host.m.Do(ctx, req))
 			}
+			// A churner retries its join while the meeting is locked: leave it open at the end, or a
+			// host that happened to lock it last would keep that churner waiting for ever.
+			allowed(r.host.m.Do(ctx, meeting.SetLocked{Locked: false}))
 		}()
 		for si := range stayers {
 			p := r.ps[si]
@@ -402,6 +405,10 @@ func TestJoinRacesIdleRelease(t *testing.T) {
 		}
 		if n := e.svc.LiveMeetings(); n != 1 {
 			t.Fatalf("round %d: %d live copies", i, n)
+		}
+		// The release frees the media before a new copy can be joined, never the new copy's.
+		if _, known := e.media.Forwarding(r.id(), joined.m.ParticipantID(), wire.KindAudio); !known {
+			t.Fatalf("round %d: the joiner's gate was freed by the release it raced", i)
 		}
 		joined.m.Leave()
 	}

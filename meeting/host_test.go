@@ -125,7 +125,7 @@ func TestEndMeeting(t *testing.T) {
 	for _, c := range r.everyone() {
 		wantEvents(t, c.name, c.sink.Take(), []wire.Event{wire.MeetingEnded{}})
 	}
-	wantCalls(t, r.media.Take(), []meetingtest.MediaCall{{Op: "EndMeeting", MeetingID: r.id()}})
+	wantCalls(t, r.media.Take(), []meetingtest.MediaCall{{Op: "ReleaseMeeting", MeetingID: r.id()}})
 	gatesCloseBeforeEvents(t, r.trace.Entries())
 
 	// Tombstone: the record says ended, the live state is gone, and the timer with it.

@@ -368,14 +368,18 @@ func TestIdleMeetingIsReleased(t *testing.T) {
 		t.Error("the mute lock was lost before the idle timeout")
 	}
 	back.m.Leave()
+	e.media.Take()
 	e.clock.Advance(time.Minute - time.Millisecond)
 	if e.svc.LiveMeetings() != 1 {
 		t.Fatal("released early")
 	}
+	e.noMedia()
 	e.clock.Advance(time.Millisecond)
 	if e.svc.LiveMeetings() != 0 {
 		t.Fatal("not released after the idle timeout")
 	}
+	// Its media is freed with it (the sfu's room), not only when a meeting ends.
+	wantCalls(t, e.media.Take(), []meetingtest.MediaCall{{Op: "ReleaseMeeting", MeetingID: r.id()}})
 	if e.clock.Pending() != 0 {
 		t.Errorf("%d timers still pending after release", e.clock.Pending())
 	}

@@ -183,11 +183,17 @@ func (lm *liveMeeting) view() wire.MeetingView {
 
 // applyGate tells Media whether s's kind is forwarded: exactly while it is not muted.
 func (lm *liveMeeting) applyGate(s *seat, k wire.Kind) {
+	g := s.gate(k)
+	lm.svc.media.SetForwarding(lm.id, g.ParticipantID, g.Kind, g.Forward)
+}
+
+// gate is the state of s's gate of kind k: open exactly while that kind is not muted.
+func (s *seat) gate(k wire.Kind) Gate {
 	muted := s.p.AudioMuted
 	if k == wire.KindVideo {
 		muted = s.p.VideoMuted
 	}
-	lm.svc.media.SetForwarding(lm.id, s.p.ID, k, !muted)
+	return Gate{ParticipantID: s.p.ID, Kind: k, Forward: !muted}
 }
 
 // toAll delivers ev to everyone: one message, shared, so it is encoded once.
@@ -263,13 +269,19 @@ func (lm *liveMeeting) idleFired(gen uint64) {
 	lm.release()
 }
 
-// release stops the meeting's timers, drops its participants' memory and removes it from the
-// service; the record stays in the store.
+// release stops the meeting's timers, drops its participants' memory, frees its media and
+// removes it from the service; the record stays in the store. Media is told before the meeting
+// leaves the service's map: a join that comes meanwhile waits for this meeting's lock, finds it
+// released and makes a new one, whose media state must not be the one being freed.
 func (lm *liveMeeting) release() {
 	lm.released = true
 	lm.stopTimer()
 	lm.cancelIdle()
 	lm.seats = nil
 	lm.byID = nil
+	if lm.loaded {
+		// An unloaded meeting (unknown, or ended before this node loaded it) never had media.
+		lm.svc.media.ReleaseMeeting(lm.id)
+	}
 	lm.svc.forget(lm)
 }

@@ -47,9 +47,10 @@ func TestMuteAll(t *testing.T) {
 			wantEvents(t, "P1", p1.sink.Take(), []wire.Event{mb, u1, u2, u3})
 			wantEvents(t, "P2", p2.sink.Take(), []wire.Event{u1, mb, u2, u3})
 			wantEvents(t, "P3", p3.sink.Take(), []wire.Event{u1, u2, mb, u3})
-			wantCalls(t, r.media.Take(), []meetingtest.MediaCall{
-				gate(r.id(), p1.id(), wire.KindAudio, false), gate(r.id(), p2.id(), wire.KindAudio, false), gate(r.id(), p3.id(), wire.KindAudio, false),
-			})
+			// One call for every gate, so the media side waits once for the packets in flight.
+			wantCalls(t, r.media.Take(), []meetingtest.MediaCall{{Op: "SetForwardingMany", MeetingID: r.id(), Gates: []meeting.Gate{
+				{ParticipantID: p1.id(), Kind: wire.KindAudio}, {ParticipantID: p2.id(), Kind: wire.KindAudio}, {ParticipantID: p3.id(), Kind: wire.KindAudio},
+			}}})
 			gatesCloseBeforeEvents(t, r.trace.Entries())
 			snap := r.snapshot()
 			if snap.MuteLocked == allow {

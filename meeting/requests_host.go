@@ -66,13 +66,14 @@ func (EndMeeting) apply(a *action) error {
 	}
 	lm.rec = rec
 	lm.ended = true
-	lm.stopTimer()
-	lm.svc.media.EndMeeting(lm.id)
-	for _, s := range lm.seats {
-		s.member.gone = true
-		s.send(wire.MeetingEnded{})
-	}
+	seats := lm.seats
+	// Media first (every peer connection of the meeting is dropped), then everyone is told.
 	lm.release()
+	msg := wire.NewEventMessage(wire.MeetingEnded{})
+	for _, s := range seats {
+		s.member.gone = true
+		s.member.sink.Deliver(msg)
+	}
 	lm.svc.log.Debug("meeting ended", "meetingId", lm.id)
 	return nil
 }

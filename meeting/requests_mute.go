@@ -69,13 +69,17 @@ func (r MuteAll) apply(a *action) error {
 	lm := a.lm
 	lm.muteLock = !r.AllowSelfUnmute
 	// Every gate closes before anyone is told, so no client learns of the mute while its audio
-	// still flows.
+	// still flows; they close in one call, which waits once for the packets in flight.
 	changed := make([]bool, len(lm.seats))
+	gates := make([]Gate, 0, len(lm.seats))
 	for i, s := range lm.seats {
 		if s.p.Role != wire.RoleHost {
 			changed[i] = muteByHost(s, r.AllowSelfUnmute)
-			lm.applyGate(s, wire.KindAudio)
+			gates = append(gates, s.gate(wire.KindAudio))
 		}
+	}
+	if len(gates) > 0 {
+		lm.svc.media.SetForwardingMany(lm.id, gates)
 	}
 	for i, s := range lm.seats {
 		if s.p.Role == wire.RoleHost {

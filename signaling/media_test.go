@@ -1,4 +1,4 @@
-package signaling
+package signaling_test
 
 import (
 	"context"
@@ -6,10 +6,14 @@ import (
 
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/client/rtpstats"
+	"github.com/parleyhq/parley/internal/await"
+	"github.com/parleyhq/parley/internal/node/nodetest"
 )
 
 // TestThreeParticipantsExchangeMedia: everyone receives both tracks of both others, under the
-// publisher's participantId as stream id, with packets counted at the receiver.
+// publisher's participantId as stream id, with packets counted at the receiver. Loss is not
+// asserted at the receiver (a busy machine makes the sfu shed late packets on purpose): every
+// stream must flow, and the sfu must have dropped nothing for any other reason.
 func TestThreeParticipantsExchangeMedia(t *testing.T) {
 	e := newEnv(t)
 	m := e.create("Ada")
@@ -24,10 +28,7 @@ func TestThreeParticipantsExchangeMedia(t *testing.T) {
 				continue
 			}
 			for _, kind := range []string{client.Audio, client.Video} {
-				got := waitReceived(t, rx, tx, kind, "30 packets", func(c rtpstats.Counts) bool { return c.Packets >= 30 })
-				if got.Lost > 0 {
-					t.Errorf("%s lost %d %s packets of %s", rx.Joined().Self.Name, got.Lost, kind, tx.Joined().Self.Name)
-				}
+				waitReceived(t, rx, tx, kind, "30 packets", func(c rtpstats.Counts) bool { return c.Packets >= 30 })
 			}
 		}
 		// Stream ids are participant ids: nothing arrives under any other id, nor one's own.
@@ -43,9 +44,11 @@ func TestThreeParticipantsExchangeMedia(t *testing.T) {
 			t.Errorf("%s receives %d tracks, want 4", rx.Joined().Self.Name, n)
 		}
 	}
-	if st := e.media.Stats(); st.PacketsForwarded == 0 || st.Rooms != 1 || st.Peers != 3 || st.Tracks != 6 {
+	st := e.media.Stats()
+	if st.PacketsForwarded == 0 || st.Rooms != 1 || st.Peers != 3 || st.Tracks != 6 {
 		t.Errorf("sfu stats = %+v", st)
 	}
+	nodetest.Drops(t, st)
 }
 
 // TestLeaveAndDisconnect: the others are told, the tracks are renegotiated away, the packets stop.
@@ -61,7 +64,7 @@ func TestLeaveAndDisconnect(t *testing.T) {
 	}
 
 	graceID := grace.ParticipantID()
-	ctx, cancel := context.WithTimeout(t.Context(), waitLimit)
+	ctx, cancel := context.WithTimeout(t.Context(), await.Limit)
 	defer cancel()
 	if err := grace.Leave(ctx); err != nil {
 		t.Fatalf("leave: %v", err)
@@ -92,7 +95,7 @@ func TestLeaveAndDisconnect(t *testing.T) {
 	}
 	waitTrackGone(t, ada, linusID, client.Audio)
 	waitTrackGone(t, ada, linusID, client.Video)
-	waitFor(t, "the sfu to drop the departed peers", func() bool { st := e.media.Stats(); return st.Peers == 1 && st.Tracks == 2 })
+	await.Until(t, "the sfu to drop the departed peers", func() bool { st := e.media.Stats(); return st.Peers == 1 && st.Tracks == 2 })
 }
 
 // assertSilent checks that rx receives nothing more from the publisher id while a live stream

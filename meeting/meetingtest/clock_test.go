@@ -94,13 +94,13 @@ func TestRecorders(t *testing.T) {
 		t.Error("gate known after RemoveParticipant")
 	}
 	m.SetForwarding("m", "q", wire.KindVideo, true)
-	m.EndMeeting("m")
+	m.ReleaseMeeting("m")
 	if _, known := m.Forwarding("m", "q", wire.KindVideo); known {
 		t.Error("gate known after EndMeeting")
 	}
 	want := []string{
 		"media SetForwarding p audio false", "event ann kicked", "media RequestKeyframe p",
-		"media RemoveParticipant p", "media SetForwarding q video true", "media EndMeeting m",
+		"media RemoveParticipant p", "media SetForwarding q video true", "media ReleaseMeeting m",
 	}
 	if got := trace.Entries(); !reflect.DeepEqual(got, want) {
 		t.Errorf("trace %q, want %q", got, want)

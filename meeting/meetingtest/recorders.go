@@ -3,8 +3,10 @@ package meetingtest
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
+	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/wire"
 )
 
@@ -86,22 +88,29 @@ func (s *Sink) Types() []string {
 	return types
 }
 
-// MediaCall is one recorded call on Media. Kind and Forward are set for SetForwarding only;
-// ParticipantID is empty for EndMeeting.
+// MediaCall is one recorded call on Media. Kind and Forward are set for SetForwarding only,
+// Gates for SetForwardingMany only; ParticipantID is empty for the calls about a whole meeting.
 type MediaCall struct {
-	Op            string // "SetForwarding", "RequestKeyframe", "RemoveParticipant", "EndMeeting"
+	Op            string // "SetForwarding", "SetForwardingMany", "RequestKeyframe", "RemoveParticipant", "ReleaseMeeting"
 	MeetingID     string
 	ParticipantID string
 	Kind          wire.Kind
 	Forward       bool
+	Gates         []meeting.Gate
 }
 
 func (c MediaCall) String() string {
 	switch c.Op {
 	case "SetForwarding":
 		return fmt.Sprintf("media SetForwarding %s %s %t", c.ParticipantID, c.Kind, c.Forward)
-	case "EndMeeting":
-		return "media EndMeeting " + c.MeetingID
+	case "SetForwardingMany":
+		gates := make([]string, len(c.Gates))
+		for i, g := range c.Gates {
+			gates[i] = fmt.Sprintf("%s %s %t", g.ParticipantID, g.Kind, g.Forward)
+		}
+		return "media SetForwardingMany " + strings.Join(gates, ", ")
+	case "ReleaseMeeting":
+		return "media ReleaseMeeting " + c.MeetingID
 	default:
 		return fmt.Sprintf("media %s %s", c.Op, c.ParticipantID)
 	}
@@ -121,6 +130,8 @@ type Media struct {
 	gates map[gateKey]bool
 }
 
+var _ meeting.Media = (*Media)(nil)
+
 // NewMedia returns a Media; each call is also logged to trace (if not nil) as MediaCall.String.
 func NewMedia(trace *Trace) *Media { return &Media{trace: trace, gates: make(map[gateKey]bool)} }
 
@@ -130,10 +141,14 @@ func (m *Media) record(c MediaCall) {
 	switch c.Op {
 	case "SetForwarding":
 		m.gates[gateKey{c.MeetingID, c.ParticipantID, c.Kind}] = c.Forward
+	case "SetForwardingMany":
+		for _, g := range c.Gates {
+			m.gates[gateKey{c.MeetingID, g.ParticipantID, g.Kind}] = g.Forward
+		}
 	case "RemoveParticipant":
 		delete(m.gates, gateKey{c.MeetingID, c.ParticipantID, wire.KindAudio})
 		delete(m.gates, gateKey{c.MeetingID, c.ParticipantID, wire.KindVideo})
-	case "EndMeeting":
+	case "ReleaseMeeting":
 		for k := range m.gates {
 			if k.meetingID == c.MeetingID {
 				delete(m.gates, k)
@@ -149,6 +164,11 @@ func (m *Media) SetForwarding(meetingID, participantID string, kind wire.Kind, f
 	m.record(MediaCall{Op: "SetForwarding", MeetingID: meetingID, ParticipantID: participantID, Kind: kind, Forward: forward})
 }
 
+// SetForwardingMany records the call and the gates' new states.
+func (m *Media) SetForwardingMany(meetingID string, gates []meeting.Gate) {
+	m.record(MediaCall{Op: "SetForwardingMany", MeetingID: meetingID, Gates: slices.Clone(gates)})
+}
+
 // RequestKeyframe records the call.
 func (m *Media) RequestKeyframe(meetingID, participantID string) {
 	m.record(MediaCall{Op: "RequestKeyframe", MeetingID: meetingID, ParticipantID: participantID})
@@ -159,9 +179,9 @@ func (m *Media) RemoveParticipant(meetingID, participantID string) {
 	m.record(MediaCall{Op: "RemoveParticipant", MeetingID: meetingID, ParticipantID: participantID})
 }
 
-// EndMeeting records the call and forgets the meeting's gates.
-func (m *Media) EndMeeting(meetingID string) {
-	m.record(MediaCall{Op: "EndMeeting", MeetingID: meetingID})
+// ReleaseMeeting records the call and forgets the meeting's gates.
+func (m *Media) ReleaseMeeting(meetingID string) {
+	m.record(MediaCall{Op: "ReleaseMeeting", MeetingID: meetingID})
 }
 
 // Calls returns a copy of the calls recorded so far.
