@@ -68,7 +68,7 @@ func (s *session) join(ctx context.Context, data []byte) bool {
 		return false
 	}
 	s.srv.metrics.joins.WithLabelValues("ok").Inc()
-	go s.watchPeer(ctx, peer)
+	s.helpers.Go(func() { s.watchPeer(ctx, peer) })
 
 	joined, err := wire.Encode(wire.TypeJoined, d.ID, wire.Joined{
 		ParticipantID: res.Self.ID,
@@ -90,7 +90,8 @@ func (s *session) join(ctx context.Context, data []byte) bool {
 }
 
 // watchPeer ends the session when its media fails for good (ICE or DTLS failure): the client
-// reconnects instead of staying in the meeting without media.
+// reconnects instead of staying in the meeting without media. It runs until then or until ctx
+// (the session's) ends, as one of the session's helpers.
 func (s *session) watchPeer(ctx context.Context, peer *sfu.Peer) {
 	select {
 	case <-ctx.Done():

@@ -25,6 +25,9 @@ type session struct {
 	ip   string
 	// flood limits the requests of a joined connection; only the read loop uses it.
 	flood *rate.Limiter
+	// helpers are the session's goroutines besides its writer (the pinger, the peer watcher):
+	// run waits for them, so none outlives the session.
+	helpers sync.WaitGroup
 
 	mu        sync.Mutex
 	member    *meeting.Member
@@ -38,9 +41,8 @@ func (s *session) run(ctx context.Context) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	writerDone := make(chan struct{})
-	pingerDone := make(chan struct{})
 	go func() { defer close(writerDone); s.writeLoop(ctx) }()
-	go func() { defer close(pingerDone); s.pingLoop(ctx) }()
+	s.helpers.Go(func() { s.pingLoop(ctx) })
 
 	reason := s.readLoop(ctx)
 	s.teardown()
@@ -51,7 +53,7 @@ func (s *session) run(ctx context.Context) {
 	}
 	cancel()
 	<-writerDone
-	<-pingerDone
+	s.helpers.Wait()
 	s.conn.CloseNow()
 	s.log.Debug("session ended", "reason", reason)
 }
