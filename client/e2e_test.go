@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/client"
-	"github.com/parleyhq/parley/client/rtpstats"
 	"github.com/parleyhq/parley/internal/node/nodetest"
+	"github.com/parleyhq/parley/internal/rtpstats"
 	"github.com/parleyhq/parley/wire"
 )
 

@@ -14,7 +14,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/parleyhq/parley/client/synth"
+	"github.com/parleyhq/parley/internal/synth"
 	"github.com/parleyhq/parley/wire"
 )
 

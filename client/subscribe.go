@@ -12,8 +12,8 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/parleyhq/parley/client/rtpstats"
-	"github.com/parleyhq/parley/client/synth"
+	"github.com/parleyhq/parley/internal/rtpstats"
+	"github.com/parleyhq/parley/internal/synth"
 	"github.com/parleyhq/parley/wire"
 )
 

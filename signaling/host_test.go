@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/client"
-	"github.com/parleyhq/parley/client/rtpstats"
 	"github.com/parleyhq/parley/internal/await"
+	"github.com/parleyhq/parley/internal/rtpstats"
 )
 
 // TestMuteAllStopsAudioAtTheServer: after the ok of muteAll, while the muted clients keep

@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/client"
-	"github.com/parleyhq/parley/client/rtpstats"
 	"github.com/parleyhq/parley/internal/await"
 	"github.com/parleyhq/parley/internal/node/nodetest"
+	"github.com/parleyhq/parley/internal/rtpstats"
 )
 
 // member joins through the real protocol with a real Pion client on loopback and, when publish

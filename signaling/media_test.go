@@ -5,9 +5,9 @@ import (
 	"testing"
 
 	"github.com/parleyhq/parley/client"
-	"github.com/parleyhq/parley/client/rtpstats"
 	"github.com/parleyhq/parley/internal/await"
 	"github.com/parleyhq/parley/internal/node/nodetest"
+	"github.com/parleyhq/parley/internal/rtpstats"
 )
 
 // TestThreeParticipantsExchangeMedia: everyone receives both tracks of both others, under the
