@@ -35,8 +35,10 @@ type env struct {
 	reg      *prometheus.Registry
 }
 
-// newEnv starts a node whose edge pings every second (a dead client is found within 3 s);
-// each tweak may change the edge's configuration, nodeTweaks the whole node's.
+// newEnv starts a node; each tweak may change the edge's configuration. The edge keeps its
+// default liveness check (pings every 10 s, 10 s to answer): a shorter one cut sessions of
+// clients starved of CPU on a loaded machine (their tracks then ended mid-test), and the test
+// of dead clients sets its own.
 func newEnv(t *testing.T, tweak ...func(*signaling.Config)) *env {
 	t.Helper()
 	return newNodeEnv(t, func(c *node.Config) {
@@ -46,12 +48,10 @@ func newEnv(t *testing.T, tweak ...func(*signaling.Config)) *env {
 	})
 }
 
+// newNodeEnv is newEnv with a tweak of the whole node's configuration.
 func newNodeEnv(t *testing.T, tweak func(*node.Config)) *env {
 	t.Helper()
-	n := nodetest.Start(t, func(c *node.Config) {
-		c.Edge.PingInterval, c.Edge.PingTimeout = time.Second, 2*time.Second
-		tweak(c)
-	})
+	n := nodetest.Start(t, tweak)
 	return &env{t: t, url: n.URL, srv: n.Server, meetings: n.Meetings, media: n.SFU, reg: n.Registry}
 }
 

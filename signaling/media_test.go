@@ -118,19 +118,31 @@ func TestMeetingsAreIsolated(t *testing.T) {
 	b1 := e.member(t, m2.MeetingID, "Bob", m2.HostKey, true)
 	b2 := e.member(t, m2.MeetingID, "Barbara", "", true)
 
-	grows(t, a1, a2, client.Video, 60)
-	grows(t, a2, a1, client.Video, 60)
-	grows(t, b1, b2, client.Video, 60)
-	grows(t, b2, b1, client.Video, 60)
+	// Each receives the two tracks of the other member of its meeting: waited for, since a
+	// track is there only once its first packet has arrived.
+	for _, pair := range [][2]*client.Client{{a1, a2}, {a2, a1}, {b1, b2}, {b2, b1}} {
+		rx, tx := pair[0], pair[1]
+		ctx, cancel := context.WithTimeout(t.Context(), await.Limit)
+		err := rx.WaitTracks(ctx, func(m map[client.TrackKey]client.TrackInfo) bool {
+			_, audio := m[client.TrackKey{StreamID: tx.ParticipantID(), Kind: client.Audio}]
+			_, video := m[client.TrackKey{StreamID: tx.ParticipantID(), Kind: client.Video}]
+			return audio && video
+		})
+		cancel()
+		if err != nil {
+			t.Fatalf("%s never received both tracks of %s: %v (has %v)", name(rx), name(tx), err, rx.Tracks())
+		}
+		grows(t, rx, tx, client.Video, 60)
+	}
 	for _, pair := range [][2]*client.Client{{a1, b1}, {a1, b2}, {a2, b1}, {a2, b2}, {b1, a1}, {b1, a2}, {b2, a1}, {b2, a2}} {
 		rx, tx := pair[0], pair[1]
 		for _, kind := range []string{client.Audio, client.Video} {
 			if n := rx.Received(tx.ParticipantID(), kind).Packets; n != 0 {
-				t.Errorf("%s received %d %s packets from %s of another meeting", rx.Joined().Self.Name, n, kind, tx.Joined().Self.Name)
+				t.Errorf("%s received %d %s packets from %s of another meeting", name(rx), n, kind, name(tx))
 			}
 		}
 		if n := len(rx.Tracks()); n != 2 {
-			t.Errorf("%s receives %d tracks, want the 2 of its own meeting", rx.Joined().Self.Name, n)
+			t.Errorf("%s receives %d tracks, want the 2 of its own meeting: %v", name(rx), n, rx.Tracks())
 		}
 	}
 }

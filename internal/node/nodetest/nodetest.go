@@ -7,7 +7,7 @@
 package nodetest
 
 import (
-	"io"
+	"os"
 	"log/slog"
 	"maps"
 	"net/http/httptest"
@@ -26,12 +26,13 @@ type Server struct {
 }
 
 // Start runs a node until t ends. The defaults suit tests: loopback-only media on a free UDP
-// port, logs discarded, and rate limits on creating and joining meetings high enough that a
-// test's many joins from 127.0.0.1 are not refused. Each tweak may change the configuration
-// before the node starts.
+// port, logs discarded (PARLEY_TEST_LOG=debug, info, warn or error sends them to stderr from
+// that level, to look into a failure), and rate limits on creating and joining meetings high
+// enough that a test's many joins from 127.0.0.1 are not refused. Each tweak may change the
+// configuration before the node starts.
 func Start(t testing.TB, tweak ...func(*node.Config)) *Server {
 	t.Helper()
-	cfg := node.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	cfg := node.Config{Logger: testLogger()}
 	cfg.Media.LoopbackOnly = true
 	cfg.Edge.CreatesPerMinute, cfg.Edge.JoinsPerMinute = 1000, 1000
 	for _, f := range tweak {
@@ -50,6 +51,14 @@ func Start(t testing.TB, tweak ...func(*node.Config)) *Server {
 		}
 	})
 	return &Server{Node: n, URL: hs.URL}
+}
+
+func testLogger() *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(os.Getenv("PARLEY_TEST_LOG"))); err != nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }
 
 // Overload lists the reasons for which the sfu drops packets when it is short of CPU, as it
