@@ -1,0 +1,153 @@
+package signaling_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/parleyhq/parley/internal/node"
+	"github.com/parleyhq/parley/internal/node/nodetest"
+	"github.com/parleyhq/parley/wire"
+)
+
+func startBenchNode(b *testing.B, maxParticipants int) (string, func()) {
+	n := nodetest.Start(b, func(c *node.Config) {
+		c.Meetings.MaxParticipants = maxParticipants
+		c.Edge.JoinsPerMinute = 100000
+	})
+	return n.URL, func() {}
+}
+
+func benchCreate(b *testing.B, url string) wire.Created {
+	resp, err := http.Post(url+"/api/meetings", "application/json", strings.NewReader(`{"hostName":"Host"}`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var c wire.Created
+	if err := json.Unmarshal(body, &c); err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+// BenchmarkMuteAll measures muteAll in meetings of 100 and 500 through the whole server: the
+// real edge with one WebSocket per participant, the real meeting service, and the real sfu's
+// gates (no Pion clients, so no published tracks: closing a gate has no packet in flight to
+// wait for). Each muteAll flips allowSelfUnmute, so every participant's state changes and each
+// of the N-1 participantUpdated events goes to all N members: about N² messages, every one
+// encoded and written to its socket. ns/op is the time from writing the request to reading its
+// ok at the host; fanout-ms/op is the time until every member has read every event it caused.
+func BenchmarkMuteAll(b *testing.B) {
+	for _, n := range []int{100, 500} {
+		b.Run(fmt.Sprintf("participants=%d", n), func(b *testing.B) { benchMuteAll(b, n) })
+	}
+}
+
+// benchConn is a bare WebSocket member that reads and counts what it is sent, cheaply, so the
+// clients take as little of the CPU as they can.
+type benchConn struct {
+	conn *websocket.Conn
+	ok   chan struct{} // the host's: one per ok
+}
+
+func benchMuteAll(b *testing.B, n int) {
+	url, stop := startBenchNode(b, n)
+	defer stop()
+	ctx := context.Background()
+	created := benchCreate(b, url)
+	var counted atomic.Int64 // participantUpdated and mutedByHost read by all members
+	var wg sync.WaitGroup
+	conns := make([]*benchConn, n)
+	for i := range n {
+		c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(url, "http")+"/ws", &websocket.DialOptions{
+			HTTPHeader: http.Header{"Origin": []string{url}},
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.SetReadLimit(16 << 20)
+		bc := &benchConn{conn: c, ok: make(chan struct{}, 1)}
+		conns[i] = bc
+		join := fmt.Sprintf(`{"type":"join","id":"j","meetingId":%q,"name":"P%d"}`, created.MeetingID, i)
+		if i == 0 {
+			join = fmt.Sprintf(`{"type":"join","id":"j","meetingId":%q,"name":"Host","hostKey":%q}`, created.MeetingID, created.HostKey)
+		}
+		if err := c.Write(ctx, websocket.MessageText, []byte(join)); err != nil {
+			b.Fatal(err)
+		}
+		for {
+			_, data, err := c.Read(ctx)
+			if err != nil {
+				b.Fatalf("join %d: %v", i, err)
+			}
+			if bytes.Contains(data, []byte(`"type":"joined"`)) {
+				break
+			}
+			if bytes.Contains(data, []byte(`"type":"error"`)) {
+				b.Fatalf("join %d: %s", i, data)
+			}
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				_, data, err := c.Read(ctx)
+				if err != nil {
+					return
+				}
+				switch {
+				case bytes.HasPrefix(data, []byte(`{"type":"participantUpdated"`)), bytes.HasPrefix(data, []byte(`{"type":"mutedByHost"`)):
+					counted.Add(1)
+				case bytes.HasPrefix(data, []byte(`{"type":"ok"`)):
+					bc.ok <- struct{}{}
+				}
+			}
+		}()
+	}
+	defer func() {
+		for _, c := range conns {
+			c.conn.Close(websocket.StatusNormalClosure, "")
+		}
+		wg.Wait()
+	}()
+	host := conns[0]
+	perRound := int64(n*n - 1) // N-1 updates to each of N members, and mutedByHost to N-1
+	var fanout time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		req := fmt.Sprintf(`{"type":"muteAll","id":%d,"allowSelfUnmute":%t}`, i, i%2 == 0)
+		start := time.Now()
+		if err := host.conn.Write(ctx, websocket.MessageText, []byte(req)); err != nil {
+			b.Fatal(err)
+		}
+		select {
+		case <-host.ok:
+		case <-time.After(time.Minute):
+			b.Fatal("no ok within a minute")
+		}
+		b.StopTimer()
+		want := int64(i+1) * perRound
+		deadline := time.Now().Add(time.Minute)
+		for counted.Load() < want {
+			if time.Now().After(deadline) {
+				b.Fatalf("members read %d of %d events", counted.Load(), want)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		fanout += time.Since(start)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(fanout.Milliseconds())/float64(b.N), "fanout-ms/op")
+}
