@@ -20,7 +20,7 @@ type liveMeeting struct {
 	loaded   bool // rec has been read from the store
 	released bool // dropped from the service's map; a Join that finds it must look up again
 	ended    bool
-	rec      Record // the durable record as last written (wire.State, Locked)
+	rec      Record // the durable record as last written (state, lock)
 
 	seats []*seat          // connected participants, in join order
 	byID  map[string]*seat // the same, by participantId

@@ -23,7 +23,7 @@ func (m *Member) ParticipantID() string { return m.id }
 // MeetingID returns the id of the member's meeting.
 func (m *Member) MeetingID() string { return m.lm.id }
 
-// wire.Role returns the member's role, fixed at join.
+// Role returns the member's role, fixed at join.
 func (m *Member) Role() wire.Role { return m.role }
 
 // Leave takes the member out of the meeting: the others get wire.ParticipantLeft with reason "left"
@@ -47,9 +47,9 @@ func (m *Member) leave(reason wire.LeaveReason) {
 }
 
 // Do runs one request for this member. Authorization comes first: a request the member's role
-// may not make is an *Error with wire.CodeForbidden and changes nothing, whatever its fields. Then the
-// request's validation (bad_request, not_found), then the change, its Media calls and its events,
-// all delivered before Do returns.
+// may not make is an *Error with wire.CodeForbidden and changes nothing, whatever its fields.
+// Then the request's validation (bad_request, not_found), then the change, its Media calls and
+// its events, all delivered before Do returns.
 func (m *Member) Do(ctx context.Context, r Request) error {
 	if r == nil {
 		return newError(wire.CodeBadRequest, "missing request")

@@ -152,11 +152,11 @@ type JoinResult struct {
 // not_found, meeting_ended, forbidden (a hostKey present but wrong), meeting_locked (only without
 // the right hostKey), meeting_full. Rate limits are signaling's.
 //
-// Everyone else gets wire.ParticipantJoined; the joiner's sink gets nothing for its own join. A join
-// with the right hostKey while the host is connected replaces the host's old connection (see
-// PROTOCOL.md): the old member's sink gets wire.Replaced, the others wire.ParticipantUpdated, and the new
-// member keeps the participantId and mute state. Before Join returns, Media has been told the
-// joiner's gate for each kind.
+// Everyone else gets wire.ParticipantJoined; the joiner's sink gets nothing for its own join. A
+// join with the right hostKey while the host is connected replaces the host's old connection
+// (see PROTOCOL.md): the old member's sink gets wire.Replaced, the others
+// wire.ParticipantUpdated, and the new member keeps the participantId and mute state. Before Join
+// returns, Media has been told the joiner's gate for each kind.
 func (s *Service) Join(ctx context.Context, req JoinRequest, sink Sink) (*Member, JoinResult, error) {
 	name, err := ValidateName(req.Name)
 	if err != nil {

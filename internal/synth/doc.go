@@ -5,7 +5,8 @@
 //
 // It lives under internal/ because its users are all in this module: the Go client (package
 // client), the tests and the load generator. It owns payload bytes only: RTP headers, pacing,
-// sockets and peer connections belong to its callers. The payloads are not decodable pictures or sound; their framing (Opus TOC byte, VP8
-// payload descriptor and frame tag, H264 NAL units) is real, so a forwarding server can find
-// keyframes and rewrite descriptors as it would for a browser's media.
+// sockets and peer connections belong to its callers. The payloads are not decodable pictures
+// or sound; their framing (Opus TOC byte, VP8 payload descriptor and frame tag, H264 NAL units)
+// is real, so a forwarding server can find keyframes and rewrite descriptors as it would for a
+// browser's media.
 package synth
