@@ -12,7 +12,8 @@ import (
 
 type discard struct{}
 
-func (discard) Deliver(*wire.EventMessage) {}
+func (discard) Deliver([]*wire.EventMessage) {}
+func (discard) Flush()                       {}
 
 // benchRoom is a meeting with a host and n participants whose sinks drop everything.
 func benchRoom(b *testing.B, n int) (*meeting.Service, meeting.Created, *meeting.Member, []*meeting.Member) {

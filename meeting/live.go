@@ -11,7 +11,10 @@ import (
 
 // liveMeeting is the in-memory state of one meeting on this node. Every field below mu is
 // guarded by it, and every change and every event delivery of the meeting happens under it, so
-// all of the meeting's sinks see its events in one order.
+// all of the meeting's sinks see its events in one order. Events are queued per member while the
+// lock is held and handed to the sinks, each its batch in one call, just before the lock is
+// released (unlock): a broadcast to N members costs N appends under the lock, and a request that
+// causes N broadcasts (mute all) costs N calls of each sink, not N².
 type liveMeeting struct {
 	svc *Service
 	id  string
@@ -33,6 +36,8 @@ type liveMeeting struct {
 
 	idle    Stopper // pending release of an empty meeting, or nil
 	idleGen uint64
+
+	queued []*Member // members with events waiting for unlock, in the order they got their first
 }
 
 // seat is one participant and its current connection.
@@ -42,13 +47,42 @@ type seat struct {
 }
 
 // send delivers an event to s alone.
-func (s *seat) send(ev wire.Event) { s.member.sink.Deliver(wire.NewEventMessage(ev)) }
+func (s *seat) send(ev wire.Event) { s.member.lm.deliver(s.member, wire.NewEventMessage(ev)) }
+
+// deliver queues msg for m's sink; unlock hands it over.
+func (lm *liveMeeting) deliver(m *Member, msg *wire.EventMessage) {
+	if len(m.queue) == 0 {
+		lm.queued = append(lm.queued, m)
+	}
+	m.queue = append(m.queue, msg)
+}
+
+// unlock hands every member's queued events to its sink, releases the meeting's lock, then
+// flushes those sinks. Every path that takes lm.mu and may cause events releases it with unlock.
+func (lm *liveMeeting) unlock() {
+	var flush []Sink
+	if len(lm.queued) > 0 {
+		flush = make([]Sink, len(lm.queued))
+		for i, m := range lm.queued {
+			q := m.queue
+			m.queue = nil // the sink keeps q
+			m.sink.Deliver(q)
+			flush[i] = m.sink
+		}
+		clear(lm.queued)
+		lm.queued = lm.queued[:0]
+	}
+	lm.mu.Unlock()
+	for _, s := range flush {
+		s.Flush()
+	}
+}
 
 // join runs Join's checks and changes under the meeting's lock. retry means the meeting was
 // released before the lock was taken, so the caller must look it up again.
 func (lm *liveMeeting) join(ctx context.Context, req JoinRequest, name string, sink Sink) (m *Member, res JoinResult, retry bool, err error) {
 	lm.mu.Lock()
-	defer lm.mu.Unlock()
+	defer lm.unlock()
 	if lm.released && !lm.ended {
 		return nil, JoinResult{}, true, nil
 	}
@@ -144,7 +178,7 @@ func (lm *liveMeeting) uniqueParticipantID() string {
 func (lm *liveMeeting) replaceHost(hs *seat, name string, sink Sink) *Member {
 	old := hs.member
 	old.gone = true
-	old.sink.Deliver(wire.NewEventMessage(wire.Replaced{}))
+	lm.deliver(old, wire.NewEventMessage(wire.Replaced{}))
 	hs.member = &Member{lm: lm, id: hs.p.ID, role: wire.RoleHost, sink: sink}
 	hs.p.Name = name
 	lm.applyGate(hs, wire.KindAudio)
@@ -200,7 +234,7 @@ func (s *seat) gate(k wire.Kind) Gate {
 func (lm *liveMeeting) toAll(ev wire.Event) {
 	msg := wire.NewEventMessage(ev)
 	for _, s := range lm.seats {
-		s.member.sink.Deliver(msg)
+		lm.deliver(s.member, msg)
 	}
 }
 
@@ -209,7 +243,7 @@ func (lm *liveMeeting) toOthers(except *seat, ev wire.Event) {
 	msg := wire.NewEventMessage(ev)
 	for _, s := range lm.seats {
 		if s != except {
-			s.member.sink.Deliver(msg)
+			lm.deliver(s.member, msg)
 		}
 	}
 }
@@ -260,7 +294,7 @@ func (lm *liveMeeting) cancelIdle() {
 
 func (lm *liveMeeting) idleFired(gen uint64) {
 	lm.mu.Lock()
-	defer lm.mu.Unlock()
+	defer lm.unlock()
 	if gen != lm.idleGen || lm.released || len(lm.seats) > 0 {
 		return
 	}

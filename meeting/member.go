@@ -10,11 +10,12 @@ import (
 // kicked, replaced, or the meeting ended) its methods change nothing: Do returns an *Error, and
 // Leave and Disconnect do nothing.
 type Member struct {
-	lm   *liveMeeting
-	id   string
-	role wire.Role
-	sink Sink
-	gone bool // guarded by lm.mu
+	lm    *liveMeeting
+	id    string
+	role  wire.Role
+	sink  Sink
+	gone  bool                 // guarded by lm.mu
+	queue []*wire.EventMessage // guarded by lm.mu: events for sink at the next unlock
 }
 
 // ParticipantID returns the member's participantId.
@@ -36,7 +37,7 @@ func (m *Member) Disconnect() { m.leave(wire.ReasonDisconnected) }
 func (m *Member) leave(reason wire.LeaveReason) {
 	lm := m.lm
 	lm.mu.Lock()
-	defer lm.mu.Unlock()
+	defer lm.unlock()
 	if m.gone {
 		return
 	}
@@ -56,7 +57,7 @@ func (m *Member) Do(ctx context.Context, r Request) error {
 	}
 	lm := m.lm
 	lm.mu.Lock()
-	defer lm.mu.Unlock()
+	defer lm.unlock()
 	if m.gone {
 		if lm.ended {
 			return newError(wire.CodeMeetingEnded, "this meeting has ended")

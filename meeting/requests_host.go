@@ -72,7 +72,7 @@ func (EndMeeting) apply(a *action) error {
 	msg := wire.NewEventMessage(wire.MeetingEnded{})
 	for _, s := range seats {
 		s.member.gone = true
-		s.member.sink.Deliver(msg)
+		lm.deliver(s.member, msg)
 	}
 	lm.svc.log.Debug("meeting ended", "meetingId", lm.id)
 	return nil

@@ -93,7 +93,7 @@ func (lm *liveMeeting) stopTimer() {
 
 func (lm *liveMeeting) timerFired(gen uint64) {
 	lm.mu.Lock()
-	defer lm.mu.Unlock()
+	defer lm.unlock()
 	if lm.released || gen != lm.timerGen || lm.timer == nil {
 		return
 	}

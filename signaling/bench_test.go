@@ -17,15 +17,21 @@ import (
 
 	"github.com/parleyhq/parley/internal/node"
 	"github.com/parleyhq/parley/internal/node/nodetest"
+	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/wire"
 )
 
-func startBenchNode(b *testing.B, maxParticipants int) (string, func()) {
+type discardSink struct{}
+
+func (discardSink) Deliver([]*wire.EventMessage) {}
+func (discardSink) Flush()                       {}
+
+func startBenchNode(b *testing.B, maxParticipants int) (string, *meeting.Service) {
 	n := nodetest.Start(b, func(c *node.Config) {
 		c.Meetings.MaxParticipants = maxParticipants
 		c.Edge.JoinsPerMinute = 100000
 	})
-	return n.URL, func() {}
+	return n.URL, n.Meetings
 }
 
 func benchCreate(b *testing.B, url string) wire.Created {
@@ -47,11 +53,18 @@ func benchCreate(b *testing.B, url string) wire.Created {
 // gates (no Pion clients, so no published tracks: closing a gate has no packet in flight to
 // wait for). Each muteAll flips allowSelfUnmute, so every participant's state changes and each
 // of the N-1 participantUpdated events goes to all N members: about N² messages, every one
-// encoded and written to its socket. ns/op is the time from writing the request to reading its
-// ok at the host; fanout-ms/op is the time until every member has read every event it caused.
+// encoded and written to its socket.
+//
+// "ws": the host is a WebSocket client too; ns/op is the time from writing the request to
+// reading its ok, fanout-ms/op the time until every member has read every event it caused.
+// "lock": the host is a member joined directly (its own events are discarded); ns/op is the time
+// from calling its Member.Do(MuteAll) until the meeting's lock is free again, as seen by a
+// reader polling Service.Snapshot (every 50 µs) for the new state: while the lock is held, no
+// other request of the meeting, no join and no leave can proceed. do-ms/op is how long Do took.
 func BenchmarkMuteAll(b *testing.B) {
 	for _, n := range []int{100, 500} {
-		b.Run(fmt.Sprintf("participants=%d", n), func(b *testing.B) { benchMuteAll(b, n) })
+		b.Run(fmt.Sprintf("ws/participants=%d", n), func(b *testing.B) { benchMuteAll(b, n, false) })
+		b.Run(fmt.Sprintf("lock/participants=%d", n), func(b *testing.B) { benchMuteAll(b, n, true) })
 	}
 }
 
@@ -62,15 +75,23 @@ type benchConn struct {
 	ok   chan struct{} // the host's: one per ok
 }
 
-func benchMuteAll(b *testing.B, n int) {
-	url, stop := startBenchNode(b, n)
-	defer stop()
+func benchMuteAll(b *testing.B, n int, direct bool) {
+	url, svc := startBenchNode(b, n)
 	ctx := context.Background()
 	created := benchCreate(b, url)
-	var counted atomic.Int64 // participantUpdated and mutedByHost read by all members
+	var counted atomic.Int64 // participantUpdated and mutedByHost read by WebSocket members
 	var wg sync.WaitGroup
-	conns := make([]*benchConn, n)
+	var host *meeting.Member
+	conns := make([]*benchConn, 0, n)
 	for i := range n {
+		if i == 0 && direct {
+			m, _, err := svc.Join(ctx, meeting.JoinRequest{MeetingID: created.MeetingID, Name: "Host", HostKey: created.HostKey}, discardSink{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			host = m
+			continue
+		}
 		c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(url, "http")+"/ws", &websocket.DialOptions{
 			HTTPHeader: http.Header{"Origin": []string{url}},
 		})
@@ -79,7 +100,7 @@ func benchMuteAll(b *testing.B, n int) {
 		}
 		c.SetReadLimit(16 << 20)
 		bc := &benchConn{conn: c, ok: make(chan struct{}, 1)}
-		conns[i] = bc
+		conns = append(conns, bc)
 		join := fmt.Sprintf(`{"type":"join","id":"j","meetingId":%q,"name":"P%d"}`, created.MeetingID, i)
 		if i == 0 {
 			join = fmt.Sprintf(`{"type":"join","id":"j","meetingId":%q,"name":"Host","hostKey":%q}`, created.MeetingID, created.HostKey)
@@ -122,20 +143,45 @@ func benchMuteAll(b *testing.B, n int) {
 		}
 		wg.Wait()
 	}()
-	host := conns[0]
-	perRound := int64(n*n - 1) // N-1 updates to each of N members, and mutedByHost to N-1
-	var fanout time.Duration
+	// N-1 updates to each of the N-1 participants and their mutedByHost; to the host its N-1
+	// updates when it reads them.
+	perRound := int64((n - 1) * n)
+	if !direct {
+		perRound += int64(n - 1)
+	}
+	var fanout, do time.Duration
 	b.ResetTimer()
 	for i := range b.N {
-		req := fmt.Sprintf(`{"type":"muteAll","id":%d,"allowSelfUnmute":%t}`, i, i%2 == 0)
+		allow := i%2 == 0
 		start := time.Now()
-		if err := host.conn.Write(ctx, websocket.MessageText, []byte(req)); err != nil {
-			b.Fatal(err)
-		}
-		select {
-		case <-host.ok:
-		case <-time.After(time.Minute):
-			b.Fatal("no ok within a minute")
+		if direct {
+			done := make(chan time.Duration, 1)
+			go func() {
+				if err := host.Do(ctx, meeting.MuteAll{AllowSelfUnmute: allow}); err != nil {
+					b.Error(err)
+				}
+				done <- time.Since(start)
+			}()
+			for {
+				snap, _ := svc.Snapshot(created.MeetingID)
+				if p := snap.Participants[len(snap.Participants)-1]; p.MutedByHost && p.CanUnmute == allow {
+					break
+				}
+				time.Sleep(50 * time.Microsecond)
+			}
+			b.StopTimer()
+			do += <-done
+			b.StartTimer()
+		} else {
+			req := fmt.Sprintf(`{"type":"muteAll","id":%d,"allowSelfUnmute":%t}`, i, allow)
+			if err := conns[0].conn.Write(ctx, websocket.MessageText, []byte(req)); err != nil {
+				b.Fatal(err)
+			}
+			select {
+			case <-conns[0].ok:
+			case <-time.After(time.Minute):
+				b.Fatal("no ok within a minute")
+			}
 		}
 		b.StopTimer()
 		want := int64(i+1) * perRound
@@ -150,4 +196,7 @@ func benchMuteAll(b *testing.B, n int) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(fanout.Milliseconds())/float64(b.N), "fanout-ms/op")
+	if direct {
+		b.ReportMetric(float64(do.Microseconds())/1000/float64(b.N), "do-ms/op")
+	}
 }

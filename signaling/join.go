@@ -143,15 +143,21 @@ func errorMessage(err error) string {
 // sessionSink delivers the meeting's events to the session's outbox.
 type sessionSink struct{ s *session }
 
-// Deliver implements meeting.Sink. It runs under the meeting's lock, so it only queues: the
-// session's writer encodes the event (or takes the encoding another session's writer made).
-func (k sessionSink) Deliver(msg *wire.EventMessage) {
+// Deliver implements meeting.Sink. It runs under the meeting's lock, so it only queues, and
+// wakes nobody: the session's writer, woken by Flush, encodes each event (or takes the encoding
+// another session's writer made).
+func (k sessionSink) Deliver(msgs []*wire.EventMessage) {
 	s := k.s
-	s.out.push(outMessage{event: msg})
-	if meeting.Terminal(msg.Event) {
-		s.terminate()
+	s.out.queueEvents(msgs)
+	for _, msg := range msgs {
+		if meeting.Terminal(msg.Event) {
+			s.terminate()
+		}
 	}
 }
+
+// Flush implements meeting.Sink: it wakes the session's writer.
+func (k sessionSink) Flush() { k.s.out.flush() }
 
 // terminate ends the session after a terminal event: right away, or after the answer to the
 // request being handled (the host's own endMeeting gets its ok before the close).

@@ -114,19 +114,16 @@ func (s *session) writeLoop(ctx context.Context) {
 		case <-s.out.wake:
 		}
 		for _, m := range s.out.take() {
-			data := m.data
-			if m.event != nil {
-				var err error
-				if data, err = m.event.Bytes(); err != nil {
-					s.log.Error("encode event", "type", m.event.Event.EventType(), "err", err)
-				}
+			if m.data != nil && !s.write(ctx, m.data) {
+				return
 			}
-			if data != nil {
-				wctx, cancel := context.WithTimeout(ctx, s.srv.cfg.WriteTimeout)
-				err := s.conn.Write(wctx, websocket.MessageText, data)
-				cancel()
+			for _, ev := range m.events {
+				data, err := ev.Bytes()
 				if err != nil {
-					s.conn.CloseNow()
+					s.log.Error("encode event", "type", ev.Event.EventType(), "err", err)
+					continue
+				}
+				if !s.write(ctx, data) {
 					return
 				}
 			}
@@ -140,6 +137,18 @@ func (s *session) writeLoop(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// write sends one message; false means the connection is gone.
+func (s *session) write(ctx context.Context, data []byte) bool {
+	wctx, cancel := context.WithTimeout(ctx, s.srv.cfg.WriteTimeout)
+	err := s.conn.Write(wctx, websocket.MessageText, data)
+	cancel()
+	if err != nil {
+		s.conn.CloseNow()
+		return false
+	}
+	return true
 }
 
 // pingLoop notices dead clients: a ping without a pong in time ends the connection, and the

@@ -84,7 +84,7 @@ func TestRecorders(t *testing.T) {
 	m := meetingtest.NewMedia(trace)
 	s := meetingtest.NewSink("ann", trace)
 	m.SetForwarding("m", "p", wire.KindAudio, false)
-	s.Deliver(wire.NewEventMessage(wire.Kicked{}))
+	s.Deliver([]*wire.EventMessage{wire.NewEventMessage(wire.Kicked{})})
 	m.RequestKeyframe("m", "p")
 	if fwd, known := m.Forwarding("m", "p", wire.KindAudio); fwd || !known {
 		t.Errorf("gate %t/%t, want closed and known", fwd, known)

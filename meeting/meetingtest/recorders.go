@@ -52,14 +52,19 @@ type Sink struct {
 // "event <name> <type>".
 func NewSink(name string, trace *Trace) *Sink { return &Sink{name: name, trace: trace} }
 
-// Deliver records the message's event.
-func (s *Sink) Deliver(msg *wire.EventMessage) {
-	ev := msg.Event
-	s.mu.Lock()
-	s.events = append(s.events, ev)
-	s.mu.Unlock()
-	s.trace.add(fmt.Sprintf("event %s %s", s.name, ev.EventType()))
+// Deliver records the messages' events.
+func (s *Sink) Deliver(msgs []*wire.EventMessage) {
+	for _, msg := range msgs {
+		ev := msg.Event
+		s.mu.Lock()
+		s.events = append(s.events, ev)
+		s.mu.Unlock()
+		s.trace.add(fmt.Sprintf("event %s %s", s.name, ev.EventType()))
+	}
 }
+
+// Flush does nothing: Deliver has recorded the events.
+func (s *Sink) Flush() {}
 
 // Events returns a copy of the events recorded so far.
 func (s *Sink) Events() []wire.Event {
