@@ -55,9 +55,10 @@ e2e: web chromium
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./wire
 
-## bench: forwarding-path benchmarks and a short load run
+## bench: forwarding-path benchmarks, the control plane's muteAll, and a short load run
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./sfu/...
+	$(GO) test -run '^$$' -bench MuteAll -benchtime 5x ./signaling/
 	bash cmd/parley-load/bench.sh
 
 clean:
