@@ -37,7 +37,8 @@ type liveMeeting struct {
 	idle    Stopper // pending release of an empty meeting, or nil
 	idleGen uint64
 
-	queued []*Member // members with events waiting for unlock, in the order they got their first
+	deliveries []delivery // events for members, in the order they were sent, until unlock
+	recipients []*Member  // the members in deliveries, each once
 }
 
 // seat is one participant and its current connection.
@@ -49,28 +50,57 @@ type seat struct {
 // send delivers an event to s alone.
 func (s *seat) send(ev wire.Event) { s.member.lm.deliver(s.member, wire.NewEventMessage(ev)) }
 
-// deliver queues msg for m's sink; unlock hands it over.
-func (lm *liveMeeting) deliver(m *Member, msg *wire.EventMessage) {
-	if len(m.queue) == 0 {
-		lm.queued = append(lm.queued, m)
-	}
-	m.queue = append(m.queue, msg)
+// delivery is one event for one member, queued until unlock.
+type delivery struct {
+	to  *Member
+	msg *wire.EventMessage
 }
 
-// unlock hands every member's queued events to its sink, releases the meeting's lock, then
-// flushes those sinks. Every path that takes lm.mu and may cause events releases it with unlock.
+// maxKeptDeliveries bounds the queue a meeting keeps for reuse between lock sections: a mute all
+// in a meeting of hundreds queues N² deliveries, which are not worth holding on to.
+const maxKeptDeliveries = 1 << 14
+
+// deliver queues msg for m's sink; unlock hands it over.
+func (lm *liveMeeting) deliver(m *Member, msg *wire.EventMessage) {
+	if m.queued == 0 {
+		lm.recipients = append(lm.recipients, m)
+	}
+	m.queued++
+	lm.deliveries = append(lm.deliveries, delivery{m, msg})
+}
+
+// unlock hands every member the events queued for it, in one Deliver each, releases the
+// meeting's lock, then flushes those sinks. Every path that takes lm.mu and may cause events
+// releases it with unlock. The members' batches share one allocation, cut to the counts deliver
+// kept, so a broadcast costs an append per recipient and nothing more.
 func (lm *liveMeeting) unlock() {
 	var flush []Sink
-	if len(lm.queued) > 0 {
-		flush = make([]Sink, len(lm.queued))
-		for i, m := range lm.queued {
-			q := m.queue
-			m.queue = nil // the sink keeps q
-			m.sink.Deliver(q)
+	if len(lm.deliveries) > 0 {
+		all := make([]*wire.EventMessage, len(lm.deliveries))
+		batches := make([][]*wire.EventMessage, len(lm.recipients))
+		off := 0
+		for i, m := range lm.recipients {
+			batches[i] = all[off : off : off+m.queued]
+			off += m.queued
+			m.queued = i // now the index of m's batch
+		}
+		for _, d := range lm.deliveries {
+			batches[d.to.queued] = append(batches[d.to.queued], d.msg)
+		}
+		flush = make([]Sink, len(lm.recipients))
+		for i, m := range lm.recipients {
+			m.queued = 0
+			m.sink.Deliver(batches[i]) // the sink keeps its batch
 			flush[i] = m.sink
 		}
-		clear(lm.queued)
-		lm.queued = lm.queued[:0]
+		clear(lm.recipients)
+		lm.recipients = lm.recipients[:0]
+		if cap(lm.deliveries) > maxKeptDeliveries {
+			lm.deliveries = nil
+		} else {
+			clear(lm.deliveries)
+			lm.deliveries = lm.deliveries[:0]
+		}
 	}
 	lm.mu.Unlock()
 	for _, s := range flush {

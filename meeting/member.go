@@ -10,12 +10,12 @@ import (
 // kicked, replaced, or the meeting ended) its methods change nothing: Do returns an *Error, and
 // Leave and Disconnect do nothing.
 type Member struct {
-	lm    *liveMeeting
-	id    string
-	role  wire.Role
-	sink  Sink
-	gone  bool                 // guarded by lm.mu
-	queue []*wire.EventMessage // guarded by lm.mu: events for sink at the next unlock
+	lm     *liveMeeting
+	id     string
+	role   wire.Role
+	sink   Sink
+	gone   bool // guarded by lm.mu
+	queued int  // guarded by lm.mu: events for sink in lm.deliveries
 }
 
 // ParticipantID returns the member's participantId.
