@@ -69,17 +69,24 @@ func BenchmarkSetMuted(b *testing.B) {
 	}
 }
 
-func BenchmarkMuteAll100(b *testing.B) {
-	_, _, host, _ := benchRoom(b, 99)
-	ctx := context.Background()
-	reqs := []meeting.Request{meeting.MuteAll{}, meeting.AllowUnmute{}}
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		if err := host.Do(ctx, reqs[i&1]); err != nil {
-			b.Fatal(err)
-		}
-		i++
+// BenchmarkMuteAll is the domain's share of a mute all (its whole lock section, sinks that
+// drop what they are given, no media): every participant's state changes, so N broadcasts of
+// participantUpdated reach N members each.
+func BenchmarkMuteAll(b *testing.B) {
+	for _, n := range []int{100, 500} {
+		b.Run(fmt.Sprintf("participants=%d", n), func(b *testing.B) {
+			_, _, host, _ := benchRoom(b, n-1)
+			ctx := context.Background()
+			reqs := []meeting.Request{meeting.MuteAll{}, meeting.AllowUnmute{}}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if err := host.Do(ctx, reqs[i&1]); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
 	}
 }
 

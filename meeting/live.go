@@ -56,9 +56,11 @@ type delivery struct {
 	msg *wire.EventMessage
 }
 
-// maxKeptDeliveries bounds the queue a meeting keeps for reuse between lock sections: a mute all
-// in a meeting of hundreds queues N² deliveries, which are not worth holding on to.
-const maxKeptDeliveries = 1 << 14
+// maxKeptDeliveries bounds the queue a meeting keeps for reuse between lock sections (16 bytes
+// an entry: about 4 MiB). Growing it anew for every mute all of a large meeting costs more than the
+// mute all (47 ms against 3 ms for 500 participants, see docs/benchmarks.md); a meeting of up to
+// 512 keeps what it needs, larger ones let it go.
+const maxKeptDeliveries = 1 << 18
 
 // deliver queues msg for m's sink; unlock hands it over.
 func (lm *liveMeeting) deliver(m *Member, msg *wire.EventMessage) {
@@ -95,7 +97,7 @@ func (lm *liveMeeting) unlock() {
 		}
 		clear(lm.recipients)
 		lm.recipients = lm.recipients[:0]
-		if cap(lm.deliveries) > maxKeptDeliveries {
+		if len(lm.deliveries) > maxKeptDeliveries {
 			lm.deliveries = nil
 		} else {
 			clear(lm.deliveries)

@@ -57,14 +57,15 @@ func benchCreate(b *testing.B, url string) wire.Created {
 //
 // "ws": the host is a WebSocket client too; ns/op is the time from writing the request to
 // reading its ok, fanout-ms/op the time until every member has read every event it caused.
-// "lock": the host is a member joined directly (its own events are discarded); ns/op is the time
-// from calling its Member.Do(MuteAll) until the meeting's lock is free again, as seen by a
-// reader polling Service.Snapshot (every 50 µs) for the new state: while the lock is held, no
-// other request of the meeting, no join and no leave can proceed. do-ms/op is how long Do took.
+// "do": the host is a member joined directly (its own events are discarded) and ns/op is how
+// long its Member.Do(MuteAll) takes: the meeting's lock section (while the lock is held no other
+// request of the meeting, no join and no leave can proceed) and, where the events are handed
+// to the sessions after the lock is released, that hand-over. It is an upper bound of the time
+// the lock is held.
 func BenchmarkMuteAll(b *testing.B) {
 	for _, n := range []int{100, 500} {
 		b.Run(fmt.Sprintf("ws/participants=%d", n), func(b *testing.B) { benchMuteAll(b, n, false) })
-		b.Run(fmt.Sprintf("lock/participants=%d", n), func(b *testing.B) { benchMuteAll(b, n, true) })
+		b.Run(fmt.Sprintf("do/participants=%d", n), func(b *testing.B) { benchMuteAll(b, n, true) })
 	}
 }
 
@@ -149,29 +150,15 @@ func benchMuteAll(b *testing.B, n int, direct bool) {
 	if !direct {
 		perRound += int64(n - 1)
 	}
-	var fanout, do time.Duration
+	var fanout time.Duration
 	b.ResetTimer()
 	for i := range b.N {
 		allow := i%2 == 0
 		start := time.Now()
 		if direct {
-			done := make(chan time.Duration, 1)
-			go func() {
-				if err := host.Do(ctx, meeting.MuteAll{AllowSelfUnmute: allow}); err != nil {
-					b.Error(err)
-				}
-				done <- time.Since(start)
-			}()
-			for {
-				snap, _ := svc.Snapshot(created.MeetingID)
-				if p := snap.Participants[len(snap.Participants)-1]; p.MutedByHost && p.CanUnmute == allow {
-					break
-				}
-				time.Sleep(50 * time.Microsecond)
+			if err := host.Do(ctx, meeting.MuteAll{AllowSelfUnmute: allow}); err != nil {
+				b.Fatal(err)
 			}
-			b.StopTimer()
-			do += <-done
-			b.StartTimer()
 		} else {
 			req := fmt.Sprintf(`{"type":"muteAll","id":%d,"allowSelfUnmute":%t}`, i, allow)
 			if err := conns[0].conn.Write(ctx, websocket.MessageText, []byte(req)); err != nil {
@@ -196,7 +183,4 @@ func benchMuteAll(b *testing.B, n int, direct bool) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(fanout.Milliseconds())/float64(b.N), "fanout-ms/op")
-	if direct {
-		b.ReportMetric(float64(do.Microseconds())/1000/float64(b.N), "do-ms/op")
-	}
 }
