@@ -7,10 +7,10 @@
 package nodetest
 
 import (
-	"os"
 	"log/slog"
 	"maps"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"testing"
 
