@@ -1,11 +1,12 @@
 import { useState, type FormEvent } from 'react';
 import { ApiError, createMeeting } from '../api';
-import type { RoomEntry } from '../App';
+import type { RoomEntry } from '../roomEntry';
 import { acquireLocalMedia, stopStream } from '../media';
 import { validateName } from '../roomState';
 import { loadName, saveHostCredentials, saveName } from '../storage';
 import { Brand } from './Brand';
 import { NameField } from './NameField';
+import '../styles/page.css';
 
 /** The start page: a name and "New meeting", which creates the meeting and joins as its host. */
 export function Home({ onCreated }: { onCreated: (entry: RoomEntry) => void }) {

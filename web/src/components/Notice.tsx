@@ -1,5 +1,6 @@
 import { useEffect, useRef } from 'react';
 import { Brand } from './Brand';
+import '../styles/page.css';
 
 /**
  * A full-page message with a way back home: the end screens, a meeting that cannot be joined,

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { ApiError, getMeeting } from '../api';
-import { meetingPath, type RoomEntry } from '../App';
+import type { RoomEntry } from '../roomEntry';
+import { meetingPath } from '../routes';
 import { acquireLocalMedia, stopStream, type LocalMedia } from '../media';
 import { validateName } from '../roomState';
 import { loadName, saveName, type HostCredentials } from '../storage';
@@ -9,6 +10,8 @@ import { NameField } from './NameField';
 import { Notice } from './Notice';
 import { CameraIcon, CameraOffIcon, MicIcon, MicOffIcon } from './Icons';
 import type { UnavailableReason } from './Unavailable';
+import '../styles/page.css';
+import './PreJoin.css';
 
 type Lookup = 'loading' | 'open' | { error: string };
 

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
-import type { RoomEntry } from '../App';
+import type { RoomEntry } from '../roomEntry';
 import { ProtocolError, type ClientMessage, type ErrorCode } from '../protocol';
 import { canUnmuteSelf, initialRoomState, isFinal, roomReducer, type Phase } from '../roomState';
 import { MeetingSession } from '../session';
@@ -11,6 +11,7 @@ import { CameraIcon, CameraOffIcon, LeaveIcon, LinkIcon, LockIcon, MicIcon, MicO
 import { ParticipantsPanel } from './ParticipantsPanel';
 import { useGridLayout } from './useGridLayout';
 import { VideoTile } from './VideoTile';
+import './Room.css';
 
 const wideScreen = '(min-width: 900px)';
 

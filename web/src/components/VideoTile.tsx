@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'react';
 import type { Participant } from '../protocol';
 import { CameraOffIcon, MicOffIcon } from './Icons';
+import './VideoTile.css';
 
 function initials(name: string): string {
   const parts = name.trim().split(/\s+/).filter(Boolean);
