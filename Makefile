@@ -4,7 +4,7 @@ GO ?= go
 ARGS ?=
 BIN := bin
 
-.PHONY: run build web web-deps chromium test test-go test-web e2e fuzz bench vet clean
+.PHONY: run build web web-deps chromium test test-go test-web e2e fuzz bench vet lint-web clean
 
 ## run: build the web client and the server, then serve on :8080 (in-memory, one node)
 run: build
@@ -15,7 +15,7 @@ build: web
 	$(GO) build -o $(BIN)/parley ./cmd/parley
 	$(GO) build -o $(BIN)/parley-load ./cmd/parley-load
 
-web/node_modules/.package-lock.json: web/package-lock.json web/package.json
+web/node_modules/.package-lock.json: web/package-lock.json web/package.json web/lint/package.json
 	npm --prefix web ci --no-audit --no-fund
 	@touch $@
 
@@ -32,10 +32,12 @@ chromium:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
-## test: every test: Go (race detector), the web client's unit tests, the browser end-to-end tests
+## test: every test: Go (race detector), the web client's unit tests, the browser end-to-end tests.
+## Only e2e needs the built client (Go builds embed web/dist/.gitkeep without it), so one
+## `make test` builds it once, through e2e's dependency on web.
 test: vet test-go test-web e2e
 
-vet:
+vet: lint-web
 	$(GO) vet ./...
 
 test-go:
@@ -45,7 +47,11 @@ test-web: web-deps
 	npm --prefix web test
 
 e2e: web chromium
-	npm --prefix web run e2e
+	node web/e2e/run.mjs
+
+## lint-web: type-check the web client with every strict flag, then ESLint (web/eslint.config.js)
+lint-web: web-deps
+	npm --prefix web run lint
 
 ## fuzz: fuzz the protocol decoder for a while (the corpus in testdata/ runs in every `go test`)
 fuzz:

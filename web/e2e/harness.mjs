@@ -1,9 +1,11 @@
 // Shared parts of the browser tests: the real server binary, Debian's Chromium with fake devices,
-// and waiting on conditions with deadlines (never sleeping for correctness).
+// finding controls the way a person does (role and name), the steps every test takes to start or
+// join a meeting, and waiting on conditions with deadlines (never sleeping for correctness).
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -199,6 +201,25 @@ const capturePeerConnections = () => {
   };
 };
 
+/**
+ * The server (on a free port, logging to logName in e2e/out) and one Chromium for the tests of the
+ * describe block this is called in: started before the first test, stopped after the last. The
+ * returned object holds them once started.
+ */
+export function serverAndBrowser(logName) {
+  const env = { server: null, browser: null };
+  before(async () => {
+    env.server = new ParleyServer(await freePort(), logName);
+    await env.server.start();
+    env.browser = await launchBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.stop();
+  });
+  return env;
+}
+
 /** A fresh browser context (its own storage, like another person's browser) with one page. */
 export async function newPerson(
   browser,
@@ -300,4 +321,36 @@ export async function countdownSeconds(page) {
   const text = (await timer.textContent({ timeout: 2000 }).catch(() => null)) ?? '';
   const m = /^(\d+):(\d\d)$/.exec(text.trim());
   return m ? Number(m[1]) * 60 + Number(m[2]) : null;
+}
+
+// Controls are found as a person finds them: by role and exact accessible name.
+export const region = (page, name) => page.getByRole('region', { name, exact: true });
+export const button = (page, name) => page.getByRole('button', { name, exact: true });
+export const heading = (page, name) => page.getByRole('heading', { name, exact: true });
+export const nameField = (page) => page.getByRole('textbox', { name: 'Your name' });
+
+/** Starts a meeting from the home page as its host; returns the meeting link it shows. */
+export async function startMeeting(server, person, name) {
+  await person.page.goto(server.base + '/');
+  await nameField(person.page).fill(name);
+  await button(person.page, 'New meeting').click();
+  await joinedRoom(person.page, name);
+  return person.page.getByRole('textbox', { name: 'Meeting link' }).inputValue();
+}
+
+/** Joins the meeting at url by its link, as a guest named name. */
+export async function joinAs(person, url, name) {
+  await person.page.goto(url);
+  await nameField(person.page).fill(name);
+  await button(person.page, 'Join').click();
+  await joinedRoom(person.page, name);
+}
+
+/**
+ * Waits until the server's "joined" has arrived: the own tile shows at once, with a "Joining…"
+ * banner in the same render until then.
+ */
+export async function joinedRoom(page, name) {
+  await region(page, `${name} (you)`).waitFor();
+  await page.getByRole('status').filter({ hasText: 'Joining…' }).waitFor({ state: 'hidden' });
 }
