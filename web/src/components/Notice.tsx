@@ -15,7 +15,7 @@ export function Notice({
   heading: string;
   detail: string;
   onHome: () => void;
-  action?: { label: string; onClick: () => void };
+  action?: { label: string; onClick: () => void } | undefined;
 }) {
   const ref = useRef<HTMLHeadingElement>(null);
   useEffect(() => ref.current?.focus(), []);
