@@ -4,7 +4,7 @@ GO ?= go
 ARGS ?=
 BIN := bin
 
-.PHONY: run build web web-deps chromium test test-go test-web e2e fuzz bench vet lint-web clean
+.PHONY: run build web web-deps browsers test test-go test-web e2e fuzz bench vet lint-web clean
 
 ## run: build the web client and the server, then serve on :8080 (in-memory, one node)
 run: build
@@ -25,11 +25,11 @@ web-deps: web/node_modules/.package-lock.json
 web: web-deps
 	npm --prefix web run build
 
-## chromium: Debian's Chromium for the end-to-end tests, when missing
-chromium:
-	@if [ ! -x /usr/bin/chromium ]; then \
-		echo "installing chromium with apt"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+## browsers: Debian's Chromium and Firefox ESR for the end-to-end tests, when missing
+browsers:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/firefox-esr ]; then \
+		echo "installing chromium and firefox-esr with apt"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium firefox-esr >/dev/null; \
 	fi
 
 ## test: every test: Go (race detector), the web client's unit tests, the browser end-to-end tests.
@@ -46,7 +46,7 @@ test-go:
 test-web: web-deps
 	npm --prefix web test
 
-e2e: web chromium
+e2e: web browsers
 	node web/e2e/run.mjs
 
 ## lint-web: type-check the web client with every strict flag, then ESLint (web/eslint.config.js)

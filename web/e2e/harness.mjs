@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import puppeteer from 'puppeteer-core';
 
 export const webDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const outDir = join(webDir, 'e2e', 'out');
@@ -218,6 +219,49 @@ export function serverAndBrowser(logName) {
     await env.server?.stop();
   });
   return env;
+}
+
+// Firefox with fake devices that need no prompt. Firefox offers host candidates only to pages
+// allowed to use camera and microphone (a permission, which permission.disabled does not grant:
+// hence the defaults), then over loopback only when told to, and with their real address only
+// when not told to hide it: loopback is the only network in the test namespace, and the server
+// resolves no mDNS names.
+const firefoxPrefs = {
+  'media.navigator.streams.fake': true,
+  'media.navigator.permission.disabled': true,
+  'permissions.default.camera': 1,
+  'permissions.default.microphone': 1,
+  'media.peerconnection.ice.loopback': true,
+  'media.peerconnection.ice.obfuscate_host_addresses': false,
+  'media.autoplay.default': 0,
+};
+
+/**
+ * Debian's Firefox ESR, driven by puppeteer-core over WebDriver BiDi, with one page that keeps its
+ * peer connections within reach (like newPerson). Puppeteer's page API differs from Playwright's:
+ * controls are found with `::-p-aria(...)` selectors, see ariaLocator.
+ */
+export async function launchFirefox(name = 'firefox') {
+  const browser = await puppeteer.launch({
+    browser: 'firefox',
+    executablePath: '/usr/bin/firefox-esr',
+    headless: true,
+    extraPrefsFirefox: firefoxPrefs,
+    timeout: 60_000,
+  });
+  const page = await browser.newPage();
+  page.setDefaultTimeout(20_000);
+  await page.evaluateOnNewDocument(capturePeerConnections);
+  const log = createWriteStream(join(outDir, `${name}.console.log`), { flags: 'a' });
+  const stamp = () => new Date().toISOString();
+  page.on('pageerror', (err) => log.write(`${stamp()} pageerror ${err.stack ?? err}\n`));
+  page.on('console', (msg) => log.write(`${stamp()} ${msg.type()} ${msg.text()}\n`));
+  return { browser, page };
+}
+
+/** A Puppeteer locator for the control with this role and exact accessible name. */
+export function ariaLocator(page, role, name) {
+  return page.locator(`::-p-aria([name=${JSON.stringify(name)}][role="${role}"])`);
 }
 
 /** A fresh browser context (its own storage, like another person's browser) with one page. */

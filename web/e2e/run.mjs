@@ -28,9 +28,14 @@ if (!existsSync(join(webDir, 'dist', 'index.html'))) {
   console.error('e2e: the web client is not built (web/dist/index.html is missing); run `npm run e2e` or `make e2e`, which build it');
   process.exit(1);
 }
-if (!existsSync('/usr/bin/chromium')) {
-  console.error('e2e: /usr/bin/chromium is missing; install it with: apt-get update && apt-get install -y chromium');
-  process.exit(1);
+for (const [bin, pkg] of [
+  ['/usr/bin/chromium', 'chromium'],
+  ['/usr/bin/firefox-esr', 'firefox-esr'],
+]) {
+  if (!existsSync(bin)) {
+    console.error(`e2e: ${bin} is missing; install it with: apt-get update && apt-get install -y ${pkg} (or make browsers)`);
+    process.exit(1);
+  }
 }
 
 const binDir = mkdtempSync(join(tmpdir(), 'parley-e2e-'));
