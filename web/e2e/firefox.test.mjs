@@ -1,6 +1,7 @@
 // The client in Firefox, against a Chromium participant: Firefox starts a meeting, Chromium joins
-// by its link, and media flows both ways (packets counted on each side, videos playing). Kept to
-// one meeting so that it stays quick; the full feature tour runs in Chromium (meeting.test.mjs).
+// by its link, and media flows both ways (packets counted on each side, videos playing, each
+// showing the other speaking). Kept to one meeting so that it stays quick; the full feature tour
+// runs in Chromium (meeting.test.mjs).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -62,6 +63,11 @@ describe('the client in Firefox', { timeout: 120_000 }, () => {
           { what: `${who}: audio and video packets arriving` },
         );
       }
+      // Both fake microphones make sound: each side marks the other's tile as speaking.
+      const speaking = (viewer, id) =>
+        viewer.evaluate((pid) => document.querySelector(`section[data-participant-id="${pid}"]`)?.classList.contains('speaking'), id);
+      await eventually(() => speaking(page, grace), { what: 'Firefox to show Grace speaking', interval: 100 });
+      await eventually(() => speaking(guest.page, ffion), { what: 'Chromium to show Ffion speaking', interval: 100 });
     } finally {
       await guest.context.close();
     }

@@ -213,15 +213,19 @@ export class Subscriber {
     if (this.remote.delete(participantId)) this.emit();
   }
 
-  /** The level of each other person's audio now, 0 to 1, by participantId. */
-  audioLevels(): [participantId: string, level: number][] {
+  /**
+   * The level of each other person's audio now, 0 to 1, by participantId, as this browser measures
+   * what it decodes. (The receivers' synchronization sources would carry levels only if the server
+   * negotiated the ssrc-audio-level header extension, which it does not.)
+   */
+  async audioLevels(): Promise<[participantId: string, level: number][]> {
+    const stats = await this.peer.pc.getStats().catch(() => null);
     const out: [string, number][] = [];
-    for (const r of this.peer.pc.getReceivers()) {
-      if (r.track.kind !== 'audio') continue;
-      const owner = this.trackOwner.get(r.track.id);
-      if (owner === undefined) continue;
-      out.push([owner, Math.max(0, ...r.getSynchronizationSources().map((s) => s.audioLevel ?? 0))]);
-    }
+    stats?.forEach((s: { type?: string; kind?: string; trackIdentifier?: string; audioLevel?: number }) => {
+      if (s.type !== 'inbound-rtp' || s.kind !== 'audio' || s.trackIdentifier === undefined) return;
+      const owner = this.trackOwner.get(s.trackIdentifier);
+      if (owner !== undefined) out.push([owner, s.audioLevel ?? 0]);
+    });
     return out;
   }
 

@@ -92,7 +92,7 @@ export class MeetingSession {
     }
     this.speaking = new SpeakingDetector(
       {
-        remote: () => this.subscriber?.audioLevels() ?? [],
+        remote: async () => (await this.subscriber?.audioLevels()) ?? [],
         own: async () => {
           const pub = this.publisher;
           const id = this.selfId;

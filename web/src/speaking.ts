@@ -9,7 +9,7 @@ const pollMs = 300;
 /** Where the levels come from; asked again at every look. */
 export interface AudioLevels {
   /** Each other person's level now, by participantId. */
-  remote(): Iterable<[participantId: string, level: number]>;
+  remote(): Promise<Iterable<[participantId: string, level: number]>>;
   /** The own level now, or null when it does not count (not joined yet, or muted). */
   own(): Promise<[participantId: string, level: number] | null>;
 }
@@ -34,13 +34,13 @@ export class SpeakingDetector {
   }
 
   private async look(): Promise<void> {
-    const next = new Set<string>();
-    for (const [id, level] of this.levels.remote()) {
-      if (level > speakingLevel) next.add(id);
-    }
-    const own = await this.levels.own();
+    const [remote, own] = await Promise.all([this.levels.remote(), this.levels.own()]);
     // Stopped while the stats were on their way: the session is over, report nothing more.
     if (this.timer === null) return;
+    const next = new Set<string>();
+    for (const [id, level] of remote) {
+      if (level > speakingLevel) next.add(id);
+    }
     if (own && own[1] > speakingLevel) next.add(own[0]);
     if (next.size === this.speaking.size && [...next].every((id) => this.speaking.has(id))) return;
     this.speaking = next;
