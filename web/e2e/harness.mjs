@@ -1,11 +1,14 @@
 // Shared parts of the browser tests: the real server binary, Debian's Chromium with fake devices,
-// and waiting on conditions with deadlines (never sleeping for correctness).
+// finding controls the way a person does (role and name), the steps every test takes to start or
+// join a meeting, and waiting on conditions with deadlines (never sleeping for correctness).
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import puppeteer from 'puppeteer-core';
 
 export const webDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const outDir = join(webDir, 'e2e', 'out');
@@ -199,6 +202,68 @@ const capturePeerConnections = () => {
   };
 };
 
+/**
+ * The server (on a free port, logging to logName in e2e/out) and one Chromium for the tests of the
+ * describe block this is called in: started before the first test, stopped after the last. The
+ * returned object holds them once started.
+ */
+export function serverAndBrowser(logName) {
+  const env = { server: null, browser: null };
+  before(async () => {
+    env.server = new ParleyServer(await freePort(), logName);
+    await env.server.start();
+    env.browser = await launchBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.stop();
+  });
+  return env;
+}
+
+// Firefox with fake devices that need no prompt. Firefox offers host candidates only to pages
+// allowed to use camera and microphone (a permission, which permission.disabled does not grant:
+// hence the defaults), then over loopback only when told to, and with their real address only
+// when not told to hide it: loopback is the only network in the test namespace, and the server
+// resolves no mDNS names.
+const firefoxPrefs = {
+  'media.navigator.streams.fake': true,
+  'media.navigator.permission.disabled': true,
+  'permissions.default.camera': 1,
+  'permissions.default.microphone': 1,
+  'media.peerconnection.ice.loopback': true,
+  'media.peerconnection.ice.obfuscate_host_addresses': false,
+  'media.autoplay.default': 0,
+};
+
+/**
+ * Debian's Firefox ESR, driven by puppeteer-core over WebDriver BiDi, with one page that keeps its
+ * peer connections within reach (like newPerson). Puppeteer's page API differs from Playwright's:
+ * controls are found with `::-p-aria(...)` selectors, see ariaLocator.
+ */
+export async function launchFirefox(name = 'firefox') {
+  const browser = await puppeteer.launch({
+    browser: 'firefox',
+    executablePath: '/usr/bin/firefox-esr',
+    headless: true,
+    extraPrefsFirefox: firefoxPrefs,
+    timeout: 60_000,
+  });
+  const page = await browser.newPage();
+  page.setDefaultTimeout(20_000);
+  await page.evaluateOnNewDocument(capturePeerConnections);
+  const log = createWriteStream(join(outDir, `${name}.console.log`), { flags: 'a' });
+  const stamp = () => new Date().toISOString();
+  page.on('pageerror', (err) => log.write(`${stamp()} pageerror ${err.stack ?? err}\n`));
+  page.on('console', (msg) => log.write(`${stamp()} ${msg.type()} ${msg.text()}\n`));
+  return { browser, page };
+}
+
+/** A Puppeteer locator for the control with this role and exact accessible name. */
+export function ariaLocator(page, role, name) {
+  return page.locator(`::-p-aria([name=${JSON.stringify(name)}][role="${role}"])`);
+}
+
 /** A fresh browser context (its own storage, like another person's browser) with one page. */
 export async function newPerson(
   browser,
@@ -300,4 +365,36 @@ export async function countdownSeconds(page) {
   const text = (await timer.textContent({ timeout: 2000 }).catch(() => null)) ?? '';
   const m = /^(\d+):(\d\d)$/.exec(text.trim());
   return m ? Number(m[1]) * 60 + Number(m[2]) : null;
+}
+
+// Controls are found as a person finds them: by role and exact accessible name.
+export const region = (page, name) => page.getByRole('region', { name, exact: true });
+export const button = (page, name) => page.getByRole('button', { name, exact: true });
+export const heading = (page, name) => page.getByRole('heading', { name, exact: true });
+export const nameField = (page) => page.getByRole('textbox', { name: 'Your name' });
+
+/** Starts a meeting from the home page as its host; returns the meeting link it shows. */
+export async function startMeeting(server, person, name) {
+  await person.page.goto(server.base + '/');
+  await nameField(person.page).fill(name);
+  await button(person.page, 'New meeting').click();
+  await joinedRoom(person.page, name);
+  return person.page.getByRole('textbox', { name: 'Meeting link' }).inputValue();
+}
+
+/** Joins the meeting at url by its link, as a guest named name. */
+export async function joinAs(person, url, name) {
+  await person.page.goto(url);
+  await nameField(person.page).fill(name);
+  await button(person.page, 'Join').click();
+  await joinedRoom(person.page, name);
+}
+
+/**
+ * Waits until the server's "joined" has arrived: the own tile shows at once, with a "Joining…"
+ * banner in the same render until then.
+ */
+export async function joinedRoom(page, name) {
+  await region(page, `${name} (you)`).waitFor();
+  await page.getByRole('status').filter({ hasText: 'Joining…' }).waitFor({ state: 'hidden' });
 }

@@ -3,26 +3,27 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import {
+  button,
   countdownSeconds,
   eventually,
-  freePort,
+  heading,
   inboundPackets,
-  launchBrowser,
+  joinAs,
+  joinedRoom,
+  nameField,
   newPerson,
   outDir,
-  ParleyServer,
+  region,
+  serverAndBrowser,
   tileId,
   waitVideoPlaying,
   webDir,
 } from './harness.mjs';
 
-const region = (page, name) => page.getByRole('region', { name, exact: true });
-const button = (page, name) => page.getByRole('button', { name, exact: true });
-const heading = (page, name) => page.getByRole('heading', { name, exact: true });
-
 describe('a meeting with a host and two guests', { timeout: 240_000 }, () => {
+  const env = serverAndBrowser('server.log');
   let server;
   let browser;
   let host;
@@ -33,17 +34,10 @@ describe('a meeting with a host and two guests', { timeout: 240_000 }, () => {
   const ids = {};
 
   before(async () => {
-    server = new ParleyServer(await freePort());
-    await server.start();
-    browser = await launchBrowser();
+    ({ server, browser } = env);
     host = await newPerson(browser, { name: 'ada' });
     grace = await newPerson(browser, { name: 'grace' });
     linus = await newPerson(browser, { name: 'linus' });
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
   });
 
   it('the host starts a meeting from the home page and gets a link', async () => {
@@ -59,7 +53,7 @@ describe('a meeting with a host and two guests', { timeout: 240_000 }, () => {
     const favicon = await fetch(server.base + '/favicon.svg');
     assert.equal(favicon.status, 200);
 
-    await page.getByRole('textbox', { name: 'Your name' }).fill('Ada');
+    await nameField(page).fill('Ada');
     await button(page, 'New meeting').click();
     await page.waitForURL(/\/m\/[^/]+$/);
     meetingId = new URL(page.url()).pathname.split('/')[2];
@@ -71,7 +65,7 @@ describe('a meeting with a host and two guests', { timeout: 240_000 }, () => {
       what: 'the link on the clipboard',
     });
 
-    await region(page, 'Ada (you)').waitFor();
+    await joinedRoom(page, 'Ada');
     // The hostKey stays in this tab's session storage, nowhere else.
     const storage = await page.evaluate(() => ({
       session: JSON.stringify(Object.entries(sessionStorage)),
@@ -89,13 +83,9 @@ describe('a meeting with a host and two guests', { timeout: 240_000 }, () => {
       [grace, 'Grace'],
       [linus, 'Linus'],
     ]) {
-      const { page } = person;
-      await page.goto(joinUrl);
-      await page.getByRole('textbox', { name: 'Your name' }).fill(name);
-      await button(page, 'Join').click();
-      await region(page, `${name} (you)`).waitFor();
+      await joinAs(person, joinUrl, name);
       // Guests get no host controls.
-      assert.equal(await button(page, 'Mute all').count(), 0);
+      assert.equal(await button(person.page, 'Mute all').count(), 0);
     }
     // The own tile shows before the server's "joined" arrives: wait for the server to count.
     await eventually(async () => (await server.meeting(meetingId)).body.participantCount === 3, {
@@ -240,7 +230,7 @@ describe('a meeting with a host and two guests', { timeout: 240_000 }, () => {
       await button(host.page, 'Unlock meeting').click();
       await button(host.page, 'Lock meeting').waitFor();
       await button(late.page, 'Try again').click();
-      await late.page.getByRole('textbox', { name: 'Your name' }).fill('Barbara');
+      await nameField(late.page).fill('Barbara');
       await button(late.page, 'Join').click();
       await region(late.page, 'Barbara (you)').waitFor();
       await region(host.page, 'Barbara').waitFor();

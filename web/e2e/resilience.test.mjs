@@ -2,23 +2,23 @@
 // connection that drops, a server that goes away.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
+  button,
   CuttableProxy,
   eventually,
-  freePort,
+  heading,
   inboundPackets,
-  launchBrowser,
+  joinAs,
+  nameField,
   newPerson,
   outDir,
-  ParleyServer,
+  region,
+  serverAndBrowser,
+  startMeeting,
   tileId,
   waitVideoPlaying,
 } from './harness.mjs';
-
-const region = (page, name) => page.getByRole('region', { name, exact: true });
-const button = (page, name) => page.getByRole('button', { name, exact: true });
-const heading = (page, name) => page.getByRole('heading', { name, exact: true });
 
 // Refuses the camera as a browser does when the person says no (microphone still allowed).
 const denyCamera = () => {
@@ -30,51 +30,17 @@ const denyCamera = () => {
       : original(constraints);
 };
 
-async function startMeeting(server, person, name) {
-  await person.page.goto(server.base + '/');
-  await person.page.getByRole('textbox', { name: 'Your name' }).fill(name);
-  await button(person.page, 'New meeting').click();
-  await joinedRoom(person.page, name);
-  return person.page.getByRole('textbox', { name: 'Meeting link' }).inputValue();
-}
-
-async function joinAs(person, url, name) {
-  await person.page.goto(url);
-  await person.page.getByRole('textbox', { name: 'Your name' }).fill(name);
-  await button(person.page, 'Join').click();
-  await joinedRoom(person.page, name);
-}
-
-// joinedRoom waits until the server's "joined" has arrived: the own tile shows at once, with a
-// "Joining…" banner in the same render until then.
-async function joinedRoom(page, name) {
-  await region(page, `${name} (you)`).waitFor();
-  await page.getByRole('status').filter({ hasText: 'Joining…' }).waitFor({ state: 'hidden' });
-}
-
 describe('the client when things go wrong', { timeout: 240_000 }, () => {
-  let server;
-  let browser;
-
-  before(async () => {
-    server = new ParleyServer(await freePort(), 'server-resilience.log');
-    await server.start();
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  const env = serverAndBrowser('server-resilience.log');
 
   it('without a camera, a guest is told so and joins with sound only; a phone-sized window works', async () => {
-    const host = await newPerson(browser, { name: 'ada' });
-    const phone = await newPerson(browser, { name: 'phone', viewport: { width: 390, height: 844 }, initScript: denyCamera });
+    const host = await newPerson(env.browser, { name: 'ada' });
+    const phone = await newPerson(env.browser, { name: 'phone', viewport: { width: 390, height: 844 }, initScript: denyCamera });
     try {
-      const url = await startMeeting(server, host, 'Ada');
+      const url = await startMeeting(env.server, host, 'Ada');
       await phone.page.goto(url);
       await phone.page.getByText('Camera access was not allowed. You will join without video.').waitFor();
-      await phone.page.getByRole('textbox', { name: 'Your name' }).fill('Mo');
+      await nameField(phone.page).fill('Mo');
       await button(phone.page, 'Join').click();
       await region(phone.page, 'Mo (you)').waitFor();
       await button(phone.page, 'Turn on camera').waitFor();
@@ -106,12 +72,12 @@ describe('the client when things go wrong', { timeout: 240_000 }, () => {
   });
 
   it('a host who reloads the tab rejoins as the host', async () => {
-    const host = await newPerson(browser, { name: 'ada' });
+    const host = await newPerson(env.browser, { name: 'ada' });
     try {
-      await startMeeting(server, host, 'Ada');
+      await startMeeting(env.server, host, 'Ada');
       await host.page.reload();
       await heading(host.page, 'Rejoin your meeting').waitFor();
-      assert.equal(await host.page.getByRole('textbox', { name: 'Your name' }).inputValue(), 'Ada');
+      assert.equal(await nameField(host.page).inputValue(), 'Ada');
       await button(host.page, 'Join').click();
       await region(host.page, 'Ada (you)').waitFor();
       await button(host.page, 'End meeting for all').waitFor();
@@ -121,14 +87,14 @@ describe('the client when things go wrong', { timeout: 240_000 }, () => {
   });
 
   it('a dropped connection shows "Reconnecting…" and comes back by itself', async () => {
-    const host = await newPerson(browser, { name: 'ada' });
-    const guest = await newPerson(browser, { name: 'guest' });
+    const host = await newPerson(env.browser, { name: 'ada' });
+    const guest = await newPerson(env.browser, { name: 'guest' });
     // The guest reaches the server through a proxy that the test can cut, like a network drop.
-    const proxy = new CuttableProxy(server.port);
+    const proxy = new CuttableProxy(env.server.port);
     await proxy.start();
     try {
-      const url = await startMeeting(server, host, 'Ada');
-      await joinAs(guest, url.replace(server.base, proxy.base), 'Grace');
+      const url = await startMeeting(env.server, host, 'Ada');
+      await joinAs(guest, url.replace(env.server.base, proxy.base), 'Grace');
       const before = await tileId(host.page, 'Grace');
       await waitVideoPlaying(host.page, before);
 
@@ -156,13 +122,13 @@ describe('the client when things go wrong', { timeout: 240_000 }, () => {
   });
 
   it('when the server goes away, the page says "Reconnecting…" rather than freezing, then says how it ended', async () => {
-    const host = await newPerson(browser, { name: 'ada' });
+    const host = await newPerson(env.browser, { name: 'ada' });
     try {
-      await startMeeting(server, host, 'Ada');
-      await server.stop({ hard: true });
+      await startMeeting(env.server, host, 'Ada');
+      await env.server.stop({ hard: true });
       await host.page.getByRole('alert').filter({ hasText: 'Reconnecting…' }).waitFor();
       // A restarted server (memory only) no longer knows the meeting.
-      await server.start();
+      await env.server.start();
       await heading(host.page, 'The meeting has ended').waitFor({ timeout: 30_000 });
     } finally {
       await host.context.close();

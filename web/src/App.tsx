@@ -2,25 +2,16 @@
 // meeting attempt ended.
 
 import { useCallback, useEffect, useState } from 'react';
-import type { LocalMedia } from './media';
 import type { ErrorCode } from './protocol';
+import type { RoomEntry } from './roomEntry';
 import type { Phase } from './roomState';
+import { meetingIdFromPath, meetingPath } from './routes';
 import { forgetHostCredentials, loadHostCredentials } from './storage';
 import { Home } from './components/Home';
 import { PreJoin } from './components/PreJoin';
 import { Room } from './components/Room';
 import { EndScreen, type EndReason } from './components/EndScreen';
 import { Unavailable, type UnavailableReason } from './components/Unavailable';
-
-export interface RoomEntry {
-  meetingId: string;
-  name: string;
-  hostKey?: string;
-  joinUrl: string;
-  media: LocalMedia;
-  audioMuted: boolean;
-  videoMuted: boolean;
-}
 
 type View =
   | { kind: 'home' }
@@ -30,13 +21,8 @@ type View =
   | { kind: 'unavailable'; meetingId: string; reason: UnavailableReason };
 
 function viewFromPath(path: string): View {
-  const m = /^\/m\/([^/]+)\/?$/.exec(path);
-  if (m) return { kind: 'prejoin', meetingId: decodeURIComponent(m[1]) };
-  return { kind: 'home' };
-}
-
-export function meetingPath(meetingId: string): string {
-  return `/m/${encodeURIComponent(meetingId)}`;
+  const meetingId = meetingIdFromPath(path);
+  return meetingId === null ? { kind: 'home' } : { kind: 'prejoin', meetingId };
 }
 
 function joinError(code: ErrorCode, message: string): string {

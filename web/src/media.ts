@@ -28,7 +28,8 @@ function describe(err: unknown): 'denied' | 'missing' | 'busy' | 'other' {
   return 'other';
 }
 
-async function tryGet(constraints: MediaStreamConstraints): Promise<MediaStream | unknown> {
+/** The stream, or what getUserMedia threw instead. */
+async function tryGet(constraints: MediaStreamConstraints): Promise<unknown> {
   try {
     return await navigator.mediaDevices.getUserMedia(constraints);
   } catch (err) {
@@ -55,7 +56,9 @@ function capitalize(s: string): string {
 
 /** Asks for camera and microphone; whatever fails, it resolves with what could be had. */
 export async function acquireLocalMedia(): Promise<LocalMedia> {
-  if (!navigator.mediaDevices?.getUserMedia) {
+  // Browsers leave mediaDevices out on pages that are not secure, whatever the DOM types say.
+  const devices = navigator.mediaDevices as MediaDevices | undefined;
+  if (!devices) {
     return {
       stream: new MediaStream(),
       warning:
@@ -75,17 +78,22 @@ export async function acquireLocalMedia(): Promise<LocalMedia> {
   if (video instanceof MediaStream) video.getTracks().forEach((t) => stream.addTrack(t));
   else problems.push(deviceWarning('Camera', describe(video)));
 
-  let consequence = '';
-  if (problems.length === 2) consequence = 'You will join without camera and microphone.';
-  else if (!(video instanceof MediaStream)) consequence = 'You will join without video.';
-  else consequence = 'You will join without sound.';
+  const consequence =
+    problems.length === 2
+      ? 'You will join without camera and microphone.'
+      : !(video instanceof MediaStream)
+        ? 'You will join without video.'
+        : 'You will join without sound.';
   return { stream, warning: `${capitalize(problems.join(' and '))}. ${consequence}` };
 }
 
 /** A fresh camera track, for turning the camera back on after it was stopped. */
 export async function acquireCamera(): Promise<MediaStreamTrack> {
   const s = await navigator.mediaDevices.getUserMedia({ video: videoConstraints });
-  return s.getVideoTracks()[0];
+  const track = s.getVideoTracks()[0];
+  // getUserMedia resolves only with the tracks asked for; this is a broken browser, said plainly.
+  if (!track) throw new Error('The camera gave no video.');
+  return track;
 }
 
 export function stopStream(stream: MediaStream | null | undefined): void {

@@ -193,9 +193,13 @@ export function canUnmuteSelf(self: Participant): boolean {
 /** Names are trimmed, 1 to 64 code points, no control or bidi override characters (PROTOCOL.md). */
 export function validateName(raw: string): { name: string } | { error: string } {
   const name = raw.trim();
+  // PROTOCOL.md counts a name's length in code points, which is what spreading a string yields.
+  // eslint-disable-next-line @typescript-eslint/no-misused-spread
   const length = [...name].length;
   if (length === 0) return { error: 'Please enter your name.' };
   if (length > 64) return { error: 'Names can be at most 64 characters.' };
+  // Control characters are exactly what this looks for.
+  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(name)) {
     return { error: 'That name contains characters that cannot be used.' };
   }

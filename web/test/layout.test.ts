@@ -20,12 +20,13 @@ describe('tile layout', () => {
   });
 
   it('never lets tiles overflow the area', () => {
-    for (const [width, height, n] of [
+    const areas: [width: number, height: number, tiles: number][] = [
       [1280, 700, 5],
       [900, 500, 9],
       [600, 900, 7],
       [1920, 1000, 16],
-    ]) {
+    ];
+    for (const [width, height, n] of areas) {
       const w = bestTileWidth(width, height, n);
       const cols = Math.max(1, Math.floor((width + 12) / (w + 12)));
       const rows = Math.ceil(n / cols);

@@ -7,6 +7,7 @@ import {
   roomReducer,
   secondsLeft,
   validateName,
+  type Phase,
   type RoomAction,
   type RoomState,
 } from '../src/roomState';
@@ -189,10 +190,10 @@ describe('room state', () => {
     expect(s.meeting?.locked).toBe(true);
   });
 
-  it.each([
-    [{ type: 'kicked' } as ServerEvent, 'removed'],
-    [{ type: 'meetingEnded' } as ServerEvent, 'ended'],
-    [{ type: 'replaced' } as ServerEvent, 'replaced'],
+  it.each<[ServerEvent, Phase]>([
+    [{ type: 'kicked' }, 'removed'],
+    [{ type: 'meetingEnded' }, 'ended'],
+    [{ type: 'replaced' }, 'replaced'],
   ])('ends on %o and ignores everything after', (event, phase) => {
     const s = run([
       { type: 'joined', msg: joined(), now },

@@ -1,4 +1,5 @@
 import { useEffect, useRef } from 'react';
+import './ConfirmDialog.css';
 
 /** A modal question with a confirming and a cancelling button; Escape cancels. */
 export function ConfirmDialog({

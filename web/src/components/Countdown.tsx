@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import type { RunningTimer } from '../protocol';
 import { formatCountdown, secondsLeft } from '../roomState';
 import { ClockIcon } from './Icons';
+import './Countdown.css';
 
 /** The meeting timer, counting down to the server's endsAt. */
 export function Countdown({ timer, clockOffset }: { timer: RunningTimer; clockOffset: number }) {

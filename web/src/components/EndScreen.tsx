@@ -20,7 +20,7 @@ export function EndScreen({
 }: {
   reason: EndReason;
   onHome: () => void;
-  onRejoin?: () => void;
+  onRejoin?: (() => void) | undefined;
 }) {
   const t = texts[reason];
   return (

@@ -1,11 +1,12 @@
-import { useState, type FormEvent } from 'react';
+import { useState, type SubmitEvent } from 'react';
 import { ApiError, createMeeting } from '../api';
-import type { RoomEntry } from '../App';
+import type { RoomEntry } from '../roomEntry';
 import { acquireLocalMedia, stopStream } from '../media';
 import { validateName } from '../roomState';
 import { loadName, saveHostCredentials, saveName } from '../storage';
 import { Brand } from './Brand';
 import { NameField } from './NameField';
+import '../styles/page.css';
 
 /** The start page: a name and "New meeting", which creates the meeting and joins as its host. */
 export function Home({ onCreated }: { onCreated: (entry: RoomEntry) => void }) {
@@ -13,7 +14,7 @@ export function Home({ onCreated }: { onCreated: (entry: RoomEntry) => void }) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
-  async function submit(e: FormEvent) {
+  async function submit(e: SubmitEvent) {
     e.preventDefault();
     const v = validateName(name);
     if ('error' in v) {
@@ -56,7 +57,7 @@ export function Home({ onCreated }: { onCreated: (entry: RoomEntry) => void }) {
         <Brand />
         <h1>Video meetings, on your own server</h1>
         <p className="muted">Start a meeting and share its link. Anyone with the link can join from a browser.</p>
-        <form onSubmit={submit} className="stack" noValidate>
+        <form onSubmit={(e) => void submit(e)} className="stack" noValidate>
           <NameField value={name} onChange={setName} error={error} errorId="home-error" />
           <button type="submit" className="primary" disabled={busy}>
             {busy ? 'Starting…' : 'New meeting'}

@@ -1,4 +1,5 @@
 import type { ClientMessage, Participant, TimerOption } from '../protocol';
+import './HostPanel.css';
 
 /** The host's meeting-wide controls: mute all, timers, lock, end. */
 export function HostPanel({

@@ -1,5 +1,6 @@
 import type { ClientMessage, Participant } from '../protocol';
 import { CameraOffIcon, MicIcon, MicOffIcon } from './Icons';
+import './ParticipantsPanel.css';
 
 /** Everyone in the meeting, with the host's per-person controls. */
 export function ParticipantsPanel({

@@ -1,6 +1,7 @@
-import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { ApiError, getMeeting } from '../api';
-import { meetingPath, type RoomEntry } from '../App';
+import { useEffect, useEffectEvent, useRef, useState, type SubmitEvent } from 'react';
+import { ApiError, getMeeting, type MeetingStatus } from '../api';
+import type { RoomEntry } from '../roomEntry';
+import { meetingPath } from '../routes';
 import { acquireLocalMedia, stopStream, type LocalMedia } from '../media';
 import { validateName } from '../roomState';
 import { loadName, saveName, type HostCredentials } from '../storage';
@@ -9,6 +10,8 @@ import { NameField } from './NameField';
 import { Notice } from './Notice';
 import { CameraIcon, CameraOffIcon, MicIcon, MicOffIcon } from './Icons';
 import type { UnavailableReason } from './Unavailable';
+import '../styles/page.css';
+import './PreJoin.css';
 
 type Lookup = 'loading' | 'open' | { error: string };
 
@@ -22,7 +25,7 @@ export function PreJoin({
   onHome,
 }: {
   meetingId: string;
-  initialError?: string;
+  initialError?: string | undefined;
   hostCredentials: HostCredentials | null;
   onJoin: (entry: RoomEntry) => void;
   onUnavailable: (reason: UnavailableReason) => void;
@@ -39,25 +42,30 @@ export function PreJoin({
   const handedOver = useRef(false);
   const preview = useRef<HTMLVideoElement>(null);
 
+  // What the lookup found decides with the props of the moment, which do not change what to look up.
+  const onFound = useEffectEvent((m: MeetingStatus) => {
+    if (m.state === 'ended') onUnavailable('ended');
+    else if (m.locked && !hostCredentials) onUnavailable('locked');
+    else setLookup('open');
+  });
+  const onLookupFailed = useEffectEvent((err: unknown) => {
+    if (err instanceof ApiError && err.code === 'not_found') onUnavailable('not_found');
+    else setLookup({ error: err instanceof Error ? err.message : String(err) });
+  });
+
   useEffect(() => {
     let cancelled = false;
     getMeeting(meetingId).then(
       (m) => {
-        if (cancelled) return;
-        if (m.state === 'ended') onUnavailable('ended');
-        else if (m.locked && !hostCredentials) onUnavailable('locked');
-        else setLookup('open');
+        if (!cancelled) onFound(m);
       },
-      (err) => {
-        if (cancelled) return;
-        if (err instanceof ApiError && err.code === 'not_found') onUnavailable('not_found');
-        else setLookup({ error: err instanceof Error ? err.message : String(err) });
+      (err: unknown) => {
+        if (!cancelled) onLookupFailed(err);
       },
     );
     return () => {
       cancelled = true;
     };
-    // Looked up once per meeting; the callbacks do not change what to look up.
   }, [meetingId]);
 
   useEffect(() => {
@@ -84,7 +92,7 @@ export function PreJoin({
     media?.stream.getAudioTracks().forEach((t) => (t.enabled = !audioMuted));
   }, [media, audioMuted]);
 
-  async function submit(e: FormEvent) {
+  async function submit(e: SubmitEvent) {
     e.preventDefault();
     const v = validateName(name);
     if ('error' in v) {
@@ -94,7 +102,10 @@ export function PreJoin({
     setError(null);
     setJoining(true);
     saveName(v.name);
-    const m = await mediaPromise.current!;
+    // Set by the effect above, which ran before anyone could press Join.
+    const pending = mediaPromise.current;
+    if (!pending) return;
+    const m = await pending;
     handedOver.current = true;
     onJoin({
       meetingId,
@@ -158,7 +169,7 @@ export function PreJoin({
               </button>
             </div>
           </div>
-          <form onSubmit={submit} className="stack" noValidate>
+          <form onSubmit={(e) => void submit(e)} className="stack" noValidate>
             {media?.warning && (
               <p className="warning" role="status">
                 {media.warning}

@@ -1,5 +1,5 @@
-import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
-import type { RoomEntry } from '../App';
+import { useCallback, useEffect, useEffectEvent, useReducer, useRef, useState } from 'react';
+import type { RoomEntry } from '../roomEntry';
 import { ProtocolError, type ClientMessage, type ErrorCode } from '../protocol';
 import { canUnmuteSelf, initialRoomState, isFinal, roomReducer, type Phase } from '../roomState';
 import { MeetingSession } from '../session';
@@ -11,6 +11,7 @@ import { CameraIcon, CameraOffIcon, LeaveIcon, LinkIcon, LockIcon, MicIcon, MicO
 import { ParticipantsPanel } from './ParticipantsPanel';
 import { useGridLayout } from './useGridLayout';
 import { VideoTile } from './VideoTile';
+import './Room.css';
 
 const wideScreen = '(min-width: 900px)';
 
@@ -54,9 +55,8 @@ export function Room({
   const grid = useRef<HTMLDivElement>(null);
   const linkInput = useRef<HTMLInputElement>(null);
 
-  // Callbacks the session keeps for its whole life; they must not change identity.
-  const refused = useRef(onJoinRefused);
-  refused.current = onJoinRefused;
+  // The session keeps its callbacks for its whole life; this one reaches the props of the moment.
+  const refused = useEffectEvent(onJoinRefused);
 
   useEffect(() => {
     const s = new MeetingSession(
@@ -73,7 +73,7 @@ export function Room({
         onRemoteStreams: setRemote,
         onLocalStream: setLocal,
         onSpeaking: setSpeaking,
-        onJoinRefused: (code, message) => refused.current(code, message),
+        onJoinRefused: (code, message) => refused(code, message),
       },
     );
     session.current = s;
@@ -145,6 +145,8 @@ export function Room({
     } catch {
       // Clipboard access may be refused (no permission, insecure page): fall back to selection.
       linkInput.current?.select();
+      // Deprecated, but the only way left to copy where the Clipboard API is refused.
+      // eslint-disable-next-line @typescript-eslint/no-deprecated
       document.execCommand('copy');
     }
     setCopied(true);
@@ -175,7 +177,7 @@ export function Room({
               aria-label="Meeting link"
               onFocus={(e) => e.target.select()}
             />
-            <button type="button" onClick={copyLink} className="small">
+            <button type="button" onClick={() => void copyLink()} className="small">
               <LinkIcon />
               <span>Copy link</span>
             </button>

@@ -1,11 +1,21 @@
 import { useEffect, useRef } from 'react';
 import type { Participant } from '../protocol';
 import { CameraOffIcon, MicOffIcon } from './Icons';
+import './VideoTile.css';
+
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/** A word's first letter as a reader sees it (an accent or emoji sequence stays whole). */
+function firstLetter(word: string): string {
+  for (const { segment } of graphemes.segment(word)) return segment.toUpperCase();
+  return '';
+}
 
 function initials(name: string): string {
   const parts = name.trim().split(/\s+/).filter(Boolean);
-  const letters = parts.length > 1 ? [parts[0], parts[parts.length - 1]] : parts;
-  return letters.map((p) => [...p][0]?.toUpperCase() ?? '').join('') || '?';
+  const first = parts[0] ?? '';
+  const last = parts.length > 1 ? (parts.at(-1) ?? '') : '';
+  return firstLetter(first) + firstLetter(last) || '?';
 }
 
 /**
@@ -27,7 +37,7 @@ export function VideoTile({
   speaking: boolean;
   soundBlocked: boolean;
   onSoundBlocked: () => void;
-  width?: number;
+  width?: number | undefined;
 }) {
   const video = useRef<HTMLVideoElement>(null);
   const videoTracks = stream?.getVideoTracks().length ?? 0;

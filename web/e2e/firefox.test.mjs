@@ -1,0 +1,75 @@
+// The client in Firefox, against a Chromium participant: Firefox starts a meeting, Chromium joins
+// by its link, and media flows both ways (packets counted on each side, videos playing, each
+// showing the other speaking). Kept to one meeting so that it stays quick; the full feature tour
+// runs in Chromium (meeting.test.mjs).
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  ariaLocator,
+  eventually,
+  inboundPackets,
+  joinAs,
+  launchFirefox,
+  newPerson,
+  serverAndBrowser,
+  tileId,
+  waitVideoPlaying,
+} from './harness.mjs';
+
+describe('the client in Firefox', { timeout: 120_000 }, () => {
+  const env = serverAndBrowser('server-firefox.log');
+  let firefox;
+
+  before(async () => {
+    firefox = await launchFirefox();
+  });
+
+  after(async () => {
+    await firefox?.browser.close();
+  });
+
+  it('starts a meeting, and exchanges audio and video with a Chromium guest', async () => {
+    const { page } = firefox;
+    await page.goto(env.server.base + '/');
+    await ariaLocator(page, 'textbox', 'Your name').fill('Ffion');
+    await ariaLocator(page, 'button', 'New meeting').click();
+    await ariaLocator(page, 'region', 'Ffion (you)').wait();
+    const joinUrl = await eventually(
+      () => page.evaluate(() => document.querySelector('input[aria-label="Meeting link"]')?.value),
+      { what: 'the meeting link' },
+    );
+    assert.match(joinUrl, /\/m\/[^/]+$/);
+
+    const guest = await newPerson(env.browser, { name: 'firefox-guest' });
+    try {
+      await joinAs(guest, joinUrl, 'Grace');
+      const ffion = await tileId(guest.page, 'Ffion');
+      await ariaLocator(page, 'region', 'Grace').wait();
+      const grace = await page.evaluate(() => document.querySelector('section[aria-label="Grace"]')?.dataset.participantId);
+      assert.ok(grace, "Grace's tile names her participantId");
+
+      await Promise.all([waitVideoPlaying(page, grace), waitVideoPlaying(guest.page, ffion)]);
+      // Packets keep arriving both ways, audio and video alike.
+      for (const [viewer, from, who] of [
+        [page, grace, 'Grace at Firefox'],
+        [guest.page, ffion, 'Ffion at Chromium'],
+      ]) {
+        const first = await eventually(() => inboundPackets(viewer, from), { what: `${who}: a stream` });
+        await eventually(
+          async () => {
+            const now = await inboundPackets(viewer, from);
+            return now.audio > (first.audio ?? 0) + 20 && now.video > (first.video ?? 0) + 20;
+          },
+          { what: `${who}: audio and video packets arriving` },
+        );
+      }
+      // Both fake microphones make sound: each side marks the other's tile as speaking.
+      const speaking = (viewer, id) =>
+        viewer.evaluate((pid) => document.querySelector(`section[data-participant-id="${pid}"]`)?.classList.contains('speaking'), id);
+      await eventually(() => speaking(page, grace), { what: 'Firefox to show Grace speaking', interval: 100 });
+      await eventually(() => speaking(guest.page, ffion), { what: 'Chromium to show Ffion speaking', interval: 100 });
+    } finally {
+      await guest.context.close();
+    }
+  });
+});
