@@ -14,7 +14,7 @@
 // subscriber's downTrack is our own webrtc.TrackLocal that rewrites SSRC, payload type, sequence
 // number and timestamp (continuous across pauses) and writes to its binding's stream. Nothing on
 // that path allocates per packet, and the fan-out takes no lock. With Config.BatchWrites the
-// final socket write is a short critical section on the socket's queue (batchconn.go), shared by
+// final socket write is a short critical section on the socket's queue (package udpbatch), shared by
 // every track that sends through that socket, in exchange for one sendmmsg per batch.
 //
 // Short of CPU, the server sheds work instead of queueing it (delay.go): a packet that waited too
