@@ -3,7 +3,6 @@ package sfu
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -99,6 +98,8 @@ type clientOptions struct {
 	// sendDropper drops the first copy of chosen outgoing VP8 packets after the client's NACK
 	// responder has kept them, so the server's NACK brings them back.
 	sendDropper func(seq uint16) bool
+	// holdable gives the client a socket whose incoming RTP a test can hold back (testClient.hold).
+	holdable bool
 	// sink makes the client's UDP socket discard every RTP packet unread (counted), for benchmarks:
 	// the server still encrypts and writes each one, but the client spends nothing on them.
 	sink bool
@@ -113,6 +114,7 @@ type testClient struct {
 	sub  *webrtc.PeerConnection
 	mux  ice.UDPMux // the client's own socket when it simulates loss or sinks
 	sink *sinkConn
+	hold *holdConn
 
 	sigMu   sync.Mutex
 	sigs    []Signal
@@ -129,6 +131,7 @@ type testClient struct {
 	lastVideoTS          atomic.Uint32
 	audioSent, videoSent atomic.Int64
 	plisReceived         atomic.Int64
+	offers               atomic.Int64 // subscriber offers received
 	wantKeyframe         atomic.Bool
 
 	stop      chan struct{}
@@ -168,6 +171,16 @@ func newTestClient(t testing.TB, s *SFU, room, id string, opts ...clientOptions)
 		mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: &lossyConn{PacketConn: conn, drop: o.receiveDropper, seen: map[uint16]bool{}}})
 		se.SetICEUDPMux(mux)
 	}
+	var hold *holdConn
+	if o.holdable {
+		conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hold = &holdConn{PacketConn: conn}
+		mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: hold})
+		se.SetICEUDPMux(mux)
+	}
 	var sink *sinkConn
 	if o.sink {
 		conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
@@ -180,7 +193,7 @@ func newTestClient(t testing.TB, s *SFU, room, id string, opts ...clientOptions)
 	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 
-	c := &testClient{t: t, id: id, mux: mux, sink: sink, senders: map[string]*webrtc.RTPSender{}, sigKick: make(chan struct{}, 1), tracks: map[string]*recvTrack{}, stop: make(chan struct{})}
+	c := &testClient{t: t, id: id, mux: mux, sink: sink, hold: hold, senders: map[string]*webrtc.RTPSender{}, sigKick: make(chan struct{}, 1), tracks: map[string]*recvTrack{}, stop: make(chan struct{})}
 	var err error
 	if c.pub, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
 		t.Fatal(err)
@@ -255,6 +268,11 @@ func (c *testClient) handleSignal(s Signal) {
 	}
 	switch s.Type {
 	case "offer":
+		// A renegotiation must not reach a client before its connection's transports started (see
+		// Peer.negotiate): Pion would take it for an ICE restart.
+		if c.offers.Add(1) > 1 && c.sub.ICEConnectionState() == webrtc.ICEConnectionStateNew {
+			c.fail("subscriber renegotiation offer before the connection's ICE transport started")
+		}
 		if err := c.sub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: s.SDP}); err != nil {
 			c.fail("apply subscriber offer: %v", err)
 
@@ -454,6 +472,11 @@ func (c *testClient) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		kind = KindVideo
 	}
 	rt := &recvTrack{id: tr.ID(), stream: tr.StreamID(), kind: kind, seen: map[uint16]bool{}}
+	if rt.id == "" || rt.stream == "" {
+		// Pion makes such a track of packets whose SSRC its remote description does not declare
+		// (it guesses the m-section by payload type): the server sent media it did not offer.
+		c.t.Errorf("%s: %s track with id %q, stream %q (ssrc %d)", c.id, kind, rt.id, rt.stream, tr.SSRC())
+	}
 	c.mu.Lock()
 	if old := c.tracks[tr.ID()]; old != nil {
 		c.t.Errorf("%s: track id %s received twice", c.id, tr.ID())
@@ -580,9 +603,14 @@ func (c *testClient) close() {
 // waitReceiving waits until c got at least n packets of each kind from every publisher in from.
 func (c *testClient) waitReceiving(t testing.TB, n int, from ...*testClient) {
 	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
 	for _, f := range from {
-		waitFor(t, fmt.Sprintf("%s receiving %d packets of each kind from %s", c.id, n, f.id), func() bool {
-			return c.packets(f.id, KindAudio) >= n && c.packets(f.id, KindVideo) >= n
-		})
+		for c.packets(f.id, KindAudio) < n || c.packets(f.id, KindVideo) < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s receiving %d packets of each kind from %s: audio %d, video %d, tracks %v",
+					c.id, n, f.id, c.packets(f.id, KindAudio), c.packets(f.id, KindVideo), c.streams())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 	}
 }

@@ -94,12 +94,33 @@ func (p *Peer) negotiator() {
 	}
 }
 
+// onSubscriberICE lets renegotiation go ahead once the subscriber connection's ICE has connected
+// (see negotiate).
+func (p *Peer) onSubscriberICE(st webrtc.ICEConnectionState) {
+	if (st == webrtc.ICEConnectionStateConnected || st == webrtc.ICEConnectionStateCompleted) && !p.subUp.Swap(true) {
+		p.kickNegotiation()
+	}
+}
+
 // negotiate sends a new subscriber offer if something changed and no offer is in flight.
+//
+// A renegotiation waits until the subscriber connection's ICE has connected. Pion applies a
+// description in two steps: the remote ICE credentials reach its ICE agent only when the
+// connection's transports start, on a goroutine of its own, some time after the description was
+// set. A client built on Pion that gets our second offer before its transports started compares
+// the offer's credentials with none, takes the offer for an ICE restart, answers with new
+// credentials of its own, and then starts its agent with the old ones: the two sides never agree
+// and the subscriber receives nothing, ever (seen as a participant who joined before anyone
+// published getting no media once in a few runs, on a loaded machine). ICE connected on our
+// side means the client's agent answered our checks, so its transports have started.
 func (p *Peer) negotiate() {
 	p.subMu.Lock()
 	defer p.subMu.Unlock()
 	if p.isClosed() || p.inFlight || !p.dirty {
 		return
+	}
+	if p.answered && !p.subUp.Load() {
+		return // onSubscriberICE kicks again; the changes wait in dirty
 	}
 	p.dirty = false
 	offer, err := p.sub.CreateOffer(nil)

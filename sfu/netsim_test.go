@@ -40,6 +40,75 @@ func (c *lossyConn) ReadFrom(b []byte) (int, net.Addr, error) {
 	}
 }
 
+// holdConn is the client's UDP socket that can hold back the RTP arriving at it (STUN, DTLS and
+// RTCP pass) and deliver it later, in order, as a congested path or a busy receiver would: the
+// packets then arrive after signaling that went on meanwhile.
+type holdConn struct {
+	net.PacketConn
+	mu      sync.Mutex
+	holding bool
+	held    []heldDatagram
+	// delivered counts held datagrams handed on after release.
+	delivered atomic.Int64
+}
+
+type heldDatagram struct {
+	b    []byte
+	from net.Addr
+}
+
+// hold starts holding RTP back; release lets what was held through, before anything newer.
+func (c *holdConn) hold() {
+	c.mu.Lock()
+	c.holding = true
+	c.mu.Unlock()
+}
+
+func (c *holdConn) release() {
+	c.mu.Lock()
+	c.holding = false
+	c.mu.Unlock()
+}
+
+// heldCount is the number of datagrams held and not delivered yet.
+func (c *holdConn) heldCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	return len(c.held)
+}
+
+func (c *holdConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	for {
+		c.mu.Lock()
+		if !c.holding && len(c.held) > 0 {
+			d := c.held[0]
+			c.held = c.held[1:]
+			c.mu.Unlock()
+			c.delivered.Add(1)
+
+			return copy(b, d.b), d.from, nil
+		}
+		c.mu.Unlock()
+		n, from, err := c.PacketConn.ReadFrom(b)
+		if err != nil {
+			return n, from, err
+		}
+		c.mu.Lock()
+		// RTP, not RTCP (payload types 192-223 in the second byte), is held; while anything is
+		// still held, everything queues behind it to keep the order.
+		if (c.holding && n >= 2 && b[0]>>6 == 2 && (b[1] < 192 || b[1] > 223)) || len(c.held) > 0 {
+			c.held = append(c.held, heldDatagram{b: append([]byte(nil), b[:n]...), from: from})
+			c.mu.Unlock()
+
+			continue
+		}
+		c.mu.Unlock()
+
+		return n, from, nil
+	}
+}
+
 // dropper is an interceptor that drops the first copy of chosen packets, as a lossy network would.
 type dropper struct {
 	interceptor.NoOp

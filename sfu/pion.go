@@ -115,6 +115,9 @@ func newAPIs(se webrtc.SettingEngine, lf logging.LoggerFactory, arr *arrivals) (
 	if err := registerMedia(subMedia); err != nil {
 		return nil, nil, fmt.Errorf("register subscriber codecs: %w", err)
 	}
+	if err := registerSubscriberExtensions(subMedia); err != nil {
+		return nil, nil, fmt.Errorf("register subscriber header extensions: %w", err)
+	}
 
 	pubIR := &interceptor.Registry{}
 	nackGen, err := nack.NewGeneratorInterceptor(nack.WithGeneratorLoggerFactory(lf))

@@ -3,6 +3,7 @@ package sfu
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -85,6 +86,31 @@ func TestThreeParticipantsReceiveEachOther(t *testing.T) {
 	}
 }
 
+// Participants who joined before anyone published receive the first publisher's audio and video,
+// which reach them in two offers in quick succession; several rooms at once, so that the second
+// offer often comes while a client is still starting the first one's transports (it used to be
+// taken for an ICE restart there, and that subscriber got nothing, in about one run in five).
+func TestEarlyJoinersReceive(t *testing.T) {
+	s := newTestSFU(t)
+	const rooms = 6
+	subs := make([]*testClient, rooms)
+	pubs := make([]*testClient, rooms)
+	for i := range rooms {
+		room := fmt.Sprintf("room-%d", i)
+		subs[i] = newTestClient(t, s, room, "early")
+		pubs[i] = newTestClient(t, s, room, "publisher")
+	}
+	for _, p := range pubs {
+		p.publish(true, true)
+	}
+	for i, c := range subs {
+		c.waitReceiving(t, 10, pubs[i])
+		if got := c.streams(); len(got) != 2 {
+			t.Errorf("room %d: the early joiner receives %v, want the publisher's audio and video", i, got)
+		}
+	}
+}
+
 // A participant who leaves disappears from the others by renegotiation, its packets stop, and its
 // connections and goroutines are gone.
 func TestLeaveRemovesTracks(t *testing.T) {
@@ -141,6 +167,48 @@ func TestLeaveRemovesTracks(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Packets of a removed track still on their way to a subscriber when it applied the offer that
+// removed the track (a congested path, a busy receiver) make no new track there. Pion, like any
+// receiver without the MID header extension, would take them for the first m-section with their
+// payload type, here the removed track's own, now without SSRC or msid: a track with an empty
+// id. The subscriber's m-sections therefore carry the MID extension (negotiated: receivers route
+// by MID and SSRC and drop what matches neither).
+func TestLatePacketsOfARemovedTrack(t *testing.T) {
+	s := newTestSFU(t)
+	a := newTestClient(t, s, "room", "a", clientOptions{holdable: true})
+	c := newTestClient(t, s, "room", "c")
+	c.publish(true, true)
+	a.waitReceiving(t, 10, c) // c's m-sections come first in a's subscriber connection
+	b := newTestClient(t, s, "room", "b")
+	b.publish(true, true)
+	a.waitReceiving(t, 10, b)
+
+	a.hold.hold()
+	sent := c.audioSent.Load()
+	waitFor(t, "c sending 10 more audio packets while a holds what arrives", func() bool {
+		return c.audioSent.Load() >= sent+10 && a.hold.heldCount() >= 10
+	})
+	c.peer.Close()
+	waitFor(t, "c's tracks removed at a", func() bool { return a.allEnded("c") })
+	held := a.hold.heldCount()
+	a.hold.release()
+	base := a.packets("b", KindAudio)
+	waitFor(t, fmt.Sprintf("a getting the %d held packets and 25 more of b's audio", held), func() bool {
+		return a.hold.delivered.Load() >= int64(held) && a.packets("b", KindAudio) >= base+25
+	})
+	want := map[streamKey]int{{"b", KindAudio}: 1, {"b", KindVideo}: 1, {"c", KindAudio}: 1, {"c", KindVideo}: 1}
+	got := a.streams()
+	for k, ids := range got {
+		if len(ids) != want[k] {
+			t.Errorf("a received %d %s tracks from %q (%v), want %d", len(ids), k.kind, k.stream, ids, want[k])
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("a received %v, want b's and c's audio and video once each", got)
+	}
+	t.Logf("%d packets held, %d delivered after the removal", held, a.hold.delivered.Load())
 }
 
 // Two rooms side by side: not one packet crosses between them.
