@@ -574,6 +574,97 @@ func (c *testClient) track(stream string, kind Kind) (recvTrack, bool) {
 	return recvTrack{}, false
 }
 
+// repairWindow is how many of a video stream's newest sequence numbers may still be missing for
+// a NACK repair on its way.
+const repairWindow = 20
+
+// missing counts the sequence numbers c never received between the first and the last it got of
+// each track, the newest repairWindow of a video track left out.
+func (c *testClient) missing() (audio, video int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, rt := range c.tracks {
+		if rt.packets == 0 {
+			continue
+		}
+		first := rt.lastSeq
+		for seq := range rt.seen {
+			if int16(seq-first) < 0 {
+				first = seq
+			}
+		}
+		end := rt.lastSeq + 1
+		if rt.kind == KindVideo {
+			end -= repairWindow
+		}
+		for seq := first; int16(end-seq) > 0; seq++ {
+			if !rt.seen[seq] {
+				if rt.kind == KindVideo {
+					video++
+				} else {
+					audio++
+				}
+			}
+		}
+	}
+
+	return audio, video
+}
+
+// shedReasons are the drops of the server's documented shedding under load (delay.go, lane.go):
+// a packet that waited too long, a writer lane's full queue, a packet evicted from the cache
+// before a late lane got to it.
+var shedReasons = []string{"late", "queue_full", "cache_miss"}
+
+// startReasons are drops before a subscriber's stream starts: the track is not bound yet, or video
+// waits for its first keyframe. They leave no gap (the receiver has no packet before them).
+var startReasons = []string{"not_bound", "wait_keyframe"}
+
+// lossAccount counts what the receivers miss and what the server shed, reading the server's
+// counters after the receivers: a drop is counted before the gap it leaves shows.
+func lossAccount(s *SFU, receivers []*testClient) (audio, video int, shed uint64, st Stats) {
+	for _, c := range receivers {
+		a, v := c.missing()
+		audio, video = audio+a, video+v
+	}
+	st = s.Stats()
+	for _, r := range shedReasons {
+		shed += st.PacketsDropped[r]
+	}
+
+	return audio, video, shed, st
+}
+
+// checkLossExplained checks what the server owes its subscribers however busy the machine: it
+// dropped nothing for a reason other than shedding, a stream's start and the reasons the test
+// allows (e.g. "muted" when it closes a gate), and no receiver misses more packets than the
+// server shed (on loopback, what the server forwards arrives).
+func checkLossExplained(t *testing.T, s *SFU, receivers []*testClient, allowed ...string) {
+	t.Helper()
+	audio, video, shed, st := lossAccount(s, receivers)
+	checkDropReasons(t, st, allowed...)
+	if uint64(audio+video) > shed {
+		t.Errorf("receivers miss %d audio and %d video packets, more than the %d the server shed (drops: %v)",
+			audio, video, shed, st.PacketsDropped)
+	}
+	t.Logf("missing at the receivers: %d audio, %d video; shed by the server: %d; drops %v",
+		audio, video, shed, st.PacketsDropped)
+}
+
+// checkDropReasons wants no drop but for shedding, a stream's start, or a reason allowed.
+func checkDropReasons(t *testing.T, st Stats, allowed ...string) {
+	t.Helper()
+	ok := map[string]bool{}
+	for _, r := range append(append(append([]string(nil), shedReasons...), startReasons...), allowed...) {
+		ok[r] = true
+	}
+	for reason, n := range st.PacketsDropped {
+		if n > 0 && !ok[reason] {
+			t.Errorf("%d packets dropped as %q (drops: %v)", n, reason, st.PacketsDropped)
+		}
+	}
+}
+
 // allEnded reports whether every track from stream has been removed by renegotiation.
 func (c *testClient) allEnded(stream string) bool {
 	c.mu.Lock()

@@ -12,7 +12,8 @@ import (
 )
 
 // Three participants publish Opus and VP8; each receives both tracks of both others, under the
-// publisher's participant id, and nothing of its own.
+// publisher's participant id, and nothing of its own. Every stream flows, and nothing is lost but
+// what the server shed for being late on a busy machine (counted).
 func TestThreeParticipantsReceiveEachOther(t *testing.T) {
 	s := newTestSFU(t)
 	ids := []string{"ada", "grace", "linus"}
@@ -55,8 +56,8 @@ func TestThreeParticipantsReceiveEachOther(t *testing.T) {
 					continue
 				}
 				rt, ok := c.track(o.id, kind)
-				if !ok || rt.gaps != 0 {
-					t.Errorf("%s from %s %s: gaps %d (found %v)", c.id, o.id, kind, rt.gaps, ok)
+				if !ok {
+					t.Errorf("%s receives no %s from %s", c.id, kind, o.id)
 				}
 				if kind == KindVideo && !rt.firstKey {
 					t.Errorf("%s's first video packet from %s is not a keyframe", c.id, o.id)
@@ -77,6 +78,15 @@ func TestThreeParticipantsReceiveEachOther(t *testing.T) {
 	if len(trackIDs) != 6 {
 		t.Errorf("%d distinct track ids, want 6", len(trackIDs))
 	}
+	// More of every stream, then the accounts: the receivers miss only what the server shed.
+	for _, c := range cs {
+		for _, o := range cs {
+			if o != c {
+				c.waitReceiving(t, 75, o)
+			}
+		}
+	}
+	checkLossExplained(t, s, cs)
 	st := s.Stats()
 	if st.Tracks != 6 || st.Peers != 3 || st.Rooms != 1 {
 		t.Errorf("stats: %d tracks %d peers %d rooms, want 6 3 1", st.Tracks, st.Peers, st.Rooms)
@@ -271,24 +281,19 @@ func TestSetForwardingAudio(t *testing.T) {
 	s.SetForwarding("room", "a", KindAudio, true)
 	waitFor(t, "audio resuming", func() bool { return uint64(b.packets("a", KindAudio)) >= forwarded+25 })
 	rt, _ := b.track("a", KindAudio)
-	if rt.gaps != 0 {
-		t.Errorf("%d sequence gaps in audio", rt.gaps)
-	}
 	checkPause(t, rt, 48000, 960)
+	checkLossExplained(t, s, []*testClient{b}, "muted", "stale")
 }
 
-// checkPause wants exactly one pause made by the gate (a stretch whose timestamp moved by more
-// than ten packets' worth; shorter stalls are the loaded machine's scheduling, with a timestamp
-// step of one packet), consecutive sequence numbers across every stall, and a timestamp jump
-// matching the wall time the pause lasted.
+// checkPause wants exactly one pause made by the gate: consecutive sequence numbers with a
+// timestamp that moved by more than ten packets' worth, matching the wall time the pause lasted.
+// Other stalls are the loaded machine's: packets delayed (consecutive numbers and timestamps) or
+// shed by the server (a sequence gap, which checkLossExplained accounts for).
 func checkPause(t *testing.T, rt recvTrack, clock float64, step uint32) {
 	t.Helper()
 	var gated []pause
 	for _, p := range rt.pauses {
-		if p.seqDelta != 1 {
-			t.Errorf("sequence jumped by %d across a stall of %v", p.seqDelta, p.wall)
-		}
-		if p.tsDelta > 10*step {
+		if p.seqDelta == 1 && p.tsDelta > 10*step {
 			gated = append(gated, p)
 		}
 	}
@@ -327,10 +332,8 @@ func TestSetForwardingVideo(t *testing.T) {
 		t.Error("no keyframe request reached the publisher when video resumed")
 	}
 	rt, _ := b.track("a", KindVideo)
-	if rt.gaps != 0 {
-		t.Errorf("%d sequence gaps in video", rt.gaps)
-	}
 	checkPause(t, rt, 90000, 3600)
+	checkLossExplained(t, s, []*testClient{b}, "muted", "stale")
 }
 
 // A host reconnecting: the same participant id joins again, the old peer is closed and replaced,
@@ -480,32 +483,26 @@ func TestNACK(t *testing.T) {
 			a := newTestClient(t, s, "room", "a", tc.pub)
 			b := newTestClient(t, s, "room", "b", tc.sub)
 			a.publish(false, true)
-			waitFor(t, "300 video packets", func() bool { return b.packets("a", KindVideo) >= 300 })
-			rt, _ := b.track("a", KindVideo)
-			// Every sequence number up to the last few (whose repair may be in flight) arrived.
-			var first uint16
-			for seq := range rt.seen {
-				if first == 0 || int16(seq-first) < 0 {
-					first = seq
-				}
+			// A loaded machine may shed packets and make the track congested for a while, which
+			// leaves NACKs unanswered; the simulated loss keeps coming, so some are answered.
+			waitFor(t, "300 video packets and a NACK answered", func() bool {
+				return b.packets("a", KindVideo) >= 300 && (!tc.wantAnswers || s.Stats().NACKsAnswered > 0)
+			})
+			// Every sequence number but the newest few (whose repair may be in flight) arrived,
+			// unless the server shed it, or did not answer its NACK for a documented reason: the
+			// track was congested (it had just shed), or the NACK came too late.
+			_, missing, shed, st := lossAccount(s, []*testClient{b})
+			checkDropReasons(t, st)
+			excused := shed + st.NACKsIgnored["congested"] + st.NACKsIgnored["too_old"]
+			if uint64(missing) > excused {
+				t.Errorf("%d video packets never arrived, more than the %d shed or left unrepaired for a reason (drops %v, NACKs ignored %v)",
+					missing, excused, st.PacketsDropped, st.NACKsIgnored)
 			}
-			missing := 0
-			for seq := first; int16(rt.lastSeq-20-seq) > 0; seq++ {
-				if !rt.seen[seq] {
-					missing++
-				}
-			}
-			if missing != 0 {
-				t.Errorf("%d packets never arrived (gaps seen: %d)", missing, rt.gaps)
-			}
-			if rt.gaps == 0 {
+			if rt, _ := b.track("a", KindVideo); rt.gaps == 0 {
 				t.Error("no loss was simulated")
 			}
-			st := s.Stats()
-			if tc.wantAnswers && (st.NACKsReceived == 0 || st.NACKsAnswered == 0) {
-				t.Errorf("NACKs received %d answered %d", st.NACKsReceived, st.NACKsAnswered)
-			}
-			t.Logf("gaps %d, NACKs received %d, answered %d", rt.gaps, st.NACKsReceived, st.NACKsAnswered)
+			t.Logf("missing %d, shed %d, NACKs received %d, answered %d, ignored %v", missing, shed,
+				st.NACKsReceived, st.NACKsAnswered, st.NACKsIgnored)
 		})
 	}
 }
