@@ -14,26 +14,33 @@ import (
 
 // subscribe starts sending t to this peer.
 func (p *Peer) subscribe(t *upTrack) {
+	if d := p.attach(t); d != nil {
+		t.removeDown(d) // it waits for t's lanes: not under subMu (see the package doc)
+	}
+}
+
+// attach gives t a downTrack for this peer and adds it to the subscriber connection. When the
+// connection refuses it, it returns the downTrack for the caller to detach from t.
+func (p *Peer) attach(t *upTrack) (failed *downTrack) {
 	p.subMu.Lock()
 	defer p.subMu.Unlock()
 	if p.isClosed() || p.downs[t] != nil {
-		return
+		return nil
 	}
 	d := newDownTrack(t, p)
 	if !t.addDown(d) {
-		return // the track ended meanwhile
+		return nil // the track ended meanwhile
 	}
 	tr, err := p.sub.AddTransceiverFromTrack(d,
 		webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 	if err != nil {
-		t.removeDown(d)
 		if errors.Is(err, webrtc.ErrConnectionClosed) { // the client left (see negotiate)
 			p.log.Debug("add track to a closed subscriber connection", "track", t.id)
 		} else {
 			p.log.Error("add track to subscriber", "track", t.id, "err", err)
 		}
 
-		return
+		return d
 	}
 	// Offer only the publisher's codec: the subscriber can then receive the packets unchanged.
 	if c, ok := findCodec(p.s.codecs, t.codec.RTPCodecCapability); ok {
@@ -50,6 +57,8 @@ func (p *Peer) subscribe(t *upTrack) {
 	}
 	p.mu.Unlock()
 	p.markDirty()
+
+	return nil
 }
 
 // unsubscribe stops sending d's track to this peer; the upTrack has already detached d.
