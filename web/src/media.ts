@@ -130,10 +130,18 @@ export async function acquireLocalMedia(ids: DeviceIds = {}): Promise<LocalMedia
         'This page cannot use a camera or microphone here (they need https or localhost). You can still join to watch and listen.',
     };
   }
-  const audioC = withDevice(audioConstraints, ids.audioinput);
-  const videoC = withDevice(videoConstraints, ids.videoinput);
-  const both = await tryGet({ audio: audioC, video: videoC });
+  // The remembered devices exactly (browsers may pass over an "ideal" one); if one of them is
+  // gone, whatever the browser offers.
+  let both = await tryGet({
+    audio: withDevice(audioConstraints, ids.audioinput, true),
+    video: withDevice(videoConstraints, ids.videoinput, true),
+  });
+  if (!(both instanceof MediaStream) && (ids.audioinput || ids.videoinput)) {
+    both = await tryGet({ audio: audioConstraints, video: videoConstraints });
+  }
   if (both instanceof MediaStream) return { stream: both, warning: null };
+  const audioC = audioConstraints;
+  const videoC = videoConstraints;
 
   // One device may still work on its own: ask for each separately.
   const audio = await tryGet({ audio: audioC });

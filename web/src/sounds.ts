@@ -21,11 +21,22 @@ export function setSoundsEnabled(on: boolean): void {
 
 let context: AudioContext | null = null;
 
-/** One shared AudioContext, resumed (browsers start it suspended until the page was used). */
+function resume(): void {
+  if (context?.state === 'suspended') void context.resume().catch(() => undefined);
+}
+
+/**
+ * One shared AudioContext. Browsers may start it suspended until the person touches the page
+ * (Firefox does, on a page opened by a link): it is resumed at once where allowed, and else at
+ * the first click or key press.
+ */
 export function audioContext(): AudioContext | null {
   if (typeof AudioContext === 'undefined') return null;
-  context ??= new AudioContext();
-  if (context.state === 'suspended') void context.resume().catch(() => undefined);
+  if (!context) {
+    context = new AudioContext();
+    for (const type of ['pointerdown', 'keydown']) window.addEventListener(type, resume, { capture: true });
+  }
+  resume();
   return context;
 }
 

@@ -28,26 +28,14 @@ export function HostTab({
       )}
       <fieldset className="group" disabled={!live}>
         <legend>Timer</legend>
-        <div className="row wrap">
+        <div className="timer-buttons">
           {timers.map((t) => (
-            <button
-              key={t.timerId}
-              type="button"
-              className="small"
-              onClick={() => act({ type: 'startTimer', timerId: t.timerId })}
-              aria-label={`Start ${t.seconds} second timer`}
-            >
-              {t.seconds} s
+            <button key={t.timerId} type="button" className="small" onClick={() => act({ type: 'startTimer', timerId: t.timerId })}>
+              Start {t.seconds} second timer
             </button>
           ))}
-          <button
-            type="button"
-            className="small"
-            disabled={!timerRunning}
-            onClick={() => act({ type: 'cancelTimer' })}
-            aria-label="Cancel timer"
-          >
-            Cancel
+          <button type="button" className="small" disabled={!timerRunning} onClick={() => act({ type: 'cancelTimer' })}>
+            Cancel timer
           </button>
         </div>
       </fieldset>

@@ -64,6 +64,8 @@ export function RowMenu({
             className={a.danger ? 'danger' : undefined}
             onClick={() => {
               setOpen(false);
+              // The trigger takes the focus first, so that a dialog the action opens gives it back there.
+              button.current?.focus();
               a.onSelect();
             }}
           >

@@ -90,7 +90,8 @@ export function VideoTile({
   }, [isSelf, soundBlocked]);
 
   const showVideo = !participant.videoMuted && videoTracks > 0;
-  const connecting = !participant.videoMuted && (videoTracks === 0 ? !isSelf && stream === null : framed !== videoTrackId);
+  // A camera that is on but whose picture has not come yet (the track, or its first frame).
+  const connecting = !participant.videoMuted && (videoTracks === 0 ? !isSelf : framed !== videoTrackId);
   const label = isSelf ? `${name} (you)` : name;
   const micState = participant.mutedByHost ? 'Muted by the host' : participant.audioMuted ? 'Microphone muted' : null;
 

@@ -2,9 +2,9 @@ import { useLayoutEffect, useState, type RefObject } from 'react';
 
 export const gridGap = 12;
 const widest = 16 / 9;
-/** The narrowest tile on a wide area (4:3) and on a tall one (3:4, a phone held upright). */
+/** The narrowest tile on a wide area (4:3) and on a tall one (9:16, a phone held upright). */
 const narrowestWide = 4 / 3;
-const narrowestTall = 3 / 4;
+const narrowestTall = 9 / 16;
 const minWidth = 120;
 
 export interface TileSize {
@@ -15,7 +15,7 @@ export interface TileSize {
 
 /**
  * The tile size that covers the most of a width x height area with n tiles in a grid. Tiles may
- * be anything from 16:9 down to 4:3 on a wide area and 3:4 on a tall one (videos are cropped to
+ * be anything from 16:9 down to 4:3 on a wide area and 9:16 on a tall one (videos are cropped to
  * fit), so that a phone shows two columns of tall tiles rather than a thin column of wide ones.
  */
 export function bestTileSize(width: number, height: number, n: number): TileSize {
