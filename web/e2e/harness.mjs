@@ -268,9 +268,6 @@ const firefoxPrefs = {
   'media.peerconnection.ice.loopback': true,
   'media.peerconnection.ice.obfuscate_host_addresses': false,
   'media.autoplay.default': 0,
-  // As Playwright's Chromium runs (--autoplay-policy=no-user-gesture-required): Web Audio (the
-  // level meter) starts without a click first.
-  'media.autoplay.block-webaudio': false,
 };
 
 /**
