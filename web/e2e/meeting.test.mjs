@@ -258,9 +258,14 @@ describe('a meeting with a host and two guests', { timeout: 300_000 }, () => {
 
   it('the timer counts down everywhere; a cancel is announced; its end chimes unless sounds are off', async () => {
     const pages = [host.page, grace.page, linus.page];
-    // Linus turns the sounds off.
+    // Linus turns the sounds off, and tries hiding his self-view.
     await button(linus.page, 'Settings').click();
     await linus.page.getByRole('checkbox', { name: 'Play a sound when the timer ends' }).uncheck();
+    const hideSelf = linus.page.getByRole('checkbox', { name: 'Hide self-view' });
+    await hideSelf.check();
+    await eventually(async () => (await region(linus.page, 'Linus (you)').count()) === 0, { what: 'the self-view to hide' });
+    await hideSelf.uncheck();
+    await region(linus.page, 'Linus (you)').waitFor();
     await button(linus.page, 'Done').click();
 
     await openTab(host.page, 'Host controls');
@@ -276,13 +281,16 @@ describe('a meeting with a host and two guests', { timeout: 300_000 }, () => {
       pages.map((page) => eventually(() => countdownSeconds(page), { what: 'the countdown to show', timeout: 10_000 })),
     );
     for (const s of first) assert.ok(s > 0 && s <= 15, `countdown starts at ${s}`);
+    await expectAccessible(grace.page, 'the meeting with the timer running');
 
     // A meeting in progress with the host's panel, for the README (docs/) or for looking at.
     await openTab(host.page, 'Participants');
     await waitVideoPlaying(host.page, ids.linus);
-    await host.page.screenshot({ path: shotPath('meeting.png') });
+    // Toasts come and go: left out of the pictures.
+    const calm = '.toasts { visibility: hidden; }';
+    await host.page.screenshot({ path: shotPath('meeting.png'), style: calm });
     await openTab(host.page, 'Host controls');
-    await host.page.screenshot({ path: shotPath('host-panel.png') });
+    await host.page.screenshot({ path: shotPath('host-panel.png'), style: calm });
 
     await Promise.all(
       pages.map((page, i) =>

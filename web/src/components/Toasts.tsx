@@ -8,7 +8,8 @@ import './Toasts.css';
 export function Toasts({ toasts, onDismiss }: { toasts: Toast[]; onDismiss: (id: number) => void }) {
   return (
     <div className="toasts" role="status" aria-live="polite" aria-relevant="additions text">
-      {toasts.map((t) => (
+      {/* The latest few: a burst of arrivals must not bury the meeting. */}
+      {toasts.slice(-3).map((t) => (
         <div key={t.id} className="toast">
           <span>{t.text}</span>
           <button type="button" className="toast-close" onClick={() => onDismiss(t.id)} aria-label={`Dismiss: ${t.text}`}>
