@@ -315,6 +315,17 @@ describe('a meeting with a host and two guests', { timeout: 300_000 }, () => {
     assert.equal(await linus.page.evaluate(() => window.__testTones), tones[2], 'no sound with sounds off');
   });
 
+  it('picture-in-picture shows another participant’s video, and closes again', async () => {
+    const pip = button(host.page, 'Picture-in-picture');
+    await pip.click();
+    const inPip = () => host.page.evaluate(() => document.pictureInPictureElement?.dataset.participantId ?? null);
+    const shown = await eventually(inPip, { what: 'a video in picture-in-picture' });
+    assert.ok([ids.grace, ids.linus].includes(shown), `picture-in-picture shows a guest (${shown})`);
+    assert.equal(await pip.getAttribute('aria-pressed'), 'true');
+    await pip.click();
+    await eventually(async () => (await inPip()) === null, { what: 'picture-in-picture to close' });
+  });
+
   it('a guest turning the camera off and on shows on the others’ tiles', async () => {
     await button(grace.page, 'Turn off camera').click();
     await button(grace.page, 'Turn on camera').waitFor();
