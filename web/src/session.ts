@@ -113,11 +113,6 @@ export class MeetingSession {
     return this.audioTrack !== null;
   }
 
-  /** The microphone track in use, for a level meter. */
-  get microphone(): MediaStreamTrack | null {
-    return this.audioTrack;
-  }
-
   start(): void {
     this.cb.onLocalStream(this.localStream());
     void this.connect();
