@@ -94,6 +94,7 @@ class Peer {
 /** Sends the own microphone and camera to the server. */
 export class Publisher {
   private readonly peer: Peer;
+  private readonly audioSender: RTCRtpSender;
   private readonly videoSender: RTCRtpSender;
 
   constructor(
@@ -105,7 +106,10 @@ export class Publisher {
     // Both transceivers exist even without a device, so that one switched on later needs no
     // new negotiation: replaceTrack is enough.
     const msid = new MediaStream();
-    this.peer.pc.addTransceiver(tracks.audio ?? 'audio', { direction: 'sendonly', streams: [msid] });
+    this.audioSender = this.peer.pc.addTransceiver(tracks.audio ?? 'audio', {
+      direction: 'sendonly',
+      streams: [msid],
+    }).sender;
     this.videoSender = this.peer.pc.addTransceiver(tracks.video ?? 'video', {
       direction: 'sendonly',
       streams: [msid],
@@ -135,6 +139,11 @@ export class Publisher {
   /** Swaps the camera track (null sends nothing) without a new negotiation. */
   replaceVideo(track: MediaStreamTrack | null): Promise<void> {
     return this.videoSender.replaceTrack(track);
+  }
+
+  /** Swaps the microphone track without a new negotiation. */
+  replaceAudio(track: MediaStreamTrack | null): Promise<void> {
+    return this.audioSender.replaceTrack(track);
   }
 
   addCandidate(c: IceCandidate): void {

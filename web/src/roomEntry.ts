@@ -14,4 +14,6 @@ export interface RoomEntry {
   media: LocalMedia;
   audioMuted: boolean;
   videoMuted: boolean;
+  /** The camera picked before joining, used when the camera is switched on later. */
+  cameraId?: string | undefined;
 }

@@ -2,10 +2,12 @@ import { useEffect, useEffectEvent, useRef, useState, type SubmitEvent } from 'r
 import { ApiError, getMeeting, type MeetingStatus } from '../api';
 import type { RoomEntry } from '../roomEntry';
 import { meetingPath } from '../routes';
-import { acquireLocalMedia, stopStream, type LocalMedia } from '../media';
+import { loadDeviceChoices, preferredDevice, saveDeviceChoice, type DeviceChoices } from '../devices';
+import { acquireCamera, acquireLocalMedia, acquireMicrophone, deviceErrorText, stopStream, type LocalMedia } from '../media';
 import { validateName } from '../roomState';
 import { loadName, saveName, type HostCredentials } from '../storage';
 import { Brand } from './Brand';
+import { DevicePickers } from './DevicePickers';
 import { NameField } from './NameField';
 import { Notice } from './Notice';
 import { CameraIcon, CameraOffIcon, MicIcon, MicOffIcon } from './Icons';
@@ -15,11 +17,24 @@ import './PreJoin.css';
 
 type Lookup = 'loading' | 'open' | { error: string };
 
-/** Joining by link: checks the meeting, previews camera and microphone, asks for a name. */
+/** The remembered devices that are present, as ids to ask for. */
+async function rememberedDevices(saved: DeviceChoices): Promise<{ audioinput?: string; videoinput?: string }> {
+  const list = await navigator.mediaDevices.enumerateDevices().catch(() => []);
+  const pick = (kind: 'audioinput' | 'videoinput') => preferredDevice(list, kind, saved[kind]) ?? saved[kind]?.deviceId;
+  const audioinput = pick('audioinput');
+  const videoinput = pick('videoinput');
+  return { ...(audioinput ? { audioinput } : {}), ...(videoinput ? { videoinput } : {}) };
+}
+
+/**
+ * The step before the meeting, for guests and the host alike: checks the meeting, previews camera
+ * and microphone with device pickers and a level meter, asks for a name.
+ */
 export function PreJoin({
   meetingId,
   initialError,
   hostCredentials,
+  fresh = false,
   onJoin,
   onUnavailable,
   onHome,
@@ -27,6 +42,8 @@ export function PreJoin({
   meetingId: string;
   initialError?: string | undefined;
   hostCredentials: HostCredentials | null;
+  /** The host just created this meeting (rather than coming back to it). */
+  fresh?: boolean;
   onJoin: (entry: RoomEntry) => void;
   onUnavailable: (reason: UnavailableReason) => void;
   onHome: () => void;
@@ -38,6 +55,11 @@ export function PreJoin({
   const [audioMuted, setAudioMuted] = useState(false);
   const [videoMuted, setVideoMuted] = useState(false);
   const [joining, setJoining] = useState(false);
+  const [deviceError, setDeviceError] = useState<string | null>(null);
+  const [switching, setSwitching] = useState(false);
+  // Bumped when a track is swapped inside the (same) stream, so that the page shows the new one.
+  const [tracksVersion, setTracksVersion] = useState(0);
+  const [choices, setChoices] = useState(loadDeviceChoices);
   const mediaPromise = useRef<Promise<LocalMedia> | null>(null);
   const handedOver = useRef(false);
   const preview = useRef<HTMLVideoElement>(null);
@@ -69,7 +91,7 @@ export function PreJoin({
   }, [meetingId]);
 
   useEffect(() => {
-    const p = acquireLocalMedia();
+    const p = rememberedDevices(loadDeviceChoices()).then((ids) => acquireLocalMedia(ids));
     mediaPromise.current = p;
     let active = true;
     void p.then((m) => {
@@ -85,8 +107,42 @@ export function PreJoin({
   }, []);
 
   useEffect(() => {
-    if (preview.current && media) preview.current.srcObject = media.stream;
-  }, [media, videoMuted]);
+    // A fresh MediaStream per change of tracks: a <video> does not always notice a swapped track.
+    if (preview.current && media) preview.current.srcObject = new MediaStream(media.stream.getVideoTracks());
+  }, [media, videoMuted, tracksVersion]);
+
+  /** Swaps the stream's track of one kind for a new one, stopping the old. */
+  function replaceTrack(track: MediaStreamTrack) {
+    if (!media) return;
+    const old = track.kind === 'audio' ? media.stream.getAudioTracks() : media.stream.getVideoTracks();
+    old.forEach((t) => {
+      media.stream.removeTrack(t);
+      t.stop();
+    });
+    media.stream.addTrack(track);
+    setTracksVersion((v) => v + 1);
+  }
+
+  async function pick(kind: 'audioinput' | 'videoinput' | 'audiooutput', deviceId: string, label: string) {
+    saveDeviceChoice(kind, { deviceId, label });
+    setChoices(loadDeviceChoices());
+    setDeviceError(null);
+    if (kind === 'audiooutput' || !media) return;
+    setSwitching(true);
+    try {
+      const track = kind === 'audioinput' ? await acquireMicrophone(deviceId) : await acquireCamera(deviceId);
+      if (handedOver.current) {
+        track.stop();
+        return;
+      }
+      if (track.kind === 'audio') track.enabled = !audioMuted;
+      replaceTrack(track);
+    } catch (err) {
+      setDeviceError(deviceErrorText(kind === 'audioinput' ? 'Microphone' : 'Camera', err));
+    } finally {
+      setSwitching(false);
+    }
+  }
 
   useEffect(() => {
     media?.stream.getAudioTracks().forEach((t) => (t.enabled = !audioMuted));
@@ -115,6 +171,7 @@ export function PreJoin({
       media: m,
       audioMuted,
       videoMuted,
+      cameraId: m.stream.getVideoTracks()[0]?.getSettings().deviceId ?? choices.videoinput?.deviceId,
     });
   }
 
@@ -136,8 +193,9 @@ export function PreJoin({
     <main className="page">
       <div className="card wide">
         <Brand />
-        <h1>{hostCredentials ? 'Rejoin your meeting' : 'Join the meeting'}</h1>
+        <h1>{hostCredentials ? (fresh ? 'Ready to start your meeting?' : 'Rejoin your meeting') : 'Join the meeting'}</h1>
         <div className="prejoin">
+          <div className="prejoin-media">
           <div className="preview" aria-label="Camera preview" role="group">
             {hasVideo && !videoMuted ? (
               <video ref={preview} autoPlay playsInline muted className="mirror" />
@@ -169,10 +227,29 @@ export function PreJoin({
               </button>
             </div>
           </div>
+          {media && (
+            <DevicePickers
+              key={tracksVersion}
+              microphone={media.stream.getAudioTracks()[0] ?? null}
+              micMuted={audioMuted}
+              cameraId={media.stream.getVideoTracks()[0]?.getSettings().deviceId ?? choices.videoinput?.deviceId}
+              speakerId={choices.audiooutput?.deviceId}
+              onMicrophone={(id, label) => void pick('audioinput', id, label)}
+              onCamera={(id, label) => void pick('videoinput', id, label)}
+              onSpeaker={(id, label) => void pick('audiooutput', id, label)}
+              busy={switching}
+            />
+          )}
+          </div>
           <form onSubmit={(e) => void submit(e)} className="stack" noValidate>
             {media?.warning && (
               <p className="warning" role="status">
                 {media.warning}
+              </p>
+            )}
+            {deviceError && (
+              <p className="warning" role="status">
+                {deviceError}
               </p>
             )}
             <NameField value={name} onChange={setName} error={error} errorId="join-error" />
