@@ -4,7 +4,7 @@ GO ?= go
 ARGS ?=
 BIN := bin
 
-.PHONY: run build web web-deps chromium test test-go test-web e2e fuzz bench vet clean
+.PHONY: run build web web-deps browsers test test-go test-web e2e fuzz bench vet lint-web clean
 
 ## run: build the web client and the server, then serve on :8080 (in-memory, one node)
 run: build
@@ -15,7 +15,7 @@ build: web
 	$(GO) build -o $(BIN)/parley ./cmd/parley
 	$(GO) build -o $(BIN)/parley-load ./cmd/parley-load
 
-web/node_modules/.package-lock.json: web/package-lock.json web/package.json
+web/node_modules/.package-lock.json: web/package-lock.json web/package.json web/lint/package.json
 	npm --prefix web ci --no-audit --no-fund
 	@touch $@
 
@@ -25,19 +25,21 @@ web-deps: web/node_modules/.package-lock.json
 web: web-deps
 	npm --prefix web run build
 
-## chromium: Debian's Chromium for the end-to-end tests, when missing
-chromium:
-	@if [ ! -x /usr/bin/chromium ]; then \
-		echo "installing chromium with apt"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+## browsers: Debian's Chromium and Firefox ESR for the end-to-end tests, when missing
+browsers:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/firefox-esr ]; then \
+		echo "installing chromium and firefox-esr with apt"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium firefox-esr >/dev/null; \
 	fi
 
-## test: every test: Go (race detector), the web client's unit tests, the browser end-to-end tests
+## test: every test: Go (race detector), the web client's unit tests, the browser end-to-end tests.
+## Only e2e needs the built client (Go builds embed web/dist/.gitkeep without it), so one
+## `make test` builds it once, through e2e's dependency on web.
 test: vet test-go test-web e2e
 
-## vet: go vet, and the client must not depend on the server: package client and what it
-## imports stay free of meeting, signaling and sfu (it speaks the protocol through package wire)
-vet:
+## vet: go vet, the web client's lint, and the client must not depend on the server: package
+## client and what it imports stay free of meeting, signaling and sfu (it speaks package wire)
+vet: lint-web
 	$(GO) vet ./...
 	@bad=$$($(GO) list -deps ./client/... | grep -E '^github.com/parleyhq/parley/(meeting|signaling|sfu|internal/node)(/|$$)'); \
 	if [ -n "$$bad" ]; then echo "package client depends on server packages:"; echo "$$bad"; exit 1; fi
@@ -48,8 +50,12 @@ test-go:
 test-web: web-deps
 	npm --prefix web test
 
-e2e: web chromium
-	npm --prefix web run e2e
+e2e: web browsers
+	node web/e2e/run.mjs
+
+## lint-web: type-check the web client with every strict flag, then ESLint (web/eslint.config.js)
+lint-web: web-deps
+	npm --prefix web run lint
 
 ## fuzz: fuzz the protocol decoder for a while (the corpus in testdata/ runs in every `go test`)
 fuzz:

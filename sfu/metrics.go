@@ -241,3 +241,19 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	counter(c.pli, st.PLIsSent)
 }
+
+// collectors registers and unregisters as one collector (the sfu's own and, with batched
+// writes, its sockets').
+type collectors []prometheus.Collector
+
+func (cs collectors) Describe(ch chan<- *prometheus.Desc) {
+	for _, c := range cs {
+		c.Describe(ch)
+	}
+}
+
+func (cs collectors) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range cs {
+		c.Collect(ch)
+	}
+}

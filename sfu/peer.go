@@ -34,7 +34,9 @@ type Peer struct {
 	downs    map[*upTrack]*downTrack
 	inFlight bool // an offer was sent and its answer has not arrived
 	dirty    bool // tracks were added or removed since the last offer
+	answered bool // an answer was applied: the next offer renegotiates
 	kick     chan struct{}
+	subUp    atomic.Bool // the subscriber connection's ICE has connected (see negotiate)
 
 	sigMu        sync.Mutex // serializes send
 	subOfferSent bool
@@ -71,6 +73,7 @@ func newPeer(s *SFU, r *room, id string, send func(Signal)) (*Peer, error) {
 	}
 	p.setupPublisher()
 	p.sub.OnConnectionStateChange(p.watch(TargetSubscriber))
+	p.sub.OnICEConnectionStateChange(p.onSubscriberICE)
 	p.sub.OnICECandidate(p.onSubscriberCandidate)
 	p.wg.Add(1)
 	go p.negotiator()
@@ -339,6 +342,7 @@ func (p *Peer) Answer(answer string) error {
 		return fmt.Errorf("subscriber answer: %w", err)
 	}
 	p.inFlight = false
+	p.answered = true
 	p.addHeld(p.sub, &p.subCands)
 	if p.dirty {
 		p.kickNegotiation()

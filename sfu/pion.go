@@ -17,11 +17,12 @@ import (
 
 	"github.com/parleyhq/parley/internal/loopback"
 	"github.com/parleyhq/parley/internal/pionlog"
+	"github.com/parleyhq/parley/sfu/udpbatch"
 )
 
 // newMux opens the one UDP port all media of this server goes through.
-// With writes non-nil every socket of the mux is a batchConn (batched writes).
-func newMux(cfg Config, lf logging.LoggerFactory, writes *writeStats) (ice.UDPMux, int, error) {
+// With writes non-nil every socket of the mux is a udpbatch.Conn (batched writes).
+func newMux(cfg Config, lf logging.LoggerFactory, writes *udpbatch.Stats) (ice.UDPMux, int, error) {
 	log := lf.NewLogger("udpmux")
 	if cfg.LoopbackOnly {
 		conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: cfg.UDPPort})
@@ -35,7 +36,7 @@ func newMux(cfg Config, lf logging.LoggerFactory, writes *writeStats) (ice.UDPMu
 
 		var pc net.PacketConn = conn
 		if writes != nil {
-			pc = newBatchConn(conn, writes, log)
+			pc = udpbatch.New(conn, writes, log)
 		}
 
 		return ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: pc, Logger: log}), port, nil
@@ -62,7 +63,7 @@ func newMux(cfg Config, lf logging.LoggerFactory, writes *writeStats) (ice.UDPMu
 		if err != nil {
 			return nil, 0, fmt.Errorf("network for the udp mux: %w", err)
 		}
-		opts = append(opts, ice.UDPMuxFromPortWithNet(batchNet{Net: nw, stats: writes, log: log}))
+		opts = append(opts, ice.UDPMuxFromPortWithNet(udpbatch.Net{Net: nw, Stats: writes, Log: log}))
 	}
 	mux, err := ice.NewMultiUDPMuxFromPort(port, opts...)
 	if err != nil {
@@ -113,6 +114,9 @@ func newAPIs(se webrtc.SettingEngine, lf logging.LoggerFactory, arr *arrivals) (
 	}
 	if err := registerMedia(subMedia); err != nil {
 		return nil, nil, fmt.Errorf("register subscriber codecs: %w", err)
+	}
+	if err := registerSubscriberExtensions(subMedia); err != nil {
+		return nil, nil, fmt.Errorf("register subscriber header extensions: %w", err)
 	}
 
 	pubIR := &interceptor.Registry{}

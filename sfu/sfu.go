@@ -10,6 +10,8 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/parleyhq/parley/sfu/udpbatch"
 )
 
 // Kind is the kind of a published track.
@@ -50,9 +52,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Registerer gets the sfu's metrics; nil means no metrics.
 	Registerer prometheus.Registerer
-	// BatchWrites queues the media sockets' writes and sends them in batches (sendmmsg) from one
-	// goroutine per socket instead of one sendto per datagram on the writer's goroutine (see
-	// batchconn.go and docs/benchmarks.md, "Batched writes").
+	// BatchWrites queues the media sockets' writes and sends them in batches (sendmmsg, UDP GSO)
+	// from one goroutine per socket instead of one sendto per datagram on the writer's goroutine
+	// (package udpbatch; docs/benchmarks.md, "Batched writes").
 	BatchWrites bool
 }
 
@@ -76,7 +78,7 @@ type SFU struct {
 	collector      prometheus.Collector
 	trackSeq       atomic.Uint64
 	livePeers      atomic.Int64
-	writes         *writeStats // nil unless cfg.BatchWrites
+	writes         *udpbatch.Stats // nil unless cfg.BatchWrites
 
 	// arrivals are the publishers' SRTP read buffers, for their tracks' readers.
 	arrivals *arrivals
@@ -94,9 +96,9 @@ func New(cfg Config) (*SFU, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	lf := slogFactory{log: log}
-	var writes *writeStats
+	var writes *udpbatch.Stats
 	if cfg.BatchWrites {
-		writes = &writeStats{}
+		writes = &udpbatch.Stats{}
 	}
 	mux, port, err := newMux(cfg, lf, writes)
 	if err != nil {
@@ -121,7 +123,10 @@ func New(cfg Config) (*SFU, error) {
 		counters: newCounters(), rooms: map[string]*room{}, writes: writes,
 	}
 	if cfg.Registerer != nil {
-		c := withWriteMetrics(newCollector(s), writes)
+		var c prometheus.Collector = newCollector(s)
+		if writes != nil {
+			c = collectors{c, udpbatch.NewCollector("parley_sfu", writes)}
+		}
 		if err := cfg.Registerer.Register(c); err != nil {
 			_ = mux.Close()
 

@@ -1,4 +1,4 @@
-package sfu
+package udpbatch
 
 import (
 	"errors"
@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"os"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/pion/logging"
@@ -15,23 +14,22 @@ import (
 	"golang.org/x/net/ipv4"
 )
 
-// Batched writes. Every forwarded packet is one datagram on the server's UDP socket, and one
-// sendto per datagram is most of the forwarding path's cost (docs/benchmarks.md). batchConn sits
-// under Pion's ICE UDP mux (which accepts any net.PacketConn) and turns the writes of a fan-out
-// into few sendmmsg calls: WriteTo copies the datagram into a queue slot and returns; one flusher
-// goroutine per socket takes everything queued at once and sends it with one sendmmsg. Idle, a
-// datagram leaves after one goroutine hand-off; under load, batches form by themselves while the
-// flusher is busy with the previous one. Reads pass through.
+// Every datagram is one sendto, and on a media server that is most of the cost of a forwarded
+// packet (docs/benchmarks.md). Conn turns the writes of a fan-out into few sendmmsg calls:
+// WriteTo copies the datagram into a queue slot and returns; one flusher goroutine per socket
+// takes everything queued at once and sends it with one sendmmsg. Idle, a datagram leaves after
+// one goroutine hand-off; under load, batches form by themselves while the flusher is busy with
+// the previous one. Reads pass through.
 //
 // sendmmsg alone saves only the syscall entries, which on this VM's loopback is next to nothing
 // (docs/benchmarks.md, "Batched writes"); what pays is sending each batch's datagrams to one
-// subscriber as one GSO message (batchconn_gso.go), which needs the batch in one place.
+// destination as one GSO message (gso.go), which needs the batch in one place.
 //
 // A full queue makes the writer wait for the flusher, as a blocking sendto waits for room in the
-// socket's send buffer. Dropping instead was measured: writer lanes encrypt faster than one
-// flusher sends, so a keyframe's fan-out to 150 subscribers (3 000+ datagrams) overflowed the
+// socket's send buffer. Dropping instead was measured: the sfu's writer lanes encrypt faster than
+// one flusher sends, so a keyframe's fan-out to 150 subscribers (3 000+ datagrams) overflowed the
 // queue and lost datagrams of random subscribers (0.07 % of packets, 0.3 % of audio), where
-// waiting leaves overload to the lanes' own queues, which drop whole packets and count them.
+// waiting leaves overload to the writers' own queues, which drop whole packets and count them.
 const (
 	// writeQueueLen bounds the datagrams waiting per socket (about 1.2 MB of video, ~5 ms of the
 	// flusher's work).
@@ -43,19 +41,20 @@ const (
 	closeGrace = time.Second
 )
 
-// errWriteOOB is returned by WriteMsgUDP with control data, which the batch path cannot carry.
-var errWriteOOB = errors.New("sfu: batched udp socket cannot send control messages")
+// ErrWriteOOB is returned by WriteMsgUDP with control data, which the batch path cannot carry.
+var ErrWriteOOB = errors.New("udpbatch: batched udp socket cannot send control messages")
 
-// batchConn is a UDP socket whose writes are queued and sent in batches by a flusher goroutine.
-// It implements transport.UDPConn (what ice.NewMultiUDPMuxFromPort opens through its Net) and
-// ice.AddrPortReaderWriter (the mux's allocation-free path).
-type batchConn struct {
+// Conn is a UDP socket whose writes are queued and sent in batches by a flusher goroutine. It
+// implements Pion's transport.UDPConn (what ice.NewMultiUDPMuxFromPort opens through its Net)
+// and ice.AddrPortReaderWriter (the mux's allocation-free path), so it can stand under an ICE UDP
+// mux in place of the *net.UDPConn it wraps.
+type Conn struct {
 	conn  *net.UDPConn
 	batch *ipv4.PacketConn // sendmmsg; it takes IPv6 destinations too on an IPv6 socket
 	wake  chan struct{}    // capacity 1: the front queue became non-empty
 	done  chan struct{}    // closed by Close
 	ended chan struct{}    // closed when the flusher has returned
-	stats *writeStats
+	stats *Stats
 	log   logging.LeveledLogger
 
 	// Owned by the flusher.
@@ -86,27 +85,14 @@ type datagram struct {
 	addr net.UDPAddr
 }
 
-// writeStats counts what batchConns did; one per SFU, shared by its sockets.
-type writeStats struct {
-	sockets    atomic.Int64  // batchConns opened
-	queued     atomic.Uint64 // datagrams accepted by WriteTo
-	sent       atomic.Uint64 // datagrams handed to the kernel
-	gso        atomic.Uint64 // of which sent in GSO messages (several datagrams to one address)
-	batches    atomic.Uint64 // sendmmsg calls
-	fullWaits  atomic.Uint64 // writes that waited for the flusher because the queue was full
-	sendErrors atomic.Uint64 // datagrams the kernel refused (or left queued at close)
-}
-
-// pending is the number of datagrams queued and not yet sent or refused.
-func (w *writeStats) pending() uint64 {
-	done := w.sent.Load() + w.sendErrors.Load() // loaded first: never ahead of queued below
-
-	return w.queued.Load() - done
-}
-
-// newBatchConn takes over conn: closing the batchConn closes it. log may be nil.
-func newBatchConn(conn *net.UDPConn, stats *writeStats, log logging.LeveledLogger) *batchConn {
-	c := newStoppedBatchConn(conn, stats, writeQueueLen, gsoSupported(conn))
+// New wraps conn and starts its flusher. The Conn takes conn over: closing the Conn closes it.
+// stats (shared by any number of Conns; nil: counted for nobody) receives the counters, log
+// (may be nil) the one warning when the kernel refuses segmentation offload.
+func New(conn *net.UDPConn, stats *Stats, log logging.LeveledLogger) *Conn {
+	if stats == nil {
+		stats = &Stats{}
+	}
+	c := newStopped(conn, stats, writeQueueLen, gsoSupported(conn))
 	c.log = log
 	stats.sockets.Add(1)
 	go c.run()
@@ -114,10 +100,10 @@ func newBatchConn(conn *net.UDPConn, stats *writeStats, log logging.LeveledLogge
 	return c
 }
 
-// newStoppedBatchConn is newBatchConn without its flusher; tests start it themselves to fill the
-// queue deterministically.
-func newStoppedBatchConn(conn *net.UDPConn, stats *writeStats, queueLen int, gso bool) *batchConn {
-	c := &batchConn{
+// newStopped is New without its flusher; tests start it themselves to fill the queue
+// deterministically.
+func newStopped(conn *net.UDPConn, stats *Stats, queueLen int, gso bool) *Conn {
+	c := &Conn{
 		conn:   conn,
 		batch:  ipv4.NewPacketConn(conn),
 		wake:   make(chan struct{}, 1),
@@ -147,7 +133,7 @@ func newWriteQueue(n int) *writeQueue {
 }
 
 // WriteToAddrPort queues b for addr; with the queue full it first waits for the flusher.
-func (c *batchConn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
+func (c *Conn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
 	c.mu.Lock()
 	if !c.closed && c.front.n == len(c.front.slots) {
 		c.stats.fullWaits.Add(1)
@@ -200,7 +186,7 @@ func (s *datagram) setAddr(ap netip.AddrPort) {
 }
 
 // WriteTo queues b for addr, a *net.UDPAddr.
-func (c *batchConn) WriteTo(b []byte, addr net.Addr) (int, error) {
+func (c *Conn) WriteTo(b []byte, addr net.Addr) (int, error) {
 	ua, ok := addr.(*net.UDPAddr)
 	if !ok {
 		return 0, &net.OpError{Op: "write", Net: "udp", Addr: addr, Err: fmt.Errorf("not a udp address: %T", addr)}
@@ -210,7 +196,7 @@ func (c *batchConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 }
 
 // WriteToUDP queues b for addr.
-func (c *batchConn) WriteToUDP(b []byte, addr *net.UDPAddr) (int, error) {
+func (c *Conn) WriteToUDP(b []byte, addr *net.UDPAddr) (int, error) {
 	if addr == nil {
 		return 0, &net.OpError{Op: "write", Net: "udp", Err: errors.New("no destination address")}
 	}
@@ -219,9 +205,9 @@ func (c *batchConn) WriteToUDP(b []byte, addr *net.UDPAddr) (int, error) {
 }
 
 // WriteMsgUDP queues b for addr; control data is refused.
-func (c *batchConn) WriteMsgUDP(b, oob []byte, addr *net.UDPAddr) (n, oobn int, err error) {
+func (c *Conn) WriteMsgUDP(b, oob []byte, addr *net.UDPAddr) (n, oobn int, err error) {
 	if len(oob) > 0 {
-		return 0, 0, errWriteOOB
+		return 0, 0, ErrWriteOOB
 	}
 	n, err = c.WriteToUDP(b, addr)
 
@@ -229,7 +215,7 @@ func (c *batchConn) WriteMsgUDP(b, oob []byte, addr *net.UDPAddr) (n, oobn int, 
 }
 
 // Write is for connected sockets, which the mux never uses.
-func (c *batchConn) Write(b []byte) (int, error) {
+func (c *Conn) Write(b []byte) (int, error) {
 	ra, ok := c.conn.RemoteAddr().(*net.UDPAddr)
 	if !ok || ra == nil {
 		return 0, &net.OpError{Op: "write", Net: "udp", Err: errors.New("socket not connected")}
@@ -240,9 +226,9 @@ func (c *batchConn) Write(b []byte) (int, error) {
 
 // run is the flusher: it wakes when the front queue becomes non-empty and sends until both
 // queues are empty; after Close it sends what is left and returns. It sends as soon as it runs:
-// holding a batch back (1 or 2 ms) to gather more packets per subscriber for GSO was measured and
-// saved nothing, as batches hold several packets per subscriber anyway (see batchconn_gso.go).
-func (c *batchConn) run() {
+// holding a batch back (1 or 2 ms) to gather more datagrams per destination for GSO was measured and
+// saved nothing, as batches hold several datagrams per destination anyway (see gso.go).
+func (c *Conn) run() {
 	defer close(c.ended)
 	for {
 		select {
@@ -256,13 +242,13 @@ func (c *batchConn) run() {
 	}
 }
 
-func (c *batchConn) flushAll() {
+func (c *Conn) flushAll() {
 	for c.flushOnce() {
 	}
 }
 
 // flushOnce sends what the front queue holds; false when it was empty.
-func (c *batchConn) flushOnce() bool {
+func (c *Conn) flushOnce() bool {
 	c.mu.Lock()
 	q := c.front
 	c.front, c.back = c.back, q
@@ -284,7 +270,7 @@ func (c *batchConn) flushOnce() bool {
 }
 
 // send hands ms (one datagram each) to the kernel, as few sendmmsg calls as it takes.
-func (c *batchConn) send(ms []ipv4.Message) {
+func (c *Conn) send(ms []ipv4.Message) {
 	for len(ms) > 0 {
 		n, err := c.batch.WriteBatch(ms, 0)
 		c.stats.batches.Add(1)
@@ -309,7 +295,7 @@ func (c *batchConn) send(ms []ipv4.Message) {
 }
 
 // sendGSO sends q grouped by destination, runs of datagrams to one address as GSO messages.
-func (c *batchConn) sendGSO(q *writeQueue) {
+func (c *Conn) sendGSO(q *writeQueue) {
 	p := c.gso
 	p.plan(q)
 	for k := 0; k < len(p.msgs); {
@@ -363,7 +349,7 @@ func fatalWriteError(err error) bool {
 
 // Close stops accepting writes, lets the flusher send what is queued (for at most closeGrace)
 // and closes the socket.
-func (c *batchConn) Close() error {
+func (c *Conn) Close() error {
 	c.mu.Lock()
 	was := c.closed
 	c.closed = true
@@ -382,57 +368,61 @@ func (c *batchConn) Close() error {
 }
 
 // ReadFromAddrPort reads straight from the socket.
-func (c *batchConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
+func (c *Conn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
 	return c.conn.ReadFromUDPAddrPort(b)
 }
 
 // ReadFrom reads straight from the socket.
-func (c *batchConn) ReadFrom(b []byte) (int, net.Addr, error) { return c.conn.ReadFrom(b) }
+func (c *Conn) ReadFrom(b []byte) (int, net.Addr, error) { return c.conn.ReadFrom(b) }
 
 // ReadFromUDP reads straight from the socket.
-func (c *batchConn) ReadFromUDP(b []byte) (int, *net.UDPAddr, error) { return c.conn.ReadFromUDP(b) }
+func (c *Conn) ReadFromUDP(b []byte) (int, *net.UDPAddr, error) { return c.conn.ReadFromUDP(b) }
 
 // ReadMsgUDP reads straight from the socket.
-func (c *batchConn) ReadMsgUDP(b, oob []byte) (n, oobn, flags int, addr *net.UDPAddr, err error) {
+func (c *Conn) ReadMsgUDP(b, oob []byte) (n, oobn, flags int, addr *net.UDPAddr, err error) {
 	return c.conn.ReadMsgUDP(b, oob)
 }
 
 // Read reads straight from the socket.
-func (c *batchConn) Read(b []byte) (int, error) { return c.conn.Read(b) }
+func (c *Conn) Read(b []byte) (int, error) { return c.conn.Read(b) }
 
 // LocalAddr is the socket's address.
-func (c *batchConn) LocalAddr() net.Addr { return c.conn.LocalAddr() }
+func (c *Conn) LocalAddr() net.Addr { return c.conn.LocalAddr() }
 
 // RemoteAddr is the socket's peer, nil for the mux's unconnected sockets.
-func (c *batchConn) RemoteAddr() net.Addr { return c.conn.RemoteAddr() }
+func (c *Conn) RemoteAddr() net.Addr { return c.conn.RemoteAddr() }
 
 // SetDeadline sets the read deadline only: writes never block (see SetWriteDeadline).
-func (c *batchConn) SetDeadline(t time.Time) error { return c.conn.SetReadDeadline(t) }
+func (c *Conn) SetDeadline(t time.Time) error { return c.conn.SetReadDeadline(t) }
 
 // SetReadDeadline sets the socket's read deadline.
-func (c *batchConn) SetReadDeadline(t time.Time) error { return c.conn.SetReadDeadline(t) }
+func (c *Conn) SetReadDeadline(t time.Time) error { return c.conn.SetReadDeadline(t) }
 
 // SetWriteDeadline does nothing: a write only queues (waiting at most for the flusher's current
 // batch), and the socket's own write deadline belongs to the flusher. (The mux sets one to abort
 // writes stuck in the kernel.)
-func (c *batchConn) SetWriteDeadline(time.Time) error { return nil }
+func (c *Conn) SetWriteDeadline(time.Time) error { return nil }
 
 // SetReadBuffer sets the socket's receive buffer.
-func (c *batchConn) SetReadBuffer(n int) error { return c.conn.SetReadBuffer(n) }
+func (c *Conn) SetReadBuffer(n int) error { return c.conn.SetReadBuffer(n) }
 
 // SetWriteBuffer sets the socket's send buffer.
-func (c *batchConn) SetWriteBuffer(n int) error { return c.conn.SetWriteBuffer(n) }
+func (c *Conn) SetWriteBuffer(n int) error { return c.conn.SetWriteBuffer(n) }
 
-// batchNet is the Net given to ice.NewMultiUDPMuxFromPort: the mux finds the local addresses and
-// opens one socket per address as usual, and each socket comes back wrapped in a batchConn.
-type batchNet struct {
+// Net is a transport.Net whose UDP sockets are Conns: given to ice.NewMultiUDPMuxFromPort
+// (UDPMuxFromPortWithNet), the mux finds the local addresses and opens one socket per address as
+// usual, and each socket comes back batched. Sockets of a virtual network (not *net.UDPConn) are
+// returned as they are.
+type Net struct {
 	transport.Net
-	stats *writeStats
-	log   logging.LeveledLogger
+	// Stats receives the counters of every socket opened; nil: counted for nobody.
+	Stats *Stats
+	// Log receives each socket's warnings; nil discards them.
+	Log logging.LeveledLogger
 }
 
 // ListenUDP opens a socket through the wrapped Net and wraps it.
-func (n batchNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
+func (n Net) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
 	conn, err := n.Net.ListenUDP(network, laddr)
 	if err != nil {
 		return nil, err //nolint:wrapcheck // the mux adds the address
@@ -442,5 +432,5 @@ func (n batchNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPCo
 		return conn, nil // a virtual network: nothing to batch
 	}
 
-	return newBatchConn(uc, n.stats, n.log), nil
+	return New(uc, n.Stats, n.Log), nil
 }

@@ -1,4 +1,4 @@
-package sfu
+package udpbatch
 
 import (
 	"encoding/binary"
@@ -6,15 +6,32 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/goleak"
+
+	"github.com/parleyhq/parley/internal/cputime"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// waitTimeout bounds every wait on a condition: generous for a loaded 2-core machine under -race.
+const waitTimeout = 20 * time.Second
+
+// waitFor polls cond until it holds, failing the test after waitTimeout.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
 
 // udpSink is a socket on 127.0.0.1 that keeps the sequence numbers of what it receives.
 type udpSink struct {
@@ -81,13 +98,13 @@ func (s *udpSink) waitReceived(t testing.TB, n int) []uint32 {
 	return got
 }
 
-func newTestBatchConn(t testing.TB, stats *writeStats, queueLen int, start, gso bool) *batchConn {
+func newTestConn(t testing.TB, stats *Stats, queueLen int, start, gso bool) *Conn {
 	t.Helper()
 	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newStoppedBatchConn(conn, stats, queueLen, gso && gsoSupported(conn))
+	c := newStopped(conn, stats, queueLen, gso && gsoSupported(conn))
 	if start {
 		go c.run()
 	}
@@ -122,11 +139,11 @@ func wantSeqs(t *testing.T, who string, got []uint32, want []uint32) {
 // Every datagram arrives whole, in the order written to its destination, through however many
 // batches the flusher made; with GSO, runs of equal-sized datagrams to one destination go out as
 // one message and still arrive one by one.
-func TestBatchConnDeliversInOrder(t *testing.T) {
+func TestConnDeliversInOrder(t *testing.T) {
 	for _, gso := range []bool{false, true} {
 		t.Run(fmt.Sprintf("gso=%v", gso), func(t *testing.T) {
-			stats := &writeStats{}
-			c := newTestBatchConn(t, stats, writeQueueLen, false, gso)
+			stats := &Stats{}
+			c := newTestConn(t, stats, writeQueueLen, false, gso)
 			sinks := []*udpSink{newUDPSink(t), newUDPSink(t), newUDPSink(t)}
 			const perSink = 300
 			want := make([][]uint32, len(sinks))
@@ -185,10 +202,10 @@ func TestBatchConnDeliversInOrder(t *testing.T) {
 
 // With the queue full a write waits until the flusher takes the queue, then goes out after
 // everything written before it.
-func TestBatchConnFullQueueWaits(t *testing.T) {
-	stats := &writeStats{}
+func TestConnFullQueueWaits(t *testing.T) {
+	stats := &Stats{}
 	const queueLen = 8
-	c := newTestBatchConn(t, stats, queueLen, false, false)
+	c := newTestConn(t, stats, queueLen, false, false)
 	s := newUDPSink(t)
 	var want []uint32
 	for i := range uint32(queueLen) {
@@ -219,10 +236,10 @@ func TestBatchConnFullQueueWaits(t *testing.T) {
 }
 
 // Close releases a writer waiting for room (with net.ErrClosed) and still sends what was queued.
-func TestBatchConnCloseReleasesWaitingWriter(t *testing.T) {
-	stats := &writeStats{}
+func TestConnCloseReleasesWaitingWriter(t *testing.T) {
+	stats := &Stats{}
 	const queueLen = 8
-	c := newTestBatchConn(t, stats, queueLen, false, false)
+	c := newTestConn(t, stats, queueLen, false, false)
 	s := newUDPSink(t)
 	var want []uint32
 	for i := range uint32(queueLen) {
@@ -251,9 +268,9 @@ func TestBatchConnCloseReleasesWaitingWriter(t *testing.T) {
 
 // A datagram the kernel refuses (here an IPv6 destination on an IPv4 socket) is counted and
 // skipped; the rest of its batch still goes out.
-func TestBatchConnSkipsRefusedDatagram(t *testing.T) {
-	stats := &writeStats{}
-	c := newTestBatchConn(t, stats, 16, false, false)
+func TestConnSkipsRefusedDatagram(t *testing.T) {
+	stats := &Stats{}
+	c := newTestConn(t, stats, 16, false, false)
 	s := newUDPSink(t)
 	bad := netip.AddrPortFrom(netip.IPv6Loopback(), s.addr().Port())
 	for i, dst := range []netip.AddrPort{s.addr(), bad, s.addr(), bad, bad, s.addr()} {
@@ -273,9 +290,9 @@ func TestBatchConnSkipsRefusedDatagram(t *testing.T) {
 
 // A refused datagram in the middle of a batch leaves no error pending on the socket: the mux's
 // read loop ends at the first read error, which would stop all media.
-func TestBatchConnRefusalLeavesReadsAlone(t *testing.T) {
-	stats := &writeStats{}
-	c := newTestBatchConn(t, stats, 16, false, false)
+func TestConnRefusalLeavesReadsAlone(t *testing.T) {
+	stats := &Stats{}
+	c := newTestConn(t, stats, 16, false, false)
 	defer func() { _ = c.Close() }()
 	s := newUDPSink(t)
 	bad := netip.AddrPortFrom(netip.IPv6Loopback(), s.addr().Port())
@@ -298,9 +315,9 @@ func TestBatchConnRefusalLeavesReadsAlone(t *testing.T) {
 }
 
 // Close sends what is still queued, ends the flusher, refuses later writes and closes the socket.
-func TestBatchConnClose(t *testing.T) {
-	stats := &writeStats{}
-	c := newTestBatchConn(t, stats, 64, false, false)
+func TestConnClose(t *testing.T) {
+	stats := &Stats{}
+	c := newTestConn(t, stats, 64, false, false)
 	s := newUDPSink(t)
 	for i := range uint32(20) {
 		if _, err := c.WriteToAddrPort(datagramOf(i, 64), s.addr()); err != nil {
@@ -333,8 +350,8 @@ func TestBatchConnClose(t *testing.T) {
 }
 
 // Reads pass through: the mux gets what arrives at the socket, with its source.
-func TestBatchConnReads(t *testing.T) {
-	c := newTestBatchConn(t, &writeStats{}, 8, true, false)
+func TestConnReads(t *testing.T) {
+	c := newTestConn(t, &Stats{}, 8, true, false)
 	defer func() { _ = c.Close() }()
 	peer := newUDPSink(t)
 	if _, err := peer.conn.WriteToUDPAddrPort([]byte("hello"), c.LocalAddr().(*net.UDPAddr).AddrPort()); err != nil {
@@ -351,7 +368,7 @@ func TestBatchConnReads(t *testing.T) {
 	}
 }
 
-// BenchmarkBatchConn is the cost per datagram of the batched write path alone against one sendto
+// BenchmarkConn is the cost per datagram of the batched write path alone against one sendto
 // per datagram, to destinations on loopback whose sockets read nothing (the kernel drops at the
 // full receive buffer, as for the sinks of BenchmarkForward). sendmmsg=n queues n datagrams to n
 // destinations and flushes them on the benchmark's goroutine: one sendmmsg of n, no hand-off.
@@ -359,7 +376,7 @@ func TestBatchConnReads(t *testing.T) {
 // they are sent, so it includes waking the flusher. fanout/* is a video frame of 5 packets
 // (1 200 bytes) fanned out to 32 subscribers, packet by packet as the lanes write it: one sendto
 // each, one sendmmsg for all, or grouped by subscriber into GSO messages.
-func BenchmarkBatchConn(b *testing.B) {
+func BenchmarkConn(b *testing.B) {
 	dsts := make([]netip.AddrPort, 32)
 	for i := range dsts {
 		rx, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
@@ -372,7 +389,7 @@ func BenchmarkBatchConn(b *testing.B) {
 	p := make([]byte, 1200)
 	perDatagram := func(b *testing.B, n int, cpu0 time.Duration) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/dgram")
-		b.ReportMetric(float64((processCPU(b)-cpu0).Nanoseconds())/float64(b.N*n), "cpu-ns/dgram")
+		b.ReportMetric(float64((cputime.Process()-cpu0).Nanoseconds())/float64(b.N*n), "cpu-ns/dgram")
 	}
 	sendto := func(b *testing.B, n int) {
 		tx, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
@@ -381,7 +398,7 @@ func BenchmarkBatchConn(b *testing.B) {
 		}
 		defer func() { _ = tx.Close() }()
 		b.ReportAllocs()
-		cpu0 := processCPU(b)
+		cpu0 := cputime.Process()
 		for b.Loop() {
 			for i := range n {
 				if _, err := tx.WriteToUDPAddrPort(p, dsts[i%len(dsts)]); err != nil {
@@ -392,11 +409,11 @@ func BenchmarkBatchConn(b *testing.B) {
 		perDatagram(b, n, cpu0)
 	}
 	batched := func(b *testing.B, n int, gso bool) {
-		stats := &writeStats{}
-		c := newTestBatchConn(b, stats, writeQueueLen, false, gso)
+		stats := &Stats{}
+		c := newTestConn(b, stats, writeQueueLen, false, gso)
 		defer func() { go c.run(); _ = c.Close() }()
 		b.ReportAllocs()
-		cpu0 := processCPU(b)
+		cpu0 := cputime.Process()
 		for b.Loop() {
 			for i := range n {
 				if _, err := c.WriteToAddrPort(p, dsts[i%len(dsts)]); err != nil {
@@ -417,12 +434,12 @@ func BenchmarkBatchConn(b *testing.B) {
 	}
 	for _, n := range []int{1, 32} {
 		b.Run(fmt.Sprintf("flusher=%d", n), func(b *testing.B) {
-			stats := &writeStats{}
-			c := newTestBatchConn(b, stats, writeQueueLen, true, false)
+			stats := &Stats{}
+			c := newTestConn(b, stats, writeQueueLen, true, false)
 			defer func() { _ = c.Close() }()
 			b.ReportAllocs()
 			var want uint64
-			cpu0 := processCPU(b)
+			cpu0 := cputime.Process()
 			for b.Loop() {
 				for i := range n {
 					if _, err := c.WriteToAddrPort(p, dsts[i%len(dsts)]); err != nil {
@@ -442,90 +459,4 @@ func BenchmarkBatchConn(b *testing.B) {
 	b.Run("fanout/sendto", func(b *testing.B) { sendto(b, frame) })
 	b.Run("fanout/sendmmsg", func(b *testing.B) { batched(b, frame, false) })
 	b.Run("fanout/gso", func(b *testing.B) { batched(b, frame, true) })
-}
-
-// testBatchWrites is the BatchWrites of every SFU newTestSFU starts. PARLEY_SFU_BATCH_WRITES=1
-// (or 0) runs the whole suite over the batched (or direct) write path.
-var testBatchWrites = os.Getenv("PARLEY_SFU_BATCH_WRITES") == "1"
-
-// BenchmarkForwardBatched is BenchmarkForward over batched writes (Config.BatchWrites).
-func BenchmarkForwardBatched(b *testing.B) {
-	defer func(was bool) { testBatchWrites = was }(testBatchWrites)
-	testBatchWrites = true
-	for _, n := range []int{1, 10, 100} {
-		b.Run(fmt.Sprintf("subs=%d", n), func(b *testing.B) { benchForward(b, n, false) })
-	}
-}
-
-// Media flows through the SFU on either write path, whatever the default: with BatchWrites the
-// mux's socket is a batchConn whose counters see the forwarded packets and are exported.
-func TestWritePaths(t *testing.T) {
-	for _, batch := range []bool{false, true} {
-		t.Run(fmt.Sprintf("batch=%v", batch), func(t *testing.T) {
-			reg := prometheus.NewRegistry()
-			s, err := New(Config{LoopbackOnly: true, Registerer: reg, BatchWrites: batch})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				if err := s.Close(); err != nil {
-					t.Error(err)
-				}
-			})
-			a := newTestClient(t, s, "room", "a")
-			b := newTestClient(t, s, "room", "b")
-			a.publish(true, true)
-			b.waitReceiving(t, 50, a)
-			fams, err := reg.Gather()
-			if err != nil {
-				t.Fatal(err)
-			}
-			exported := map[string]float64{}
-			for _, f := range fams {
-				if strings.HasPrefix(f.GetName(), "parley_sfu_udp_") {
-					exported[f.GetName()] = f.GetMetric()[0].GetCounter().GetValue()
-				}
-			}
-			if !batch {
-				if s.writes != nil || len(exported) != 0 {
-					t.Fatalf("direct writes, yet batch counters %v", exported)
-				}
-
-				return
-			}
-			if n := s.writes.sockets.Load(); n != 1 {
-				t.Errorf("%d batched sockets, want 1", n)
-			}
-			fwd := s.Stats().PacketsForwarded
-			if sent := s.writes.sent.Load(); sent < fwd || s.writes.batches.Load() == 0 {
-				t.Errorf("sent %d datagrams in %d batches for %d forwarded packets", sent, s.writes.batches.Load(), fwd)
-			}
-			if exported["parley_sfu_udp_datagrams_sent_total"] == 0 || exported["parley_sfu_udp_write_batches_total"] == 0 {
-				t.Errorf("batch counters not exported: %v", exported)
-			}
-			for _, name := range []string{"parley_sfu_udp_write_queue_waits_total", "parley_sfu_udp_write_errors_total",
-				"parley_sfu_udp_gso_datagrams_total"} {
-				if _, ok := exported[name]; !ok {
-					t.Errorf("%s not exported", name)
-				}
-			}
-		})
-	}
-}
-
-// The all-interfaces mux opens each of its sockets as a batchConn and closes them (no client
-// connects: media stays on loopback, which that mux leaves out).
-func TestBatchWritesAllInterfaces(t *testing.T) {
-	s, err := New(Config{BatchWrites: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	addrs := s.mux.GetListenAddresses()
-	t.Logf("listening on %v", addrs)
-	if n := s.writes.sockets.Load(); n != int64(len(addrs)) {
-		t.Errorf("%d batched sockets for %d listen addresses %v", n, len(addrs), addrs)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
 }

@@ -1,4 +1,4 @@
-package sfu
+package udpbatch
 
 import (
 	"encoding/binary"

@@ -1,4 +1,4 @@
-package sfu
+package udpbatch
 
 import (
 	"net/netip"
@@ -6,13 +6,13 @@ import (
 	"golang.org/x/net/ipv4"
 )
 
-// UDP segmentation offload (GSO). A fan-out writes one packet to many subscribers, so adjacent
-// datagrams go to different addresses, and sendmmsg alone saves only the syscall entry: on this
+// UDP segmentation offload (GSO). A media server's fan-out writes one packet to many receivers,
+// so adjacent datagrams go to different addresses, and sendmmsg alone saves only the syscall entry: on this
 // VM's loopback the kernel's work per datagram (IP output, the loopback device, the receiver's
 // socket) is most of a sendto, and stays. With UDP_SEGMENT the kernel takes several datagrams to
 // one address as one buffer and runs its path once for all of them. So the flusher regroups each
 // batch by destination (keeping the order per destination, which is all UDP callers can expect)
-// and sends every run of equal-sized datagrams to one subscriber (a video frame's packets: all of
+// and sends every run of equal-sized datagrams to one destination (a video frame's packets: all of
 // them full size but the last) as one GSO message.
 const (
 	// maxGSOSegments and maxGSOBytes keep a GSO message within the kernel's limits (64 segments,

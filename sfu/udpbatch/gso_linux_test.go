@@ -1,4 +1,4 @@
-package sfu
+package udpbatch
 
 import (
 	"testing"
@@ -9,9 +9,9 @@ import (
 // When the kernel refuses to segment (here because the socket sends without UDP checksums, which
 // GSO needs; on a real network, a device without checksum offload), the flusher sends that batch
 // and every later one datagram by datagram, and nothing is lost.
-func TestBatchConnGSORefused(t *testing.T) {
-	stats := &writeStats{}
-	c := newTestBatchConn(t, stats, 64, false, true)
+func TestConnGSORefused(t *testing.T) {
+	stats := &Stats{}
+	c := newTestConn(t, stats, 64, false, true)
 	if c.gso == nil {
 		t.Fatal("this kernel has no UDP segmentation offload (Linux 4.18+)")
 	}
