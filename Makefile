@@ -37,8 +37,12 @@ browsers:
 ## `make test` builds it once, through e2e's dependency on web.
 test: vet test-go test-web e2e
 
+## vet: go vet, the web client's lint, and the client must not depend on the server: package
+## client and what it imports stay free of meeting, signaling and sfu (it speaks package wire)
 vet: lint-web
 	$(GO) vet ./...
+	@bad=$$($(GO) list -deps ./client/... | grep -E '^github.com/parleyhq/parley/(meeting|signaling|sfu|internal/node)(/|$$)'); \
+	if [ -n "$$bad" ]; then echo "package client depends on server packages:"; echo "$$bad"; exit 1; fi
 
 test-go:
 	$(GO) test -race -count=1 -timeout 10m ./...
@@ -55,11 +59,12 @@ lint-web: web-deps
 
 ## fuzz: fuzz the protocol decoder for a while (the corpus in testdata/ runs in every `go test`)
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./signaling/wire
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./wire
 
-## bench: forwarding-path benchmarks and a short load run
+## bench: forwarding-path benchmarks, the control plane's muteAll, and a short load run
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./sfu/...
+	$(GO) test -run '^$$' -bench MuteAll -benchtime 5x ./signaling/
 	bash cmd/parley-load/bench.sh
 
 clean:

@@ -1,7 +1,6 @@
 package sfu
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -17,6 +16,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/parleyhq/parley/internal/loopback"
+	"github.com/parleyhq/parley/internal/pionlog"
 	"github.com/parleyhq/parley/sfu/udpbatch"
 )
 
@@ -153,31 +153,10 @@ func newAPIs(se webrtc.SettingEngine, lf logging.LoggerFactory, arr *arrivals) (
 	return pub, sub, nil
 }
 
-// slogFactory routes Pion's logs into our slog logger. Pion's info is our debug (protocol steps)
-// and its errors are our warnings: most are a connection's teardown racing its timers ("closed
-// pipe"), nothing an operator acts on; the sfu logs its own failures as errors.
+// slogFactory routes Pion's logs into the sfu's logger, at the levels a server wants
+// (pionlog.Server).
 type slogFactory struct{ log *slog.Logger }
 
 func (f slogFactory) NewLogger(scope string) logging.LeveledLogger {
-	return slogLogger{log: f.log.With("pion", scope)}
+	return pionlog.New(f.log, pionlog.Server).NewLogger(scope)
 }
-
-type slogLogger struct{ log *slog.Logger }
-
-func (l slogLogger) logf(level slog.Level, format string, args ...any) {
-	if !l.log.Enabled(context.Background(), level) {
-		return
-	}
-	l.log.Log(context.Background(), level, fmt.Sprintf(format, args...))
-}
-
-func (l slogLogger) Trace(string)                      {}
-func (l slogLogger) Tracef(string, ...any)             {}
-func (l slogLogger) Debug(string)                      {}
-func (l slogLogger) Debugf(string, ...any)             {}
-func (l slogLogger) Info(msg string)                   { l.logf(slog.LevelDebug, "%s", msg) }
-func (l slogLogger) Infof(format string, args ...any)  { l.logf(slog.LevelDebug, format, args...) }
-func (l slogLogger) Warn(msg string)                   { l.logf(slog.LevelWarn, "%s", msg) }
-func (l slogLogger) Warnf(format string, args ...any)  { l.logf(slog.LevelWarn, format, args...) }
-func (l slogLogger) Error(msg string)                  { l.logf(slog.LevelWarn, "%s", msg) }
-func (l slogLogger) Errorf(format string, args ...any) { l.logf(slog.LevelWarn, format, args...) }

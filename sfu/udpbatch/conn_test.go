@@ -13,24 +13,19 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/parleyhq/parley/internal/await"
 	"github.com/parleyhq/parley/internal/cputime"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // waitTimeout bounds every wait on a condition: generous for a loaded 2-core machine under -race.
-const waitTimeout = 20 * time.Second
+const waitTimeout = await.Limit
 
-// waitFor polls cond until it holds, failing the test after waitTimeout.
+// waitFor is the project's one wait on a condition (await.Until).
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	await.Until(t, what, cond)
 }
 
 // udpSink is a socket on 127.0.0.1 that keeps the sequence numbers of what it receives.

@@ -1,10 +1,3 @@
-// Package wire holds the protocol's message types and their strict decoding and encoding
-// (PROTOCOL.md, version 1).
-//
-// It owns the JSON shape of every message a client sends and of the server's replies, and the
-// rules that make a client message well formed (known type, required fields present and of the
-// right type). It must not know about sessions, meetings or media: the server's signaling package
-// and the Go client both build on it.
 package wire
 
 import (
@@ -17,30 +10,15 @@ import (
 // MaxClientMessage is the largest text message a client may send (64 KiB).
 const MaxClientMessage = 64 << 10
 
-// Message types a client sends.
+// Message types only the server sends, besides the events (events.go) and the offers, answers
+// and candidates it sends on its side of the negotiation.
 const (
-	TypeJoin            = "join"
-	TypeOffer           = "offer"
-	TypeAnswer          = "answer"
-	TypeCandidate       = "candidate"
-	TypeSetMuted        = "setMuted"
-	TypeLeave           = "leave"
-	TypeMuteAll         = "muteAll"
-	TypeMuteParticipant = "muteParticipant"
-	TypeAllowUnmute     = "allowUnmute"
-	TypeStartTimer      = "startTimer"
-	TypeCancelTimer     = "cancelTimer"
-	TypeKick            = "kick"
-	TypeSetLocked       = "setLocked"
-	TypeEndMeeting      = "endMeeting"
-)
-
-// Message types only the server sends (events use their own names, see package meeting).
-const (
-	TypeOK       = "ok"
-	TypeError    = "error"
-	TypeJoined   = "joined"
-	TypeReplaced = "replaced"
+	TypeOK     = "ok"
+	TypeError  = "error"
+	TypeJoined = "joined"
+	// TypeServerShutdown is this server's addition: sent to every client before the server
+	// closes its connection to shut down, so clients can reconnect elsewhere or later.
+	TypeServerShutdown = "serverShutdown"
 )
 
 // Targets of offers, answers and candidates.
@@ -94,23 +72,6 @@ type Decoded struct {
 	Request Request
 }
 
-var constructors = map[string]func() Request{
-	TypeJoin:            func() Request { return new(Join) },
-	TypeOffer:           func() Request { return new(Offer) },
-	TypeAnswer:          func() Request { return new(Answer) },
-	TypeCandidate:       func() Request { return new(Candidate) },
-	TypeSetMuted:        func() Request { return new(SetMuted) },
-	TypeLeave:           func() Request { return new(Leave) },
-	TypeMuteAll:         func() Request { return new(MuteAll) },
-	TypeMuteParticipant: func() Request { return new(MuteParticipant) },
-	TypeAllowUnmute:     func() Request { return new(AllowUnmute) },
-	TypeStartTimer:      func() Request { return new(StartTimer) },
-	TypeCancelTimer:     func() Request { return new(CancelTimer) },
-	TypeKick:            func() Request { return new(Kick) },
-	TypeSetLocked:       func() Request { return new(SetLocked) },
-	TypeEndMeeting:      func() Request { return new(EndMeeting) },
-}
-
 // Decode parses one client message. Every failure is a *DecodeError.
 func Decode(data []byte) (Decoded, error) {
 	var head struct {
@@ -128,7 +89,7 @@ func Decode(data []byte) (Decoded, error) {
 	if idErr != nil {
 		return Decoded{}, &DecodeError{Type: typ, Reason: idErr.Error()}
 	}
-	newReq, ok := constructors[typ]
+	newReq, ok := requestTypes[typ]
 	if !ok {
 		return Decoded{}, &DecodeError{ID: id, Type: typ, Reason: ErrUnknownType.Error()}
 	}

@@ -2,6 +2,52 @@ package wire
 
 import "errors"
 
+// Message types a client sends.
+const (
+	TypeJoin            = "join"
+	TypeOffer           = "offer"
+	TypeAnswer          = "answer"
+	TypeCandidate       = "candidate"
+	TypeSetMuted        = "setMuted"
+	TypeLeave           = "leave"
+	TypeMuteAll         = "muteAll"
+	TypeMuteParticipant = "muteParticipant"
+	TypeAllowUnmute     = "allowUnmute"
+	TypeStartTimer      = "startTimer"
+	TypeCancelTimer     = "cancelTimer"
+	TypeKick            = "kick"
+	TypeSetLocked       = "setLocked"
+	TypeEndMeeting      = "endMeeting"
+)
+
+// requestTypes is the one table of what a client may send: each type and a constructor of its
+// request value, into which Decode unmarshals the message before asking it to validate itself.
+var requestTypes = map[string]func() Request{
+	TypeJoin:            func() Request { return new(Join) },
+	TypeOffer:           func() Request { return new(Offer) },
+	TypeAnswer:          func() Request { return new(Answer) },
+	TypeCandidate:       func() Request { return new(Candidate) },
+	TypeSetMuted:        func() Request { return new(SetMuted) },
+	TypeLeave:           func() Request { return new(Leave) },
+	TypeMuteAll:         func() Request { return new(MuteAll) },
+	TypeMuteParticipant: func() Request { return new(MuteParticipant) },
+	TypeAllowUnmute:     func() Request { return new(AllowUnmute) },
+	TypeStartTimer:      func() Request { return new(StartTimer) },
+	TypeCancelTimer:     func() Request { return new(CancelTimer) },
+	TypeKick:            func() Request { return new(Kick) },
+	TypeSetLocked:       func() Request { return new(SetLocked) },
+	TypeEndMeeting:      func() Request { return new(EndMeeting) },
+}
+
+// RequestTypes returns the type of every request a client may send, in no order.
+func RequestTypes() []string {
+	types := make([]string, 0, len(requestTypes))
+	for t := range requestTypes {
+		types = append(types, t)
+	}
+	return types
+}
+
 // Join is the first message of every connection.
 type Join struct {
 	MeetingID *string `json:"meetingId"`
@@ -100,15 +146,15 @@ func (c *Candidate) validate() error {
 
 // SetMuted sets the sender's own mute state for one kind.
 type SetMuted struct {
-	Kind  string `json:"kind"`
-	Muted *bool  `json:"muted"`
+	Kind  Kind  `json:"kind"`
+	Muted *bool `json:"muted"`
 }
 
 // MessageType implements Request.
 func (*SetMuted) MessageType() string { return TypeSetMuted }
 
 func (s *SetMuted) validate() error {
-	if s.Kind != "audio" && s.Kind != "video" {
+	if !s.Kind.Valid() {
 		return errors.New(`"kind" must be "audio" or "video"`)
 	}
 	if s.Muted == nil {

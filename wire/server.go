@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-
-	"github.com/parleyhq/parley/meeting"
 )
 
 // ErrorBody is the payload of an "error" message and of HTTP error bodies.
 type ErrorBody struct {
-	Code    string `json:"code"`
+	Code    Code   `json:"code"`
 	Message string `json:"message"`
 }
 
@@ -63,7 +61,7 @@ func Encode(typ string, id ID, body any) ([]byte, error) {
 }
 
 // EncodeError renders an "error" answer.
-func EncodeError(id ID, code, message string) []byte {
+func EncodeError(id ID, code Code, message string) []byte {
 	b, err := Encode(TypeError, id, ErrorBody{Code: code, Message: message})
 	if err != nil {
 		// ErrorBody always marshals; reaching here is a programming error.
@@ -75,13 +73,19 @@ func EncodeError(id ID, code, message string) []byte {
 // Joined answers a successful join. Self is this project's addition to the protocol: the
 // joiner's own state (it may join muted by the host).
 type Joined struct {
-	ParticipantID string                `json:"participantId"`
-	Role          meeting.Role          `json:"role"`
-	Meeting       meeting.MeetingView   `json:"meeting"`
-	Participants  []meeting.Participant `json:"participants"`
-	Timer         *meeting.TimerView    `json:"timer"`
-	Timers        []meeting.TimerView   `json:"timers"`
-	Self          meeting.Participant   `json:"self"`
+	ParticipantID string        `json:"participantId"`
+	Role          Role          `json:"role"`
+	Meeting       MeetingView   `json:"meeting"`
+	Participants  []Participant `json:"participants"`
+	Timer         *TimerView    `json:"timer"`
+	Timers        []TimerView   `json:"timers"`
+	Self          Participant   `json:"self"`
+}
+
+// CreateMeeting is the body of POST /api/meetings. HostName is a pointer so that a missing
+// name is told apart from an empty one.
+type CreateMeeting struct {
+	HostName *string `json:"hostName"`
 }
 
 // Created answers POST /api/meetings.

@@ -1,4 +1,4 @@
-package meeting
+package wire
 
 // Role is a participant's role; only the host may use the host's powers.
 type Role string
@@ -18,7 +18,8 @@ const (
 	KindVideo Kind = "video"
 )
 
-func (k Kind) valid() bool { return k == KindAudio || k == KindVideo }
+// Valid reports whether k is one of the protocol's kinds.
+func (k Kind) Valid() bool { return k == KindAudio || k == KindVideo }
 
 // State is a meeting's lifecycle state.
 type State string
@@ -39,7 +40,24 @@ const (
 	ReasonDisconnected LeaveReason = "disconnected"
 )
 
-// Participant is a snapshot of one participant, shaped as the protocol's Participant object.
+// Code is an error code: the "code" of an "error" message and of an HTTP error body.
+type Code string
+
+// The protocol's error codes.
+const (
+	CodeBadRequest    Code = "bad_request"
+	CodeForbidden     Code = "forbidden"
+	CodeNotFound      Code = "not_found"
+	CodeMeetingEnded  Code = "meeting_ended"
+	CodeMeetingLocked Code = "meeting_locked"
+	CodeMeetingFull   Code = "meeting_full"
+	CodeRateLimited   Code = "rate_limited"
+	CodeInternal      Code = "internal"
+	// CodeUnavailable is this server's addition: HTTP 503 while it drains.
+	CodeUnavailable Code = "unavailable"
+)
+
+// Participant is the protocol's Participant object: one participant's identity and mute state.
 type Participant struct {
 	ID          string `json:"participantId"`
 	Name        string `json:"name"`
@@ -50,7 +68,7 @@ type Participant struct {
 	CanUnmute   bool   `json:"canUnmute"`
 }
 
-// MeetingView is the protocol's "meeting" object.
+// MeetingView is the protocol's "meeting" object (in joined and meetingUpdated).
 type MeetingView struct {
 	MeetingID string `json:"meetingId"`
 	State     State  `json:"state"`
@@ -65,8 +83,8 @@ type TimerView struct {
 	EndsAt  int64  `json:"endsAt,omitempty"`
 }
 
-// Info is the public summary of a meeting, as GET /api/meetings/{meetingId} returns it.
-type Info struct {
+// MeetingInfo is a meeting's public summary, the body of GET /api/meetings/{meetingId}.
+type MeetingInfo struct {
 	MeetingID        string `json:"meetingId"`
 	State            State  `json:"state"`
 	Locked           bool   `json:"locked"`
