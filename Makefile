@@ -3,6 +3,8 @@ SHELL := /bin/bash
 GO ?= go
 ARGS ?=
 BIN := bin
+GOLANGCI_VERSION := v2.15.0
+GOLANGCI := $(BIN)/golangci-lint-$(GOLANGCI_VERSION)
 
 .PHONY: run build web web-deps browsers test test-go test-web e2e fuzz bench vet lint-web clean
 
@@ -37,10 +39,13 @@ browsers:
 ## `make test` builds it once, through e2e's dependency on web.
 test: vet test-go test-web e2e
 
-## vet: go vet, the web client's lint, and the client must not depend on the server: package
-## client and what it imports stay free of meeting, signaling and sfu (it speaks package wire)
-vet: lint-web
+## vet: go vet, golangci-lint (.golangci.yml), go.mod tidy, the web client's lint, and the client
+## must not depend on the server: package client and what it imports stay free of meeting,
+## signaling and sfu (it speaks package wire)
+vet: lint-web $(GOLANGCI)
 	$(GO) vet ./...
+	$(GO) mod tidy -diff
+	$(GOLANGCI) run ./...
 	@bad=$$($(GO) list -deps ./client/... | grep -E '^github.com/parleyhq/parley/(meeting|signaling|sfu|internal/node)(/|$$)'); \
 	if [ -n "$$bad" ]; then echo "package client depends on server packages:"; echo "$$bad"; exit 1; fi
 
@@ -52,6 +57,11 @@ test-web: web-deps
 
 e2e: web browsers
 	node web/e2e/run.mjs
+
+## the Go linter, pinned, built once into bin/
+$(GOLANGCI):
+	GOBIN=$(CURDIR)/$(BIN)/.golangci $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
+	mv $(BIN)/.golangci/golangci-lint $@
 
 ## lint-web: type-check the web client with every strict flag, then ESLint (web/eslint.config.js)
 lint-web: web-deps

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"slices"
 	"testing"
 	"time"
 
@@ -221,9 +220,6 @@ func gate(meetingID, pid string, kind wire.Kind, forward bool) meetingtest.Media
 }
 
 func updated(p wire.Participant) wire.Event { return wire.ParticipantUpdated{Participant: p} }
-
-// indexOf returns the position of the first trace entry equal to s, or -1.
-func indexOf(entries []string, s string) int { return slices.Index(entries, s) }
 
 func equalSnapshots(a, b meeting.Snapshot) bool { return reflect.DeepEqual(a, b) }
 

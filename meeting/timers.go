@@ -67,7 +67,7 @@ func (r StartTimer) apply(a *action) error {
 	t.stop = lm.svc.clock.AfterFunc(d, func() { lm.timerFired(gen) })
 	lm.timer = t
 	v := t.view()
-	lm.toAll(wire.TimerStarted{TimerID: v.TimerID, Seconds: v.Seconds, EndsAt: v.EndsAt})
+	lm.toAll(wire.TimerStarted(v))
 	return nil
 }
 

@@ -43,7 +43,7 @@ func TestMuteAllStopsAudioAtTheServer(t *testing.T) {
 	for _, g := range guests {
 		ev := waitEvent(t, g, "mutedByHost", nil)
 		var mb struct{ AllowSelfUnmute bool }
-		ev.Decode(&mb)
+		decode(t, ev, &mb)
 		if mb.AllowSelfUnmute {
 			t.Fatalf("mutedByHost = %s", ev.Raw)
 		}
@@ -183,7 +183,7 @@ func TestTimerEndsInRealTime(t *testing.T) {
 		EndsAt  int64
 	}
 	for _, c := range append(guests, host) {
-		waitEvent(t, c, "timerStarted", nil).Decode(&started)
+		decode(t, waitEvent(t, c, "timerStarted", nil), &started)
 		if started.TimerID != "t15" || started.Seconds != 15 {
 			t.Fatalf("timerStarted = %+v", started)
 		}

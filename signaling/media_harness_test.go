@@ -127,3 +127,11 @@ func noGapButShed(t *testing.T, what string, before, after rtpstats.Counts, shed
 		t.Errorf("%s: %d sequence gaps with %d packets shed by the server (max gap %d)", what, gaps, shed, after.MaxGap)
 	}
 }
+
+// decode reads an event's fields into v, failing the test if they do not fit.
+func decode(t *testing.T, m client.Message, v any) {
+	t.Helper()
+	if err := m.Decode(v); err != nil {
+		t.Fatal(err)
+	}
+}

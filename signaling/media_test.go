@@ -71,7 +71,7 @@ func TestLeaveAndDisconnect(t *testing.T) {
 	}
 	left := waitEvent(t, ada, "participantLeft", nil)
 	var pl struct{ ParticipantID, Reason string }
-	left.Decode(&pl)
+	decode(t, left, &pl)
 	if pl.ParticipantID != graceID || pl.Reason != "left" {
 		t.Fatalf("participantLeft = %s", left.Raw)
 	}
@@ -86,10 +86,9 @@ func TestLeaveAndDisconnect(t *testing.T) {
 	linus.Close()
 	gone := waitEvent(t, ada, "participantLeft", func(m client.Message) bool {
 		var x struct{ ParticipantID string }
-		m.Decode(&x)
-		return x.ParticipantID == linusID
+		return m.Decode(&x) == nil && x.ParticipantID == linusID
 	})
-	gone.Decode(&pl)
+	decode(t, gone, &pl)
 	if pl.Reason != "disconnected" {
 		t.Fatalf("participantLeft = %s", gone.Raw)
 	}

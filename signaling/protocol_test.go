@@ -33,7 +33,9 @@ func TestCreateAndGetMeeting(t *testing.T) {
 		t.Fatalf("get: %d %s", status, body)
 	}
 	var info map[string]any
-	json.Unmarshal(body, &info)
+	if err := json.Unmarshal(body, &info); err != nil {
+		t.Fatalf("info %s: %v", body, err)
+	}
 	if info["meetingId"] != c.MeetingID || info["state"] != "open" || info["locked"] != false || info["participantCount"] != float64(0) {
 		t.Fatalf("info = %s", body)
 	}

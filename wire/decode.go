@@ -113,12 +113,12 @@ func checkID(raw json.RawMessage) (ID, error) {
 	case '"':
 		var s string
 		if json.Unmarshal(raw, &s) == nil {
-			return ID(raw), nil
+			return raw, nil
 		}
 	default:
 		var n json.Number
 		if json.Unmarshal(raw, &n) == nil {
-			return ID(raw), nil
+			return raw, nil
 		}
 	}
 	return nil, errors.New(`"id" must be a string or a number`)

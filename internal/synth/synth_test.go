@@ -121,7 +121,7 @@ func TestVP8PayloadsAreWellFormed(t *testing.T) {
 			t.Errorf("packet %d has no stamp", i)
 		}
 		if IsKeyframe(VP8, p) != (i == 0) {
-			t.Errorf("packet %d: IsKeyframe = %v", i, !(i == 0))
+			t.Errorf("packet %d: IsKeyframe = %v", i, i != 0)
 		}
 	}
 	next, key := v.Next()
