@@ -3,8 +3,10 @@ SHELL := /bin/bash
 GO ?= go
 ARGS ?=
 BIN := bin
+GOLANGCI_VERSION := v2.15.0
+GOLANGCI := $(BIN)/golangci-lint-$(GOLANGCI_VERSION)
 
-.PHONY: run build web web-deps chromium test test-go test-web e2e fuzz bench vet clean
+.PHONY: run build web web-deps browsers test test-go test-web e2e fuzz bench vet lint-web clean
 
 ## run: build the web client and the server, then serve on :8080 (in-memory, one node)
 run: build
@@ -15,7 +17,7 @@ build: web
 	$(GO) build -o $(BIN)/parley ./cmd/parley
 	$(GO) build -o $(BIN)/parley-load ./cmd/parley-load
 
-web/node_modules/.package-lock.json: web/package-lock.json web/package.json
+web/node_modules/.package-lock.json: web/package-lock.json web/package.json web/lint/package.json
 	npm --prefix web ci --no-audit --no-fund
 	@touch $@
 
@@ -25,18 +27,27 @@ web-deps: web/node_modules/.package-lock.json
 web: web-deps
 	npm --prefix web run build
 
-## chromium: Debian's Chromium for the end-to-end tests, when missing
-chromium:
-	@if [ ! -x /usr/bin/chromium ]; then \
-		echo "installing chromium with apt"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+## browsers: Debian's Chromium and Firefox ESR for the end-to-end tests, when missing
+browsers:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/firefox-esr ]; then \
+		echo "installing chromium and firefox-esr with apt"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium firefox-esr >/dev/null; \
 	fi
 
-## test: every test: Go (race detector), the web client's unit tests, the browser end-to-end tests
+## test: every test: Go (race detector), the web client's unit tests, the browser end-to-end tests.
+## Only e2e needs the built client (Go builds embed web/dist/.gitkeep without it), so one
+## `make test` builds it once, through e2e's dependency on web.
 test: vet test-go test-web e2e
 
-vet:
+## vet: go vet, golangci-lint (.golangci.yml), go.mod tidy, the web client's lint, and the client
+## must not depend on the server: package client and what it imports stay free of meeting,
+## signaling and sfu (it speaks package wire)
+vet: lint-web $(GOLANGCI)
 	$(GO) vet ./...
+	$(GO) mod tidy -diff
+	$(GOLANGCI) run ./...
+	@bad=$$($(GO) list -deps ./client/... | grep -E '^github.com/parleyhq/parley/(meeting|signaling|sfu|internal/node)(/|$$)'); \
+	if [ -n "$$bad" ]; then echo "package client depends on server packages:"; echo "$$bad"; exit 1; fi
 
 test-go:
 	$(GO) test -race -count=1 -timeout 10m ./...
@@ -44,16 +55,26 @@ test-go:
 test-web: web-deps
 	npm --prefix web test
 
-e2e: web chromium
-	npm --prefix web run e2e
+e2e: web browsers
+	node web/e2e/run.mjs
+
+## the Go linter, pinned, built once into bin/
+$(GOLANGCI):
+	GOBIN=$(CURDIR)/$(BIN)/.golangci $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
+	mv $(BIN)/.golangci/golangci-lint $@
+
+## lint-web: type-check the web client with every strict flag, then ESLint (web/eslint.config.js)
+lint-web: web-deps
+	npm --prefix web run lint
 
 ## fuzz: fuzz the protocol decoder for a while (the corpus in testdata/ runs in every `go test`)
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./signaling/wire
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./wire
 
-## bench: forwarding-path benchmarks and a short load run
+## bench: forwarding-path benchmarks, the control plane's muteAll, and a short load run
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./sfu/...
+	$(GO) test -run '^$$' -bench MuteAll -benchtime 5x ./signaling/
 	bash cmd/parley-load/bench.sh
 
 clean:

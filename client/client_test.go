@@ -9,7 +9,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/parleyhq/parley/meeting"
+	"github.com/parleyhq/parley/wire"
 )
 
 func TestMain(m *testing.M) {
@@ -47,21 +47,21 @@ func TestClosedErrorIsErrClosed(t *testing.T) {
 func TestMessageEvents(t *testing.T) {
 	for _, tc := range []struct {
 		raw  string
-		want meeting.Event
+		want wire.Event
 	}{
 		{`{"type":"participantJoined","participant":{"participantId":"p1","name":"Grace","role":"participant","audioMuted":false,"videoMuted":true,"mutedByHost":false,"canUnmute":true}}`,
-			meeting.ParticipantJoined{Participant: meeting.Participant{ID: "p1", Name: "Grace", Role: meeting.RoleParticipant, VideoMuted: true, CanUnmute: true}}},
+			wire.ParticipantJoined{Participant: wire.Participant{ID: "p1", Name: "Grace", Role: wire.RoleParticipant, VideoMuted: true, CanUnmute: true}}},
 		{`{"type":"participantLeft","participantId":"p2","reason":"kicked"}`,
-			meeting.ParticipantLeft{ParticipantID: "p2", Reason: meeting.ReasonKicked}},
+			wire.ParticipantLeft{ParticipantID: "p2", Reason: wire.ReasonKicked}},
 		{`{"type":"timerStarted","timerId":"t30","seconds":30,"endsAt":1764200000000}`,
-			meeting.TimerStarted{TimerID: "t30", Seconds: 30, EndsAt: 1764200000000}},
-		{`{"type":"mutedByHost","allowSelfUnmute":true}`, meeting.MutedByHost{AllowSelfUnmute: true}},
+			wire.TimerStarted{TimerID: "t30", Seconds: 30, EndsAt: 1764200000000}},
+		{`{"type":"mutedByHost","allowSelfUnmute":true}`, wire.MutedByHost{AllowSelfUnmute: true}},
 		{`{"type":"meetingUpdated","meeting":{"meetingId":"m","state":"open","locked":true}}`,
-			meeting.MeetingUpdated{Meeting: meeting.MeetingView{MeetingID: "m", State: meeting.StateOpen, Locked: true}}},
-		{`{"type":"meetingEnded"}`, meeting.MeetingEnded{}},
-		{`{"type":"kicked"}`, meeting.Kicked{}},
-		{`{"type":"replaced"}`, meeting.Replaced{}},
-		{`{"type":"timerEnded","timerId":"t15"}`, meeting.TimerEnded{TimerID: "t15"}},
+			wire.MeetingUpdated{Meeting: wire.MeetingView{MeetingID: "m", State: wire.StateOpen, Locked: true}}},
+		{`{"type":"meetingEnded"}`, wire.MeetingEnded{}},
+		{`{"type":"kicked"}`, wire.Kicked{}},
+		{`{"type":"replaced"}`, wire.Replaced{}},
+		{`{"type":"timerEnded","timerId":"t15"}`, wire.TimerEnded{TimerID: "t15"}},
 	} {
 		c := mustClient(t)
 		c.dispatch([]byte(tc.raw), time.Now())

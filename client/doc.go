@@ -3,8 +3,8 @@
 // connections that publish synthetic media and receive, count and time everyone else's.
 //
 // It serves the server's end-to-end tests, bots and the load generator. It owns the client's
-// side of the protocol only: it must not reach into the server's packages (it reads their
-// message types from parley/signaling/wire and parley/meeting and nothing else).
+// side of the protocol only: it must not reach into the server's packages (meeting, signaling,
+// sfu); it speaks the protocol through package wire, and `make vet` fails if it imports more.
 //
 // A Client keeps a log of every server message that is not the answer to one of its pending
 // requests (events, offers, candidates, unsolicited errors), in arrival order; WaitFor waits on

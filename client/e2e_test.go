@@ -2,40 +2,14 @@ package client_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/parleyhq/parley/client"
-	"github.com/parleyhq/parley/client/rtpstats"
-	"github.com/parleyhq/parley/meeting"
-	"github.com/parleyhq/parley/sfu"
-	"github.com/parleyhq/parley/signaling"
+	"github.com/parleyhq/parley/internal/node/nodetest"
+	"github.com/parleyhq/parley/internal/rtpstats"
+	"github.com/parleyhq/parley/wire"
 )
-
-// startServer runs the real server (domain, sfu on loopback, edge) in the test process.
-func startServer(t *testing.T) string {
-	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	reg := prometheus.NewRegistry()
-	media, err := sfu.New(sfu.Config{LoopbackOnly: true, Logger: log, Registerer: reg})
-	if err != nil {
-		t.Fatalf("sfu: %v", err)
-	}
-	meetings := meeting.NewService(meeting.Config{Media: signaling.MeetingMedia(media), Logger: log})
-	srv := signaling.New(signaling.Config{Registry: reg, Logger: log}, meetings, media)
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		hs.Close()
-		media.Close()
-	})
-	return hs.URL
-}
 
 func dial(ctx context.Context, t *testing.T, url, meetingID, name, hostKey string) *client.Client {
 	t.Helper()
@@ -51,7 +25,8 @@ func dial(ctx context.Context, t *testing.T, url, meetingID, name, hostKey strin
 // and video, each receives the other's, counted, in order, with delay measured; when one
 // leaves, the other's tracks from it end.
 func TestTwoClientsExchangeMedia(t *testing.T) {
-	url := startServer(t)
+	srv := nodetest.Start(t)
+	url := srv.URL
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	created, err := client.CreateMeeting(ctx, url, "Ada")
@@ -59,7 +34,7 @@ func TestTwoClientsExchangeMedia(t *testing.T) {
 		t.Fatal(err)
 	}
 	host := dial(ctx, t, url, created.MeetingID, "Ada", created.HostKey)
-	if host.Joined().Role != meeting.RoleHost {
+	if host.Joined().Role != wire.RoleHost {
 		t.Errorf("host joined as %q", host.Joined().Role)
 	}
 	guest := dial(ctx, t, url, created.MeetingID, "Grace", "")
@@ -68,7 +43,7 @@ func TestTwoClientsExchangeMedia(t *testing.T) {
 	}
 	if _, err := host.WaitFor(ctx, func(m client.Message) bool {
 		ev, err := m.Event()
-		j, ok := ev.(meeting.ParticipantJoined)
+		j, ok := ev.(wire.ParticipantJoined)
 		return err == nil && ok && j.Participant.ID == guest.ParticipantID()
 	}); err != nil {
 		t.Fatalf("host never saw the guest join: %v", err)
@@ -101,15 +76,14 @@ func TestTwoClientsExchangeMedia(t *testing.T) {
 			if c.Delay.Count == 0 || c.Delay.P50 <= 0 || c.Delay.P50 > time.Second {
 				t.Errorf("%s from %s: delay %+v", kind, pair.from, c.Delay)
 			}
-			if c.Lost > int64(c.Expected/10) {
-				t.Errorf("%s from %s: lost %d of %d on loopback", kind, pair.from, c.Lost, c.Expected)
-			}
 		}
 		tracks := pair.rx.Tracks()
 		if tr, ok := tracks[client.TrackKey{StreamID: pair.from, Kind: client.Video}]; !ok || tr.Codec != "video/VP8" {
 			t.Errorf("tracks %+v: want %s's VP8 video", tracks, pair.from)
 		}
 	}
+	// Loss on a busy machine is allowed where the server says it shed load, nowhere else.
+	nodetest.Drops(t, srv.SFU.Stats())
 	if st := host.PublishStats(); st.AudioPackets == 0 || st.Keyframes == 0 {
 		t.Errorf("host publish stats %+v", st)
 	}
@@ -132,15 +106,15 @@ func TestTwoClientsExchangeMedia(t *testing.T) {
 	}
 	if _, err := host.WaitFor(ctx, func(m client.Message) bool {
 		ev, _ := m.Event()
-		l, ok := ev.(meeting.ParticipantLeft)
-		return ok && l.ParticipantID == guest.ParticipantID() && l.Reason == meeting.ReasonLeft
+		l, ok := ev.(wire.ParticipantLeft)
+		return ok && l.ParticipantID == guest.ParticipantID() && l.Reason == wire.ReasonLeft
 	}); err != nil {
 		t.Errorf("no participantLeft for the guest: %v", err)
 	}
 }
 
 func TestJoinErrorsCarryTheProtocolCode(t *testing.T) {
-	url := startServer(t)
+	url := nodetest.Start(t).URL
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_, err := client.Dial(ctx, client.Options{BaseURL: url, MeetingID: "no-such-meeting", Name: "X", Loopback: true})
@@ -195,7 +169,8 @@ func TestJoinErrorsCarryTheProtocolCode(t *testing.T) {
 // sending audio on the client side: packets stop arriving, then resume with no sequence gap
 // beyond what the client did not send.
 func TestH264AndSendingSwitch(t *testing.T) {
-	url := startServer(t)
+	srv := nodetest.Start(t)
+	url := srv.URL
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	created, err := client.CreateMeeting(ctx, url, "Ada")
@@ -226,6 +201,7 @@ func TestH264AndSendingSwitch(t *testing.T) {
 		t.Fatal(err)
 	}
 	sentWhileStopped := host.PublishStats().AudioPackets
+	shedBefore := nodetest.Shed(srv.SFU.Stats())
 	if err := host.SetSending(client.Audio, true); err != nil {
 		t.Fatal(err)
 	}
@@ -233,8 +209,11 @@ func TestH264AndSendingSwitch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resumed.Gaps != stopped.Gaps || resumed.Lost > stopped.Lost {
-		t.Errorf("a pause in sending looked like loss: before %+v, after %+v", stopped, resumed)
+	// The publisher's sequence numbers did not move while it sent nothing, so the pause itself
+	// must leave no gap: a gap may appear only where the server shed a packet meanwhile.
+	if gaps, shed := resumed.Gaps-stopped.Gaps, nodetest.Shed(srv.SFU.Stats())-shedBefore; gaps > shed {
+		t.Errorf("a pause in sending looked like loss: %d new gaps, %d packets shed by the server; before %+v, after %+v",
+			gaps, shed, stopped, resumed)
 	}
 	if host.PublishStats().AudioPackets <= sentWhileStopped {
 		t.Error("the publisher did not resume sending")

@@ -7,7 +7,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/parleyhq/parley/signaling/wire"
+	"github.com/parleyhq/parley/wire"
 )
 
 // ProtocolError is an error answer of the server: an "error" message on the WebSocket, or an
@@ -41,7 +41,7 @@ func parseErrorMessage(raw []byte) *ProtocolError {
 	if err := json.Unmarshal(raw, &body); err != nil || body.Code == "" {
 		return &ProtocolError{Code: "unknown", Message: "unreadable error message: " + string(raw)}
 	}
-	return &ProtocolError{Code: body.Code, Message: body.Message}
+	return &ProtocolError{Code: string(body.Code), Message: body.Message}
 }
 
 // ErrClosed is in the chain of every error caused by the connection having closed.

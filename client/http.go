@@ -10,8 +10,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/parleyhq/parley/meeting"
-	"github.com/parleyhq/parley/signaling/wire"
+	"github.com/parleyhq/parley/wire"
 )
 
 // maxHTTPBody bounds what the client reads of an API response.
@@ -23,7 +22,7 @@ func CreateMeeting(ctx context.Context, baseURL, hostName string) (wire.Created,
 }
 
 // GetMeeting returns a meeting's public summary (GET /api/meetings/{meetingId}).
-func GetMeeting(ctx context.Context, baseURL, meetingID string) (meeting.Info, error) {
+func GetMeeting(ctx context.Context, baseURL, meetingID string) (wire.MeetingInfo, error) {
 	return API{BaseURL: baseURL}.GetMeeting(ctx, meetingID)
 }
 
@@ -48,10 +47,10 @@ func (a API) CreateMeeting(ctx context.Context, hostName string) (wire.Created, 
 }
 
 // GetMeeting returns a meeting's public summary (GET /api/meetings/{meetingId}).
-func (a API) GetMeeting(ctx context.Context, meetingID string) (meeting.Info, error) {
-	var info meeting.Info
+func (a API) GetMeeting(ctx context.Context, meetingID string) (wire.MeetingInfo, error) {
+	var info wire.MeetingInfo
 	if err := a.do(ctx, http.MethodGet, "/api/meetings/"+url.PathEscape(meetingID), nil, http.StatusOK, &info); err != nil {
-		return meeting.Info{}, fmt.Errorf("get meeting: %w", err)
+		return wire.MeetingInfo{}, fmt.Errorf("get meeting: %w", err)
 	}
 	return info, nil
 }
@@ -88,7 +87,7 @@ func (a API) do(ctx context.Context, method, path string, body []byte, want int,
 		if json.Unmarshal(data, &e) != nil || e.Error.Code == "" {
 			return &ProtocolError{Code: "unknown", Message: strings.TrimSpace(string(data)), HTTPStatus: resp.StatusCode}
 		}
-		return &ProtocolError{Code: e.Error.Code, Message: e.Error.Message, HTTPStatus: resp.StatusCode}
+		return &ProtocolError{Code: string(e.Error.Code), Message: e.Error.Message, HTTPStatus: resp.StatusCode}
 	}
 	if err := json.Unmarshal(data, out); err != nil {
 		return fmt.Errorf("decode response %s: %w", data, err)

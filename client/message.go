@@ -6,7 +6,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/parleyhq/parley/meeting"
+	"github.com/parleyhq/parley/wire"
 )
 
 // Message is one message from the server as it arrived.
@@ -21,7 +21,7 @@ type Message struct {
 }
 
 // Decode unmarshals the whole message into v (a body struct such as wire.Joined or
-// meeting.TimerStarted: the "type" and "id" fields are ignored by them).
+// wire.TimerStarted: the "type" and "id" fields are ignored by them).
 func (m Message) Decode(v any) error {
 	if err := json.Unmarshal(m.Raw, v); err != nil {
 		return fmt.Errorf("decode %s message: %w", m.Type, err)
@@ -29,43 +29,11 @@ func (m Message) Decode(v any) error {
 	return nil
 }
 
-// Event decodes an event message into its meeting event value (meeting.ParticipantJoined,
-// meeting.TimerStarted, ...).
-func (m Message) Event() (meeting.Event, error) {
-	decode, ok := eventDecoders[m.Type]
-	if !ok {
-		return nil, fmt.Errorf("%q is not an event of the protocol", m.Type)
-	}
-	ev, err := decode(m.Raw)
-	if err != nil {
-		return nil, fmt.Errorf("decode %s event: %w", m.Type, err)
-	}
-	return ev, nil
+// Event decodes an event message into its event value (wire.ParticipantJoined,
+// wire.TimerStarted, ...).
+func (m Message) Event() (wire.Event, error) {
+	return wire.DecodeEvent(m.Type, m.Raw)
 }
-
-func decodeEvent[E meeting.Event](raw []byte) (meeting.Event, error) {
-	var ev E
-	err := json.Unmarshal(raw, &ev)
-	return ev, err
-}
-
-var eventDecoders = func() map[string]func([]byte) (meeting.Event, error) {
-	m := map[string]func([]byte) (meeting.Event, error){}
-	add := func(ev meeting.Event, decode func([]byte) (meeting.Event, error)) { m[ev.EventType()] = decode }
-	add(meeting.ParticipantJoined{}, decodeEvent[meeting.ParticipantJoined])
-	add(meeting.ParticipantUpdated{}, decodeEvent[meeting.ParticipantUpdated])
-	add(meeting.ParticipantLeft{}, decodeEvent[meeting.ParticipantLeft])
-	add(meeting.MutedByHost{}, decodeEvent[meeting.MutedByHost])
-	add(meeting.UnmuteAllowed{}, decodeEvent[meeting.UnmuteAllowed])
-	add(meeting.TimerStarted{}, decodeEvent[meeting.TimerStarted])
-	add(meeting.TimerCancelled{}, decodeEvent[meeting.TimerCancelled])
-	add(meeting.TimerEnded{}, decodeEvent[meeting.TimerEnded])
-	add(meeting.MeetingUpdated{}, decodeEvent[meeting.MeetingUpdated])
-	add(meeting.Kicked{}, decodeEvent[meeting.Kicked])
-	add(meeting.MeetingEnded{}, decodeEvent[meeting.MeetingEnded])
-	add(meeting.Replaced{}, decodeEvent[meeting.Replaced])
-	return m
-}()
 
 // OfType matches messages of any of the given types.
 func OfType(types ...string) func(Message) bool {

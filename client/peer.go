@@ -12,7 +12,8 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/parleyhq/parley/internal/loopback"
-	"github.com/parleyhq/parley/signaling/wire"
+	"github.com/parleyhq/parley/internal/pionlog"
+	"github.com/parleyhq/parley/wire"
 )
 
 // maxNACKs is libwebrtc's kMaxNackRetries.
@@ -26,7 +27,7 @@ func (c *Client) newAPI(codecs func(*webrtc.MediaEngine) error) (*webrtc.API, er
 		return nil, fmt.Errorf("register codecs: %w", err)
 	}
 	reg := &interceptor.Registry{}
-	logs := pionLogs{log: c.log}
+	logs := pionlog.New(c.log, pionlog.Client)
 	// A lost packet is asked for at most maxNACKs times, as libwebrtc does (Pion's default
 	// asks every 100 ms until the packet leaves its window, which no browser does).
 	nackGen := []nack.GeneratorOption{nack.WithGeneratorLoggerFactory(logs), nack.GeneratorMaxNacksPerPacket(maxNACKs)}

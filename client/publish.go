@@ -14,8 +14,8 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/parleyhq/parley/client/synth"
-	"github.com/parleyhq/parley/signaling/wire"
+	"github.com/parleyhq/parley/internal/synth"
+	"github.com/parleyhq/parley/wire"
 )
 
 // PublishOptions choose what Publish sends. Zero fields take synth's defaults (VP8, 1.5 Mbit/s,

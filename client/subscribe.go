@@ -12,9 +12,9 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/parleyhq/parley/client/rtpstats"
-	"github.com/parleyhq/parley/client/synth"
-	"github.com/parleyhq/parley/signaling/wire"
+	"github.com/parleyhq/parley/internal/rtpstats"
+	"github.com/parleyhq/parley/internal/synth"
+	"github.com/parleyhq/parley/wire"
 )
 
 // Media kinds, as in setMuted and as webrtc.RTPCodecType.String gives them.

@@ -7,11 +7,13 @@ import (
 
 	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/meeting/meetingtest"
+	"github.com/parleyhq/parley/wire"
 )
 
 type discard struct{}
 
-func (discard) Deliver(meeting.Event) {}
+func (discard) Deliver([]*wire.EventMessage) {}
+func (discard) Flush()                       {}
 
 // benchRoom is a meeting with a host and n participants whose sinks drop everything.
 func benchRoom(b *testing.B, n int) (*meeting.Service, meeting.Created, *meeting.Member, []*meeting.Member) {
@@ -56,7 +58,7 @@ func BenchmarkJoinLeave(b *testing.B) {
 func BenchmarkSetMuted(b *testing.B) {
 	_, _, _, ps := benchRoom(b, 9)
 	ctx := context.Background()
-	reqs := []meeting.Request{meeting.SetMuted{Kind: meeting.KindAudio, Muted: true}, meeting.SetMuted{Kind: meeting.KindAudio}}
+	reqs := []meeting.Request{meeting.SetMuted{Kind: wire.KindAudio, Muted: true}, meeting.SetMuted{Kind: wire.KindAudio}}
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
@@ -67,17 +69,24 @@ func BenchmarkSetMuted(b *testing.B) {
 	}
 }
 
-func BenchmarkMuteAll100(b *testing.B) {
-	_, _, host, _ := benchRoom(b, 99)
-	ctx := context.Background()
-	reqs := []meeting.Request{meeting.MuteAll{}, meeting.AllowUnmute{}}
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		if err := host.Do(ctx, reqs[i&1]); err != nil {
-			b.Fatal(err)
-		}
-		i++
+// BenchmarkMuteAll is the domain's share of a mute all (its whole lock section, sinks that
+// drop what they are given, no media): every participant's state changes, so N broadcasts of
+// participantUpdated reach N members each.
+func BenchmarkMuteAll(b *testing.B) {
+	for _, n := range []int{100, 500} {
+		b.Run(fmt.Sprintf("participants=%d", n), func(b *testing.B) {
+			_, _, host, _ := benchRoom(b, n-1)
+			ctx := context.Background()
+			reqs := []meeting.Request{meeting.MuteAll{}, meeting.AllowUnmute{}}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if err := host.Do(ctx, reqs[i&1]); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
 	}
 }
 
@@ -86,7 +95,7 @@ func BenchmarkForbidden(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := ps[0].Do(ctx, meeting.EndMeeting{}); meeting.CodeOf(err) != meeting.CodeForbidden {
+		if err := ps[0].Do(ctx, meeting.EndMeeting{}); meeting.CodeOf(err) != wire.CodeForbidden {
 			b.Fatal(err)
 		}
 	}
@@ -111,7 +120,7 @@ func BenchmarkParallelMeetings(b *testing.B) {
 		muted := false
 		for pb.Next() {
 			muted = !muted
-			if err := m.Do(ctx, meeting.SetMuted{Kind: meeting.KindVideo, Muted: muted}); err != nil {
+			if err := m.Do(ctx, meeting.SetMuted{Kind: wire.KindVideo, Muted: muted}); err != nil {
 				b.Error(err)
 				return
 			}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/meeting/meetingtest"
+	"github.com/parleyhq/parley/wire"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -53,13 +54,13 @@ func TestConcurrentMeetings(t *testing.T) {
 				c.m, c.res = m, res
 				return c
 			}
-			if code := meeting.CodeOf(err); code != meeting.CodeMeetingLocked && code != meeting.CodeMeetingFull {
+			if code := meeting.CodeOf(err); code != wire.CodeMeetingLocked && code != wire.CodeMeetingFull {
 				t.Errorf("rejoin %s: %v", name, err)
 				return nil
 			}
 		}
 	}
-	allowed := func(err error, codes ...meeting.Code) {
+	allowed := func(err error, codes ...wire.Code) {
 		if err == nil {
 			return
 		}
@@ -103,11 +104,14 @@ func TestConcurrentMeetings(t *testing.T) {
 					if target == "" {
 						continue
 					}
-					allowed(r.host.m.Do(ctx, meeting.Kick{ParticipantID: target}), meeting.CodeNotFound)
+					allowed(r.host.m.Do(ctx, meeting.Kick{ParticipantID: target}), wire.CodeNotFound)
 					continue
 				}
 				allowed(r.host.m.Do(ctx, req))
 			}
+			// A churner retries its join while the meeting is locked: leave it open at the end, or a
+			// host that happened to lock it last would keep that churner waiting for ever.
+			allowed(r.host.m.Do(ctx, meeting.SetLocked{Locked: false}))
 		}()
 		for si := range stayers {
 			p := r.ps[si]
@@ -116,8 +120,8 @@ func TestConcurrentMeetings(t *testing.T) {
 				defer wg.Done()
 				rng := rand.New(rand.NewPCG(uint64(wi), uint64(si+10)))
 				for range rounds {
-					kind := []meeting.Kind{meeting.KindAudio, meeting.KindVideo}[rng.IntN(2)]
-					allowed(p.m.Do(ctx, meeting.SetMuted{Kind: kind, Muted: rng.IntN(2) == 0}), meeting.CodeForbidden)
+					kind := []wire.Kind{wire.KindAudio, wire.KindVideo}[rng.IntN(2)]
+					allowed(p.m.Do(ctx, meeting.SetMuted{Kind: kind, Muted: rng.IntN(2) == 0}), wire.CodeForbidden)
 				}
 			}()
 		}
@@ -132,7 +136,7 @@ func TestConcurrentMeetings(t *testing.T) {
 				w.churn.conns = append(w.churn.conns, c)
 				w.churn.mu.Unlock()
 				for i := range rounds / 3 {
-					allowed(c.m.Do(ctx, meeting.SetMuted{Kind: meeting.KindVideo, Muted: rng.IntN(2) == 0}), meeting.CodeNotFound)
+					allowed(c.m.Do(ctx, meeting.SetMuted{Kind: wire.KindVideo, Muted: rng.IntN(2) == 0}), wire.CodeNotFound)
 					if rng.IntN(2) == 0 {
 						c.m.Leave()
 					} else {
@@ -176,7 +180,7 @@ func TestConcurrentMeetings(t *testing.T) {
 		r := w.r
 		// Everyone who stayed saw one order of the meeting's broadcast events.
 		witnesses := append([]*conn{r.host}, r.ps[:stayers]...)
-		var ref []meeting.Event
+		var ref []wire.Event
 		for i, c := range witnesses {
 			seq := broadcastOnly(c.sink.Events())
 			if i == 0 {
@@ -212,10 +216,10 @@ func TestConcurrentMeetings(t *testing.T) {
 			if got, ok := last[p.ID]; !ok || got != p {
 				t.Errorf("host's last word on %s is %+v, state is %+v", p.Name, got, p)
 			}
-			if fwd, _ := e.media.Forwarding(r.id(), p.ID, meeting.KindAudio); fwd == p.AudioMuted {
+			if fwd, _ := e.media.Forwarding(r.id(), p.ID, wire.KindAudio); fwd == p.AudioMuted {
 				t.Errorf("%s: audio gate forward=%t with audioMuted=%t", p.Name, fwd, p.AudioMuted)
 			}
-			if fwd, _ := e.media.Forwarding(r.id(), p.ID, meeting.KindVideo); fwd == p.VideoMuted {
+			if fwd, _ := e.media.Forwarding(r.id(), p.ID, wire.KindVideo); fwd == p.VideoMuted {
 				t.Errorf("%s: video gate forward=%t with videoMuted=%t", p.Name, fwd, p.VideoMuted)
 			}
 		}
@@ -232,11 +236,11 @@ func TestConcurrentMeetings(t *testing.T) {
 }
 
 // broadcastOnly drops the events sent to one participant only.
-func broadcastOnly(evs []meeting.Event) []meeting.Event {
-	var out []meeting.Event
+func broadcastOnly(evs []wire.Event) []wire.Event {
+	var out []wire.Event
 	for _, ev := range evs {
 		switch ev.(type) {
-		case meeting.MutedByHost, meeting.UnmuteAllowed:
+		case wire.MutedByHost, wire.UnmuteAllowed:
 			continue
 		}
 		out = append(out, ev)
@@ -245,15 +249,15 @@ func broadcastOnly(evs []meeting.Event) []meeting.Event {
 }
 
 // lastKnown returns, per participant, the last state an event stream carried.
-func lastKnown(evs []meeting.Event) map[string]meeting.Participant {
-	last := make(map[string]meeting.Participant)
+func lastKnown(evs []wire.Event) map[string]wire.Participant {
+	last := make(map[string]wire.Participant)
 	for _, ev := range evs {
 		switch ev := ev.(type) {
-		case meeting.ParticipantJoined:
+		case wire.ParticipantJoined:
 			last[ev.Participant.ID] = ev.Participant
-		case meeting.ParticipantUpdated:
+		case wire.ParticipantUpdated:
 			last[ev.Participant.ID] = ev.Participant
-		case meeting.ParticipantLeft:
+		case wire.ParticipantLeft:
 			delete(last, ev.ParticipantID)
 		}
 	}
@@ -283,7 +287,7 @@ func TestConcurrentHostReplacement(t *testing.T) {
 				mu.Lock()
 				hosts = append(hosts, c)
 				mu.Unlock()
-				if err := m.Do(context.Background(), meeting.MuteAll{AllowSelfUnmute: true}); err != nil && meeting.CodeOf(err) != meeting.CodeNotFound {
+				if err := m.Do(context.Background(), meeting.MuteAll{AllowSelfUnmute: true}); err != nil && meeting.CodeOf(err) != wire.CodeNotFound {
 					t.Errorf("muteAll: %v", err)
 				}
 			}
@@ -294,7 +298,7 @@ func TestConcurrentHostReplacement(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range 40 {
-				_ = p.m.Do(context.Background(), meeting.SetMuted{Kind: meeting.KindAudio, Muted: i%2 == 0})
+				_ = p.m.Do(context.Background(), meeting.SetMuted{Kind: wire.KindAudio, Muted: i%2 == 0})
 			}
 		}()
 	}
@@ -341,7 +345,7 @@ func TestSystemClockTimer(t *testing.T) {
 	if err := h.Do(ctx, meeting.StartTimer{TimerID: "t15"}); err != nil {
 		t.Fatal(err)
 	}
-	ev, ok := sink.Events()[0].(meeting.TimerStarted)
+	ev, ok := sink.Events()[0].(wire.TimerStarted)
 	if !ok {
 		t.Fatalf("events %v", sink.Types())
 	}
@@ -401,6 +405,10 @@ func TestJoinRacesIdleRelease(t *testing.T) {
 		}
 		if n := e.svc.LiveMeetings(); n != 1 {
 			t.Fatalf("round %d: %d live copies", i, n)
+		}
+		// The release frees the media before a new copy can be joined, never the new copy's.
+		if _, known := e.media.Forwarding(r.id(), joined.m.ParticipantID(), wire.KindAudio); !known {
+			t.Fatalf("round %d: the joiner's gate was freed by the release it raced", i)
 		}
 		joined.m.Leave()
 	}

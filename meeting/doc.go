@@ -6,8 +6,17 @@
 // end) and the events each change sends to whom. It keeps live participants in memory, one mutex
 // per live meeting, and the durable meeting record behind the Store interface.
 //
+// It speaks the protocol's own types (package wire) rather than domain copies of them: a
+// participant's state is a wire.Participant, the events are wire events, the error codes wire
+// codes. The domain decides what the protocol says, and there is one protocol, so a second set
+// of types and a mapping at the edge would only triple the cost of every new message; wire holds
+// shapes and no behaviour, so nothing of the server leaks into clients through it. Events are
+// handed to one Sink per connection as *wire.EventMessage, shared by all the recipients of a
+// broadcast, so that the event is encoded once and not under the meeting's lock. The domain's
+// request table (requests.go) turns decoded messages into requests and says who may make them.
+//
 // It must not touch HTTP, WebSocket or Pion, and never imports signaling or sfu. Where a change
-// needs a media effect (closing a participant's audio gate, dropping a participant) it calls the
-// small Media interface declared here, which the sfu satisfies through an adapter wired in cmd.
-// Events go to one Sink per connection; signaling turns them into protocol messages.
+// needs a media effect (closing a participant's audio gate, dropping a participant, freeing a
+// meeting's media) it calls the small Media interface declared here, which the sfu satisfies
+// through the adapter in package internal/node, where a node is assembled.
 package meeting

@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/meeting/meetingtest"
+	"github.com/parleyhq/parley/wire"
 )
 
 var t0 = time.Date(2025, 11, 27, 10, 0, 0, 0, time.UTC)
@@ -130,7 +130,7 @@ func (r *room) snapshot() meeting.Snapshot {
 }
 
 // participant returns the participant's current state from the meeting's snapshot.
-func (r *room) participant(pid string) meeting.Participant {
+func (r *room) participant(pid string) wire.Participant {
 	r.t.Helper()
 	for _, p := range r.snapshot().Participants {
 		if p.ID == pid {
@@ -138,7 +138,7 @@ func (r *room) participant(pid string) meeting.Participant {
 		}
 	}
 	r.t.Fatalf("participant %s is not in the meeting", pid)
-	return meeting.Participant{}
+	return wire.Participant{}
 }
 
 func (r *room) do(c *conn, req meeting.Request) {
@@ -157,7 +157,7 @@ func (r *room) record() meeting.Record {
 	return rec
 }
 
-func wantCode(t testing.TB, err error, want meeting.Code) {
+func wantCode(t testing.TB, err error, want wire.Code) {
 	t.Helper()
 	if got := meeting.CodeOf(err); got != want {
 		t.Fatalf("error code = %q (err %v), want %q", got, err, want)
@@ -170,7 +170,7 @@ func wantCode(t testing.TB, err error, want meeting.Code) {
 	}
 }
 
-func wantEvents(t testing.TB, who string, got, want []meeting.Event) {
+func wantEvents(t testing.TB, who string, got, want []wire.Event) {
 	t.Helper()
 	if len(got) == 0 && len(want) == 0 {
 		return
@@ -180,7 +180,7 @@ func wantEvents(t testing.TB, who string, got, want []meeting.Event) {
 	}
 }
 
-func fmtEvents(evs []meeting.Event) string {
+func fmtEvents(evs []wire.Event) string {
 	s := make([]string, len(evs))
 	for i, ev := range evs {
 		s[i] = fmt.Sprintf("%s%+v", ev.EventType(), ev)
@@ -215,14 +215,11 @@ func (e *env) noMedia() {
 	}
 }
 
-func gate(meetingID, pid string, kind meeting.Kind, forward bool) meetingtest.MediaCall {
+func gate(meetingID, pid string, kind wire.Kind, forward bool) meetingtest.MediaCall {
 	return meetingtest.MediaCall{Op: "SetForwarding", MeetingID: meetingID, ParticipantID: pid, Kind: kind, Forward: forward}
 }
 
-func updated(p meeting.Participant) meeting.Event { return meeting.ParticipantUpdated{Participant: p} }
-
-// indexOf returns the position of the first trace entry equal to s, or -1.
-func indexOf(entries []string, s string) int { return slices.Index(entries, s) }
+func updated(p wire.Participant) wire.Event { return wire.ParticipantUpdated{Participant: p} }
 
 func equalSnapshots(a, b meeting.Snapshot) bool { return reflect.DeepEqual(a, b) }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/meeting/meetingtest"
+	"github.com/parleyhq/parley/wire"
 )
 
 func TestKick(t *testing.T) {
@@ -13,10 +14,10 @@ func TestKick(t *testing.T) {
 	target := r.ps[1]
 	r.do(r.host, meeting.Kick{ParticipantID: target.id()})
 
-	wantEvents(t, "target", target.sink.Take(), []meeting.Event{meeting.Kicked{}})
-	left := meeting.ParticipantLeft{ParticipantID: target.id(), Reason: meeting.ReasonKicked}
+	wantEvents(t, "target", target.sink.Take(), []wire.Event{wire.Kicked{}})
+	left := wire.ParticipantLeft{ParticipantID: target.id(), Reason: wire.ReasonKicked}
 	for _, c := range []*conn{r.host, r.ps[0], r.ps[2]} {
-		wantEvents(t, c.name, c.sink.Take(), []meeting.Event{left})
+		wantEvents(t, c.name, c.sink.Take(), []wire.Event{left})
 	}
 	wantCalls(t, r.media.Take(), []meetingtest.MediaCall{{Op: "RemoveParticipant", MeetingID: r.id(), ParticipantID: target.id()}})
 	// Media drops the participant before anyone is told.
@@ -27,24 +28,24 @@ func TestKick(t *testing.T) {
 
 	// The kicked member is gone: nothing it does counts.
 	r.quiet()
-	wantCode(t, target.m.Do(r.ctx, meeting.SetMuted{Kind: meeting.KindAudio, Muted: true}), meeting.CodeNotFound)
+	wantCode(t, target.m.Do(r.ctx, meeting.SetMuted{Kind: wire.KindAudio, Muted: true}), wire.CodeNotFound)
 	target.m.Leave()
 	target.m.Disconnect()
 	r.noEvents()
 	r.noMedia()
 	// Kicking it again: not in the meeting.
-	wantCode(t, r.host.m.Do(r.ctx, meeting.Kick{ParticipantID: target.id()}), meeting.CodeNotFound)
+	wantCode(t, r.host.m.Do(r.ctx, meeting.Kick{ParticipantID: target.id()}), wire.CodeNotFound)
 }
 
 func TestKickRefusals(t *testing.T) {
 	r := newEnv(t).room(1)
 	for _, tt := range []struct {
 		pid  string
-		code meeting.Code
+		code wire.Code
 	}{
-		{r.host.id(), meeting.CodeBadRequest},
-		{"nobody", meeting.CodeNotFound},
-		{"", meeting.CodeBadRequest},
+		{r.host.id(), wire.CodeBadRequest},
+		{"nobody", wire.CodeNotFound},
+		{"", wire.CodeBadRequest},
 	} {
 		snap := r.snapshot()
 		wantCode(t, r.host.m.Do(r.ctx, meeting.Kick{ParticipantID: tt.pid}), tt.code)
@@ -63,9 +64,9 @@ func TestSetLocked(t *testing.T) {
 	r.noEvents()
 
 	r.do(r.host, meeting.SetLocked{Locked: true})
-	lockedView := meeting.MeetingUpdated{Meeting: meeting.MeetingView{MeetingID: r.id(), State: meeting.StateOpen, Locked: true}}
+	lockedView := wire.MeetingUpdated{Meeting: wire.MeetingView{MeetingID: r.id(), State: wire.StateOpen, Locked: true}}
 	for _, c := range r.everyone() {
-		wantEvents(t, c.name, c.sink.Take(), []meeting.Event{lockedView})
+		wantEvents(t, c.name, c.sink.Take(), []wire.Event{lockedView})
 	}
 	r.noMedia()
 	if !r.record().Locked {
@@ -75,7 +76,7 @@ func TestSetLocked(t *testing.T) {
 	r.noEvents()
 
 	_, err := r.tryJoin(r.id(), "Outsider", "")
-	wantCode(t, err, meeting.CodeMeetingLocked)
+	wantCode(t, err, wire.CodeMeetingLocked)
 	r.noEvents()
 	// The host gets in (a second connection replaces the first).
 	h := r.join(r.id(), "Host", r.created.HostKey)
@@ -85,9 +86,9 @@ func TestSetLocked(t *testing.T) {
 	r.quiet()
 
 	r.do(h, meeting.SetLocked{Locked: false})
-	unlocked := meeting.MeetingUpdated{Meeting: meeting.MeetingView{MeetingID: r.id(), State: meeting.StateOpen}}
-	wantEvents(t, "host", h.sink.Take(), []meeting.Event{unlocked})
-	wantEvents(t, "P1", r.ps[0].sink.Take(), []meeting.Event{unlocked})
+	unlocked := wire.MeetingUpdated{Meeting: wire.MeetingView{MeetingID: r.id(), State: wire.StateOpen}}
+	wantEvents(t, "host", h.sink.Take(), []wire.Event{unlocked})
+	wantEvents(t, "P1", r.ps[0].sink.Take(), []wire.Event{unlocked})
 	if r.record().Locked {
 		t.Error("the unlock is not in the stored record")
 	}
@@ -107,7 +108,7 @@ func TestSetLockedStoreFailureChangesNothing(t *testing.T) {
 	wantCodeInternalWrapping(t, r.host.m.Do(r.ctx, meeting.EndMeeting{}))
 	r.noEvents()
 	r.noMedia()
-	if r.snapshot().Meeting.State != meeting.StateOpen {
+	if r.snapshot().Meeting.State != wire.StateOpen {
 		t.Error("ended in memory though the store refused")
 	}
 	store.failUpdate = false
@@ -122,13 +123,13 @@ func TestEndMeeting(t *testing.T) {
 
 	r.do(r.host, meeting.EndMeeting{})
 	for _, c := range r.everyone() {
-		wantEvents(t, c.name, c.sink.Take(), []meeting.Event{meeting.MeetingEnded{}})
+		wantEvents(t, c.name, c.sink.Take(), []wire.Event{wire.MeetingEnded{}})
 	}
-	wantCalls(t, r.media.Take(), []meetingtest.MediaCall{{Op: "EndMeeting", MeetingID: r.id()}})
+	wantCalls(t, r.media.Take(), []meetingtest.MediaCall{{Op: "ReleaseMeeting", MeetingID: r.id()}})
 	gatesCloseBeforeEvents(t, r.trace.Entries())
 
 	// Tombstone: the record says ended, the live state is gone, and the timer with it.
-	if rec := r.record(); rec.State != meeting.StateEnded || !rec.Locked {
+	if rec := r.record(); rec.State != wire.StateEnded || !rec.Locked {
 		t.Errorf("record %+v", rec)
 	}
 	if r.svc.LiveMeetings() != 0 {
@@ -141,14 +142,14 @@ func TestEndMeeting(t *testing.T) {
 		t.Errorf("%d timers pending after the end", r.clock.Pending())
 	}
 	info, err := r.svc.Info(r.ctx, r.id())
-	if err != nil || info != (meeting.Info{MeetingID: r.id(), State: meeting.StateEnded, Locked: true}) {
+	if err != nil || info != (wire.MeetingInfo{MeetingID: r.id(), State: wire.StateEnded, Locked: true}) {
 		t.Errorf("info %+v, %v", info, err)
 	}
 
 	// Every member is gone: requests say the meeting ended, leaving does nothing.
 	for _, c := range r.everyone() {
-		wantCode(t, c.m.Do(r.ctx, meeting.SetMuted{Kind: meeting.KindAudio, Muted: true}), meeting.CodeMeetingEnded)
-		wantCode(t, c.m.Do(r.ctx, meeting.EndMeeting{}), meeting.CodeMeetingEnded)
+		wantCode(t, c.m.Do(r.ctx, meeting.SetMuted{Kind: wire.KindAudio, Muted: true}), wire.CodeMeetingEnded)
+		wantCode(t, c.m.Do(r.ctx, meeting.EndMeeting{}), wire.CodeMeetingEnded)
 		c.m.Leave()
 		c.m.Disconnect()
 	}
@@ -159,7 +160,7 @@ func TestEndMeeting(t *testing.T) {
 	// Nobody gets back in, the host neither; and nothing is kept in memory for trying.
 	for _, key := range []string{"", r.created.HostKey, "wrong"} {
 		_, err := r.tryJoin(r.id(), "Again", key)
-		wantCode(t, err, meeting.CodeMeetingEnded)
+		wantCode(t, err, wire.CodeMeetingEnded)
 	}
 	if r.svc.LiveMeetings() != 0 {
 		t.Error("joins to an ended meeting left it in memory")
@@ -173,7 +174,7 @@ func TestEndMeetingLeavesOtherMeetingsAlone(t *testing.T) {
 	e.quiet()
 	a.do(a.host, meeting.EndMeeting{})
 	wantEvents(t, "b host", b.host.sink.Events(), nil)
-	b.do(b.ps[0], meeting.SetMuted{Kind: meeting.KindVideo, Muted: true})
+	b.do(b.ps[0], meeting.SetMuted{Kind: wire.KindVideo, Muted: true})
 	e.clock.Advance(15 * time.Second)
 	if got := b.host.sink.Types(); len(got) != 2 || got[1] != "timerEnded" {
 		t.Errorf("meeting b after a ended: %v", got)
@@ -184,12 +185,12 @@ func TestEndMeetingLeavesOtherMeetingsAlone(t *testing.T) {
 }
 
 func TestTerminalEvents(t *testing.T) {
-	for _, ev := range []meeting.Event{meeting.Kicked{}, meeting.MeetingEnded{}, meeting.Replaced{}} {
+	for _, ev := range []wire.Event{wire.Kicked{}, wire.MeetingEnded{}, wire.Replaced{}} {
 		if !meeting.Terminal(ev) {
 			t.Errorf("%s is not terminal", ev.EventType())
 		}
 	}
-	for _, ev := range []meeting.Event{meeting.ParticipantLeft{}, meeting.TimerEnded{}, meeting.MutedByHost{}} {
+	for _, ev := range []wire.Event{wire.ParticipantLeft{}, wire.TimerEnded{}, wire.MutedByHost{}} {
 		if meeting.Terminal(ev) {
 			t.Errorf("%s is terminal", ev.EventType())
 		}

@@ -1,16 +1,21 @@
 package meeting
 
-import "context"
+import (
+	"context"
+
+	"github.com/parleyhq/parley/wire"
+)
 
 // Member is one connection's membership of a meeting. Once it is gone (left, disconnected,
 // kicked, replaced, or the meeting ended) its methods change nothing: Do returns an *Error, and
 // Leave and Disconnect do nothing.
 type Member struct {
-	lm   *liveMeeting
-	id   string
-	role Role
-	sink Sink
-	gone bool // guarded by lm.mu
+	lm     *liveMeeting
+	id     string
+	role   wire.Role
+	sink   Sink
+	gone   bool // guarded by lm.mu
+	queued int  // guarded by lm.mu: events for sink in lm.deliveries
 }
 
 // ParticipantID returns the member's participantId.
@@ -20,47 +25,47 @@ func (m *Member) ParticipantID() string { return m.id }
 func (m *Member) MeetingID() string { return m.lm.id }
 
 // Role returns the member's role, fixed at join.
-func (m *Member) Role() Role { return m.role }
+func (m *Member) Role() wire.Role { return m.role }
 
-// Leave takes the member out of the meeting: the others get ParticipantLeft with reason "left"
+// Leave takes the member out of the meeting: the others get wire.ParticipantLeft with reason "left"
 // and Media drops the participant. The host leaving does not end the meeting.
-func (m *Member) Leave() { m.leave(ReasonLeft) }
+func (m *Member) Leave() { m.leave(wire.ReasonLeft) }
 
 // Disconnect is Leave for a connection that went away, with reason "disconnected".
-func (m *Member) Disconnect() { m.leave(ReasonDisconnected) }
+func (m *Member) Disconnect() { m.leave(wire.ReasonDisconnected) }
 
-func (m *Member) leave(reason LeaveReason) {
+func (m *Member) leave(reason wire.LeaveReason) {
 	lm := m.lm
 	lm.mu.Lock()
-	defer lm.mu.Unlock()
+	defer lm.unlock()
 	if m.gone {
 		return
 	}
 	s := lm.byID[m.id]
 	lm.remove(s)
-	lm.toAll(ParticipantLeft{ParticipantID: m.id, Reason: reason})
+	lm.toAll(wire.ParticipantLeft{ParticipantID: m.id, Reason: reason})
 	lm.svc.log.Debug("participant left", "meetingId", lm.id, "participantId", m.id, "reason", reason)
 }
 
 // Do runs one request for this member. Authorization comes first: a request the member's role
-// may not make is an *Error with CodeForbidden and changes nothing, whatever its fields. Then the
-// request's validation (bad_request, not_found), then the change, its Media calls and its events,
-// all delivered before Do returns.
+// may not make is an *Error with wire.CodeForbidden and changes nothing, whatever its fields.
+// Then the request's validation (bad_request, not_found), then the change, its Media calls and
+// its events, all delivered before Do returns.
 func (m *Member) Do(ctx context.Context, r Request) error {
 	if r == nil {
-		return newError(CodeBadRequest, "missing request")
+		return newError(wire.CodeBadRequest, "missing request")
 	}
 	lm := m.lm
 	lm.mu.Lock()
-	defer lm.mu.Unlock()
+	defer lm.unlock()
 	if m.gone {
 		if lm.ended {
-			return newError(CodeMeetingEnded, "this meeting has ended")
+			return newError(wire.CodeMeetingEnded, "this meeting has ended")
 		}
-		return newError(CodeNotFound, "you are no longer in this meeting")
+		return newError(wire.CodeNotFound, "you are no longer in this meeting")
 	}
 	if !Allowed(m.role, r.RequestKind()) {
-		return newError(CodeForbidden, "only the host may %s", describe(r.RequestKind()))
+		return newError(wire.CodeForbidden, "only the host may %s", describe(r.RequestKind()))
 	}
 	return r.apply(&action{ctx: ctx, lm: lm, self: lm.byID[m.id]})
 }

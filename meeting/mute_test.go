@@ -6,6 +6,7 @@ import (
 
 	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/meeting/meetingtest"
+	"github.com/parleyhq/parley/wire"
 )
 
 // gatesCloseBeforeEvents checks, in the shared trace, that every media call came before the first
@@ -31,24 +32,25 @@ func TestMuteAll(t *testing.T) {
 		t.Run(map[bool]string{true: "allowSelfUnmute", false: "locked"}[allow], func(t *testing.T) {
 			r := newEnv(t).room(3)
 			p1, p2, p3 := r.ps[0], r.ps[1], r.ps[2]
-			r.do(p2, meeting.SetMuted{Kind: meeting.KindAudio, Muted: true})
-			r.do(p3, meeting.SetMuted{Kind: meeting.KindVideo, Muted: true})
+			r.do(p2, meeting.SetMuted{Kind: wire.KindAudio, Muted: true})
+			r.do(p3, meeting.SetMuted{Kind: wire.KindVideo, Muted: true})
 			r.quiet()
 
 			r.do(r.host, meeting.MuteAll{AllowSelfUnmute: allow})
 
-			muted := func(c *conn, videoMuted bool) meeting.Participant {
-				return meeting.Participant{ID: c.id(), Name: c.name, Role: meeting.RoleParticipant, AudioMuted: true, VideoMuted: videoMuted, MutedByHost: true, CanUnmute: allow}
+			muted := func(c *conn, videoMuted bool) wire.Participant {
+				return wire.Participant{ID: c.id(), Name: c.name, Role: wire.RoleParticipant, AudioMuted: true, VideoMuted: videoMuted, MutedByHost: true, CanUnmute: allow}
 			}
 			u1, u2, u3 := updated(muted(p1, false)), updated(muted(p2, false)), updated(muted(p3, true))
-			mb := meeting.MutedByHost{AllowSelfUnmute: allow}
-			wantEvents(t, "host", r.host.sink.Take(), []meeting.Event{u1, u2, u3})
-			wantEvents(t, "P1", p1.sink.Take(), []meeting.Event{mb, u1, u2, u3})
-			wantEvents(t, "P2", p2.sink.Take(), []meeting.Event{u1, mb, u2, u3})
-			wantEvents(t, "P3", p3.sink.Take(), []meeting.Event{u1, u2, mb, u3})
-			wantCalls(t, r.media.Take(), []meetingtest.MediaCall{
-				gate(r.id(), p1.id(), meeting.KindAudio, false), gate(r.id(), p2.id(), meeting.KindAudio, false), gate(r.id(), p3.id(), meeting.KindAudio, false),
-			})
+			mb := wire.MutedByHost{AllowSelfUnmute: allow}
+			wantEvents(t, "host", r.host.sink.Take(), []wire.Event{u1, u2, u3})
+			wantEvents(t, "P1", p1.sink.Take(), []wire.Event{mb, u1, u2, u3})
+			wantEvents(t, "P2", p2.sink.Take(), []wire.Event{u1, mb, u2, u3})
+			wantEvents(t, "P3", p3.sink.Take(), []wire.Event{u1, u2, mb, u3})
+			// One call for every gate, so the media side waits once for the packets in flight.
+			wantCalls(t, r.media.Take(), []meetingtest.MediaCall{{Op: "SetForwardingMany", MeetingID: r.id(), Gates: []meeting.Gate{
+				{ParticipantID: p1.id(), Kind: wire.KindAudio}, {ParticipantID: p2.id(), Kind: wire.KindAudio}, {ParticipantID: p3.id(), Kind: wire.KindAudio},
+			}}})
 			gatesCloseBeforeEvents(t, r.trace.Entries())
 			snap := r.snapshot()
 			if snap.MuteLocked == allow {
@@ -58,7 +60,7 @@ func TestMuteAll(t *testing.T) {
 				t.Errorf("the host was muted: %+v", h)
 			}
 			for _, c := range r.ps {
-				if fwd, _ := r.media.Forwarding(r.id(), c.id(), meeting.KindAudio); fwd {
+				if fwd, _ := r.media.Forwarding(r.id(), c.id(), wire.KindAudio); fwd {
 					t.Errorf("%s's audio still forwarded", c.name)
 				}
 			}
@@ -68,7 +70,7 @@ func TestMuteAll(t *testing.T) {
 			r.do(r.host, meeting.MuteAll{AllowSelfUnmute: allow})
 			wantEvents(t, "host", r.host.sink.Take(), nil)
 			for _, c := range r.ps {
-				wantEvents(t, c.name, c.sink.Take(), []meeting.Event{mb})
+				wantEvents(t, c.name, c.sink.Take(), []wire.Event{mb})
 			}
 		})
 	}
@@ -90,10 +92,10 @@ func TestMuteAllChangesPermission(t *testing.T) {
 	r.do(r.host, meeting.MuteAll{AllowSelfUnmute: true})
 	r.quiet()
 	r.do(r.host, meeting.MuteAll{AllowSelfUnmute: false})
-	want := meeting.Participant{ID: p.id(), Name: p.name, Role: meeting.RoleParticipant, AudioMuted: true, MutedByHost: true, CanUnmute: false}
-	wantEvents(t, "P1", p.sink.Take(), []meeting.Event{meeting.MutedByHost{}, updated(want)})
-	wantEvents(t, "host", r.host.sink.Take(), []meeting.Event{updated(want)})
-	wantCode(t, p.m.Do(r.ctx, meeting.SetMuted{Kind: meeting.KindAudio}), meeting.CodeForbidden)
+	want := wire.Participant{ID: p.id(), Name: p.name, Role: wire.RoleParticipant, AudioMuted: true, MutedByHost: true, CanUnmute: false}
+	wantEvents(t, "P1", p.sink.Take(), []wire.Event{wire.MutedByHost{}, updated(want)})
+	wantEvents(t, "host", r.host.sink.Take(), []wire.Event{updated(want)})
+	wantCode(t, p.m.Do(r.ctx, meeting.SetMuted{Kind: wire.KindAudio}), wire.CodeForbidden)
 }
 
 func TestMuteLockAndJoins(t *testing.T) {
@@ -134,17 +136,17 @@ func TestMuteLockAndJoins(t *testing.T) {
 			}
 			r.quiet()
 			j := r.join(r.id(), "Joiner", "")
-			want := meeting.Participant{ID: j.id(), Name: "Joiner", Role: meeting.RoleParticipant, CanUnmute: true}
+			want := wire.Participant{ID: j.id(), Name: "Joiner", Role: wire.RoleParticipant, CanUnmute: true}
 			if tt.joinerMuted {
 				want.AudioMuted, want.MutedByHost, want.CanUnmute = true, true, false
 			}
 			if j.res.Self != want {
 				t.Fatalf("joiner %+v, want %+v", j.res.Self, want)
 			}
-			if fwd, _ := r.media.Forwarding(r.id(), j.id(), meeting.KindAudio); fwd == tt.joinerMuted {
+			if fwd, _ := r.media.Forwarding(r.id(), j.id(), wire.KindAudio); fwd == tt.joinerMuted {
 				t.Errorf("joiner's audio gate forward=%t, want %t", fwd, !tt.joinerMuted)
 			}
-			wantEvents(t, "host", r.host.sink.Take(), []meeting.Event{meeting.ParticipantJoined{Participant: want}})
+			wantEvents(t, "host", r.host.sink.Take(), []wire.Event{wire.ParticipantJoined{Participant: want}})
 		})
 	}
 }
@@ -153,11 +155,11 @@ func TestMuteParticipant(t *testing.T) {
 	r := newEnv(t).room(2)
 	p1, p2 := r.ps[0], r.ps[1]
 	r.do(r.host, meeting.MuteParticipant{ParticipantID: p1.id()})
-	want := meeting.Participant{ID: p1.id(), Name: p1.name, Role: meeting.RoleParticipant, AudioMuted: true, MutedByHost: true}
-	wantEvents(t, "P1", p1.sink.Take(), []meeting.Event{meeting.MutedByHost{}, updated(want)})
-	wantEvents(t, "P2", p2.sink.Take(), []meeting.Event{updated(want)})
-	wantEvents(t, "host", r.host.sink.Take(), []meeting.Event{updated(want)})
-	wantCalls(t, r.media.Take(), []meetingtest.MediaCall{gate(r.id(), p1.id(), meeting.KindAudio, false)})
+	want := wire.Participant{ID: p1.id(), Name: p1.name, Role: wire.RoleParticipant, AudioMuted: true, MutedByHost: true}
+	wantEvents(t, "P1", p1.sink.Take(), []wire.Event{wire.MutedByHost{}, updated(want)})
+	wantEvents(t, "P2", p2.sink.Take(), []wire.Event{updated(want)})
+	wantEvents(t, "host", r.host.sink.Take(), []wire.Event{updated(want)})
+	wantCalls(t, r.media.Take(), []meetingtest.MediaCall{gate(r.id(), p1.id(), wire.KindAudio, false)})
 	gatesCloseBeforeEvents(t, r.trace.Entries())
 	if r.participant(p2.id()).AudioMuted {
 		t.Error("muting P1 muted P2")
@@ -166,22 +168,22 @@ func TestMuteParticipant(t *testing.T) {
 	// Same again: told again, no update. With permission now: canUnmute changes.
 	r.quiet()
 	r.do(r.host, meeting.MuteParticipant{ParticipantID: p1.id()})
-	wantEvents(t, "P1", p1.sink.Take(), []meeting.Event{meeting.MutedByHost{}})
+	wantEvents(t, "P1", p1.sink.Take(), []wire.Event{wire.MutedByHost{}})
 	r.noEvents()
 	r.do(r.host, meeting.MuteParticipant{ParticipantID: p1.id(), AllowSelfUnmute: true})
 	want.CanUnmute = true
-	wantEvents(t, "P1", p1.sink.Take(), []meeting.Event{meeting.MutedByHost{AllowSelfUnmute: true}, updated(want)})
-	wantEvents(t, "P2", p2.sink.Take(), []meeting.Event{updated(want)})
+	wantEvents(t, "P1", p1.sink.Take(), []wire.Event{wire.MutedByHost{AllowSelfUnmute: true}, updated(want)})
+	wantEvents(t, "P2", p2.sink.Take(), []wire.Event{updated(want)})
 
 	// Refusals change nothing.
 	for _, tt := range []struct {
 		req  meeting.MuteParticipant
-		code meeting.Code
+		code wire.Code
 	}{
-		{meeting.MuteParticipant{ParticipantID: r.host.id()}, meeting.CodeBadRequest},
-		{meeting.MuteParticipant{ParticipantID: r.host.id(), AllowSelfUnmute: true}, meeting.CodeBadRequest},
-		{meeting.MuteParticipant{ParticipantID: "nobody"}, meeting.CodeNotFound},
-		{meeting.MuteParticipant{}, meeting.CodeBadRequest},
+		{meeting.MuteParticipant{ParticipantID: r.host.id()}, wire.CodeBadRequest},
+		{meeting.MuteParticipant{ParticipantID: r.host.id(), AllowSelfUnmute: true}, wire.CodeBadRequest},
+		{meeting.MuteParticipant{ParticipantID: "nobody"}, wire.CodeNotFound},
+		{meeting.MuteParticipant{}, wire.CodeBadRequest},
 	} {
 		r.quiet()
 		snap := r.snapshot()
@@ -199,9 +201,9 @@ func TestMuteParticipantWhoLeft(t *testing.T) {
 	gone := r.ps[0]
 	gone.m.Leave()
 	r.quiet()
-	wantCode(t, r.host.m.Do(r.ctx, meeting.MuteParticipant{ParticipantID: gone.id()}), meeting.CodeNotFound)
-	wantCode(t, r.host.m.Do(r.ctx, meeting.AllowUnmute{ParticipantID: gone.id()}), meeting.CodeNotFound)
-	wantCode(t, r.host.m.Do(r.ctx, meeting.Kick{ParticipantID: gone.id()}), meeting.CodeNotFound)
+	wantCode(t, r.host.m.Do(r.ctx, meeting.MuteParticipant{ParticipantID: gone.id()}), wire.CodeNotFound)
+	wantCode(t, r.host.m.Do(r.ctx, meeting.AllowUnmute{ParticipantID: gone.id()}), wire.CodeNotFound)
+	wantCode(t, r.host.m.Do(r.ctx, meeting.Kick{ParticipantID: gone.id()}), wire.CodeNotFound)
 	r.noEvents()
 	r.noMedia()
 }
@@ -211,22 +213,22 @@ func TestAllowUnmute(t *testing.T) {
 	p1, p2, p3, p4 := r.ps[0], r.ps[1], r.ps[2], r.ps[3]
 	r.do(r.host, meeting.MuteAll{}) // everyone muted without permission, mute lock on
 	r.do(r.host, meeting.AllowUnmute{ParticipantID: p3.id()})
-	r.do(p3, meeting.SetMuted{Kind: meeting.KindAudio}) // P3 unmuted itself
+	r.do(p3, meeting.SetMuted{Kind: wire.KindAudio}) // P3 unmuted itself
 	r.do(r.host, meeting.MuteParticipant{ParticipantID: p4.id(), AllowSelfUnmute: true})
 	r.quiet()
 
 	// One participant: only it is told; the lock stays.
 	r.do(r.host, meeting.AllowUnmute{ParticipantID: p1.id()})
-	want1 := meeting.Participant{ID: p1.id(), Name: p1.name, Role: meeting.RoleParticipant, AudioMuted: true, MutedByHost: true, CanUnmute: true}
-	wantEvents(t, "P1", p1.sink.Take(), []meeting.Event{meeting.UnmuteAllowed{}, updated(want1)})
-	wantEvents(t, "P2", p2.sink.Take(), []meeting.Event{updated(want1)})
-	wantEvents(t, "host", r.host.sink.Take(), []meeting.Event{updated(want1)})
+	want1 := wire.Participant{ID: p1.id(), Name: p1.name, Role: wire.RoleParticipant, AudioMuted: true, MutedByHost: true, CanUnmute: true}
+	wantEvents(t, "P1", p1.sink.Take(), []wire.Event{wire.UnmuteAllowed{}, updated(want1)})
+	wantEvents(t, "P2", p2.sink.Take(), []wire.Event{updated(want1)})
+	wantEvents(t, "host", r.host.sink.Take(), []wire.Event{updated(want1)})
 	if !r.snapshot().MuteLocked {
 		t.Error("allowUnmute for one lifted the meeting's mute lock")
 	}
 	// The gate stays closed until the participant unmutes itself.
 	r.noMedia()
-	if fwd, _ := r.media.Forwarding(r.id(), p1.id(), meeting.KindAudio); fwd {
+	if fwd, _ := r.media.Forwarding(r.id(), p1.id(), wire.KindAudio); fwd {
 		t.Error("allowUnmute opened the audio gate")
 	}
 
@@ -240,16 +242,16 @@ func TestAllowUnmute(t *testing.T) {
 
 	// Everyone: only P2 was still held; the lock lifts.
 	r.do(r.host, meeting.AllowUnmute{})
-	want2 := meeting.Participant{ID: p2.id(), Name: p2.name, Role: meeting.RoleParticipant, AudioMuted: true, MutedByHost: true, CanUnmute: true}
-	wantEvents(t, "P2", p2.sink.Take(), []meeting.Event{meeting.UnmuteAllowed{}, updated(want2)})
+	want2 := wire.Participant{ID: p2.id(), Name: p2.name, Role: wire.RoleParticipant, AudioMuted: true, MutedByHost: true, CanUnmute: true}
+	wantEvents(t, "P2", p2.sink.Take(), []wire.Event{wire.UnmuteAllowed{}, updated(want2)})
 	for _, c := range []*conn{r.host, p1, p3, p4} {
-		wantEvents(t, c.name, c.sink.Take(), []meeting.Event{updated(want2)})
+		wantEvents(t, c.name, c.sink.Take(), []wire.Event{updated(want2)})
 	}
 	r.noMedia()
 	if r.snapshot().MuteLocked {
 		t.Error("allowUnmute for everyone kept the mute lock")
 	}
-	wantCode(t, r.host.m.Do(r.ctx, meeting.AllowUnmute{ParticipantID: "nobody"}), meeting.CodeNotFound)
+	wantCode(t, r.host.m.Do(r.ctx, meeting.AllowUnmute{ParticipantID: "nobody"}), wire.CodeNotFound)
 }
 
 func TestAllowUnmuteEveryoneTellsEachHeldParticipant(t *testing.T) {
@@ -257,14 +259,14 @@ func TestAllowUnmuteEveryoneTellsEachHeldParticipant(t *testing.T) {
 	r.do(r.host, meeting.MuteAll{})
 	r.quiet()
 	r.do(r.host, meeting.AllowUnmute{})
-	var ups []meeting.Event
+	var ups []wire.Event
 	for _, c := range r.ps {
-		ups = append(ups, updated(meeting.Participant{ID: c.id(), Name: c.name, Role: meeting.RoleParticipant, AudioMuted: true, MutedByHost: true, CanUnmute: true}))
+		ups = append(ups, updated(wire.Participant{ID: c.id(), Name: c.name, Role: wire.RoleParticipant, AudioMuted: true, MutedByHost: true, CanUnmute: true}))
 	}
 	wantEvents(t, "host", r.host.sink.Take(), ups)
 	for i, c := range r.ps {
-		want := append([]meeting.Event{}, ups[:i]...)
-		want = append(want, meeting.UnmuteAllowed{})
+		want := append([]wire.Event{}, ups[:i]...)
+		want = append(want, wire.UnmuteAllowed{})
 		want = append(want, ups[i:]...)
 		wantEvents(t, c.name, c.sink.Take(), want)
 	}
@@ -278,61 +280,61 @@ func TestSetMuted(t *testing.T) {
 		prepare  func(r *room, p *conn) // by the host or p
 		caller   string                 // "p" or "host"
 		req      meeting.SetMuted
-		code     meeting.Code
+		code     wire.Code
 		want     state // the caller's state afterwards
 		changed  bool
 		media    func(id, pid string) []meetingtest.MediaCall
 		keyframe bool
 	}{
-		{name: "mute audio", req: meeting.SetMuted{Kind: meeting.KindAudio, Muted: true},
+		{name: "mute audio", req: meeting.SetMuted{Kind: wire.KindAudio, Muted: true},
 			want: state{audio: true, canUnmute: true}, changed: true,
-			media: oneGate(meeting.KindAudio, false)},
-		{name: "unmute audio that is not muted", req: meeting.SetMuted{Kind: meeting.KindAudio, Muted: false},
+			media: oneGate(wire.KindAudio, false)},
+		{name: "unmute audio that is not muted", req: meeting.SetMuted{Kind: wire.KindAudio, Muted: false},
 			want: state{canUnmute: true}},
-		{name: "mute audio twice", prepare: selfMute(meeting.KindAudio), req: meeting.SetMuted{Kind: meeting.KindAudio, Muted: true},
+		{name: "mute audio twice", prepare: selfMute(wire.KindAudio), req: meeting.SetMuted{Kind: wire.KindAudio, Muted: true},
 			want: state{audio: true, canUnmute: true}},
-		{name: "unmute own audio", prepare: selfMute(meeting.KindAudio), req: meeting.SetMuted{Kind: meeting.KindAudio},
+		{name: "unmute own audio", prepare: selfMute(wire.KindAudio), req: meeting.SetMuted{Kind: wire.KindAudio},
 			want: state{canUnmute: true}, changed: true,
-			media: oneGate(meeting.KindAudio, true)},
-		{name: "mute video", req: meeting.SetMuted{Kind: meeting.KindVideo, Muted: true},
+			media: oneGate(wire.KindAudio, true)},
+		{name: "mute video", req: meeting.SetMuted{Kind: wire.KindVideo, Muted: true},
 			want: state{video: true, canUnmute: true}, changed: true,
-			media: oneGate(meeting.KindVideo, false)},
-		{name: "unmute video asks for a keyframe", prepare: selfMute(meeting.KindVideo), req: meeting.SetMuted{Kind: meeting.KindVideo},
+			media: oneGate(wire.KindVideo, false)},
+		{name: "unmute video asks for a keyframe", prepare: selfMute(wire.KindVideo), req: meeting.SetMuted{Kind: wire.KindVideo},
 			want: state{canUnmute: true}, changed: true,
 			media: func(id, pid string) []meetingtest.MediaCall {
-				return []meetingtest.MediaCall{gate(id, pid, meeting.KindVideo, true), {Op: "RequestKeyframe", MeetingID: id, ParticipantID: pid}}
+				return []meetingtest.MediaCall{gate(id, pid, wire.KindVideo, true), {Op: "RequestKeyframe", MeetingID: id, ParticipantID: pid}}
 			}},
-		{name: "unmute video that is not muted", req: meeting.SetMuted{Kind: meeting.KindVideo}, want: state{canUnmute: true}},
-		{name: "unmute audio muted by host without permission", prepare: hostMutes(false), req: meeting.SetMuted{Kind: meeting.KindAudio},
-			code: meeting.CodeForbidden, want: state{audio: true, byHost: true}},
-		{name: "mute audio muted by host: no change", prepare: hostMutes(false), req: meeting.SetMuted{Kind: meeting.KindAudio, Muted: true},
+		{name: "unmute video that is not muted", req: meeting.SetMuted{Kind: wire.KindVideo}, want: state{canUnmute: true}},
+		{name: "unmute audio muted by host without permission", prepare: hostMutes(false), req: meeting.SetMuted{Kind: wire.KindAudio},
+			code: wire.CodeForbidden, want: state{audio: true, byHost: true}},
+		{name: "mute audio muted by host: no change", prepare: hostMutes(false), req: meeting.SetMuted{Kind: wire.KindAudio, Muted: true},
 			want: state{audio: true, byHost: true}},
-		{name: "video works while muted by host", prepare: hostMutes(false), req: meeting.SetMuted{Kind: meeting.KindVideo, Muted: true},
+		{name: "video works while muted by host", prepare: hostMutes(false), req: meeting.SetMuted{Kind: wire.KindVideo, Muted: true},
 			want: state{audio: true, video: true, byHost: true}, changed: true,
-			media: oneGate(meeting.KindVideo, false)},
-		{name: "unmute muted by host with permission clears mutedByHost", prepare: hostMutes(true), req: meeting.SetMuted{Kind: meeting.KindAudio},
+			media: oneGate(wire.KindVideo, false)},
+		{name: "unmute muted by host with permission clears mutedByHost", prepare: hostMutes(true), req: meeting.SetMuted{Kind: wire.KindAudio},
 			want: state{canUnmute: true}, changed: true,
-			media: oneGate(meeting.KindAudio, true)},
+			media: oneGate(wire.KindAudio, true)},
 		{name: "unmute after allowUnmute", prepare: func(r *room, p *conn) {
 			hostMutes(false)(r, p)
 			r.do(r.host, meeting.AllowUnmute{ParticipantID: p.id()})
-		}, req: meeting.SetMuted{Kind: meeting.KindAudio}, want: state{canUnmute: true}, changed: true,
-			media: oneGate(meeting.KindAudio, true)},
+		}, req: meeting.SetMuted{Kind: wire.KindAudio}, want: state{canUnmute: true}, changed: true,
+			media: oneGate(wire.KindAudio, true)},
 		{name: "unmute after muteAll then allowUnmute for everyone", prepare: func(r *room, p *conn) {
 			r.do(r.host, meeting.MuteAll{})
 			r.do(r.host, meeting.AllowUnmute{})
-		}, req: meeting.SetMuted{Kind: meeting.KindAudio}, want: state{canUnmute: true}, changed: true,
-			media: oneGate(meeting.KindAudio, true)},
-		{name: "unknown kind", req: meeting.SetMuted{Kind: "screen", Muted: true}, code: meeting.CodeBadRequest, want: state{canUnmute: true}},
-		{name: "empty kind", req: meeting.SetMuted{}, code: meeting.CodeBadRequest, want: state{canUnmute: true}},
-		{name: "host mutes itself", caller: "host", req: meeting.SetMuted{Kind: meeting.KindAudio, Muted: true},
+		}, req: meeting.SetMuted{Kind: wire.KindAudio}, want: state{canUnmute: true}, changed: true,
+			media: oneGate(wire.KindAudio, true)},
+		{name: "unknown kind", req: meeting.SetMuted{Kind: "screen", Muted: true}, code: wire.CodeBadRequest, want: state{canUnmute: true}},
+		{name: "empty kind", req: meeting.SetMuted{}, code: wire.CodeBadRequest, want: state{canUnmute: true}},
+		{name: "host mutes itself", caller: "host", req: meeting.SetMuted{Kind: wire.KindAudio, Muted: true},
 			want: state{audio: true, canUnmute: true}, changed: true,
-			media: oneGate(meeting.KindAudio, false)},
+			media: oneGate(wire.KindAudio, false)},
 		{name: "host unmutes after muteAll (the host is never muted by it)", caller: "host", prepare: func(r *room, p *conn) {
-			r.do(r.host, meeting.SetMuted{Kind: meeting.KindAudio, Muted: true})
+			r.do(r.host, meeting.SetMuted{Kind: wire.KindAudio, Muted: true})
 			r.do(r.host, meeting.MuteAll{})
-		}, req: meeting.SetMuted{Kind: meeting.KindAudio}, want: state{canUnmute: true}, changed: true,
-			media: oneGate(meeting.KindAudio, true)},
+		}, req: meeting.SetMuted{Kind: wire.KindAudio}, want: state{canUnmute: true}, changed: true,
+			media: oneGate(wire.KindAudio, true)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -357,9 +359,9 @@ func TestSetMuted(t *testing.T) {
 				t.Fatalf("state %+v, want %+v", got, want)
 			}
 			checkInvariants(t, got)
-			var wantEv []meeting.Event
+			var wantEv []wire.Event
 			if tt.changed {
-				wantEv = []meeting.Event{updated(want)}
+				wantEv = []wire.Event{updated(want)}
 			}
 			for _, c := range r.everyone() {
 				wantEvents(t, c.name, c.sink.Take(), wantEv)
@@ -370,8 +372,8 @@ func TestSetMuted(t *testing.T) {
 			}
 			wantCalls(t, r.media.Take(), wantMedia)
 			// The gate follows the mute state exactly.
-			for _, k := range []meeting.Kind{meeting.KindAudio, meeting.KindVideo} {
-				muted := map[meeting.Kind]bool{meeting.KindAudio: got.AudioMuted, meeting.KindVideo: got.VideoMuted}[k]
+			for _, k := range []wire.Kind{wire.KindAudio, wire.KindVideo} {
+				muted := map[wire.Kind]bool{wire.KindAudio: got.AudioMuted, wire.KindVideo: got.VideoMuted}[k]
 				if fwd, _ := r.media.Forwarding(r.id(), caller.id(), k); fwd == muted {
 					t.Errorf("%s gate forward=%t while muted=%t", k, fwd, muted)
 				}
@@ -382,7 +384,7 @@ func TestSetMuted(t *testing.T) {
 
 // checkInvariants checks the protocol's rules on one participant's state: canUnmute is false
 // only while muted by the host, and muted by the host means the audio is muted.
-func checkInvariants(t testing.TB, p meeting.Participant) {
+func checkInvariants(t testing.TB, p wire.Participant) {
 	t.Helper()
 	if !p.CanUnmute && !p.MutedByHost {
 		t.Fatalf("canUnmute false without mutedByHost: %+v", p)
@@ -390,18 +392,18 @@ func checkInvariants(t testing.TB, p meeting.Participant) {
 	if p.MutedByHost && !p.AudioMuted {
 		t.Fatalf("mutedByHost with audio not muted: %+v", p)
 	}
-	if p.Role == meeting.RoleHost && (p.MutedByHost || !p.CanUnmute) {
+	if p.Role == wire.RoleHost && (p.MutedByHost || !p.CanUnmute) {
 		t.Fatalf("the host is muted by the host: %+v", p)
 	}
 }
 
-func oneGate(k meeting.Kind, forward bool) func(id, pid string) []meetingtest.MediaCall {
+func oneGate(k wire.Kind, forward bool) func(id, pid string) []meetingtest.MediaCall {
 	return func(id, pid string) []meetingtest.MediaCall {
 		return []meetingtest.MediaCall{gate(id, pid, k, forward)}
 	}
 }
 
-func selfMute(k meeting.Kind) func(*room, *conn) {
+func selfMute(k wire.Kind) func(*room, *conn) {
 	return func(r *room, p *conn) { r.do(p, meeting.SetMuted{Kind: k, Muted: true}) }
 }
 
@@ -417,7 +419,7 @@ func TestServerEnforcedMuteFlow(t *testing.T) {
 	r := newEnv(t).room(1)
 	p := r.ps[0]
 	forwarded := func() bool {
-		fwd, known := r.media.Forwarding(r.id(), p.id(), meeting.KindAudio)
+		fwd, known := r.media.Forwarding(r.id(), p.id(), wire.KindAudio)
 		if !known {
 			t.Fatal("no gate state for the participant")
 		}
@@ -430,7 +432,7 @@ func TestServerEnforcedMuteFlow(t *testing.T) {
 	if forwarded() {
 		t.Fatal("forwarded after muteAll")
 	}
-	wantCode(t, p.m.Do(r.ctx, meeting.SetMuted{Kind: meeting.KindAudio}), meeting.CodeForbidden)
+	wantCode(t, p.m.Do(r.ctx, meeting.SetMuted{Kind: wire.KindAudio}), wire.CodeForbidden)
 	if forwarded() {
 		t.Fatal("forwarded after a refused unmute")
 	}
@@ -438,7 +440,7 @@ func TestServerEnforcedMuteFlow(t *testing.T) {
 	if forwarded() {
 		t.Fatal("forwarded after allowUnmute, before the participant unmuted")
 	}
-	r.do(p, meeting.SetMuted{Kind: meeting.KindAudio})
+	r.do(p, meeting.SetMuted{Kind: wire.KindAudio})
 	if !forwarded() {
 		t.Fatal("not forwarded after a permitted unmute")
 	}

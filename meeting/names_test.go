@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/parleyhq/parley/meeting"
+	"github.com/parleyhq/parley/wire"
 )
 
 func TestValidateName(t *testing.T) {
@@ -57,7 +58,7 @@ func TestValidateName(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := meeting.ValidateName(tt.raw)
 			if tt.want == "" {
-				wantCode(t, err, meeting.CodeBadRequest)
+				wantCode(t, err, wire.CodeBadRequest)
 				if got != "" {
 					t.Errorf("got name %q with an error", got)
 				}

@@ -5,19 +5,20 @@ import (
 	"testing"
 
 	"github.com/parleyhq/parley/meeting"
+	"github.com/parleyhq/parley/wire"
 )
 
 // wantPermissions is the protocol's table, written out independently of the package's.
 var wantPermissions = map[meeting.RequestKind]struct{ host, participant bool }{
-	meeting.RequestSetMuted:        {true, true},
-	meeting.RequestMuteAll:         {true, false},
-	meeting.RequestMuteParticipant: {true, false},
-	meeting.RequestAllowUnmute:     {true, false},
-	meeting.RequestStartTimer:      {true, false},
-	meeting.RequestCancelTimer:     {true, false},
-	meeting.RequestKick:            {true, false},
-	meeting.RequestSetLocked:       {true, false},
-	meeting.RequestEndMeeting:      {true, false},
+	wire.TypeSetMuted:        {true, true},
+	wire.TypeMuteAll:         {true, false},
+	wire.TypeMuteParticipant: {true, false},
+	wire.TypeAllowUnmute:     {true, false},
+	wire.TypeStartTimer:      {true, false},
+	wire.TypeCancelTimer:     {true, false},
+	wire.TypeKick:            {true, false},
+	wire.TypeSetLocked:       {true, false},
+	wire.TypeEndMeeting:      {true, false},
 }
 
 func TestPermissionTable(t *testing.T) {
@@ -31,10 +32,10 @@ func TestPermissionTable(t *testing.T) {
 			t.Errorf("kind %q is not in the protocol's table", k)
 			continue
 		}
-		if got := meeting.Allowed(meeting.RoleHost, k); got != want.host {
+		if got := meeting.Allowed(wire.RoleHost, k); got != want.host {
 			t.Errorf("Allowed(host, %s) = %t, want %t", k, got, want.host)
 		}
-		if got := meeting.Allowed(meeting.RoleParticipant, k); got != want.participant {
+		if got := meeting.Allowed(wire.RoleParticipant, k); got != want.participant {
 			t.Errorf("Allowed(participant, %s) = %t, want %t", k, got, want.participant)
 		}
 		if meeting.Allowed("", k) || meeting.Allowed("admin", k) {
@@ -42,7 +43,7 @@ func TestPermissionTable(t *testing.T) {
 		}
 	}
 	for _, k := range []meeting.RequestKind{"", "leave", "join", "setmuted", "MuteAll"} {
-		if meeting.Allowed(meeting.RoleHost, k) || meeting.Allowed(meeting.RoleParticipant, k) {
+		if meeting.Allowed(wire.RoleHost, k) || meeting.Allowed(wire.RoleParticipant, k) {
 			t.Errorf("unknown kind %q is allowed", k)
 		}
 	}
@@ -56,30 +57,30 @@ func TestPermissionTable(t *testing.T) {
 func sampleRequests(r *room) map[meeting.RequestKind][]meeting.Request {
 	p1, p2, host := r.ps[0].id(), r.ps[1].id(), r.host.id()
 	return map[meeting.RequestKind][]meeting.Request{
-		meeting.RequestSetMuted: {
-			meeting.SetMuted{Kind: meeting.KindAudio, Muted: true}, meeting.SetMuted{Kind: meeting.KindVideo, Muted: true},
+		wire.TypeSetMuted: {
+			meeting.SetMuted{Kind: wire.KindAudio, Muted: true}, meeting.SetMuted{Kind: wire.KindVideo, Muted: true},
 			meeting.SetMuted{Kind: "screen", Muted: true}, meeting.SetMuted{},
 		},
-		meeting.RequestMuteAll: {meeting.MuteAll{AllowSelfUnmute: true}, meeting.MuteAll{AllowSelfUnmute: false}},
-		meeting.RequestMuteParticipant: {
+		wire.TypeMuteAll: {meeting.MuteAll{AllowSelfUnmute: true}, meeting.MuteAll{AllowSelfUnmute: false}},
+		wire.TypeMuteParticipant: {
 			meeting.MuteParticipant{ParticipantID: p2}, meeting.MuteParticipant{ParticipantID: p1, AllowSelfUnmute: true},
 			meeting.MuteParticipant{ParticipantID: host}, meeting.MuteParticipant{ParticipantID: "nobody"}, meeting.MuteParticipant{},
 		},
-		meeting.RequestAllowUnmute: {
+		wire.TypeAllowUnmute: {
 			meeting.AllowUnmute{}, meeting.AllowUnmute{ParticipantID: p1}, meeting.AllowUnmute{ParticipantID: p2},
 			meeting.AllowUnmute{ParticipantID: "nobody"},
 		},
-		meeting.RequestStartTimer: {
+		wire.TypeStartTimer: {
 			meeting.StartTimer{TimerID: "t15"}, meeting.StartTimer{TimerID: "t30"}, meeting.StartTimer{TimerID: "t45"},
 			meeting.StartTimer{TimerID: "t99"}, meeting.StartTimer{},
 		},
-		meeting.RequestCancelTimer: {meeting.CancelTimer{}},
-		meeting.RequestKick: {
+		wire.TypeCancelTimer: {meeting.CancelTimer{}},
+		wire.TypeKick: {
 			meeting.Kick{ParticipantID: p2}, meeting.Kick{ParticipantID: p1}, meeting.Kick{ParticipantID: host},
 			meeting.Kick{ParticipantID: "nobody"}, meeting.Kick{},
 		},
-		meeting.RequestSetLocked:  {meeting.SetLocked{Locked: true}, meeting.SetLocked{Locked: false}},
-		meeting.RequestEndMeeting: {meeting.EndMeeting{}},
+		wire.TypeSetLocked:  {meeting.SetLocked{Locked: true}, meeting.SetLocked{Locked: false}},
+		wire.TypeEndMeeting: {meeting.EndMeeting{}},
 	}
 }
 
@@ -100,7 +101,7 @@ func TestParticipantCannotUseHostPowers(t *testing.T) {
 	pendingTimers := r.clock.Pending()
 
 	for kind, reqs := range sampleRequests(r) {
-		if meeting.Allowed(meeting.RoleParticipant, kind) {
+		if meeting.Allowed(wire.RoleParticipant, kind) {
 			continue
 		}
 		for _, req := range reqs {
@@ -110,7 +111,7 @@ func TestParticipantCannotUseHostPowers(t *testing.T) {
 			for _, caller := range r.ps {
 				snap, rec := r.snapshot(), r.record()
 				err := caller.m.Do(r.ctx, req)
-				wantCode(t, err, meeting.CodeForbidden)
+				wantCode(t, err, wire.CodeForbidden)
 				r.noEvents()
 				r.noMedia()
 				if after := r.snapshot(); !equalSnapshots(snap, after) {
@@ -136,7 +137,7 @@ func TestHostIsNeverForbidden(t *testing.T) {
 		for i := range n {
 			r := newEnv(t).room(2)
 			req := sampleRequests(r)[kind][i]
-			if err := r.host.m.Do(r.ctx, req); meeting.CodeOf(err) == meeting.CodeForbidden {
+			if err := r.host.m.Do(r.ctx, req); meeting.CodeOf(err) == wire.CodeForbidden {
 				t.Errorf("host %s %+v: %v", kind, req, err)
 			}
 		}
@@ -145,7 +146,56 @@ func TestHostIsNeverForbidden(t *testing.T) {
 
 func TestNilRequest(t *testing.T) {
 	r := newEnv(t).room(1)
-	wantCode(t, r.host.m.Do(r.ctx, nil), meeting.CodeBadRequest)
+	wantCode(t, r.host.m.Do(r.ctx, nil), wire.CodeBadRequest)
 	r.noEvents()
 	r.noMedia()
+}
+
+// TestFromWire: every kind of the table is the type of a protocol message, and each decoded
+// message becomes the domain request with its fields; the messages the domain does not carry
+// out are not turned into requests.
+func TestFromWire(t *testing.T) {
+	cases := map[meeting.RequestKind]struct {
+		msg  string
+		want meeting.Request
+	}{
+		wire.TypeSetMuted:        {`{"type":"setMuted","kind":"video","muted":true}`, meeting.SetMuted{Kind: wire.KindVideo, Muted: true}},
+		wire.TypeMuteAll:         {`{"type":"muteAll","allowSelfUnmute":true}`, meeting.MuteAll{AllowSelfUnmute: true}},
+		wire.TypeMuteParticipant: {`{"type":"muteParticipant","participantId":"p","allowSelfUnmute":false}`, meeting.MuteParticipant{ParticipantID: "p"}},
+		wire.TypeAllowUnmute:     {`{"type":"allowUnmute","participantId":"p"}`, meeting.AllowUnmute{ParticipantID: "p"}},
+		wire.TypeStartTimer:      {`{"type":"startTimer","timerId":"t30"}`, meeting.StartTimer{TimerID: "t30"}},
+		wire.TypeCancelTimer:     {`{"type":"cancelTimer"}`, meeting.CancelTimer{}},
+		wire.TypeKick:            {`{"type":"kick","participantId":"p"}`, meeting.Kick{ParticipantID: "p"}},
+		wire.TypeSetLocked:       {`{"type":"setLocked","locked":true}`, meeting.SetLocked{Locked: true}},
+		wire.TypeEndMeeting:      {`{"type":"endMeeting"}`, meeting.EndMeeting{}},
+	}
+	for _, kind := range meeting.RequestKinds() {
+		tc, ok := cases[kind]
+		if !ok {
+			t.Errorf("no case for %q", kind)
+			continue
+		}
+		d, err := wire.Decode([]byte(tc.msg))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.msg, err)
+		}
+		got, ok := meeting.FromWire(d.Request)
+		if !ok || got != tc.want || got.RequestKind() != kind {
+			t.Errorf("FromWire(%s) = %#v, %t; want %#v", tc.msg, got, ok, tc.want)
+		}
+	}
+	if len(cases) != len(meeting.RequestKinds()) {
+		t.Errorf("the table has %d kinds, the cases %d", len(meeting.RequestKinds()), len(cases))
+	}
+	d, err := wire.Decode([]byte(`{"type":"leave"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := meeting.FromWire(d.Request); ok {
+		t.Errorf("leave became the domain request %#v", r)
+	}
+	p, _ := wire.Decode([]byte(`{"type":"allowUnmute"}`))
+	if r, _ := meeting.FromWire(p.Request); r != (meeting.AllowUnmute{}) {
+		t.Errorf("allowUnmute without participantId = %#v, want everyone", r)
+	}
 }

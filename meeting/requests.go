@@ -1,69 +1,105 @@
 package meeting
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/parleyhq/parley/wire"
+)
 
 // Request is one request a member makes through Member.Do. Each request type validates and
-// applies itself; the permissions table decides who may make it.
+// applies itself; the table below decides who may make it.
 type Request interface {
 	RequestKind() RequestKind
 	// apply runs with the meeting locked, after authorization.
 	apply(a *action) error
 }
 
-// RequestKind names a request; the values are the protocol's message types.
+// RequestKind names a request: the protocol's message type (wire.TypeMuteAll, ...). Leaving is
+// Member.Leave, not a request.
 type RequestKind string
 
-// The request kinds. Leaving is Member.Leave, not a request.
-const (
-	RequestSetMuted        RequestKind = "setMuted"
-	RequestMuteAll         RequestKind = "muteAll"
-	RequestMuteParticipant RequestKind = "muteParticipant"
-	RequestAllowUnmute     RequestKind = "allowUnmute"
-	RequestStartTimer      RequestKind = "startTimer"
-	RequestCancelTimer     RequestKind = "cancelTimer"
-	RequestKick            RequestKind = "kick"
-	RequestSetLocked       RequestKind = "setLocked"
-	RequestEndMeeting      RequestKind = "endMeeting"
-)
-
-// permission is who may make a request, and how the refusal describes it.
-type permission struct {
-	roles []Role
+// requestSpec is all the domain declares about one request type.
+type requestSpec struct {
+	roles []wire.Role
 	what  string // completes "only the host may ..."
+	// fromWire turns the decoded message (wire checked its fields) into the domain's request.
+	fromWire func(wire.Request) Request
 }
 
 var (
-	anyone   = []Role{RoleHost, RoleParticipant}
-	hostOnly = []Role{RoleHost}
+	anyone   = []wire.Role{wire.RoleHost, wire.RoleParticipant}
+	onlyHost = []wire.Role{wire.RoleHost}
 )
 
-// permissions is the one table of who may do what.
-var permissions = map[RequestKind]permission{
-	RequestSetMuted:        {anyone, "change this mute state"},
-	RequestMuteAll:         {hostOnly, "mute everyone"},
-	RequestMuteParticipant: {hostOnly, "mute other participants"},
-	RequestAllowUnmute:     {hostOnly, "allow participants to unmute"},
-	RequestStartTimer:      {hostOnly, "start the timer"},
-	RequestCancelTimer:     {hostOnly, "cancel the timer"},
-	RequestKick:            {hostOnly, "remove participants"},
-	RequestSetLocked:       {hostOnly, "lock or unlock the meeting"},
-	RequestEndMeeting:      {hostOnly, "end the meeting"},
+// requests is the one table of the requests the domain carries out: who may make each, and how
+// its message becomes a Request. Signaling hands every message it has no handler of its own for
+// to this table (FromWire), so a new domain request needs its row here and nothing in signaling.
+var requests = map[RequestKind]requestSpec{
+	wire.TypeSetMuted: {anyone, "change this mute state", from(func(m *wire.SetMuted) Request {
+		return SetMuted{Kind: m.Kind, Muted: *m.Muted}
+	})},
+	wire.TypeMuteAll: {onlyHost, "mute everyone", from(func(m *wire.MuteAll) Request {
+		return MuteAll{AllowSelfUnmute: *m.AllowSelfUnmute}
+	})},
+	wire.TypeMuteParticipant: {onlyHost, "mute other participants", from(func(m *wire.MuteParticipant) Request {
+		return MuteParticipant{ParticipantID: *m.ParticipantID, AllowSelfUnmute: *m.AllowSelfUnmute}
+	})},
+	wire.TypeAllowUnmute: {onlyHost, "allow participants to unmute", from(func(m *wire.AllowUnmute) Request {
+		if m.ParticipantID == nil {
+			return AllowUnmute{}
+		}
+		return AllowUnmute{ParticipantID: *m.ParticipantID}
+	})},
+	wire.TypeStartTimer: {onlyHost, "start the timer", from(func(m *wire.StartTimer) Request {
+		return StartTimer{TimerID: *m.TimerID}
+	})},
+	wire.TypeCancelTimer: {onlyHost, "cancel the timer", from(func(*wire.CancelTimer) Request { return CancelTimer{} })},
+	wire.TypeKick: {onlyHost, "remove participants", from(func(m *wire.Kick) Request {
+		return Kick{ParticipantID: *m.ParticipantID}
+	})},
+	wire.TypeSetLocked: {onlyHost, "lock or unlock the meeting", from(func(m *wire.SetLocked) Request {
+		return SetLocked{Locked: *m.Locked}
+	})},
+	wire.TypeEndMeeting: {onlyHost, "end the meeting", from(func(*wire.EndMeeting) Request { return EndMeeting{} })},
+}
+
+// from adapts a conversion of one message type to the table's signature.
+func from[W any, P interface {
+	*W
+	wire.Request
+}](f func(P) Request) func(wire.Request) Request {
+	return func(r wire.Request) Request { return f(r.(P)) }
+}
+
+// FromWire returns the domain request a decoded client message asks for; ok is false for the
+// messages the domain does not carry out (join, offer, leave, ...).
+func FromWire(r wire.Request) (req Request, ok bool) {
+	spec, ok := requests[RequestKind(r.MessageType())]
+	if !ok {
+		return nil, false
+	}
+	return spec.fromWire(r), true
 }
 
 // Allowed reports whether a member with role may make requests of kind. Unknown kinds are not
 // allowed to anyone.
-func Allowed(role Role, kind RequestKind) bool {
-	p, ok := permissions[kind]
+func Allowed(role wire.Role, kind RequestKind) bool {
+	p, ok := requests[kind]
 	if !ok {
 		return false
 	}
 	return slices.Contains(p.roles, role)
 }
 
-// RequestKinds returns every kind in the permissions table, sorted, so tests can walk it.
+// HostOnly reports whether kind is a request the host alone may make.
+func HostOnly(kind RequestKind) bool {
+	return Allowed(wire.RoleHost, kind) && !Allowed(wire.RoleParticipant, kind)
+}
+
+// RequestKinds returns every kind in the table, sorted, so tests can walk it.
 func RequestKinds() []RequestKind {
-	kinds := make([]RequestKind, 0, len(permissions))
-	for k := range permissions {
+	kinds := make([]RequestKind, 0, len(requests))
+	for k := range requests {
 		kinds = append(kinds, k)
 	}
 	slices.Sort(kinds)
@@ -71,7 +107,7 @@ func RequestKinds() []RequestKind {
 }
 
 func describe(kind RequestKind) string {
-	if p, ok := permissions[kind]; ok {
+	if p, ok := requests[kind]; ok {
 		return p.what
 	}
 	return "do that"

@@ -1,6 +1,10 @@
 package meeting
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/parleyhq/parley/wire"
+)
 
 // Kick removes a participant (not the host) from the meeting.
 type Kick struct{ ParticipantID string }
@@ -11,14 +15,14 @@ type SetLocked struct{ Locked bool }
 // EndMeeting ends the meeting for everyone.
 type EndMeeting struct{}
 
-// RequestKind returns RequestKick.
-func (Kick) RequestKind() RequestKind { return RequestKick }
+// RequestKind returns wire.TypeKick.
+func (Kick) RequestKind() RequestKind { return wire.TypeKick }
 
-// RequestKind returns RequestSetLocked.
-func (SetLocked) RequestKind() RequestKind { return RequestSetLocked }
+// RequestKind returns wire.TypeSetLocked.
+func (SetLocked) RequestKind() RequestKind { return wire.TypeSetLocked }
 
-// RequestKind returns RequestEndMeeting.
-func (EndMeeting) RequestKind() RequestKind { return RequestEndMeeting }
+// RequestKind returns wire.TypeEndMeeting.
+func (EndMeeting) RequestKind() RequestKind { return wire.TypeEndMeeting }
 
 func (r Kick) apply(a *action) error {
 	lm := a.lm
@@ -26,12 +30,12 @@ func (r Kick) apply(a *action) error {
 	if err != nil {
 		return err
 	}
-	if s.p.Role == RoleHost {
-		return newError(CodeBadRequest, "the host cannot remove themselves; leave or end the meeting instead")
+	if s.p.Role == wire.RoleHost {
+		return newError(wire.CodeBadRequest, "the host cannot remove themselves; leave or end the meeting instead")
 	}
 	lm.remove(s)
-	s.send(Kicked{})
-	lm.toAll(ParticipantLeft{ParticipantID: s.p.ID, Reason: ReasonKicked})
+	s.send(wire.Kicked{})
+	lm.toAll(wire.ParticipantLeft{ParticipantID: s.p.ID, Reason: wire.ReasonKicked})
 	lm.svc.log.Debug("participant kicked", "meetingId", lm.id, "participantId", s.p.ID)
 	return nil
 }
@@ -47,7 +51,7 @@ func (r SetLocked) apply(a *action) error {
 		return fmt.Errorf("set locked: %w: %w", errNotSaved(), err)
 	}
 	lm.rec = rec
-	lm.toAll(MeetingUpdated{Meeting: lm.view()})
+	lm.toAll(wire.MeetingUpdated{Meeting: lm.view()})
 	return nil
 }
 
@@ -56,23 +60,24 @@ func (r SetLocked) apply(a *action) error {
 func (EndMeeting) apply(a *action) error {
 	lm := a.lm
 	rec := lm.rec
-	rec.State = StateEnded
+	rec.State = wire.StateEnded
 	if err := lm.svc.store.Update(a.ctx, rec); err != nil {
 		return fmt.Errorf("end meeting: %w: %w", errNotSaved(), err)
 	}
 	lm.rec = rec
 	lm.ended = true
-	lm.stopTimer()
-	lm.svc.media.EndMeeting(lm.id)
-	for _, s := range lm.seats {
-		s.member.gone = true
-		s.send(MeetingEnded{})
-	}
+	seats := lm.seats
+	// Media first (every peer connection of the meeting is dropped), then everyone is told.
 	lm.release()
+	msg := wire.NewEventMessage(wire.MeetingEnded{})
+	for _, s := range seats {
+		s.member.gone = true
+		lm.deliver(s.member, msg)
+	}
 	lm.svc.log.Debug("meeting ended", "meetingId", lm.id)
 	return nil
 }
 
 func errNotSaved() *Error {
-	return newError(CodeInternal, "the change could not be saved; please try again")
+	return newError(wire.CodeInternal, "the change could not be saved; please try again")
 }

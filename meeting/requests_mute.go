@@ -1,9 +1,11 @@
 package meeting
 
+import "github.com/parleyhq/parley/wire"
+
 // SetMuted changes the caller's own mute state of one kind. Unmuting audio while muted by the
 // host without permission is forbidden; a permitted audio unmute clears mutedByHost.
 type SetMuted struct {
-	Kind  Kind
+	Kind  wire.Kind
 	Muted bool
 }
 
@@ -21,29 +23,29 @@ type MuteParticipant struct {
 // muted by the host, and also lifts the meeting's mute lock.
 type AllowUnmute struct{ ParticipantID string }
 
-// RequestKind returns RequestSetMuted.
-func (SetMuted) RequestKind() RequestKind { return RequestSetMuted }
+// RequestKind returns wire.TypeSetMuted.
+func (SetMuted) RequestKind() RequestKind { return wire.TypeSetMuted }
 
-// RequestKind returns RequestMuteAll.
-func (MuteAll) RequestKind() RequestKind { return RequestMuteAll }
+// RequestKind returns wire.TypeMuteAll.
+func (MuteAll) RequestKind() RequestKind { return wire.TypeMuteAll }
 
-// RequestKind returns RequestMuteParticipant.
-func (MuteParticipant) RequestKind() RequestKind { return RequestMuteParticipant }
+// RequestKind returns wire.TypeMuteParticipant.
+func (MuteParticipant) RequestKind() RequestKind { return wire.TypeMuteParticipant }
 
-// RequestKind returns RequestAllowUnmute.
-func (AllowUnmute) RequestKind() RequestKind { return RequestAllowUnmute }
+// RequestKind returns wire.TypeAllowUnmute.
+func (AllowUnmute) RequestKind() RequestKind { return wire.TypeAllowUnmute }
 
 func (r SetMuted) apply(a *action) error {
-	if !r.Kind.valid() {
-		return newError(CodeBadRequest, `kind must be "audio" or "video"`)
+	if !r.Kind.Valid() {
+		return newError(wire.CodeBadRequest, `kind must be "audio" or "video"`)
 	}
 	s := a.self
 	p := s.p
-	if r.Kind == KindVideo {
+	if r.Kind == wire.KindVideo {
 		p.VideoMuted = r.Muted
 	} else {
 		if !r.Muted && p.MutedByHost && !p.CanUnmute {
-			return newError(CodeForbidden, "the host has muted you; you can unmute once the host allows it")
+			return newError(wire.CodeForbidden, "the host has muted you; you can unmute once the host allows it")
 		}
 		p.AudioMuted = r.Muted
 		if !r.Muted {
@@ -55,7 +57,7 @@ func (r SetMuted) apply(a *action) error {
 	}
 	s.p = p
 	a.lm.applyGate(s, r.Kind)
-	if r.Kind == KindVideo && !r.Muted {
+	if r.Kind == wire.KindVideo && !r.Muted {
 		// A subscriber cannot decode the resumed video until the next keyframe.
 		a.lm.svc.media.RequestKeyframe(a.lm.id, s.p.ID)
 	}
@@ -67,19 +69,23 @@ func (r MuteAll) apply(a *action) error {
 	lm := a.lm
 	lm.muteLock = !r.AllowSelfUnmute
 	// Every gate closes before anyone is told, so no client learns of the mute while its audio
-	// still flows.
+	// still flows; they close in one call, which waits once for the packets in flight.
 	changed := make([]bool, len(lm.seats))
+	gates := make([]Gate, 0, len(lm.seats))
 	for i, s := range lm.seats {
-		if s.p.Role != RoleHost {
+		if s.p.Role != wire.RoleHost {
 			changed[i] = muteByHost(s, r.AllowSelfUnmute)
-			lm.applyGate(s, KindAudio)
+			gates = append(gates, s.gate(wire.KindAudio))
 		}
 	}
+	if len(gates) > 0 {
+		lm.svc.media.SetForwardingMany(lm.id, gates)
+	}
 	for i, s := range lm.seats {
-		if s.p.Role == RoleHost {
+		if s.p.Role == wire.RoleHost {
 			continue
 		}
-		s.send(MutedByHost{AllowSelfUnmute: r.AllowSelfUnmute})
+		s.send(wire.MutedByHost{AllowSelfUnmute: r.AllowSelfUnmute})
 		if changed[i] {
 			lm.updated(s)
 		}
@@ -92,12 +98,12 @@ func (r MuteParticipant) apply(a *action) error {
 	if err != nil {
 		return err
 	}
-	if s.p.Role == RoleHost {
-		return newError(CodeBadRequest, "the host cannot mute themselves this way; use setMuted")
+	if s.p.Role == wire.RoleHost {
+		return newError(wire.CodeBadRequest, "the host cannot mute themselves this way; use setMuted")
 	}
 	changed := muteByHost(s, r.AllowSelfUnmute)
-	a.lm.applyGate(s, KindAudio)
-	s.send(MutedByHost{AllowSelfUnmute: r.AllowSelfUnmute})
+	a.lm.applyGate(s, wire.KindAudio)
+	s.send(wire.MutedByHost{AllowSelfUnmute: r.AllowSelfUnmute})
 	if changed {
 		a.lm.updated(s)
 	}
@@ -139,6 +145,6 @@ func allowUnmute(lm *liveMeeting, s *seat) {
 		return
 	}
 	s.p.CanUnmute = true
-	s.send(UnmuteAllowed{})
+	s.send(wire.UnmuteAllowed{})
 	lm.updated(s)
 }

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/parleyhq/parley/wire"
 )
 
 // DefaultMaxParticipants is the meeting size used when Config.MaxParticipants is not set.
@@ -92,7 +94,7 @@ func (s *Service) Create(ctx context.Context, hostName string) (Created, error) 
 		HostKeyHash: HashHostKey(c.HostKey),
 		HostName:    name,
 		CreatedAt:   s.clock.Now(),
-		State:       StateOpen,
+		State:       wire.StateOpen,
 	}
 	if err := s.store.Create(ctx, rec); err != nil {
 		return Created{}, fmt.Errorf("create meeting: %w", err)
@@ -101,14 +103,14 @@ func (s *Service) Create(ctx context.Context, hostName string) (Created, error) 
 	return c, nil
 }
 
-// Info returns the meeting's public summary, or an *Error with CodeNotFound.
-func (s *Service) Info(ctx context.Context, meetingID string) (Info, error) {
+// Info returns the meeting's public summary, or an *Error with wire.CodeNotFound.
+func (s *Service) Info(ctx context.Context, meetingID string) (wire.MeetingInfo, error) {
 	rec, err := s.store.Get(ctx, meetingID)
 	if err != nil {
-		return Info{}, fmt.Errorf("meeting info: %w", err)
+		return wire.MeetingInfo{}, fmt.Errorf("meeting info: %w", err)
 	}
-	info := Info{MeetingID: rec.ID, State: rec.State, Locked: rec.Locked}
-	if rec.State == StateEnded {
+	info := wire.MeetingInfo{MeetingID: rec.ID, State: rec.State, Locked: rec.Locked}
+	if rec.State == wire.StateEnded {
 		return info, nil
 	}
 	s.mu.Lock()
@@ -120,7 +122,7 @@ func (s *Service) Info(ctx context.Context, meetingID string) (Info, error) {
 	lm.mu.Lock()
 	defer lm.mu.Unlock()
 	if lm.ended {
-		info.State = StateEnded
+		info.State = wire.StateEnded
 		return info, nil
 	}
 	if lm.loaded && !lm.released {
@@ -139,29 +141,29 @@ type JoinRequest struct {
 
 // JoinResult is what the joiner is told, the protocol's "joined".
 type JoinResult struct {
-	Self         Participant   // the joiner: its participantId, role and mute state
-	Meeting      MeetingView   // the meeting as it is now
-	Participants []Participant // everyone else already there, in join order
-	Timer        *TimerView    // the running timer, or nil
-	Timers       []TimerView   // the timers the host may start (no EndsAt)
+	Self         wire.Participant   // the joiner: its participantId, role and mute state
+	Meeting      wire.MeetingView   // the meeting as it is now
+	Participants []wire.Participant // everyone else already there, in join order
+	Timer        *wire.TimerView    // the running timer, or nil
+	Timers       []wire.TimerView   // the timers the host may start (no EndsAt)
 }
 
 // Join adds a connection to a meeting. Its checks run in the protocol's order: bad_request (name),
 // not_found, meeting_ended, forbidden (a hostKey present but wrong), meeting_locked (only without
 // the right hostKey), meeting_full. Rate limits are signaling's.
 //
-// Everyone else gets ParticipantJoined; the joiner's sink gets nothing for its own join. A join
-// with the right hostKey while the host is connected replaces the host's old connection (see
-// PROTOCOL.md): the old member's sink gets Replaced, the others ParticipantUpdated, and the new
-// member keeps the participantId and mute state. Before Join returns, Media has been told the
-// joiner's gate for each kind.
+// Everyone else gets wire.ParticipantJoined; the joiner's sink gets nothing for its own join. A
+// join with the right hostKey while the host is connected replaces the host's old connection
+// (see PROTOCOL.md): the old member's sink gets wire.Replaced, the others
+// wire.ParticipantUpdated, and the new member keeps the participantId and mute state. Before Join
+// returns, Media has been told the joiner's gate for each kind.
 func (s *Service) Join(ctx context.Context, req JoinRequest, sink Sink) (*Member, JoinResult, error) {
 	name, err := ValidateName(req.Name)
 	if err != nil {
 		return nil, JoinResult{}, err
 	}
 	if sink == nil {
-		return nil, JoinResult{}, newError(CodeInternal, "join without an event sink")
+		return nil, JoinResult{}, newError(wire.CodeInternal, "join without an event sink")
 	}
 	for {
 		lm := s.acquire(req.MeetingID)
@@ -206,10 +208,10 @@ func (s *Service) LiveMeetings() int {
 
 // Snapshot is a consistent read of a live meeting's state, for diagnostics and tests.
 type Snapshot struct {
-	Meeting      MeetingView
-	Participants []Participant // connected participants, in join order
-	Timer        *TimerView    // the running timer, or nil
-	MuteLocked   bool          // joiners come in muted by the host
+	Meeting      wire.MeetingView
+	Participants []wire.Participant // connected participants, in join order
+	Timer        *wire.TimerView    // the running timer, or nil
+	MuteLocked   bool               // joiners come in muted by the host
 }
 
 // Snapshot returns the live meeting's state; ok is false when the meeting is not live on this
@@ -226,7 +228,7 @@ func (s *Service) Snapshot(meetingID string) (snap Snapshot, ok bool) {
 	if !lm.loaded || lm.released {
 		return Snapshot{}, false
 	}
-	snap = Snapshot{Meeting: lm.view(), MuteLocked: lm.muteLock, Participants: make([]Participant, len(lm.seats))}
+	snap = Snapshot{Meeting: lm.view(), MuteLocked: lm.muteLock, Participants: make([]wire.Participant, len(lm.seats))}
 	for i, st := range lm.seats {
 		snap.Participants[i] = st.p
 	}

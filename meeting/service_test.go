@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/parleyhq/parley/meeting"
+	"github.com/parleyhq/parley/wire"
 )
 
 func TestCreate(t *testing.T) {
@@ -26,7 +27,7 @@ func TestCreate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := meeting.Record{ID: c.MeetingID, HostKeyHash: meeting.HashHostKey(c.HostKey), HostName: "Ada", CreatedAt: t0, State: meeting.StateOpen}
+	want := meeting.Record{ID: c.MeetingID, HostKeyHash: meeting.HashHostKey(c.HostKey), HostName: "Ada", CreatedAt: t0, State: wire.StateOpen}
 	if rec != want {
 		t.Errorf("record %+v, want %+v", rec, want)
 	}
@@ -45,7 +46,7 @@ func TestCreateRejectsBadNames(t *testing.T) {
 	e := newEnv(t)
 	for _, name := range []string{"", "  ", "a\u202eb", strings.Repeat("x", 65), "a\x00"} {
 		_, err := e.svc.Create(e.ctx, name)
-		wantCode(t, err, meeting.CodeBadRequest)
+		wantCode(t, err, wire.CodeBadRequest)
 	}
 }
 
@@ -78,7 +79,7 @@ func TestCreateStoreFailureIsInternal(t *testing.T) {
 
 func wantCodeInternalWrapping(t *testing.T, err error) {
 	t.Helper()
-	if meeting.CodeOf(err) != meeting.CodeInternal || !errors.Is(err, errStoreDown) {
+	if meeting.CodeOf(err) != wire.CodeInternal || !errors.Is(err, errStoreDown) {
 		t.Fatalf("error %v: want internal, wrapping the store's error", err)
 	}
 }
@@ -86,10 +87,10 @@ func wantCodeInternalWrapping(t *testing.T, err error) {
 func TestInfo(t *testing.T) {
 	e := newEnv(t)
 	_, err := e.svc.Info(e.ctx, "nope")
-	wantCode(t, err, meeting.CodeNotFound)
+	wantCode(t, err, wire.CodeNotFound)
 
 	c := e.create("Ada")
-	info := func() meeting.Info {
+	info := func() wire.MeetingInfo {
 		t.Helper()
 		i, err := e.svc.Info(e.ctx, c.MeetingID)
 		if err != nil {
@@ -97,7 +98,7 @@ func TestInfo(t *testing.T) {
 		}
 		return i
 	}
-	want := meeting.Info{MeetingID: c.MeetingID, State: meeting.StateOpen}
+	want := wire.MeetingInfo{MeetingID: c.MeetingID, State: wire.StateOpen}
 	if got := info(); got != want {
 		t.Fatalf("fresh meeting: %+v, want %+v", got, want)
 	}
@@ -124,7 +125,7 @@ func TestInfo(t *testing.T) {
 	if err := host2.m.Do(e.ctx, meeting.EndMeeting{}); err != nil {
 		t.Fatal(err)
 	}
-	want.ParticipantCount, want.State = 0, meeting.StateEnded
+	want.ParticipantCount, want.State = 0, wire.StateEnded
 	if got := info(); got != want {
 		t.Fatalf("ended: %+v, want %+v", got, want)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/parleyhq/parley/wire"
 )
 
 // Record is the durable part of a meeting. Live participants are not in it: they stay in memory
@@ -13,7 +15,7 @@ type Record struct {
 	HostKeyHash [32]byte // SHA-256 of the hostKey; the key itself is never stored
 	HostName    string
 	CreatedAt   time.Time
-	State       State
+	State       wire.State
 	Locked      bool
 }
 
@@ -21,9 +23,9 @@ type Record struct {
 type Store interface {
 	// Create adds a new record; it fails if the id exists.
 	Create(ctx context.Context, r Record) error
-	// Get returns the record, or an *Error with CodeNotFound when there is none.
+	// Get returns the record, or an *Error with wire.CodeNotFound when there is none.
 	Get(ctx context.Context, id string) (Record, error)
-	// Update replaces an existing record, or fails with CodeNotFound.
+	// Update replaces an existing record, or fails with wire.CodeNotFound.
 	Update(ctx context.Context, r Record) error
 }
 
@@ -39,7 +41,7 @@ func (s *memoryStore) Create(_ context.Context, r Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.records[r.ID]; ok {
-		return newError(CodeInternal, "meeting %q already exists", r.ID)
+		return newError(wire.CodeInternal, "meeting %q already exists", r.ID)
 	}
 	s.records[r.ID] = r
 	return nil

@@ -5,16 +5,17 @@ import (
 	"testing"
 
 	"github.com/parleyhq/parley/meeting"
+	"github.com/parleyhq/parley/wire"
 )
 
 func TestMemoryStore(t *testing.T) {
 	ctx := context.Background()
 	s := meeting.NewMemoryStore()
 	_, err := s.Get(ctx, "m1")
-	wantCode(t, err, meeting.CodeNotFound)
-	wantCode(t, s.Update(ctx, meeting.Record{ID: "m1"}), meeting.CodeNotFound)
+	wantCode(t, err, wire.CodeNotFound)
+	wantCode(t, s.Update(ctx, meeting.Record{ID: "m1"}), wire.CodeNotFound)
 
-	rec := meeting.Record{ID: "m1", HostKeyHash: meeting.HashHostKey("k"), HostName: "Ada", CreatedAt: t0, State: meeting.StateOpen}
+	rec := meeting.Record{ID: "m1", HostKeyHash: meeting.HashHostKey("k"), HostName: "Ada", CreatedAt: t0, State: wire.StateOpen}
 	if err := s.Create(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
@@ -24,7 +25,7 @@ func TestMemoryStore(t *testing.T) {
 	if got, err := s.Get(ctx, "m1"); err != nil || got != rec {
 		t.Fatalf("Get = %+v, %v; want %+v", got, err, rec)
 	}
-	rec.Locked, rec.State = true, meeting.StateEnded
+	rec.Locked, rec.State = true, wire.StateEnded
 	if err := s.Update(ctx, rec); err != nil {
 		t.Fatal(err)
 	}

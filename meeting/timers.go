@@ -1,6 +1,10 @@
 package meeting
 
-import "time"
+import (
+	"time"
+
+	"github.com/parleyhq/parley/wire"
+)
 
 // timerDef is one of the fixed timers the host may start; clients pick them by id only.
 type timerDef struct {
@@ -11,10 +15,10 @@ type timerDef struct {
 var timerDefs = []timerDef{{"t15", 15}, {"t30", 30}, {"t45", 45}}
 
 // timerCatalogue returns the timers as joined.timers lists them (a fresh slice each call).
-func timerCatalogue() []TimerView {
-	views := make([]TimerView, len(timerDefs))
+func timerCatalogue() []wire.TimerView {
+	views := make([]wire.TimerView, len(timerDefs))
 	for i, d := range timerDefs {
-		views[i] = TimerView{TimerID: d.id, Seconds: d.seconds}
+		views[i] = wire.TimerView{TimerID: d.id, Seconds: d.seconds}
 	}
 	return views
 }
@@ -26,8 +30,8 @@ type runningTimer struct {
 	stop   Stopper
 }
 
-func (t *runningTimer) view() TimerView {
-	return TimerView{TimerID: t.def.id, Seconds: t.def.seconds, EndsAt: t.endsAt.UnixMilli()}
+func (t *runningTimer) view() wire.TimerView {
+	return wire.TimerView{TimerID: t.def.id, Seconds: t.def.seconds, EndsAt: t.endsAt.UnixMilli()}
 }
 
 // StartTimer starts the timer with TimerID (t15, t30 or t45), replacing any running one.
@@ -36,11 +40,11 @@ type StartTimer struct{ TimerID string }
 // CancelTimer stops the running timer; with none running it does nothing.
 type CancelTimer struct{}
 
-// RequestKind returns RequestStartTimer.
-func (StartTimer) RequestKind() RequestKind { return RequestStartTimer }
+// RequestKind returns wire.TypeStartTimer.
+func (StartTimer) RequestKind() RequestKind { return wire.TypeStartTimer }
 
-// RequestKind returns RequestCancelTimer.
-func (CancelTimer) RequestKind() RequestKind { return RequestCancelTimer }
+// RequestKind returns wire.TypeCancelTimer.
+func (CancelTimer) RequestKind() RequestKind { return wire.TypeCancelTimer }
 
 func (r StartTimer) apply(a *action) error {
 	var def timerDef
@@ -52,7 +56,7 @@ func (r StartTimer) apply(a *action) error {
 		}
 	}
 	if !found {
-		return newError(CodeBadRequest, "unknown timer %q: use t15, t30 or t45", r.TimerID)
+		return newError(wire.CodeBadRequest, "unknown timer %q: use t15, t30 or t45", r.TimerID)
 	}
 	lm := a.lm
 	lm.stopTimer()
@@ -63,7 +67,7 @@ func (r StartTimer) apply(a *action) error {
 	t.stop = lm.svc.clock.AfterFunc(d, func() { lm.timerFired(gen) })
 	lm.timer = t
 	v := t.view()
-	lm.toAll(TimerStarted{TimerID: v.TimerID, Seconds: v.Seconds, EndsAt: v.EndsAt})
+	lm.toAll(wire.TimerStarted(v))
 	return nil
 }
 
@@ -72,7 +76,7 @@ func (CancelTimer) apply(a *action) error {
 		return nil
 	}
 	a.lm.stopTimer()
-	a.lm.toAll(TimerCancelled{})
+	a.lm.toAll(wire.TimerCancelled{})
 	return nil
 }
 
@@ -89,11 +93,11 @@ func (lm *liveMeeting) stopTimer() {
 
 func (lm *liveMeeting) timerFired(gen uint64) {
 	lm.mu.Lock()
-	defer lm.mu.Unlock()
+	defer lm.unlock()
 	if lm.released || gen != lm.timerGen || lm.timer == nil {
 		return
 	}
 	id := lm.timer.def.id
 	lm.timer = nil
-	lm.toAll(TimerEnded{TimerID: id})
+	lm.toAll(wire.TimerEnded{TimerID: id})
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/meeting/meetingtest"
+	"github.com/parleyhq/parley/wire"
 )
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
@@ -21,14 +22,14 @@ func TestTimerEndsOnTime(t *testing.T) {
 			start := r.clock.Now()
 			r.do(r.host, meeting.StartTimer{TimerID: tt.id})
 			d := time.Duration(tt.seconds) * time.Second
-			started := meeting.TimerStarted{TimerID: tt.id, Seconds: tt.seconds, EndsAt: ms(start.Add(d))}
+			started := wire.TimerStarted{TimerID: tt.id, Seconds: tt.seconds, EndsAt: ms(start.Add(d))}
 			for _, c := range r.everyone() {
-				wantEvents(t, c.name, c.sink.Take(), []meeting.Event{started})
+				wantEvents(t, c.name, c.sink.Take(), []wire.Event{started})
 			}
 			r.noMedia()
 
 			late := r.join(r.id(), "Late", "")
-			want := meeting.TimerView{TimerID: tt.id, Seconds: tt.seconds, EndsAt: ms(start.Add(d))}
+			want := wire.TimerView{TimerID: tt.id, Seconds: tt.seconds, EndsAt: ms(start.Add(d))}
 			if late.res.Timer == nil || *late.res.Timer != want {
 				t.Fatalf("late joiner sees timer %+v, want %+v", late.res.Timer, want)
 			}
@@ -38,7 +39,7 @@ func TestTimerEndsOnTime(t *testing.T) {
 			r.noEvents()
 			r.clock.Advance(time.Millisecond)
 			for _, c := range append(r.everyone(), late) {
-				wantEvents(t, c.name, c.sink.Take(), []meeting.Event{meeting.TimerEnded{TimerID: tt.id}})
+				wantEvents(t, c.name, c.sink.Take(), []wire.Event{wire.TimerEnded{TimerID: tt.id}})
 			}
 			if s := r.snapshot(); s.Timer != nil {
 				t.Errorf("timer still running after it ended: %+v", s.Timer)
@@ -59,16 +60,16 @@ func TestTimerRestartReplaces(t *testing.T) {
 	r.clock.Advance(10 * time.Second)
 	r.quiet()
 	r.do(r.host, meeting.StartTimer{TimerID: "t15"})
-	restarted := meeting.TimerStarted{TimerID: "t15", Seconds: 15, EndsAt: ms(t0.Add(25 * time.Second))}
+	restarted := wire.TimerStarted{TimerID: "t15", Seconds: 15, EndsAt: ms(t0.Add(25 * time.Second))}
 	for _, c := range r.everyone() {
-		wantEvents(t, c.name, c.sink.Take(), []meeting.Event{restarted})
+		wantEvents(t, c.name, c.sink.Take(), []wire.Event{restarted})
 	}
 	if n := r.clock.Pending(); n != 1 {
 		t.Errorf("%d timers pending after a restart, want 1", n)
 	}
 	r.clock.Advance(15 * time.Second)
 	for _, c := range r.everyone() {
-		wantEvents(t, c.name, c.sink.Take(), []meeting.Event{meeting.TimerEnded{TimerID: "t15"}})
+		wantEvents(t, c.name, c.sink.Take(), []wire.Event{wire.TimerEnded{TimerID: "t15"}})
 	}
 	r.clock.Advance(time.Minute) // where t45 would have ended
 	r.noEvents()
@@ -81,7 +82,7 @@ func TestTimerRestartReplaces(t *testing.T) {
 	r.clock.Advance(10 * time.Second)
 	r.noEvents()
 	r.clock.Advance(5 * time.Second)
-	wantEvents(t, "host", r.host.sink.Take(), []meeting.Event{meeting.TimerEnded{TimerID: "t15"}})
+	wantEvents(t, "host", r.host.sink.Take(), []wire.Event{wire.TimerEnded{TimerID: "t15"}})
 }
 
 func TestTimerCancel(t *testing.T) {
@@ -95,7 +96,7 @@ func TestTimerCancel(t *testing.T) {
 	r.quiet()
 	r.do(r.host, meeting.CancelTimer{})
 	for _, c := range r.everyone() {
-		wantEvents(t, c.name, c.sink.Take(), []meeting.Event{meeting.TimerCancelled{}})
+		wantEvents(t, c.name, c.sink.Take(), []wire.Event{wire.TimerCancelled{}})
 	}
 	if r.clock.Pending() != 0 {
 		t.Error("the cancelled timer is still scheduled")
@@ -115,14 +116,14 @@ func TestTimerBadID(t *testing.T) {
 	r.quiet()
 	snap := r.snapshot()
 	for _, id := range []string{"", "t10", "T15", "t15 ", "15", "t60"} {
-		wantCode(t, r.host.m.Do(r.ctx, meeting.StartTimer{TimerID: id}), meeting.CodeBadRequest)
+		wantCode(t, r.host.m.Do(r.ctx, meeting.StartTimer{TimerID: id}), wire.CodeBadRequest)
 	}
 	r.noEvents()
 	if !equalSnapshots(snap, r.snapshot()) {
 		t.Error("a bad timer id changed the running timer")
 	}
 	r.clock.Advance(30 * time.Second)
-	wantEvents(t, "host", r.host.sink.Take(), []meeting.Event{meeting.TimerEnded{TimerID: "t30"}})
+	wantEvents(t, "host", r.host.sink.Take(), []wire.Event{wire.TimerEnded{TimerID: "t30"}})
 }
 
 // lateStopClock is a Clock whose Stop always comes too late, as with a real timer that has
@@ -156,7 +157,7 @@ func TestStaleTimerFireIsIgnored(t *testing.T) {
 		t.Fatalf("a stale fire cleared the running timer: %+v", s.Timer)
 	}
 	r.clock.Advance(10 * time.Second)
-	wantEvents(t, "host", r.host.sink.Take(), []meeting.Event{meeting.TimerEnded{TimerID: "t15"}})
+	wantEvents(t, "host", r.host.sink.Take(), []wire.Event{wire.TimerEnded{TimerID: "t15"}})
 
 	// Cancelled: its callback fires and must do nothing.
 	r.do(r.host, meeting.StartTimer{TimerID: "t15"})
@@ -173,7 +174,7 @@ func TestStaleTimerFireIsIgnored(t *testing.T) {
 	r.clock.Advance(10 * time.Second)
 	r.noEvents()
 	r.clock.Advance(20 * time.Second)
-	wantEvents(t, "host", r.host.sink.Take(), []meeting.Event{meeting.TimerEnded{TimerID: "t30"}})
+	wantEvents(t, "host", r.host.sink.Take(), []wire.Event{wire.TimerEnded{TimerID: "t30"}})
 
 	// After the meeting ended: a fire finds a released meeting.
 	r.do(r.host, meeting.StartTimer{TimerID: "t15"})
@@ -192,6 +193,6 @@ func TestTimersRunPerMeeting(t *testing.T) {
 	a.do(a.host, meeting.CancelTimer{})
 	wantEvents(t, "b host", b.host.sink.Take(), nil)
 	e.clock.Advance(30 * time.Second)
-	wantEvents(t, "a host", a.host.sink.Take(), []meeting.Event{meeting.TimerCancelled{}})
-	wantEvents(t, "b host", b.host.sink.Take(), []meeting.Event{meeting.TimerEnded{TimerID: "t30"}})
+	wantEvents(t, "a host", a.host.sink.Take(), []wire.Event{wire.TimerCancelled{}})
+	wantEvents(t, "b host", b.host.sink.Take(), []wire.Event{wire.TimerEnded{TimerID: "t30"}})
 }

@@ -3,6 +3,7 @@ package sfu
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/pion/logging"
 	"github.com/pion/rtp"
@@ -169,10 +170,10 @@ func (p *Peer) refuse(ssrc uint32) {
 		return
 	}
 	p.s.counters.refused.Add(1)
-	switch {
-	case n == 1:
+	switch n {
+	case 1:
 		p.log.Info("publisher sends streams its offer did not declare; refusing them", "ssrc", ssrc)
-	case n == p.s.maxRefused+1:
+	case p.s.maxRefused + 1:
 		p.log.Warn("publisher sent too many undeclared streams; closing the peer", "refused", n-1)
 		go p.Close()
 	}
@@ -183,6 +184,24 @@ var pionStreamRefusals = []string{
 	"Incoming unhandled RTP ssrc(",
 	"Could not determine PayloadType for SSRC",
 	"Failed to set codec settings for track SSRC",
+}
+
+// pionInboundDrop is Pion's log line for each packet its ICE agent could not queue for the
+// publisher connection (its buffer is full: the client sends faster than the server reads).
+const pionInboundDrop = "Failed to write packet: "
+
+// overflowLogInterval is how often a publisher's inbound drops are logged at most.
+const overflowLogInterval = 10 * time.Second
+
+// overflowed counts a packet Pion dropped from the publisher connection for a full buffer, and
+// logs the drops at most once per overflowLogInterval: a flood must not become a flood of log
+// lines.
+func (p *Peer) overflowed() {
+	n := p.overflows.Add(1)
+	now, last := monoNow(), p.overflowLogged.Load()
+	if (last == 0 || now-last >= int64(overflowLogInterval)) && p.overflowLogged.CompareAndSwap(last, now) {
+		p.log.Warn("publisher sends faster than the server reads; dropping its packets", "dropped", n)
+	}
 }
 
 // refusalLog is a publisher's Pion logger factory: Pion's per-stream refusals become counted
@@ -202,8 +221,13 @@ type refusalLogger struct {
 	peer *Peer
 }
 
-// refused reports whether a log line is a stream refusal, and counts it.
+// refused reports whether a log line is a stream refusal or a dropped packet, and counts it.
 func (l refusalLogger) refused(format string, args []any) bool {
+	if strings.HasPrefix(format, pionInboundDrop) {
+		l.peer.overflowed()
+
+		return true
+	}
 	if format == webrtc.ErrSimulcastProbeOverflow.Error() {
 		l.peer.refuse(0)
 

@@ -11,6 +11,9 @@ import (
 
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/parleyhq/parley/internal/cputime"
+	"github.com/parleyhq/parley/sfu/udpbatch"
 )
 
 // BenchmarkForward measures the forwarding path of one VP8 track to subs real subscribers: from a
@@ -111,7 +114,7 @@ func laneTotals(t *upTrack) (forwarded, dropped uint64) {
 // lanes are paced the way a network paces the reader: the benchmark waits while a queue is more
 // than half full, so it measures forwarding, not dropping. With batched writes (writes non-nil)
 // the timed work includes sending what is still queued at the end.
-func runForward(b *testing.B, t *upTrack, seq uint16, ts uint32, writes *writeStats) {
+func runForward(b *testing.B, t *upTrack, seq uint16, ts uint32, writes *udpbatch.Stats) {
 	raw, err := (&rtp.Packet{
 		Header:  rtp.Header{Version: 2, PayloadType: 96, SSRC: t.layer(layerF).ssrc.Load(), Marker: true},
 		Payload: vp8Payload(1, true, false, 1100),
@@ -136,11 +139,11 @@ func runForward(b *testing.B, t *upTrack, seq uint16, ts uint32, writes *writeSt
 	fwd0, drop0 := laneTotals(t)
 	var full0 uint64
 	if writes != nil {
-		full0 = writes.fullWaits.Load()
+		full0 = writes.Snapshot().FullWaits
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := processCPU(b)
+	cpu0 := cputime.Process()
 	for i := 0; i < b.N; i++ {
 		seq++
 		if i%3 == 0 {
@@ -160,11 +163,11 @@ func runForward(b *testing.B, t *upTrack, seq uint16, ts uint32, writes *writeSt
 			runtime.Gosched()
 		}
 	}
-	for writes != nil && writes.pending() > 0 {
+	for writes != nil && writes.Snapshot().Pending() > 0 {
 		runtime.Gosched()
 	}
 	b.StopTimer()
-	cpu := processCPU(b) - cpu0
+	cpu := cputime.Process() - cpu0
 	fwd, drop := laneTotals(t)
 	if fwd == fwd0 {
 		b.Fatal("nothing forwarded")
@@ -175,8 +178,9 @@ func runForward(b *testing.B, t *upTrack, seq uint16, ts uint32, writes *writeSt
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(fwd-fwd0), "cpu-ns/fwd")
 	b.ReportMetric(float64(drop-drop0)/float64(b.N), "drops/op")
 	if writes != nil {
-		b.ReportMetric(float64(writes.fullWaits.Load()-full0)/float64(b.N), "queue-waits/op")
-		b.ReportMetric(float64(writes.sent.Load())/float64(max(writes.batches.Load(), 1)), "dgrams/batch")
+		w := writes.Snapshot()
+		b.ReportMetric(float64(w.FullWaits-full0)/float64(b.N), "queue-waits/op")
+		b.ReportMetric(float64(w.Sent)/float64(max(w.Batches, 1)), "dgrams/batch")
 	}
 }
 

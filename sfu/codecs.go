@@ -128,6 +128,24 @@ func registerMedia(m *webrtc.MediaEngine, publisher bool) error {
 // codecIs reports whether a MIME type names the codec want.
 func codecIs(mime, want string) bool { return strings.EqualFold(mime, want) }
 
+// registerSubscriberExtensions adds the MID header extension to the subscriber connections'
+// offers. BUNDLE wants it negotiated (RFC 8843, section 9) and our packets need not carry it:
+// every track's SSRC is declared. What matters is the receiver's side: with MID negotiated it
+// routes by MID or declared SSRC and drops the rest, where without it Pion (and any receiver that
+// demultiplexes by payload type) takes a packet of an undeclared SSRC for the first m-section
+// with its payload type. After a track is removed, its last packets may arrive after the offer
+// that removed it; that first m-section may be the removed track's own, now without SSRC or
+// msid, and the packets became a new track with an empty id.
+func registerSubscriberExtensions(m *webrtc.MediaEngine) error {
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
+		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.SDESMidURI}, kind); err != nil {
+			return err
+		}
+	}
+
+	return nil
+}
+
 // fmtpParams parses an a=fmtp parameter list into lower-case keys.
 func fmtpParams(line string) map[string]string {
 	out := map[string]string{}

@@ -30,7 +30,7 @@
 // switch does not), timestamps mapped from one layer's base to the other's and only moving
 // forward, and for VP8 the picture id and TL0PICIDX rewritten in place. Nothing on that path
 // allocates per packet, and the fan-out takes no lock per packet (the layer cache's and, with
-// Config.BatchWrites, the socket queue's are short; see batchconn.go).
+// Config.BatchWrites, the socket queue's in package udpbatch are short).
 //
 // Each subscriber's bandwidth (bwe.go, allocator.go, probe.go): every packet sent carries a
 // transport-wide sequence number and is recorded with one atomic store; the subscriber's TWCC
@@ -44,4 +44,40 @@
 // long since it arrived is dropped by the reader or the writer lane that finds it, a lost part of
 // a keyframe is replaced by asking the publisher for a new one, and NACKs are not answered while a
 // track drops; resends are bounded per packet and subscriber at all times (nack.go).
+//
+// # Locks
+//
+// A goroutine may take a mutex while it holds only mutexes listed above it here, never one listed
+// below; and it holds the mutexes of one Peer at most.
+//
+//	Peer.pubMu       serializes the publisher connection's negotiation: Offer, its candidates
+//	Peer.subMu       serializes every change to the subscriber connection: attach, unsubscribe,
+//	                 negotiate, Answer, its candidates, the qualities asked (setQuality)
+//	Peer.sigMu       serializes what goes to the client: signal, which calls the Signal callback
+//	room.mu          the room's peers, gates and published tracks
+//	counters.mu      the live tracks whose lane counters Stats sums
+//	Peer.mu          closed, the peer's published tracks (by source), its WaitGroup
+//	upTrack.mu       the track's subscribers, layers, lanes and dynacast state
+//	pubStreams.mu    a publisher's SRTP read buffers by SSRC and its refused streams
+//	SFU.mu, arrivalBuffer.mu, estimator.mu, downTrack.epMu, packetCache.mu, and each
+//	udpbatch.Conn's queue: nothing is taken under them
+//
+// Pion's connections are called under pubMu or subMu (that is what serializes a negotiation) and
+// under no other sfu mutex. Pion calls back (OnTrack, OnICECandidate, state changes, Bind and
+// Unbind, the buffer factory) on goroutines of its own and sometimes from inside the call we
+// made, holding its own locks: so a callback takes only mutexes from sigMu down, except OnTrack,
+// which Pion runs on a fresh goroutine and which subscribes the room's other peers (their
+// subMu). An arrivalBuffer's first packet (Pion's SRTP goroutine) takes Peer.mu to screen the
+// stream before the buffer's own mutex. The Signal callback runs under subMu and sigMu: it must
+// not block or call back into the sfu. Dynacast reports go out from a timer's goroutine holding
+// no sfu mutex but sigMu.
+//
+// Never called under any sfu mutex: Peer.Close, upTrack.close and room.close (they take the
+// locks above one after the other, and close Pion connections), and every wait for the
+// forwarding path, upTrack.waitIdle, lane.waitIdle and removeDown, which spin until a lane has
+// finished the packet it started (up to 2 s if a write is stuck in the kernel). The forwarding
+// path itself takes no sfu mutex but the layer cache's: gates, subscriber lists, layer targets
+// and bindings are atomics; upTrack.mu is for subscribing, switching needs and closing only.
+// Offer alone waits under a lock: for its candidates, under pubMu, bounded by its context and by
+// Close.
 package sfu

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -17,27 +16,23 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/transport/v5/stdnet"
 	"github.com/pion/webrtc/v4"
 	"go.uber.org/goleak"
 
+	"github.com/parleyhq/parley/internal/await"
 	"github.com/parleyhq/parley/internal/loopback"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // waitTimeout bounds every wait on a condition: generous for a loaded 2-core machine under -race.
-const waitTimeout = 20 * time.Second
+const waitTimeout = await.Limit
 
-// waitFor polls cond until it holds, failing the test after waitTimeout.
+// waitFor is the project's one wait on a condition (await.Until).
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	await.Until(t, what, cond)
 }
 
 // newTestSFU starts an SFU on loopback, closed (and checked for leaks) when the test ends.
@@ -100,6 +95,8 @@ type clientOptions struct {
 	// sendDropper drops the first copy of chosen outgoing VP8 packets after the client's NACK
 	// responder has kept them, so the server's NACK brings them back.
 	sendDropper func(seq uint16) bool
+	// holdable gives the client a socket whose incoming RTP a test can hold back (testClient.hold).
+	holdable bool
 	// sink makes the client's UDP socket discard every RTP packet unread (counted), for benchmarks:
 	// the server still encrypts and writes each one, but the client spends nothing on them.
 	sink bool
@@ -116,8 +113,10 @@ type testClient struct {
 	peer *Peer
 	pub  *webrtc.PeerConnection
 	sub  *webrtc.PeerConnection
+	net  *clientNet
 	mux  ice.UDPMux // the client's own socket when it simulates loss or sinks
 	sink *sinkConn
+	hold *holdConn
 
 	sigMu     sync.Mutex
 	sigs      []Signal
@@ -138,6 +137,7 @@ type testClient struct {
 	lastVideoTS          atomic.Uint32
 	audioSent, videoSent atomic.Int64
 	plisReceived         atomic.Int64
+	offers               atomic.Int64 // subscriber offers received
 	wantKeyframe         atomic.Bool
 
 	// offerFilter, when set, rewrites the publisher offer before the server sees it.
@@ -185,38 +185,40 @@ func newTestClient(t testing.TB, s *SFU, room, id string, opts ...clientOptions)
 	}
 	var se webrtc.SettingEngine
 	loopback.Configure(&se)
+	nw, err := stdnet.NewNet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cn := &clientNet{Net: nw}
+	se.SetNet(cn)
 	var mux ice.UDPMux
 	if o.receiveDropper != nil {
-		conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-		if err != nil {
-			t.Fatal(err)
-		}
+		conn := cn.listen(t)
 		mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: &lossyConn{PacketConn: conn, drop: o.receiveDropper, seen: map[uint16]bool{}}})
 		se.SetICEUDPMux(mux)
 	}
 	if o.shaper != nil {
-		conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		o.shaper.start(conn)
+		o.shaper.start(cn.listen(t))
 		mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: o.shaper})
+		se.SetICEUDPMux(mux)
+	}
+	var hold *holdConn
+	if o.holdable {
+		conn := cn.listen(t)
+		hold = &holdConn{PacketConn: conn}
+		mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: hold})
 		se.SetICEUDPMux(mux)
 	}
 	var sink *sinkConn
 	if o.sink {
-		conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-		if err != nil {
-			t.Fatal(err)
-		}
+		conn := cn.listen(t)
 		sink = &sinkConn{UDPConn: conn}
 		mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: sink})
 		se.SetICEUDPMux(mux)
 	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 
-	c := &testClient{t: t, id: id, mux: mux, sink: sink, senders: map[string]*webrtc.RTPSender{}, sigKick: make(chan struct{}, 1), tracks: map[string]*recvTrack{}, stop: make(chan struct{})}
-	var err error
+	c := &testClient{t: t, id: id, net: cn, mux: mux, sink: sink, hold: hold, senders: map[string]*webrtc.RTPSender{}, sigKick: make(chan struct{}, 1), tracks: map[string]*recvTrack{}, stop: make(chan struct{})}
 	if c.pub, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
 		t.Fatal(err)
 	}
@@ -301,6 +303,11 @@ func (c *testClient) handleSignal(s Signal) {
 	}
 	switch s.Type {
 	case "offer":
+		// A renegotiation must not reach a client before its connection's transports started (see
+		// Peer.negotiate): Pion would take it for an ICE restart.
+		if c.offers.Add(1) > 1 && c.sub.ICEConnectionState() == webrtc.ICEConnectionStateNew {
+			c.fail("subscriber renegotiation offer before the connection's ICE transport started")
+		}
 		if err := c.sub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: s.SDP}); err != nil {
 			c.fail("apply subscriber offer: %v", err)
 
@@ -521,6 +528,11 @@ func (c *testClient) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		return
 	}
 	rt := &recvTrack{id: tr.ID(), stream: tr.StreamID(), kind: kind, seen: map[uint16]bool{}}
+	if rt.id == "" || rt.stream == "" {
+		// Pion makes such a track of packets whose SSRC its remote description does not declare
+		// (it guesses the m-section by payload type): the server sent media it did not offer.
+		c.t.Errorf("%s: %s track with id %q, stream %q (ssrc %d)", c.id, kind, rt.id, rt.stream, tr.SSRC())
+	}
 	c.mu.Lock()
 	for _, old := range c.tracks {
 		if old.stream == rt.stream && old.id == rt.id && !old.ended {
@@ -659,6 +671,103 @@ func (c *testClient) track(stream string, kind Kind) (recvTrack, bool) {
 	return recvTrack{}, false
 }
 
+// repairWindow is how many of a video stream's newest sequence numbers may still be missing for
+// a NACK repair on its way.
+const repairWindow = 20
+
+// missing counts the sequence numbers c never received between the first and the last it got of
+// each track, the newest repairWindow of a video track left out.
+func (c *testClient) missing() (audio, video int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, rt := range c.tracks {
+		if rt.packets == 0 {
+			continue
+		}
+		first := rt.lastSeq
+		for seq := range rt.seen {
+			if int16(seq-first) < 0 {
+				first = seq
+			}
+		}
+		end := rt.lastSeq + 1
+		if rt.kind == KindVideo {
+			end -= repairWindow
+		}
+		for seq := first; int16(end-seq) > 0; seq++ {
+			if !rt.seen[seq] {
+				if rt.kind == KindVideo {
+					video++
+				} else {
+					audio++
+				}
+			}
+		}
+	}
+
+	return audio, video
+}
+
+// shedReasons are the drops of the server's documented shedding under load (delay.go, lane.go):
+// a packet that waited too long, a writer lane's full queue, a packet evicted from the cache
+// before a late lane got to it.
+var shedReasons = []string{"late", "queue_full", "cache_miss"}
+
+// startReasons are drops before a subscriber's stream starts: the track is not bound yet, or video
+// waits for its first keyframe. They leave no gap (the receiver has no packet before them).
+var startReasons = []string{"not_bound", "wait_keyframe"}
+
+// lossAccount counts what the receivers miss, and what may explain it: what the server shed and
+// what the kernel dropped at the receivers' sockets (not the server's doing; their buffers make it
+// rare). The counters are read after the receivers: a drop is counted before the gap it leaves
+// shows.
+func lossAccount(t *testing.T, s *SFU, receivers []*testClient) (audio, video int, shed, kernel uint64, st Stats) {
+	for _, c := range receivers {
+		a, v := c.missing()
+		audio, video = audio+a, video+v
+	}
+	st = s.Stats()
+	for _, r := range shedReasons {
+		shed += st.PacketsDropped[r]
+	}
+	for _, c := range receivers {
+		kernel += c.net.kernelDrops(t)
+	}
+
+	return audio, video, shed, kernel, st
+}
+
+// checkLossExplained checks what the server owes its subscribers however busy the machine: it
+// dropped nothing for a reason other than shedding, a stream's start and the reasons the test
+// allows (e.g. "muted" when it closes a gate), and the receivers miss no more packets than the
+// server shed (on loopback, what the server forwards arrives, unless the receiver's own socket
+// overflowed: counted too).
+func checkLossExplained(t *testing.T, s *SFU, receivers []*testClient, allowed ...string) {
+	t.Helper()
+	audio, video, shed, kernel, st := lossAccount(t, s, receivers)
+	checkDropReasons(t, st, allowed...)
+	if uint64(audio+video) > shed+kernel {
+		t.Errorf("receivers miss %d audio and %d video packets, more than the %d the server shed and the %d the kernel dropped at them (drops: %v)",
+			audio, video, shed, kernel, st.PacketsDropped)
+	}
+	t.Logf("missing at the receivers: %d audio, %d video; shed by the server: %d; kernel drops at the receivers: %d; drops %v",
+		audio, video, shed, kernel, st.PacketsDropped)
+}
+
+// checkDropReasons wants no drop but for shedding, a stream's start, or a reason allowed.
+func checkDropReasons(t *testing.T, st Stats, allowed ...string) {
+	t.Helper()
+	ok := map[string]bool{}
+	for _, r := range append(append(append([]string(nil), shedReasons...), startReasons...), allowed...) {
+		ok[r] = true
+	}
+	for reason, n := range st.PacketsDropped {
+		if n > 0 && !ok[reason] {
+			t.Errorf("%d packets dropped as %q (drops: %v)", n, reason, st.PacketsDropped)
+		}
+	}
+}
+
 // allEnded reports whether every track from stream has been removed by renegotiation.
 func (c *testClient) allEnded(stream string) bool {
 	c.mu.Lock()
@@ -688,9 +797,14 @@ func (c *testClient) close() {
 // waitReceiving waits until c got at least n packets of each kind from every publisher in from.
 func (c *testClient) waitReceiving(t testing.TB, n int, from ...*testClient) {
 	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
 	for _, f := range from {
-		waitFor(t, fmt.Sprintf("%s receiving %d packets of each kind from %s", c.id, n, f.id), func() bool {
-			return c.packets(f.id, KindAudio) >= n && c.packets(f.id, KindVideo) >= n
-		})
+		for c.packets(f.id, KindAudio) < n || c.packets(f.id, KindVideo) < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s receiving %d packets of each kind from %s: audio %d, video %d, tracks %v",
+					c.id, n, f.id, c.packets(f.id, KindAudio), c.packets(f.id, KindVideo), c.streams())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 	}
 }

@@ -377,3 +377,19 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstHistogram(c.bwe, ctr.bweObservation.Load(), float64(ctr.bweSumKbps.Load())*1000, buckets)
 }
+
+// collectors registers and unregisters as one collector (the sfu's own and, with batched
+// writes, its sockets').
+type collectors []prometheus.Collector
+
+func (cs collectors) Describe(ch chan<- *prometheus.Desc) {
+	for _, c := range cs {
+		c.Describe(ch)
+	}
+}
+
+func (cs collectors) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range cs {
+		c.Collect(ch)
+	}
+}

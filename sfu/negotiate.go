@@ -14,10 +14,18 @@ import (
 
 // subscribe starts sending t to this peer.
 func (p *Peer) subscribe(t *upTrack) {
+	if d := p.attach(t); d != nil {
+		t.removeDown(d) // it waits for t's lanes: not under subMu (see the package doc)
+	}
+}
+
+// attach gives t a downTrack for this peer and adds it to the subscriber connection. When the
+// connection refuses it, it returns the downTrack for the caller to detach from t.
+func (p *Peer) attach(t *upTrack) (failed *downTrack) {
 	p.subMu.Lock()
 	defer p.subMu.Unlock()
 	if p.isClosed() || p.downs[t] != nil {
-		return
+		return nil
 	}
 	d := newDownTrack(t, p)
 	if t.kind == KindVideo {
@@ -27,19 +35,18 @@ func (p *Peer) subscribe(t *upTrack) {
 		}
 	}
 	if !t.addDown(d) {
-		return // the track ended meanwhile
+		return nil // the track ended meanwhile
 	}
 	tr, err := p.sub.AddTransceiverFromTrack(d,
 		webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 	if err != nil {
-		t.removeDown(d)
 		if errors.Is(err, webrtc.ErrConnectionClosed) { // the client left (see negotiate)
 			p.log.Debug("add track to a closed subscriber connection", "track", t.id)
 		} else {
 			p.log.Error("add track to subscriber", "track", t.id, "err", err)
 		}
 
-		return
+		return d
 	}
 	// Offer only the publisher's codec: the subscriber can then receive the packets unchanged.
 	if c, ok := findCodec(p.s.codecs, t.codec.RTPCodecCapability); ok {
@@ -58,6 +65,8 @@ func (p *Peer) subscribe(t *upTrack) {
 	}
 	p.mu.Unlock()
 	p.markDirty()
+
+	return nil
 }
 
 // unsubscribe stops sending d's track to this peer; the upTrack has already detached d.
@@ -112,12 +121,33 @@ func (p *Peer) negotiator() {
 	}
 }
 
+// onSubscriberICE lets renegotiation go ahead once the subscriber connection's ICE has connected
+// (see negotiate).
+func (p *Peer) onSubscriberICE(st webrtc.ICEConnectionState) {
+	if (st == webrtc.ICEConnectionStateConnected || st == webrtc.ICEConnectionStateCompleted) && !p.subUp.Swap(true) {
+		p.kickNegotiation()
+	}
+}
+
 // negotiate sends a new subscriber offer if something changed and no offer is in flight.
+//
+// A renegotiation waits until the subscriber connection's ICE has connected. Pion applies a
+// description in two steps: the remote ICE credentials reach its ICE agent only when the
+// connection's transports start, on a goroutine of its own, some time after the description was
+// set. A client built on Pion that gets our second offer before its transports started compares
+// the offer's credentials with none, takes the offer for an ICE restart, answers with new
+// credentials of its own, and then starts its agent with the old ones: the two sides never agree
+// and the subscriber receives nothing, ever (seen as a participant who joined before anyone
+// published getting no media once in a few runs, on a loaded machine). ICE connected on our
+// side means the client's agent answered our checks, so its transports have started.
 func (p *Peer) negotiate() {
 	p.subMu.Lock()
 	defer p.subMu.Unlock()
 	if p.isClosed() || p.inFlight || !p.dirty {
 		return
+	}
+	if p.answered && !p.subUp.Load() {
+		return // onSubscriberICE kicks again; the changes wait in dirty
 	}
 	p.dirty = false
 	offer, err := p.sub.CreateOffer(nil)

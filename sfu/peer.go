@@ -49,7 +49,9 @@ type Peer struct {
 	qualities map[qualityKey]int32         // maximum layer asked per publisher and source
 	inFlight  bool                         // an offer was sent and its answer has not arrived
 	dirty     bool                         // tracks were added or removed since the last offer
+	answered  bool                         // an answer was applied: the next offer renegotiates
 	kick      chan struct{}
+	subUp     atomic.Bool // the subscriber connection's ICE has connected (see negotiate)
 
 	sigMu        sync.Mutex // serializes send
 	subOfferSent bool
@@ -63,6 +65,10 @@ type Peer struct {
 
 	closing chan struct{}
 	done    chan struct{}
+
+	// Packets Pion's ICE agent dropped from the publisher connection for a full buffer, and
+	// when that was last logged (monoNow): see overflowed.
+	overflows, overflowLogged atomic.Int64
 }
 
 // qualityKey names one published source of one publisher.
@@ -100,6 +106,7 @@ func newPeer(s *SFU, r *room, id string, send func(Signal)) (*Peer, error) {
 	}
 	p.setupPublisher()
 	p.sub.OnConnectionStateChange(p.watch(TargetSubscriber))
+	p.sub.OnICEConnectionStateChange(p.onSubscriberICE)
 	p.sub.OnICECandidate(p.onSubscriberCandidate)
 	p.wg.Add(2)
 	go p.negotiator()
@@ -497,6 +504,7 @@ func (p *Peer) Answer(answer string) error {
 		return fmt.Errorf("subscriber answer: %w", err)
 	}
 	p.inFlight = false
+	p.answered = true
 	p.addHeld(p.sub, &p.subCands)
 	if p.dirty {
 		p.kickNegotiation()

@@ -1,7 +1,6 @@
 package sfu
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -17,11 +16,13 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/parleyhq/parley/internal/loopback"
+	"github.com/parleyhq/parley/internal/pionlog"
+	"github.com/parleyhq/parley/sfu/udpbatch"
 )
 
 // newMux opens the one UDP port all media of this server goes through.
-// With writes non-nil every socket of the mux is a batchConn (batched writes).
-func newMux(cfg Config, lf logging.LoggerFactory, writes *writeStats) (ice.UDPMux, int, error) {
+// With writes non-nil every socket of the mux is a udpbatch.Conn (batched writes).
+func newMux(cfg Config, lf logging.LoggerFactory, writes *udpbatch.Stats) (ice.UDPMux, int, error) {
 	log := lf.NewLogger("udpmux")
 	if cfg.LoopbackOnly {
 		conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: cfg.UDPPort})
@@ -35,7 +36,7 @@ func newMux(cfg Config, lf logging.LoggerFactory, writes *writeStats) (ice.UDPMu
 
 		var pc net.PacketConn = conn
 		if writes != nil {
-			pc = newBatchConn(conn, writes, log)
+			pc = udpbatch.New(conn, writes, log)
 		}
 
 		return ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: pc, Logger: log}), port, nil
@@ -62,7 +63,7 @@ func newMux(cfg Config, lf logging.LoggerFactory, writes *writeStats) (ice.UDPMu
 		if err != nil {
 			return nil, 0, fmt.Errorf("network for the udp mux: %w", err)
 		}
-		opts = append(opts, ice.UDPMuxFromPortWithNet(batchNet{Net: nw, stats: writes, log: log}))
+		opts = append(opts, ice.UDPMuxFromPortWithNet(udpbatch.Net{Net: nw, Stats: writes, Log: log}))
 	}
 	mux, err := ice.NewMultiUDPMuxFromPort(port, opts...)
 	if err != nil {
@@ -126,6 +127,9 @@ func newAPIs(se webrtc.SettingEngine, lf logging.LoggerFactory) (*pionAPIs, erro
 	if err := registerMedia(subMedia, false); err != nil {
 		return nil, fmt.Errorf("register subscriber codecs: %w", err)
 	}
+	if err := registerSubscriberExtensions(subMedia); err != nil {
+		return nil, fmt.Errorf("register subscriber header extensions: %w", err)
+	}
 
 	pubIR := &interceptor.Registry{}
 	// A packet repaired on an RTX stream never reaches the generator's log of the media
@@ -174,31 +178,10 @@ func (a *pionAPIs) publisherAPI(streams *pubStreams, lf logging.LoggerFactory) *
 		webrtc.WithSettingEngine(se))
 }
 
-// slogFactory routes Pion's logs into our slog logger. Pion's info is our debug (protocol steps)
-// and its errors are our warnings: most are a connection's teardown racing its timers ("closed
-// pipe"), nothing an operator acts on; the sfu logs its own failures as errors.
+// slogFactory routes Pion's logs into the sfu's logger, at the levels a server wants
+// (pionlog.Server).
 type slogFactory struct{ log *slog.Logger }
 
 func (f slogFactory) NewLogger(scope string) logging.LeveledLogger {
-	return slogLogger{log: f.log.With("pion", scope)}
+	return pionlog.New(f.log, pionlog.Server).NewLogger(scope)
 }
-
-type slogLogger struct{ log *slog.Logger }
-
-func (l slogLogger) logf(level slog.Level, format string, args ...any) {
-	if !l.log.Enabled(context.Background(), level) {
-		return
-	}
-	l.log.Log(context.Background(), level, fmt.Sprintf(format, args...))
-}
-
-func (l slogLogger) Trace(string)                      {}
-func (l slogLogger) Tracef(string, ...any)             {}
-func (l slogLogger) Debug(string)                      {}
-func (l slogLogger) Debugf(string, ...any)             {}
-func (l slogLogger) Info(msg string)                   { l.logf(slog.LevelDebug, "%s", msg) }
-func (l slogLogger) Infof(format string, args ...any)  { l.logf(slog.LevelDebug, format, args...) }
-func (l slogLogger) Warn(msg string)                   { l.logf(slog.LevelWarn, "%s", msg) }
-func (l slogLogger) Warnf(format string, args ...any)  { l.logf(slog.LevelWarn, format, args...) }
-func (l slogLogger) Error(msg string)                  { l.logf(slog.LevelWarn, "%s", msg) }
-func (l slogLogger) Errorf(format string, args ...any) { l.logf(slog.LevelWarn, format, args...) }

@@ -11,6 +11,8 @@ import (
 	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/parleyhq/parley/sfu/udpbatch"
 )
 
 // Kind is the kind of a published track.
@@ -58,9 +60,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Registerer gets the sfu's metrics; nil means no metrics.
 	Registerer prometheus.Registerer
-	// BatchWrites queues the media sockets' writes and sends them in batches (sendmmsg) from one
-	// goroutine per socket instead of one sendto per datagram on the writer's goroutine (see
-	// batchconn.go and docs/benchmarks.md, "Batched writes").
+	// BatchWrites queues the media sockets' writes and sends them in batches (sendmmsg, UDP GSO)
+	// from one goroutine per socket instead of one sendto per datagram on the writer's goroutine
+	// (package udpbatch; docs/benchmarks.md, "Batched writes").
 	BatchWrites bool
 }
 
@@ -101,8 +103,8 @@ type SFU struct {
 	collector  prometheus.Collector
 	trackSeq   atomic.Uint64
 	livePeers  atomic.Int64
-	writes     *writeStats // nil unless cfg.BatchWrites
-	maxRefused int         // maxRefusedStreams; tests lower it
+	writes     *udpbatch.Stats // nil unless cfg.BatchWrites
+	maxRefused int             // maxRefusedStreams; tests lower it
 
 	mu     sync.Mutex
 	closed bool
@@ -117,9 +119,9 @@ func New(cfg Config) (*SFU, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	lf := slogFactory{log: log}
-	var writes *writeStats
+	var writes *udpbatch.Stats
 	if cfg.BatchWrites {
-		writes = &writeStats{}
+		writes = &udpbatch.Stats{}
 	}
 	mux, port, err := newMux(cfg, lf, writes)
 	if err != nil {
@@ -142,7 +144,10 @@ func New(cfg Config) (*SFU, error) {
 		counters: newCounters(), rooms: map[string]*room{}, writes: writes, maxRefused: maxRefusedStreams,
 	}
 	if cfg.Registerer != nil {
-		c := withWriteMetrics(newCollector(s), writes)
+		var c prometheus.Collector = newCollector(s)
+		if writes != nil {
+			c = collectors{c, udpbatch.NewCollector("parley_sfu", writes)}
+		}
 		if err := cfg.Registerer.Register(c); err != nil {
 			_ = mux.Close()
 
@@ -264,44 +269,6 @@ func (s *SFU) addPeer() bool {
 func (s *SFU) peerEnded() {
 	s.livePeers.Add(-1)
 	s.peers.Done()
-}
-
-// SetForwarding opens or closes the gates of a participant's sources of one kind (audio: the
-// microphone and the screen's audio; video: the camera and the screen). When it returns with
-// forward false, no packet of that kind from that participant is written to anyone any more.
-func (s *SFU) SetForwarding(roomID, participantID string, kind Kind, forward bool) {
-	for _, src := range allSources {
-		if src.Kind() == kind {
-			s.SetSourceForwarding(roomID, participantID, src, forward)
-		}
-	}
-}
-
-// SetSourceForwarding opens or closes the gate of one of a participant's sources. When it
-// returns with forward false, no packet of that source from that participant is written to
-// anyone any more. The gate is kept per room and participant: it applies to a track published
-// later and to a replacing peer. Opening a video gate asks the publisher for a keyframe.
-func (s *SFU) SetSourceForwarding(roomID, participantID string, src Source, forward bool) {
-	for {
-		r := s.room(roomID, true)
-		if r == nil {
-			return
-		}
-		g, ok := r.gate(participantID, src)
-		if !ok {
-			continue // the room was closed meanwhile
-		}
-		was := g.Swap(forward)
-		for _, t := range r.tracksOfSource(participantID, src) {
-			if !forward {
-				t.waitIdle()
-			} else if !was {
-				t.requestKeyframes(pliResume)
-			}
-		}
-
-		return
-	}
 }
 
 // RequestKeyframe asks the participant's video publishers for a keyframe (rate limited).

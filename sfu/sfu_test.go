@@ -3,6 +3,7 @@ package sfu
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +12,8 @@ import (
 )
 
 // Three participants publish Opus and VP8; each receives both tracks of both others, under the
-// publisher's participant id, and nothing of its own.
+// publisher's participant id, and nothing of its own. Every stream flows, and nothing is lost but
+// what the server shed for being late on a busy machine (counted).
 func TestThreeParticipantsReceiveEachOther(t *testing.T) {
 	s := newTestSFU(t)
 	ids := []string{"ada", "grace", "linus"}
@@ -57,8 +59,8 @@ func TestThreeParticipantsReceiveEachOther(t *testing.T) {
 					continue
 				}
 				rt, ok := c.track(o.id, kind)
-				if !ok || rt.gaps != 0 {
-					t.Errorf("%s from %s %s: gaps %d (found %v)", c.id, o.id, kind, rt.gaps, ok)
+				if !ok {
+					t.Errorf("%s receives no %s from %s", c.id, kind, o.id)
 				}
 				if kind == KindVideo && !rt.firstKey {
 					t.Errorf("%s's first video packet from %s is not a keyframe", c.id, o.id)
@@ -79,12 +81,46 @@ func TestThreeParticipantsReceiveEachOther(t *testing.T) {
 	if len(trackIDs) != 6 {
 		t.Errorf("%d distinct track ids, want 6", len(trackIDs))
 	}
+	// More of every stream, then the accounts: the receivers miss only what the server shed.
+	for _, c := range cs {
+		for _, o := range cs {
+			if o != c {
+				c.waitReceiving(t, 75, o)
+			}
+		}
+	}
+	checkLossExplained(t, s, cs)
 	st := s.Stats()
 	if st.Tracks != 6 || st.Peers != 3 || st.Rooms != 1 {
 		t.Errorf("stats: %d tracks %d peers %d rooms, want 6 3 1", st.Tracks, st.Peers, st.Rooms)
 	}
 	if st.ForwardedByKind[KindAudio] == 0 || st.ForwardedByKind[KindVideo] == 0 || st.PLIsSent == 0 {
 		t.Errorf("stats: %+v", st)
+	}
+}
+
+// Participants who joined before anyone published receive the first publisher's audio and video,
+// which reach them in two offers in quick succession; several rooms at once, so that the second
+// offer often comes while a client is still starting the first one's transports (it used to be
+// taken for an ICE restart there, and that subscriber got nothing, in about one run in five).
+func TestEarlyJoinersReceive(t *testing.T) {
+	s := newTestSFU(t)
+	const rooms = 6
+	subs := make([]*testClient, rooms)
+	pubs := make([]*testClient, rooms)
+	for i := range rooms {
+		room := fmt.Sprintf("room-%d", i)
+		subs[i] = newTestClient(t, s, room, "early")
+		pubs[i] = newTestClient(t, s, room, "publisher")
+	}
+	for _, p := range pubs {
+		p.publish(true, true)
+	}
+	for i, c := range subs {
+		c.waitReceiving(t, 10, pubs[i])
+		if got := c.streams(); len(got) != 2 {
+			t.Errorf("room %d: the early joiner receives %v, want the publisher's audio and video", i, got)
+		}
 	}
 }
 
@@ -144,6 +180,48 @@ func TestLeaveRemovesTracks(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Packets of a removed track still on their way to a subscriber when it applied the offer that
+// removed the track (a congested path, a busy receiver) make no new track there. Pion, like any
+// receiver without the MID header extension, would take them for the first m-section with their
+// payload type, here the removed track's own, now without SSRC or msid: a track with an empty
+// id. The subscriber's m-sections therefore carry the MID extension (negotiated: receivers route
+// by MID and SSRC and drop what matches neither).
+func TestLatePacketsOfARemovedTrack(t *testing.T) {
+	s := newTestSFU(t)
+	a := newTestClient(t, s, "room", "a", clientOptions{holdable: true})
+	c := newTestClient(t, s, "room", "c")
+	c.publish(true, true)
+	a.waitReceiving(t, 10, c) // c's m-sections come first in a's subscriber connection
+	b := newTestClient(t, s, "room", "b")
+	b.publish(true, true)
+	a.waitReceiving(t, 10, b)
+
+	a.hold.hold()
+	sent := c.audioSent.Load()
+	waitFor(t, "c sending 10 more audio packets while a holds what arrives", func() bool {
+		return c.audioSent.Load() >= sent+10 && a.hold.heldCount() >= 10
+	})
+	c.peer.Close()
+	waitFor(t, "c's tracks removed at a", func() bool { return a.allEnded("c") })
+	held := a.hold.heldCount()
+	a.hold.release()
+	base := a.packets("b", KindAudio)
+	waitFor(t, fmt.Sprintf("a getting the %d held packets and 25 more of b's audio", held), func() bool {
+		return a.hold.delivered.Load() >= int64(held) && a.packets("b", KindAudio) >= base+25
+	})
+	want := map[streamKey]int{{"b", KindAudio}: 1, {"b", KindVideo}: 1, {"c", KindAudio}: 1, {"c", KindVideo}: 1}
+	got := a.streams()
+	for k, ids := range got {
+		if len(ids) != want[k] {
+			t.Errorf("a received %d %s tracks from %q (%v), want %d", len(ids), k.kind, k.stream, ids, want[k])
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("a received %v, want b's and c's audio and video once each", got)
+	}
+	t.Logf("%d packets held, %d delivered after the removal", held, a.hold.delivered.Load())
 }
 
 // Two rooms side by side: not one packet crosses between them.
@@ -206,24 +284,19 @@ func TestSetForwardingAudio(t *testing.T) {
 	s.SetForwarding("room", "a", KindAudio, true)
 	waitFor(t, "audio resuming", func() bool { return uint64(b.packets("a", KindAudio)) >= forwarded+25 })
 	rt, _ := b.track("a", KindAudio)
-	if rt.gaps != 0 {
-		t.Errorf("%d sequence gaps in audio", rt.gaps)
-	}
 	checkPause(t, rt, 48000, 960)
+	checkLossExplained(t, s, []*testClient{b}, "muted", "stale")
 }
 
-// checkPause wants exactly one pause made by the gate (a stretch whose timestamp moved by more
-// than ten packets' worth; shorter stalls are the loaded machine's scheduling, with a timestamp
-// step of one packet), consecutive sequence numbers across every stall, and a timestamp jump
-// matching the wall time the pause lasted.
+// checkPause wants exactly one pause made by the gate: consecutive sequence numbers with a
+// timestamp that moved by more than ten packets' worth, matching the wall time the pause lasted.
+// Other stalls are the loaded machine's: packets delayed (consecutive numbers and timestamps) or
+// shed by the server (a sequence gap, which checkLossExplained accounts for).
 func checkPause(t *testing.T, rt recvTrack, clock float64, step uint32) {
 	t.Helper()
 	var gated []pause
 	for _, p := range rt.pauses {
-		if p.seqDelta != 1 {
-			t.Errorf("sequence jumped by %d across a stall of %v", p.seqDelta, p.wall)
-		}
-		if p.tsDelta > 10*step {
+		if p.seqDelta == 1 && p.tsDelta > 10*step {
 			gated = append(gated, p)
 		}
 	}
@@ -262,10 +335,8 @@ func TestSetForwardingVideo(t *testing.T) {
 		t.Error("no keyframe request reached the publisher when video resumed")
 	}
 	rt, _ := b.track("a", KindVideo)
-	if rt.gaps != 0 {
-		t.Errorf("%d sequence gaps in video", rt.gaps)
-	}
 	checkPause(t, rt, 90000, 3600)
+	checkLossExplained(t, s, []*testClient{b}, "muted", "stale")
 }
 
 // A host reconnecting: the same participant id joins again, the old peer is closed and replaced,
@@ -415,32 +486,26 @@ func TestNACK(t *testing.T) {
 			a := newTestClient(t, s, "room", "a", tc.pub)
 			b := newTestClient(t, s, "room", "b", tc.sub)
 			a.publish(false, true)
-			waitFor(t, "300 video packets", func() bool { return b.packets("a", KindVideo) >= 300 })
-			rt, _ := b.track("a", KindVideo)
-			// Every sequence number up to the last few (whose repair may be in flight) arrived.
-			var first uint16
-			for seq := range rt.seen {
-				if first == 0 || int16(seq-first) < 0 {
-					first = seq
-				}
+			// A loaded machine may shed packets and make the track congested for a while, which
+			// leaves NACKs unanswered; the simulated loss keeps coming, so some are answered.
+			waitFor(t, "300 video packets and a NACK answered", func() bool {
+				return b.packets("a", KindVideo) >= 300 && (!tc.wantAnswers || s.Stats().NACKsAnswered > 0)
+			})
+			// Every sequence number but the newest few (whose repair may be in flight) arrived,
+			// unless the server shed it, or did not answer its NACK for a documented reason: the
+			// track was congested (it had just shed), or the NACK came too late.
+			_, missing, shed, kernel, st := lossAccount(t, s, []*testClient{b})
+			checkDropReasons(t, st)
+			excused := shed + kernel + st.NACKsIgnored["congested"] + st.NACKsIgnored["too_old"]
+			if uint64(missing) > excused {
+				t.Errorf("%d video packets never arrived, more than the %d shed, dropped by the kernel or left unrepaired for a reason (drops %v, NACKs ignored %v)",
+					missing, excused, st.PacketsDropped, st.NACKsIgnored)
 			}
-			missing := 0
-			for seq := first; int16(rt.lastSeq-20-seq) > 0; seq++ {
-				if !rt.seen[seq] {
-					missing++
-				}
-			}
-			if missing != 0 {
-				t.Errorf("%d packets never arrived (gaps seen: %d)", missing, rt.gaps)
-			}
-			if rt.gaps == 0 {
+			if rt, _ := b.track("a", KindVideo); rt.gaps == 0 {
 				t.Error("no loss was simulated")
 			}
-			st := s.Stats()
-			if tc.wantAnswers && (st.NACKsReceived == 0 || st.NACKsAnswered == 0) {
-				t.Errorf("NACKs received %d answered %d", st.NACKsReceived, st.NACKsAnswered)
-			}
-			t.Logf("gaps %d, NACKs received %d, answered %d", rt.gaps, st.NACKsReceived, st.NACKsAnswered)
+			t.Logf("missing %d, shed %d, kernel drops %d, NACKs received %d, answered %d, ignored %v", missing, shed,
+				kernel, st.NACKsReceived, st.NACKsAnswered, st.NACKsIgnored)
 		})
 	}
 }

@@ -87,7 +87,6 @@ type simPublisher struct {
 	h264         bool // sends H.264 (packetization mode 1) instead of VP8
 	mid          string
 	ssrcs        sync.Map // SSRC -> layer index
-	obeyLayers   bool     // apply publisherLayers signals (dynacast)
 	keysSent     [numLayers]atomic.Int64
 }
 
@@ -350,8 +349,8 @@ func (p *simPublisher) run() {
 					Header:  rtp.Header{Version: 2, SequenceNumber: l.seq, Timestamp: l.ts, Marker: k == parts-1},
 					Payload: p.payload(l, i, k, parts, key),
 				}
-				_ = pkt.Header.SetExtension(p.midID, []byte(p.mid))
-				_ = pkt.Header.SetExtension(p.ridID, []byte(layerRIDs[i]))
+				_ = pkt.SetExtension(p.midID, []byte(p.mid))
+				_ = pkt.SetExtension(p.ridID, []byte(layerRIDs[i]))
 				l.mu.Lock()
 				l.history[l.seq%512] = sentPacket{seq: l.seq, ts: l.ts, marker: pkt.Marker, payload: pkt.Payload}
 				l.mu.Unlock()
@@ -520,20 +519,26 @@ func (s *simSubscriber) onLayer(layer byte, n int) bool {
 }
 
 // checkContinuity checks a subscriber's video, packet by packet: one SSRC, sequence numbers
-// without a gap, timestamps that never go back (and move on with each new frame), picture ids
-// and TL0PICIDX that move on by one with each new frame, and a keyframe first after every
-// change of layer and at the start. It returns the layers in the order they were received.
-func checkContinuity(t *testing.T, who string, pkts []vidPacket) string {
+// that move on by one, timestamps that never go back (and move on with each new frame), picture
+// ids and TL0PICIDX that move on by one with each new frame, and a keyframe first after every
+// change of layer and at the start. A gap is allowed only as far as the server owes it: the
+// packets missing (a late repair filling its gap) are no more than the server shed and the
+// kernel dropped at the subscriber's sockets (see checkLossExplained); across a gap the picture
+// id and TL0PICIDX may move on by as many as the packets missing. It returns the layers in the
+// order they were received.
+func checkContinuity(t *testing.T, s *SFU, sub *simSubscriber) string {
 	t.Helper()
 
-	return checkStream(t, who, pkts, true)
+	return checkStream(t, s, sub, true)
 }
 
 // checkStream is checkContinuity, with the VP8 picture id checks when vp8 is set.
-func checkStream(t *testing.T, who string, pkts []vidPacket, vp8 bool) string {
+func checkStream(t *testing.T, s *SFU, sub *simSubscriber, vp8 bool) string {
 	t.Helper()
+	who, pkts := sub.id, sub.received()
 	var layers []byte
-	var prev *vidPacket // the previous media packet
+	var prev *vidPacket // the previous media packet in order
+	var last *vidPacket // the previous packet in order
 	errs := 0
 	fail := func(format string, args ...any) {
 		t.Helper()
@@ -542,45 +547,72 @@ func checkStream(t *testing.T, who string, pkts []vidPacket, vp8 bool) string {
 		}
 		errs++
 	}
+	missing := map[uint16]bool{}
+	var highest uint16
+	gap := 0 // packets missing since prev
 	for i := range pkts {
 		p := &pkts[i]
 		if i > 0 {
-			q := &pkts[i-1]
-			if p.ssrc != q.ssrc {
-				fail("packet %d: SSRC %d after %d", i, p.ssrc, q.ssrc)
+			if p.ssrc != pkts[0].ssrc {
+				fail("packet %d: SSRC %d after %d", i, p.ssrc, pkts[0].ssrc)
 			}
-			if p.seq != q.seq+1 {
-				fail("packet %d: seq %d after %d", i, p.seq, q.seq)
+			switch d := int16(p.seq - highest); {
+			case d <= 0: // a repair arriving late, filling a gap
+				if !missing[p.seq] {
+					fail("packet %d: seq %d again (highest %d)", i, p.seq, highest)
+				}
+				delete(missing, p.seq)
+
+				continue
+			case d > 1:
+				for s := highest + 1; s != p.seq; s++ {
+					missing[s] = true
+				}
+				gap += int(d) - 1
 			}
-			if int32(p.ts-q.ts) < 0 {
-				fail("packet %d: timestamp %d after %d", i, p.ts, q.ts)
+			if int32(p.ts-last.ts) < 0 {
+				fail("packet %d: timestamp %d after %d", i, p.ts, last.ts)
 			}
 		}
+		highest, last = p.seq, p
 		if p.padding {
 			continue
 		}
 		if prev == nil || p.layer != prev.layer {
 			layers = append(layers, p.layer)
-			if !p.keyStart {
+			if !p.keyStart && gap == 0 {
 				fail("packet %d: layer %c starts without a keyframe", i, p.layer)
 			}
 		}
 		if prev != nil && vp8 {
-			if p.ts != prev.ts { // a new frame
-				if p.pic != (prev.pic+1)&0x7fff {
-					fail("packet %d (layer %c after %c): picture id %d after %d", i, p.layer, prev.layer, p.pic, prev.pic)
-				}
-				if p.tl0 != prev.tl0+1 {
-					fail("packet %d: TL0PICIDX %d after %d", i, p.tl0, prev.tl0)
-				}
-			} else if p.pic != prev.pic || p.tl0 != prev.tl0 {
+			dpic, dtl0 := int((p.pic-prev.pic)&0x7fff), int(p.tl0-prev.tl0)
+			switch {
+			case p.ts != prev.ts && gap == 0 && (dpic != 1 || dtl0 != 1):
+				fail("packet %d (layer %c after %c): picture id %d/%d after %d/%d", i, p.layer, prev.layer, p.pic, p.tl0, prev.pic, prev.tl0)
+			case p.ts != prev.ts && (dpic < 1 || dpic > gap+1 || dtl0 < 1 || dtl0 > gap+1):
+				fail("packet %d (layer %c after %c, %d missing): picture id %d/%d after %d/%d", i, p.layer, prev.layer, gap, p.pic, p.tl0, prev.pic, prev.tl0)
+			case p.ts == prev.ts && (dpic != 0 || dtl0 != 0):
 				fail("packet %d: picture id %d/%d within a frame of %d/%d", i, p.pic, p.tl0, prev.pic, prev.tl0)
 			}
 		}
-		prev = p
+		prev, gap = p, 0
 	}
 	if errs > 10 {
 		t.Errorf("%s: %d continuity errors in all", who, errs)
+	}
+	if len(missing) > 0 {
+		// Read after the packets: a drop is counted before the gap it leaves shows.
+		st := s.Stats()
+		var shed uint64
+		for _, r := range shedReasons {
+			shed += st.PacketsDropped[r]
+		}
+		kernel := sub.net.kernelDrops(t)
+		if uint64(len(missing)) > shed+kernel {
+			t.Errorf("%s: %d video packets missing, more than the %d the server shed and the %d the kernel dropped at the subscriber (drops %v)",
+				who, len(missing), shed, kernel, st.PacketsDropped)
+		}
+		t.Logf("%s: %d video packets missing; shed by the server %d, kernel drops at the subscriber %d", who, len(missing), shed, kernel)
 	}
 
 	return string(layers)

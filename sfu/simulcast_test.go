@@ -54,7 +54,7 @@ func TestSimulcastQualities(t *testing.T) {
 		if n < 10 {
 			t.Errorf("%s received only %d packets", q, n)
 		}
-		layers := checkContinuity(t, string(q), pkts)
+		layers := checkContinuity(t, s, subs[q])
 		t.Logf("%s: %d packets, layers in order %q", q, len(pkts), layers)
 	}
 	if got := len(subs[QualityOff].received()); got != off {
@@ -109,7 +109,7 @@ func TestSimulcastSwitches(t *testing.T) {
 			want = append(want, st.layer)
 		}
 	}
-	layers := checkContinuity(t, "sub", sub.received())
+	layers := checkContinuity(t, s, sub)
 	// Every switch shows; a step to a layer seen last can have passed through none other.
 	if !strings.Contains(layers, string(want[1:])) && layers != string(want) {
 		t.Logf("layers %q, steps %q", layers, want)
@@ -154,8 +154,8 @@ func TestDynacast(t *testing.T) {
 	if !a.onLayer('q', 10) {
 		t.Errorf("a left q: %q", a.lastLayers(10))
 	}
-	checkContinuity(t, "a", a.received())
-	checkContinuity(t, "b", b.received())
+	checkContinuity(t, s, a)
+	checkContinuity(t, s, b)
 	// Reports are at most one a second per source (the timer's slack aside).
 	sigs, at := pub.publisherSignalTimes(SignalPublisherLayers)
 	for i := 1; i < len(at); i++ {
@@ -265,12 +265,10 @@ func TestSimulcastLayerTakeoverRefused(t *testing.T) {
 	if got := tr.layer(layerF).ssrc.Load(); got != ssrc {
 		t.Errorf("layer f moved from SSRC %d to %d", ssrc, got)
 	}
-	mark := len(sub.received())
-	waitFor(t, "sub receiving 100 more packets", func() bool { return len(sub.received()) >= mark+100 })
-	if !sub.onLayer('f', 50) {
-		t.Errorf("sub left f: %q", sub.lastLayers(50))
-	}
-	checkContinuity(t, "sub", sub.received())
+	// The subscriber's allocator may step down while the machine is busy with the spray; it
+	// climbs back to f, which still comes from its own SSRC.
+	waitLayer(t, sub, 'f', 50)
+	checkContinuity(t, s, sub)
 }
 
 // H.264 simulcast: the subscriber's stream switches layers at IDR keyframes and stays continuous
@@ -294,7 +292,7 @@ func TestSimulcastH264(t *testing.T) {
 		}
 		waitLayer(t, sub, step.layer, 20)
 	}
-	layers := checkStream(t, "sub", sub.received(), false)
+	layers := checkStream(t, s, sub, false)
 	sub.mu.Lock()
 	modified, n := sub.modified, len(sub.pkts)
 	sub.mu.Unlock()

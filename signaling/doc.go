@@ -2,7 +2,16 @@
 // session per client, and the web client's files.
 //
 // It turns protocol messages (package wire) into calls on the meeting domain and the sfu, and
-// the domain's events into messages. It owns connection lifecycles, rate limits, the origin
-// check and the message size limit. It must not decide who may do what (package meeting does)
-// nor touch RTP (package sfu does).
+// the domain's events into messages. Messages of the negotiation (offer, answer, candidate) and
+// leave have handlers here; every other request goes to the domain's request table
+// (meeting.FromWire), so a new domain request needs nothing in this package. It owns connection
+// lifecycles (a session's goroutines end with it), rate limits, the origin check, the message
+// size limit and the order of what a connection is sent: events caused by a request before its
+// answer, each session's messages in the order they were queued. Events are queued as shared
+// *wire.EventMessage values and encoded by the session's writer, off the meeting's lock and once
+// per broadcast.
+//
+// It must not decide who may do what (package meeting does) nor touch RTP (package sfu does).
+// It is assembled with the domain and the sfu by package internal/node, which also holds the
+// adapter through which the domain acts on the sfu.
 package signaling

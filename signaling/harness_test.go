@@ -1,12 +1,10 @@
-package signaling
+package signaling_test
 
 import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -15,47 +13,46 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 
+	"github.com/parleyhq/parley/internal/node"
+	"github.com/parleyhq/parley/internal/node/nodetest"
 	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/sfu"
-	"github.com/parleyhq/parley/signaling/wire"
+	"github.com/parleyhq/parley/signaling"
+	"github.com/parleyhq/parley/wire"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// env is one whole server (domain, sfu on loopback, edge) behind a real HTTP listener.
+// env is one whole node (domain, sfu on loopback, edge) behind a real HTTP listener.
 type env struct {
 	t        *testing.T
 	url      string
-	srv      *Server
+	srv      *signaling.Server
 	meetings *meeting.Service
 	media    *sfu.SFU
 	reg      *prometheus.Registry
 }
 
-func newEnv(t *testing.T, tweak ...func(*Config)) *env {
+// newEnv starts a node; each tweak may change the edge's configuration. The edge keeps its
+// default liveness check (pings every 10 s, 10 s to answer): a shorter one cut sessions of
+// clients starved of CPU on a loaded machine (their tracks then ended mid-test), and the test
+// of dead clients sets its own.
+func newEnv(t *testing.T, tweak ...func(*signaling.Config)) *env {
 	t.Helper()
-	reg := prometheus.NewRegistry()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	media, err := sfu.New(sfu.Config{UDPPort: 0, LoopbackOnly: true, Logger: log, Registerer: reg})
-	if err != nil {
-		t.Fatalf("sfu: %v", err)
-	}
-	meetings := meeting.NewService(meeting.Config{Media: MeetingMedia(media), Logger: log})
-	cfg := Config{Registry: reg, Logger: log, PingInterval: time.Second, PingTimeout: 2 * time.Second,
-		CreatesPerMinute: 1000, JoinsPerMinute: 1000}
-	for _, f := range tweak {
-		f(&cfg)
-	}
-	srv := New(cfg, meetings, media)
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		hs.Close()
-		media.Close()
+	return newNodeEnv(t, func(c *node.Config) {
+		for _, f := range tweak {
+			f(&c.Edge)
+		}
 	})
-	return &env{t: t, url: hs.URL, srv: srv, meetings: meetings, media: media, reg: reg}
+}
+
+// newNodeEnv is newEnv with a tweak of the whole node's configuration.
+func newNodeEnv(t *testing.T, tweak func(*node.Config)) *env {
+	t.Helper()
+	n := nodetest.Start(t, tweak)
+	return &env{t: t, url: n.URL, srv: n.Server, meetings: n.Meetings, media: n.SFU, reg: n.Registry}
 }
 
 // create makes a meeting through the API.

@@ -9,7 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/parleyhq/parley/meeting"
-	"github.com/parleyhq/parley/signaling/wire"
+	"github.com/parleyhq/parley/wire"
 )
 
 // maxBody bounds REST request bodies.
@@ -17,29 +17,27 @@ const maxBody = 64 << 10
 
 func (s *Server) createMeeting(c echo.Context) error {
 	if s.draining.Load() {
-		return writeHTTPError(c, http.StatusServiceUnavailable, "unavailable", "the server is shutting down and takes no new meetings")
+		return writeHTTPError(c, http.StatusServiceUnavailable, wire.CodeUnavailable, "the server is shutting down and takes no new meetings")
 	}
-	var body struct {
-		HostName *string `json:"hostName"`
-	}
+	var body wire.CreateMeeting
 	data, err := io.ReadAll(io.LimitReader(c.Request().Body, maxBody+1))
 	if err != nil {
-		return writeHTTPError(c, http.StatusBadRequest, string(meeting.CodeBadRequest), "could not read the request body")
+		return writeHTTPError(c, http.StatusBadRequest, wire.CodeBadRequest, "could not read the request body")
 	}
 	if len(data) > maxBody {
-		return writeHTTPError(c, http.StatusRequestEntityTooLarge, string(meeting.CodeBadRequest), "the request body is too large")
+		return writeHTTPError(c, http.StatusRequestEntityTooLarge, wire.CodeBadRequest, "the request body is too large")
 	}
 	if err := json.Unmarshal(data, &body); err != nil {
-		return writeHTTPError(c, http.StatusBadRequest, string(meeting.CodeBadRequest), `the body must be a JSON object like {"hostName": "Ada"}`)
+		return writeHTTPError(c, http.StatusBadRequest, wire.CodeBadRequest, `the body must be a JSON object like {"hostName": "Ada"}`)
 	}
 	if body.HostName == nil {
-		return writeHTTPError(c, http.StatusBadRequest, string(meeting.CodeBadRequest), `"hostName" is required`)
+		return writeHTTPError(c, http.StatusBadRequest, wire.CodeBadRequest, `"hostName" is required`)
 	}
 	if _, err := meeting.ValidateName(*body.HostName); err != nil {
 		return s.domainHTTPError(c, err)
 	}
 	if !s.createLimit.allow(c.RealIP()) {
-		return writeHTTPError(c, http.StatusTooManyRequests, string(meeting.CodeRateLimited), "too many meetings created from this address; try again in a minute")
+		return writeHTTPError(c, http.StatusTooManyRequests, wire.CodeRateLimited, "too many meetings created from this address; try again in a minute")
 	}
 	created, err := s.meetings.Create(c.Request().Context(), *body.HostName)
 	if err != nil {
@@ -71,14 +69,14 @@ func (s *Server) getMeeting(c echo.Context) error {
 	return c.JSON(http.StatusOK, info)
 }
 
-var statusOf = map[meeting.Code]int{
-	meeting.CodeBadRequest:    http.StatusBadRequest,
-	meeting.CodeForbidden:     http.StatusForbidden,
-	meeting.CodeNotFound:      http.StatusNotFound,
-	meeting.CodeMeetingEnded:  http.StatusGone,
-	meeting.CodeMeetingLocked: http.StatusForbidden,
-	meeting.CodeMeetingFull:   http.StatusConflict,
-	meeting.CodeRateLimited:   http.StatusTooManyRequests,
+var statusOf = map[wire.Code]int{
+	wire.CodeBadRequest:    http.StatusBadRequest,
+	wire.CodeForbidden:     http.StatusForbidden,
+	wire.CodeNotFound:      http.StatusNotFound,
+	wire.CodeMeetingEnded:  http.StatusGone,
+	wire.CodeMeetingLocked: http.StatusForbidden,
+	wire.CodeMeetingFull:   http.StatusConflict,
+	wire.CodeRateLimited:   http.StatusTooManyRequests,
 }
 
 func (s *Server) domainHTTPError(c echo.Context, err error) error {
@@ -86,12 +84,12 @@ func (s *Server) domainHTTPError(c echo.Context, err error) error {
 	status, ok := statusOf[code]
 	if !ok {
 		s.cfg.Logger.Error("request failed", "path", c.Path(), "err", err)
-		return writeHTTPError(c, http.StatusInternalServerError, string(meeting.CodeInternal), "internal error")
+		return writeHTTPError(c, http.StatusInternalServerError, wire.CodeInternal, "internal error")
 	}
-	return writeHTTPError(c, status, string(code), errorMessage(err))
+	return writeHTTPError(c, status, code, errorMessage(err))
 }
 
-func writeHTTPError(c echo.Context, status int, code, message string) error {
+func writeHTTPError(c echo.Context, status int, code wire.Code, message string) error {
 	return c.JSON(status, wire.HTTPError{Error: wire.ErrorBody{Code: code, Message: message}})
 }
 
@@ -101,16 +99,16 @@ func (s *Server) httpError(err error, c echo.Context) {
 		return
 	}
 	var he *echo.HTTPError
-	status, code, msg := http.StatusInternalServerError, string(meeting.CodeInternal), "internal error"
+	status, code, msg := http.StatusInternalServerError, wire.CodeInternal, "internal error"
 	if errors.As(err, &he) {
 		status = he.Code
 		switch status {
 		case http.StatusNotFound:
-			code, msg = string(meeting.CodeNotFound), "no such page"
+			code, msg = wire.CodeNotFound, "no such page"
 		case http.StatusMethodNotAllowed:
-			code, msg = string(meeting.CodeBadRequest), "method not allowed"
+			code, msg = wire.CodeBadRequest, "method not allowed"
 		default:
-			code, msg = string(meeting.CodeBadRequest), http.StatusText(status)
+			code, msg = wire.CodeBadRequest, http.StatusText(status)
 		}
 	} else {
 		s.cfg.Logger.Error("http handler", "path", c.Path(), "err", err)

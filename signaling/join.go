@@ -6,7 +6,7 @@ import (
 
 	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/sfu"
-	"github.com/parleyhq/parley/signaling/wire"
+	"github.com/parleyhq/parley/wire"
 )
 
 // join serves the connection's first message, which must be a join. It reports whether the
@@ -16,12 +16,12 @@ func (s *session) join(ctx context.Context, data []byte) bool {
 	if err != nil {
 		var de *wire.DecodeError
 		errors.As(err, &de)
-		s.fail(de.ID, meeting.CodeBadRequest, de.Error())
+		s.fail(de.ID, wire.CodeBadRequest, de.Error())
 		return false
 	}
 	j, ok := d.Request.(*wire.Join)
 	if !ok {
-		s.fail(d.ID, meeting.CodeBadRequest, "the first message must be a join")
+		s.fail(d.ID, wire.CodeBadRequest, "the first message must be a join")
 		return false
 	}
 	name, err := meeting.ValidateName(*j.Name)
@@ -30,15 +30,15 @@ func (s *session) join(ctx context.Context, data []byte) bool {
 		return false
 	}
 	if !s.srv.joinLimit.allow(s.ip) {
-		s.srv.metrics.joins.WithLabelValues(string(meeting.CodeRateLimited)).Inc()
-		s.fail(d.ID, meeting.CodeRateLimited, "too many joins from this address; try again in a minute")
+		s.srv.metrics.joins.WithLabelValues(string(wire.CodeRateLimited)).Inc()
+		s.fail(d.ID, wire.CodeRateLimited, "too many joins from this address; try again in a minute")
 		return false
 	}
 	member, res, err := s.srv.meetings.Join(ctx, meeting.JoinRequest{MeetingID: *j.MeetingID, Name: name, HostKey: j.Key()}, sessionSink{s})
 	if err != nil {
 		code := meeting.CodeOf(err)
 		s.srv.metrics.joins.WithLabelValues(string(code)).Inc()
-		if code == meeting.CodeInternal {
+		if code == wire.CodeInternal {
 			s.log.Error("join", "err", err)
 		}
 		s.fail(d.ID, code, errorMessage(err))
@@ -53,7 +53,7 @@ func (s *session) join(ctx context.Context, data []byte) bool {
 	if err != nil {
 		s.log.Error("media join", "err", err)
 		member.Disconnect()
-		s.fail(d.ID, meeting.CodeInternal, "the media server could not take this participant")
+		s.fail(d.ID, wire.CodeInternal, "the media server could not take this participant")
 		return false
 	}
 	s.mu.Lock()
@@ -68,7 +68,7 @@ func (s *session) join(ctx context.Context, data []byte) bool {
 		return false
 	}
 	s.srv.metrics.joins.WithLabelValues("ok").Inc()
-	go s.watchPeer(ctx, peer)
+	s.helpers.Go(func() { s.watchPeer(ctx, peer) })
 
 	joined, err := wire.Encode(wire.TypeJoined, d.ID, wire.Joined{
 		ParticipantID: res.Self.ID,
@@ -81,7 +81,7 @@ func (s *session) join(ctx context.Context, data []byte) bool {
 	})
 	if err != nil {
 		s.log.Error("encode joined", "err", err)
-		s.fail(d.ID, meeting.CodeInternal, "internal error")
+		s.fail(d.ID, wire.CodeInternal, "internal error")
 		return false
 	}
 	s.out.release(joined)
@@ -90,7 +90,8 @@ func (s *session) join(ctx context.Context, data []byte) bool {
 }
 
 // watchPeer ends the session when its media fails for good (ICE or DTLS failure): the client
-// reconnects instead of staying in the meeting without media.
+// reconnects instead of staying in the meeting without media. It runs until then or until ctx
+// (the session's) ends, as one of the session's helpers.
 func (s *session) watchPeer(ctx context.Context, peer *sfu.Peer) {
 	select {
 	case <-ctx.Done():
@@ -123,9 +124,9 @@ func (s *session) sendSignal(sig sfu.Signal) {
 	}
 }
 
-func nonNil(ps []meeting.Participant) []meeting.Participant {
+func nonNil(ps []wire.Participant) []wire.Participant {
 	if ps == nil {
-		return []meeting.Participant{}
+		return []wire.Participant{}
 	}
 	return ps
 }
@@ -142,14 +143,21 @@ func errorMessage(err error) string {
 // sessionSink delivers the meeting's events to the session's outbox.
 type sessionSink struct{ s *session }
 
-// Deliver implements meeting.Sink. It runs under the meeting's lock: it only queues.
-func (k sessionSink) Deliver(ev meeting.Event) {
+// Deliver implements meeting.Sink. It runs under the meeting's lock, so it only queues, and
+// wakes nobody: the session's writer, woken by Flush, encodes each event (or takes the encoding
+// another session's writer made).
+func (k sessionSink) Deliver(msgs []*wire.EventMessage) {
 	s := k.s
-	s.send(ev.EventType(), nil, ev)
-	if meeting.Terminal(ev) {
-		s.terminate()
+	s.out.queueEvents(msgs)
+	for _, msg := range msgs {
+		if meeting.Terminal(msg.Event) {
+			s.terminate()
+		}
 	}
 }
+
+// Flush implements meeting.Sink: it wakes the session's writer.
+func (k sessionSink) Flush() { k.s.out.flush() }
 
 // terminate ends the session after a terminal event: right away, or after the answer to the
 // request being handled (the host's own endMeeting gets its ok before the close).

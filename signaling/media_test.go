@@ -1,15 +1,19 @@
-package signaling
+package signaling_test
 
 import (
 	"context"
 	"testing"
 
 	"github.com/parleyhq/parley/client"
-	"github.com/parleyhq/parley/client/rtpstats"
+	"github.com/parleyhq/parley/internal/await"
+	"github.com/parleyhq/parley/internal/node/nodetest"
+	"github.com/parleyhq/parley/internal/rtpstats"
 )
 
 // TestThreeParticipantsExchangeMedia: everyone receives both tracks of both others, under the
-// publisher's participantId as stream id, with packets counted at the receiver.
+// publisher's participantId as stream id, with packets counted at the receiver. Loss is not
+// asserted at the receiver (a busy machine makes the sfu shed late packets on purpose): every
+// stream must flow, and the sfu must have dropped nothing for any other reason.
 func TestThreeParticipantsExchangeMedia(t *testing.T) {
 	e := newEnv(t)
 	m := e.create("Ada")
@@ -24,10 +28,7 @@ func TestThreeParticipantsExchangeMedia(t *testing.T) {
 				continue
 			}
 			for _, kind := range []string{client.Audio, client.Video} {
-				got := waitReceived(t, rx, tx, kind, "30 packets", func(c rtpstats.Counts) bool { return c.Packets >= 30 })
-				if got.Lost > 0 {
-					t.Errorf("%s lost %d %s packets of %s", rx.Joined().Self.Name, got.Lost, kind, tx.Joined().Self.Name)
-				}
+				waitReceived(t, rx, tx, kind, "30 packets", func(c rtpstats.Counts) bool { return c.Packets >= 30 })
 			}
 		}
 		// Stream ids are participant ids: nothing arrives under any other id, nor one's own.
@@ -43,9 +44,11 @@ func TestThreeParticipantsExchangeMedia(t *testing.T) {
 			t.Errorf("%s receives %d tracks, want 4", rx.Joined().Self.Name, n)
 		}
 	}
-	if st := e.media.Stats(); st.PacketsForwarded == 0 || st.Rooms != 1 || st.Peers != 3 || st.Tracks != 6 {
+	st := e.media.Stats()
+	if st.PacketsForwarded == 0 || st.Rooms != 1 || st.Peers != 3 || st.Tracks != 6 {
 		t.Errorf("sfu stats = %+v", st)
 	}
+	nodetest.Drops(t, st)
 }
 
 // TestLeaveAndDisconnect: the others are told, the tracks are renegotiated away, the packets stop.
@@ -61,14 +64,14 @@ func TestLeaveAndDisconnect(t *testing.T) {
 	}
 
 	graceID := grace.ParticipantID()
-	ctx, cancel := context.WithTimeout(t.Context(), waitLimit)
+	ctx, cancel := context.WithTimeout(t.Context(), await.Limit)
 	defer cancel()
 	if err := grace.Leave(ctx); err != nil {
 		t.Fatalf("leave: %v", err)
 	}
 	left := waitEvent(t, ada, "participantLeft", nil)
 	var pl struct{ ParticipantID, Reason string }
-	left.Decode(&pl)
+	decode(t, left, &pl)
 	if pl.ParticipantID != graceID || pl.Reason != "left" {
 		t.Fatalf("participantLeft = %s", left.Raw)
 	}
@@ -83,16 +86,15 @@ func TestLeaveAndDisconnect(t *testing.T) {
 	linus.Close()
 	gone := waitEvent(t, ada, "participantLeft", func(m client.Message) bool {
 		var x struct{ ParticipantID string }
-		m.Decode(&x)
-		return x.ParticipantID == linusID
+		return m.Decode(&x) == nil && x.ParticipantID == linusID
 	})
-	gone.Decode(&pl)
+	decode(t, gone, &pl)
 	if pl.Reason != "disconnected" {
 		t.Fatalf("participantLeft = %s", gone.Raw)
 	}
 	waitTrackGone(t, ada, linusID, client.Audio)
 	waitTrackGone(t, ada, linusID, client.Video)
-	waitFor(t, "the sfu to drop the departed peers", func() bool { st := e.media.Stats(); return st.Peers == 1 && st.Tracks == 2 })
+	await.Until(t, "the sfu to drop the departed peers", func() bool { st := e.media.Stats(); return st.Peers == 1 && st.Tracks == 2 })
 }
 
 // assertSilent checks that rx receives nothing more from the publisher id while a live stream
@@ -115,19 +117,31 @@ func TestMeetingsAreIsolated(t *testing.T) {
 	b1 := e.member(t, m2.MeetingID, "Bob", m2.HostKey, true)
 	b2 := e.member(t, m2.MeetingID, "Barbara", "", true)
 
-	grows(t, a1, a2, client.Video, 60)
-	grows(t, a2, a1, client.Video, 60)
-	grows(t, b1, b2, client.Video, 60)
-	grows(t, b2, b1, client.Video, 60)
+	// Each receives the two tracks of the other member of its meeting: waited for, since a
+	// track is there only once its first packet has arrived.
+	for _, pair := range [][2]*client.Client{{a1, a2}, {a2, a1}, {b1, b2}, {b2, b1}} {
+		rx, tx := pair[0], pair[1]
+		ctx, cancel := context.WithTimeout(t.Context(), await.Limit)
+		err := rx.WaitTracks(ctx, func(m map[client.TrackKey]client.TrackInfo) bool {
+			_, audio := m[client.TrackKey{StreamID: tx.ParticipantID(), Kind: client.Audio}]
+			_, video := m[client.TrackKey{StreamID: tx.ParticipantID(), Kind: client.Video}]
+			return audio && video
+		})
+		cancel()
+		if err != nil {
+			t.Fatalf("%s never received both tracks of %s: %v (has %v)", name(rx), name(tx), err, rx.Tracks())
+		}
+		grows(t, rx, tx, client.Video, 60)
+	}
 	for _, pair := range [][2]*client.Client{{a1, b1}, {a1, b2}, {a2, b1}, {a2, b2}, {b1, a1}, {b1, a2}, {b2, a1}, {b2, a2}} {
 		rx, tx := pair[0], pair[1]
 		for _, kind := range []string{client.Audio, client.Video} {
 			if n := rx.Received(tx.ParticipantID(), kind).Packets; n != 0 {
-				t.Errorf("%s received %d %s packets from %s of another meeting", rx.Joined().Self.Name, n, kind, tx.Joined().Self.Name)
+				t.Errorf("%s received %d %s packets from %s of another meeting", name(rx), n, kind, name(tx))
 			}
 		}
 		if n := len(rx.Tracks()); n != 2 {
-			t.Errorf("%s receives %d tracks, want the 2 of its own meeting", rx.Joined().Self.Name, n)
+			t.Errorf("%s receives %d tracks, want the 2 of its own meeting: %v", name(rx), n, rx.Tracks())
 		}
 	}
 }

@@ -3,7 +3,7 @@ package signaling
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/parleyhq/parley/meeting"
+	"github.com/parleyhq/parley/wire"
 )
 
 // metrics are the edge's own figures; the sfu and the Go runtime register theirs separately.
@@ -46,15 +46,8 @@ func (m *metrics) gauges(reg prometheus.Registerer, sessions, meetings func() fl
 }
 
 // countRequest counts a request that succeeded; only the host's powers are counted by type.
-func (m *metrics) countRequest(typ string, role meeting.Role) {
-	if role == meeting.RoleHost && hostOnly(typ) {
+func (m *metrics) countRequest(typ string, role wire.Role) {
+	if role == wire.RoleHost && hostOnly(typ) {
 		m.hostActions.WithLabelValues(typ).Inc()
 	}
-}
-
-// hostOnly reports whether typ is a request that the domain's table gives to the host alone.
-func hostOnly(typ string) bool {
-	// Allowed is false for kinds outside the table, so non-domain messages (offer, ...) are not.
-	k := meeting.RequestKind(typ)
-	return meeting.Allowed(meeting.RoleHost, k) && !meeting.Allowed(meeting.RoleParticipant, k)
 }

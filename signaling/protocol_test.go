@@ -1,4 +1,4 @@
-package signaling
+package signaling_test
 
 import (
 	"context"
@@ -10,11 +10,14 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/parleyhq/parley/internal/await"
 	"github.com/parleyhq/parley/meeting"
+	"github.com/parleyhq/parley/signaling"
+	"github.com/parleyhq/parley/wire"
 )
 
 func TestCreateAndGetMeeting(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.PublicURL = "https://meet.example.com/" })
+	e := newEnv(t, func(c *signaling.Config) { c.PublicURL = "https://meet.example.com/" })
 	c := e.create("  Ada  ")
 	if len(c.MeetingID) < 11 || strings.ContainsAny(c.MeetingID, "/+=?#") {
 		t.Errorf("meetingId %q is not URL-safe with >= 64 bits", c.MeetingID)
@@ -30,7 +33,9 @@ func TestCreateAndGetMeeting(t *testing.T) {
 		t.Fatalf("get: %d %s", status, body)
 	}
 	var info map[string]any
-	json.Unmarshal(body, &info)
+	if err := json.Unmarshal(body, &info); err != nil {
+		t.Fatalf("info %s: %v", body, err)
+	}
 	if info["meetingId"] != c.MeetingID || info["state"] != "open" || info["locked"] != false || info["participantCount"] != float64(0) {
 		t.Fatalf("info = %s", body)
 	}
@@ -77,7 +82,7 @@ func TestHTTPErrors(t *testing.T) {
 }
 
 func TestCreateRateLimited(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.CreatesPerMinute = 2 })
+	e := newEnv(t, func(c *signaling.Config) { c.CreatesPerMinute = 2 })
 	e.create("Ada")
 	e.create("Ada")
 	status, body := e.post("/api/meetings", `{"hostName":"Ada"}`)
@@ -271,7 +276,7 @@ func TestHostOnlyRequestsForbidden(t *testing.T) {
 	}
 	walked := 0
 	for _, kind := range meeting.RequestKinds() {
-		if meeting.Allowed(meeting.RoleParticipant, kind) {
+		if meeting.Allowed(wire.RoleParticipant, kind) {
 			continue
 		}
 		walked++
@@ -303,7 +308,10 @@ func equalJSON(a, b any) bool {
 }
 
 func TestDeadClientIsDisconnected(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.PingInterval = 200 * time.Millisecond; c.PingTimeout = 300 * time.Millisecond })
+	e := newEnv(t, func(c *signaling.Config) {
+		c.PingInterval = 200 * time.Millisecond
+		c.PingTimeout = 300 * time.Millisecond
+	})
 	c := e.create("Ada")
 	host := e.dial("")
 	host.join(c.MeetingID, "Ada", c.HostKey)
@@ -378,7 +386,7 @@ func TestDrain(t *testing.T) {
 // TestFloodIsRateLimited: a client flooding requests gets rate_limited errors, stays
 // connected, and the others in its meeting are not flooded with its events.
 func TestFloodIsRateLimited(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.MessagesPerSecond = 5; c.MessageBurst = 20 })
+	e := newEnv(t, func(c *signaling.Config) { c.MessagesPerSecond = 5; c.MessageBurst = 20 })
 	c := e.create("Ada")
 	host := e.dial("")
 	host.join(c.MeetingID, "Ada", c.HostKey)
@@ -405,7 +413,7 @@ func TestFloodIsRateLimited(t *testing.T) {
 		t.Fatalf("%d ok, %d rate_limited of %d", ok, limited, sent)
 	}
 	// Still connected and served once the flood stops.
-	waitFor(t, "the limit to refill", func() bool {
+	await.Until(t, "the limit to refill", func() bool {
 		m := guest.request("after", map[string]any{"type": "setMuted", "kind": "video", "muted": false})
 		return m["type"] == "ok"
 	})

@@ -9,7 +9,7 @@ import (
 
 	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/sfu"
-	"github.com/parleyhq/parley/signaling/wire"
+	"github.com/parleyhq/parley/wire"
 )
 
 // reply is what a handled request answers: "ok" with optional fields, or another message type
@@ -24,25 +24,25 @@ var okReply = reply{typ: wire.TypeOK}
 // handlerFunc serves one decoded request of a joined session.
 type handlerFunc func(ctx context.Context, s *session, req wire.Request) (reply, error)
 
-// handlers maps each message type a member may send to its handler; domain requests share one.
+// handlers serves the messages the edge carries out itself (negotiation, leaving). Every other
+// message goes to the domain's request table (handleDomain), so a new domain request needs no
+// line here.
 var handlers = map[string]handlerFunc{
-	wire.TypeJoin:            func(context.Context, *session, wire.Request) (reply, error) { return reply{}, errAlreadyJoined },
-	wire.TypeOffer:           handleOffer,
-	wire.TypeAnswer:          handleAnswer,
-	wire.TypeCandidate:       handleCandidate,
-	wire.TypeLeave:           handleLeave,
-	wire.TypeSetMuted:        handleDomain,
-	wire.TypeMuteAll:         handleDomain,
-	wire.TypeMuteParticipant: handleDomain,
-	wire.TypeAllowUnmute:     handleDomain,
-	wire.TypeStartTimer:      handleDomain,
-	wire.TypeCancelTimer:     handleDomain,
-	wire.TypeKick:            handleDomain,
-	wire.TypeSetLocked:       handleDomain,
-	wire.TypeEndMeeting:      handleDomain,
+	wire.TypeJoin:      func(context.Context, *session, wire.Request) (reply, error) { return reply{}, errAlreadyJoined },
+	wire.TypeOffer:     handleOffer,
+	wire.TypeAnswer:    handleAnswer,
+	wire.TypeCandidate: handleCandidate,
+	wire.TypeLeave:     handleLeave,
 }
 
-var errAlreadyJoined = &meeting.Error{Code: meeting.CodeBadRequest, Message: "already joined: a connection joins once"}
+func handlerOf(typ string) handlerFunc {
+	if h, ok := handlers[typ]; ok {
+		return h
+	}
+	return handleDomain
+}
+
+var errAlreadyJoined = &meeting.Error{Code: wire.CodeBadRequest, Message: "already joined: a connection joins once"}
 
 // handle serves one message of a joined session and answers it.
 func (s *session) handle(ctx context.Context, data []byte) {
@@ -56,23 +56,23 @@ func (s *session) handle(ctx context.Context, data []byte) {
 		if err == nil {
 			id = d.ID
 		}
-		s.sendError(id, meeting.CodeRateLimited, "too many messages: slow down")
+		s.sendError(id, wire.CodeRateLimited, "too many messages: slow down")
 		return
 	}
 	if err != nil {
 		var de *wire.DecodeError
 		errors.As(err, &de)
-		code := meeting.CodeBadRequest
+		code := wire.CodeBadRequest
 		// A host-only request from anyone else is refused as such, whatever its fields.
-		if de.Known && hostOnly(de.Type) && member.Role() != meeting.RoleHost {
-			code = meeting.CodeForbidden
+		if de.Known && hostOnly(de.Type) && member.Role() != wire.RoleHost {
+			code = wire.CodeForbidden
 			s.srv.metrics.refused.WithLabelValues(de.Type).Inc()
 		}
 		s.sendError(de.ID, code, messageFor(code, de.Error()))
 		return
 	}
 	typ := d.Request.MessageType()
-	h := handlers[typ]
+	h := handlerOf(typ)
 
 	s.mu.Lock()
 	s.handling = true
@@ -93,15 +93,19 @@ func (s *session) handle(ctx context.Context, data []byte) {
 	}
 }
 
+// hostOnly reports whether typ is a request that the domain's table gives to the host alone:
+// such a request from anyone else is refused as forbidden before its fields are judged.
+func hostOnly(typ string) bool { return meeting.HostOnly(meeting.RequestKind(typ)) }
+
 // answer sends a request's reply or error. "ok" needs an id to answer; other replies always go.
 func (s *session) answer(id wire.ID, typ string, r reply, err error) {
 	if err != nil {
 		code := meeting.CodeOf(err)
 		msg := errorMessage(err)
-		if code == meeting.CodeInternal {
+		if code == wire.CodeInternal {
 			s.log.Error("request failed", "type", typ, "err", err)
 		}
-		if code == meeting.CodeForbidden {
+		if code == wire.CodeForbidden {
 			s.srv.metrics.refused.WithLabelValues(typ).Inc()
 		}
 		s.sendError(id, code, msg)
@@ -113,8 +117,8 @@ func (s *session) answer(id wire.ID, typ string, r reply, err error) {
 	s.send(r.typ, id, r.body)
 }
 
-func messageFor(code meeting.Code, detail string) string {
-	if code == meeting.CodeForbidden {
+func messageFor(code wire.Code, detail string) string {
+	if code == wire.CodeForbidden {
 		return "only the host may do that"
 	}
 	return detail
@@ -155,7 +159,7 @@ func handleCandidate(_ context.Context, s *session, req wire.Request) (reply, er
 // else is the server's fault.
 func mediaError(what string, err error) error {
 	if errors.Is(err, sfu.ErrBadSDP) {
-		return &meeting.Error{Code: meeting.CodeBadRequest, Message: fmt.Sprintf("%s rejected: %v", what, err)}
+		return &meeting.Error{Code: wire.CodeBadRequest, Message: fmt.Sprintf("%s rejected: %v", what, err)}
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
@@ -168,42 +172,12 @@ func handleLeave(_ context.Context, s *session, _ wire.Request) (reply, error) {
 
 // handleDomain passes a meeting request to the domain, which authorizes and applies it.
 func handleDomain(ctx context.Context, s *session, req wire.Request) (reply, error) {
-	toDomain := domainRequests[req.MessageType()]
-	if err := s.member.Do(ctx, toDomain(req)); err != nil {
+	r, ok := meeting.FromWire(req)
+	if !ok {
+		return reply{}, fmt.Errorf("no handler for %q", req.MessageType())
+	}
+	if err := s.member.Do(ctx, r); err != nil {
 		return reply{}, err
 	}
 	return okReply, nil
-}
-
-// domainRequests converts wire requests into the domain's; wire already checked the fields.
-var domainRequests = map[string]func(wire.Request) meeting.Request{
-	wire.TypeSetMuted: func(r wire.Request) meeting.Request {
-		m := r.(*wire.SetMuted)
-		return meeting.SetMuted{Kind: meeting.Kind(m.Kind), Muted: *m.Muted}
-	},
-	wire.TypeMuteAll: func(r wire.Request) meeting.Request {
-		return meeting.MuteAll{AllowSelfUnmute: *r.(*wire.MuteAll).AllowSelfUnmute}
-	},
-	wire.TypeMuteParticipant: func(r wire.Request) meeting.Request {
-		m := r.(*wire.MuteParticipant)
-		return meeting.MuteParticipant{ParticipantID: *m.ParticipantID, AllowSelfUnmute: *m.AllowSelfUnmute}
-	},
-	wire.TypeAllowUnmute: func(r wire.Request) meeting.Request {
-		a := r.(*wire.AllowUnmute)
-		if a.ParticipantID == nil {
-			return meeting.AllowUnmute{}
-		}
-		return meeting.AllowUnmute{ParticipantID: *a.ParticipantID}
-	},
-	wire.TypeStartTimer: func(r wire.Request) meeting.Request {
-		return meeting.StartTimer{TimerID: *r.(*wire.StartTimer).TimerID}
-	},
-	wire.TypeCancelTimer: func(wire.Request) meeting.Request { return meeting.CancelTimer{} },
-	wire.TypeKick: func(r wire.Request) meeting.Request {
-		return meeting.Kick{ParticipantID: *r.(*wire.Kick).ParticipantID}
-	},
-	wire.TypeSetLocked: func(r wire.Request) meeting.Request {
-		return meeting.SetLocked{Locked: *r.(*wire.SetLocked).Locked}
-	},
-	wire.TypeEndMeeting: func(wire.Request) meeting.Request { return meeting.EndMeeting{} },
 }

@@ -19,7 +19,7 @@ import (
 
 	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/sfu"
-	"github.com/parleyhq/parley/signaling/wire"
+	"github.com/parleyhq/parley/wire"
 )
 
 // Config sets the edge's behaviour. Zero values take the documented defaults.
@@ -157,7 +157,7 @@ func (s *Server) ready(c echo.Context) error {
 
 func (s *Server) websocket(c echo.Context) error {
 	if s.draining.Load() {
-		return writeHTTPError(c, http.StatusServiceUnavailable, "unavailable", "the server is shutting down")
+		return writeHTTPError(c, http.StatusServiceUnavailable, wire.CodeUnavailable, "the server is shutting down")
 	}
 	conn, err := websocket.Accept(c.Response(), c.Request(), &websocket.AcceptOptions{OriginPatterns: s.cfg.AllowedOrigins})
 	if err != nil {
@@ -207,7 +207,7 @@ func (s *Server) Drain(ctx context.Context) error {
 	s.mu.Lock()
 	s.draining.Store(true)
 	for sess := range s.sessions {
-		sess.send(TypeServerShutdown, nil, nil)
+		sess.send(wire.TypeServerShutdown, nil, nil)
 		sess.out.push(outMessage{closeAfter: true, status: websocket.StatusGoingAway, reason: "server shutting down"})
 	}
 	s.mu.Unlock()
@@ -229,7 +229,3 @@ func (s *Server) Close() {
 	s.stop()
 	s.wg.Wait()
 }
-
-// TypeServerShutdown is this project's addition to the protocol: sent to every client before
-// the server closes its connection to shut down, so clients can reconnect elsewhere or later.
-const TypeServerShutdown = "serverShutdown"

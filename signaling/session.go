@@ -13,7 +13,7 @@ import (
 
 	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/sfu"
-	"github.com/parleyhq/parley/signaling/wire"
+	"github.com/parleyhq/parley/wire"
 )
 
 // session is one client's WebSocket connection: before join, then as one meeting member.
@@ -25,6 +25,9 @@ type session struct {
 	ip   string
 	// flood limits the requests of a joined connection; only the read loop uses it.
 	flood *rate.Limiter
+	// helpers are the session's goroutines besides its writer (the pinger, the peer watcher):
+	// run waits for them, so none outlives the session.
+	helpers sync.WaitGroup
 
 	mu        sync.Mutex
 	member    *meeting.Member
@@ -38,9 +41,8 @@ func (s *session) run(ctx context.Context) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	writerDone := make(chan struct{})
-	pingerDone := make(chan struct{})
 	go func() { defer close(writerDone); s.writeLoop(ctx) }()
-	go func() { defer close(pingerDone); s.pingLoop(ctx) }()
+	s.helpers.Go(func() { s.pingLoop(ctx) })
 
 	reason := s.readLoop(ctx)
 	s.teardown()
@@ -51,7 +53,7 @@ func (s *session) run(ctx context.Context) {
 	}
 	cancel()
 	<-writerDone
-	<-pingerDone
+	s.helpers.Wait()
 	s.conn.CloseNow()
 	s.log.Debug("session ended", "reason", reason)
 }
@@ -112,12 +114,16 @@ func (s *session) writeLoop(ctx context.Context) {
 		case <-s.out.wake:
 		}
 		for _, m := range s.out.take() {
-			if m.data != nil {
-				wctx, cancel := context.WithTimeout(ctx, s.srv.cfg.WriteTimeout)
-				err := s.conn.Write(wctx, websocket.MessageText, m.data)
-				cancel()
+			if m.data != nil && !s.write(ctx, m.data) {
+				return
+			}
+			for _, ev := range m.events {
+				data, err := ev.Bytes()
 				if err != nil {
-					s.conn.CloseNow()
+					s.log.Error("encode event", "type", ev.Event.EventType(), "err", err)
+					continue
+				}
+				if !s.write(ctx, data) {
 					return
 				}
 			}
@@ -131,6 +137,18 @@ func (s *session) writeLoop(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// write sends one message; false means the connection is gone.
+func (s *session) write(ctx context.Context, data []byte) bool {
+	wctx, cancel := context.WithTimeout(ctx, s.srv.cfg.WriteTimeout)
+	err := s.conn.Write(wctx, websocket.MessageText, data)
+	cancel()
+	if err != nil {
+		s.conn.CloseNow()
+		return false
+	}
+	return true
 }
 
 // pingLoop notices dead clients: a ping without a pong in time ends the connection, and the
@@ -184,11 +202,11 @@ func (s *session) send(typ string, id wire.ID, body any) {
 }
 
 // sendError answers a request with an error.
-func (s *session) sendError(id wire.ID, code meeting.Code, message string) {
-	s.out.push(outMessage{data: wire.EncodeError(id, string(code), message)})
+func (s *session) sendError(id wire.ID, code wire.Code, message string) {
+	s.out.push(outMessage{data: wire.EncodeError(id, code, message)})
 }
 
 // fail answers with an error and closes the connection after it.
-func (s *session) fail(id wire.ID, code meeting.Code, message string) {
-	s.out.push(outMessage{data: wire.EncodeError(id, string(code), message), closeAfter: true, reason: string(code)})
+func (s *session) fail(id wire.ID, code wire.Code, message string) {
+	s.out.push(outMessage{data: wire.EncodeError(id, code, message), closeAfter: true, reason: string(code)})
 }

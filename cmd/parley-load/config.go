@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/client"
-	"github.com/parleyhq/parley/client/synth"
+	"github.com/parleyhq/parley/internal/synth"
 )
 
 // config is the run's settings, from the command line.

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -18,9 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/goleak"
 
-	"github.com/parleyhq/parley/meeting"
-	"github.com/parleyhq/parley/sfu"
-	"github.com/parleyhq/parley/signaling"
+	"github.com/parleyhq/parley/internal/node"
+	"github.com/parleyhq/parley/internal/node/nodetest"
 )
 
 func TestMain(m *testing.M) {
@@ -89,27 +86,15 @@ func TestPlanOrdersPublishersFirst(t *testing.T) {
 // TestRunAgainstServer is a short real run: the server in this process, real clients, real
 // media on loopback; the figures must be there and plausible.
 func TestRunAgainstServer(t *testing.T) {
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	media, err := sfu.New(sfu.Config{LoopbackOnly: true, Logger: log, Registerer: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	meetings := meeting.NewService(meeting.Config{Media: signaling.MeetingMedia(media), Logger: log})
-	srv := signaling.New(signaling.Config{Registry: reg, Logger: log}, meetings, media)
-	hs := httptest.NewServer(srv.Handler())
+	srv := nodetest.Start(t, func(c *node.Config) { c.Registry = reg })
 	metrics := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	defer func() {
-		metrics.Close()
-		srv.Close()
-		hs.Close()
-		media.Close()
-	}()
+	defer metrics.Close()
 
 	jsonPath := filepath.Join(t.TempDir(), "run.json")
 	cfg, err := parseConfig([]string{
-		"-url", hs.URL, "-meetings", "2", "-publishers", "2", "-subscribers", "1",
+		"-url", srv.URL, "-meetings", "2", "-publishers", "2", "-subscribers", "1",
 		"-video-bitrate", "300000", "-duration", "2s", "-warmup", "1s", "-ramp", "4",
 		"-metrics-url", metrics.URL, "-json", jsonPath,
 	})
@@ -135,9 +120,11 @@ func TestRunAgainstServer(t *testing.T) {
 	if res.Received.SubscribedTracks != 2*(2+2+4) {
 		t.Errorf("subscribed tracks %d, want 16", res.Received.SubscribedTracks)
 	}
-	if res.Received.PacketsPerSecond < 100 || res.Received.Delay.Count == 0 || res.Received.LossRatio > 0.05 {
+	if res.Received.PacketsPerSecond < 100 || res.Received.Delay.Count == 0 {
 		t.Errorf("received %+v", res.Received)
 	}
+	// Loss on a busy machine is allowed where the server says it shed load, nowhere else.
+	nodetest.Drops(t, srv.SFU.Stats())
 	if res.Joins.FirstPacket.Count == 0 {
 		t.Errorf("no join-to-first-packet figures: %+v", res.Joins)
 	}

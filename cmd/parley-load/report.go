@@ -12,7 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/parleyhq/parley/client/rtpstats"
+	"github.com/parleyhq/parley/internal/rtpstats"
 )
 
 // result is a run's figures, as printed and as written with -json.

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/client"
-	"github.com/parleyhq/parley/client/rtpstats"
+	"github.com/parleyhq/parley/internal/rtpstats"
 )
 
 // sample is the state of the run at one moment.

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/parleyhq/parley/internal/node"
 	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/sfu"
 	"github.com/parleyhq/parley/signaling"
@@ -45,43 +46,39 @@ func run(ctx context.Context, cfg config) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	media, err := sfu.New(sfu.Config{
-		UDPPort:      cfg.udpPort,
-		PublicIPs:    cfg.publicIPs,
-		LoopbackOnly: cfg.loopbackOnly,
-		BatchWrites:  cfg.batchWrites,
-		Logger:       log.With("component", "sfu"),
-		Registerer:   reg,
+	n, err := node.New(node.Config{
+		Media: sfu.Config{
+			UDPPort:      cfg.udpPort,
+			PublicIPs:    cfg.publicIPs,
+			LoopbackOnly: cfg.loopbackOnly,
+			BatchWrites:  cfg.batchWrites,
+		},
+		Meetings: meeting.Config{MaxParticipants: cfg.maxParticipants},
+		Edge: signaling.Config{
+			PublicURL:        cfg.publicURL,
+			AllowedOrigins:   cfg.allowedOrigins,
+			TrustProxy:       cfg.trustProxy,
+			CreatesPerMinute: cfg.createsPerMin,
+			JoinsPerMinute:   cfg.joinsPerMin,
+			Web:              web.Dist(),
+		},
+		Logger:   log,
+		Registry: reg,
 	})
 	if err != nil {
-		return fmt.Errorf("start media: %w", err)
+		return err
 	}
-	defer media.Close()
-
-	meetings := meeting.NewService(meeting.Config{
-		MaxParticipants: cfg.maxParticipants,
-		Media:           signaling.MeetingMedia(media),
-		Logger:          log.With("component", "meeting"),
-	})
-	srv := signaling.New(signaling.Config{
-		PublicURL:        cfg.publicURL,
-		AllowedOrigins:   cfg.allowedOrigins,
-		TrustProxy:       cfg.trustProxy,
-		CreatesPerMinute: cfg.createsPerMin,
-		JoinsPerMinute:   cfg.joinsPerMin,
-		Web:              web.Dist(),
-		Registry:         reg,
-		Logger:           log.With("component", "signaling"),
-	}, meetings, media)
+	// Close is safe to call twice: here for the early returns, below once drained.
+	defer func() { _ = n.Close() }()
 
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	httpSrv := &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- httpSrv.Serve(ln) }()
-	log.Info("parley is serving", "listen", ln.Addr().String(), "udp_port", media.UDPPort(),
+	log.Info("parley is serving", "listen", ln.Addr().String(), "udp_port", n.SFU.UDPPort(),
 		"loopback_only", cfg.loopbackOnly, "public_url", cfg.publicURL)
 
 	select {
@@ -92,13 +89,15 @@ func run(ctx context.Context, cfg config) error {
 	log.Info("shutting down: draining sessions")
 	drainCtx, cancel := context.WithTimeout(context.Background(), cfg.drainTimeout)
 	defer cancel()
-	if err := srv.Drain(drainCtx); err != nil {
+	if err := n.Drain(drainCtx); err != nil {
 		log.Warn("drain", "err", err)
 	}
 	if err := httpSrv.Shutdown(drainCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Warn("http shutdown", "err", err)
 	}
-	srv.Close()
+	if err := n.Close(); err != nil {
+		log.Warn("close", "err", err)
+	}
 	log.Info("parley stopped")
 	return nil
 }

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/meeting/meetingtest"
+	"github.com/parleyhq/parley/wire"
 )
 
 var start = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -83,24 +83,24 @@ func TestRecorders(t *testing.T) {
 	trace := &meetingtest.Trace{}
 	m := meetingtest.NewMedia(trace)
 	s := meetingtest.NewSink("ann", trace)
-	m.SetForwarding("m", "p", meeting.KindAudio, false)
-	s.Deliver(meeting.Kicked{})
+	m.SetForwarding("m", "p", wire.KindAudio, false)
+	s.Deliver([]*wire.EventMessage{wire.NewEventMessage(wire.Kicked{})})
 	m.RequestKeyframe("m", "p")
-	if fwd, known := m.Forwarding("m", "p", meeting.KindAudio); fwd || !known {
+	if fwd, known := m.Forwarding("m", "p", wire.KindAudio); fwd || !known {
 		t.Errorf("gate %t/%t, want closed and known", fwd, known)
 	}
 	m.RemoveParticipant("m", "p")
-	if _, known := m.Forwarding("m", "p", meeting.KindAudio); known {
+	if _, known := m.Forwarding("m", "p", wire.KindAudio); known {
 		t.Error("gate known after RemoveParticipant")
 	}
-	m.SetForwarding("m", "q", meeting.KindVideo, true)
-	m.EndMeeting("m")
-	if _, known := m.Forwarding("m", "q", meeting.KindVideo); known {
+	m.SetForwarding("m", "q", wire.KindVideo, true)
+	m.ReleaseMeeting("m")
+	if _, known := m.Forwarding("m", "q", wire.KindVideo); known {
 		t.Error("gate known after EndMeeting")
 	}
 	want := []string{
 		"media SetForwarding p audio false", "event ann kicked", "media RequestKeyframe p",
-		"media RemoveParticipant p", "media SetForwarding q video true", "media EndMeeting m",
+		"media RemoveParticipant p", "media SetForwarding q video true", "media ReleaseMeeting m",
 	}
 	if got := trace.Entries(); !reflect.DeepEqual(got, want) {
 		t.Errorf("trace %q, want %q", got, want)

@@ -3,9 +3,11 @@ package meetingtest
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/parleyhq/parley/meeting"
+	"github.com/parleyhq/parley/wire"
 )
 
 // Trace is an ordered log that recorders share, so that a test can check, e.g., that an audio
@@ -43,30 +45,36 @@ type Sink struct {
 	name   string
 	trace  *Trace
 	mu     sync.Mutex
-	events []meeting.Event
+	events []wire.Event
 }
 
 // NewSink returns a Sink; each delivery is also logged to trace (if not nil) as
 // "event <name> <type>".
 func NewSink(name string, trace *Trace) *Sink { return &Sink{name: name, trace: trace} }
 
-// Deliver records ev.
-func (s *Sink) Deliver(ev meeting.Event) {
-	s.mu.Lock()
-	s.events = append(s.events, ev)
-	s.mu.Unlock()
-	s.trace.add(fmt.Sprintf("event %s %s", s.name, ev.EventType()))
+// Deliver records the messages' events.
+func (s *Sink) Deliver(msgs []*wire.EventMessage) {
+	for _, msg := range msgs {
+		ev := msg.Event
+		s.mu.Lock()
+		s.events = append(s.events, ev)
+		s.mu.Unlock()
+		s.trace.add(fmt.Sprintf("event %s %s", s.name, ev.EventType()))
+	}
 }
 
+// Flush does nothing: Deliver has recorded the events.
+func (s *Sink) Flush() {}
+
 // Events returns a copy of the events recorded so far.
-func (s *Sink) Events() []meeting.Event {
+func (s *Sink) Events() []wire.Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.events)
 }
 
 // Take returns the events recorded so far and forgets them.
-func (s *Sink) Take() []meeting.Event {
+func (s *Sink) Take() []wire.Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	evs := s.events
@@ -85,22 +93,29 @@ func (s *Sink) Types() []string {
 	return types
 }
 
-// MediaCall is one recorded call on Media. Kind and Forward are set for SetForwarding only;
-// ParticipantID is empty for EndMeeting.
+// MediaCall is one recorded call on Media. Kind and Forward are set for SetForwarding only,
+// Gates for SetForwardingMany only; ParticipantID is empty for the calls about a whole meeting.
 type MediaCall struct {
-	Op            string // "SetForwarding", "RequestKeyframe", "RemoveParticipant", "EndMeeting"
+	Op            string // "SetForwarding", "SetForwardingMany", "RequestKeyframe", "RemoveParticipant", "ReleaseMeeting"
 	MeetingID     string
 	ParticipantID string
-	Kind          meeting.Kind
+	Kind          wire.Kind
 	Forward       bool
+	Gates         []meeting.Gate
 }
 
 func (c MediaCall) String() string {
 	switch c.Op {
 	case "SetForwarding":
 		return fmt.Sprintf("media SetForwarding %s %s %t", c.ParticipantID, c.Kind, c.Forward)
-	case "EndMeeting":
-		return "media EndMeeting " + c.MeetingID
+	case "SetForwardingMany":
+		gates := make([]string, len(c.Gates))
+		for i, g := range c.Gates {
+			gates[i] = fmt.Sprintf("%s %s %t", g.ParticipantID, g.Kind, g.Forward)
+		}
+		return "media SetForwardingMany " + strings.Join(gates, ", ")
+	case "ReleaseMeeting":
+		return "media ReleaseMeeting " + c.MeetingID
 	default:
 		return fmt.Sprintf("media %s %s", c.Op, c.ParticipantID)
 	}
@@ -108,7 +123,7 @@ func (c MediaCall) String() string {
 
 type gateKey struct {
 	meetingID, participantID string
-	kind                     meeting.Kind
+	kind                     wire.Kind
 }
 
 // Media is a meeting.Media that records its calls and the gate state they leave. It is safe for
@@ -120,6 +135,8 @@ type Media struct {
 	gates map[gateKey]bool
 }
 
+var _ meeting.Media = (*Media)(nil)
+
 // NewMedia returns a Media; each call is also logged to trace (if not nil) as MediaCall.String.
 func NewMedia(trace *Trace) *Media { return &Media{trace: trace, gates: make(map[gateKey]bool)} }
 
@@ -129,10 +146,14 @@ func (m *Media) record(c MediaCall) {
 	switch c.Op {
 	case "SetForwarding":
 		m.gates[gateKey{c.MeetingID, c.ParticipantID, c.Kind}] = c.Forward
+	case "SetForwardingMany":
+		for _, g := range c.Gates {
+			m.gates[gateKey{c.MeetingID, g.ParticipantID, g.Kind}] = g.Forward
+		}
 	case "RemoveParticipant":
-		delete(m.gates, gateKey{c.MeetingID, c.ParticipantID, meeting.KindAudio})
-		delete(m.gates, gateKey{c.MeetingID, c.ParticipantID, meeting.KindVideo})
-	case "EndMeeting":
+		delete(m.gates, gateKey{c.MeetingID, c.ParticipantID, wire.KindAudio})
+		delete(m.gates, gateKey{c.MeetingID, c.ParticipantID, wire.KindVideo})
+	case "ReleaseMeeting":
 		for k := range m.gates {
 			if k.meetingID == c.MeetingID {
 				delete(m.gates, k)
@@ -144,8 +165,13 @@ func (m *Media) record(c MediaCall) {
 }
 
 // SetForwarding records the call and the gate's new state.
-func (m *Media) SetForwarding(meetingID, participantID string, kind meeting.Kind, forward bool) {
+func (m *Media) SetForwarding(meetingID, participantID string, kind wire.Kind, forward bool) {
 	m.record(MediaCall{Op: "SetForwarding", MeetingID: meetingID, ParticipantID: participantID, Kind: kind, Forward: forward})
+}
+
+// SetForwardingMany records the call and the gates' new states.
+func (m *Media) SetForwardingMany(meetingID string, gates []meeting.Gate) {
+	m.record(MediaCall{Op: "SetForwardingMany", MeetingID: meetingID, Gates: slices.Clone(gates)})
 }
 
 // RequestKeyframe records the call.
@@ -158,9 +184,9 @@ func (m *Media) RemoveParticipant(meetingID, participantID string) {
 	m.record(MediaCall{Op: "RemoveParticipant", MeetingID: meetingID, ParticipantID: participantID})
 }
 
-// EndMeeting records the call and forgets the meeting's gates.
-func (m *Media) EndMeeting(meetingID string) {
-	m.record(MediaCall{Op: "EndMeeting", MeetingID: meetingID})
+// ReleaseMeeting records the call and forgets the meeting's gates.
+func (m *Media) ReleaseMeeting(meetingID string) {
+	m.record(MediaCall{Op: "ReleaseMeeting", MeetingID: meetingID})
 }
 
 // Calls returns a copy of the calls recorded so far.
@@ -181,7 +207,7 @@ func (m *Media) Take() []MediaCall {
 
 // Forwarding returns the gate state last set for a participant's kind; known is false if none
 // was set since the participant was last removed.
-func (m *Media) Forwarding(meetingID, participantID string, kind meeting.Kind) (forward, known bool) {
+func (m *Media) Forwarding(meetingID, participantID string, kind wire.Kind) (forward, known bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	forward, known = m.gates[gateKey{meetingID, participantID, kind}]

@@ -1,11 +1,15 @@
 // Shared parts of the browser tests: the real server binary, Debian's Chromium with fake devices,
-// and waiting on conditions with deadlines (never sleeping for correctness).
+// finding controls the way a person does (role and name), the steps every test takes to start or
+// join a meeting, and waiting on conditions with deadlines (never sleeping for correctness).
 import { spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { connect, createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import puppeteer from 'puppeteer-core';
 
 export const webDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const outDir = join(webDir, 'e2e', 'out');
@@ -187,6 +191,39 @@ export function launchBrowser() {
   });
 }
 
+// Counts what the page says to the server by type (window.__testSent: an offer after a device
+// switch would show there) and the notes it plays (window.__testTones: the timer's end chime).
+const countSignals = () => {
+  window.__testSent = {};
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    try {
+      const type = JSON.parse(data).type;
+      window.__testSent[type] = (window.__testSent[type] ?? 0) + 1;
+    } catch {
+      // Not JSON: not ours to count.
+    }
+    return send.call(this, data);
+  };
+  window.__testTones = 0;
+  const osc = AudioContext.prototype.createOscillator;
+  AudioContext.prototype.createOscillator = function () {
+    window.__testTones++;
+    return osc.call(this);
+  };
+};
+
+// Counts the publisher offers a page sends (window.__testOffers), for Firefox where the page's
+// WebSocket is not wrapped by countSignals.
+const countOffers = () => {
+  window.__testOffers = 0;
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    if (typeof data === 'string' && data.includes('"type":"offer"')) window.__testOffers++;
+    return send.call(this, data);
+  };
+};
+
 // Keeps every RTCPeerConnection the page makes within reach of the test's getStats() calls.
 const capturePeerConnections = () => {
   const Original = window.RTCPeerConnection;
@@ -199,13 +236,78 @@ const capturePeerConnections = () => {
   };
 };
 
+/**
+ * The server (on a free port, logging to logName in e2e/out) and one Chromium for the tests of the
+ * describe block this is called in: started before the first test, stopped after the last. The
+ * returned object holds them once started.
+ */
+export function serverAndBrowser(logName) {
+  const env = { server: null, browser: null };
+  before(async () => {
+    env.server = new ParleyServer(await freePort(), logName);
+    await env.server.start();
+    env.browser = await launchBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.stop();
+  });
+  return env;
+}
+
+// Firefox with fake devices that need no prompt. Firefox offers host candidates only to pages
+// allowed to use camera and microphone (a permission, which permission.disabled does not grant:
+// hence the defaults), then over loopback only when told to, and with their real address only
+// when not told to hide it: loopback is the only network in the test namespace, and the server
+// resolves no mDNS names.
+const firefoxPrefs = {
+  'media.navigator.streams.fake': true,
+  'media.navigator.permission.disabled': true,
+  'permissions.default.camera': 1,
+  'permissions.default.microphone': 1,
+  'media.peerconnection.ice.loopback': true,
+  'media.peerconnection.ice.obfuscate_host_addresses': false,
+  'media.autoplay.default': 0,
+};
+
+/**
+ * Debian's Firefox ESR, driven by puppeteer-core over WebDriver BiDi, with one page that keeps its
+ * peer connections within reach (like newPerson). Puppeteer's page API differs from Playwright's:
+ * controls are found with `::-p-aria(...)` selectors, see ariaLocator.
+ */
+export async function launchFirefox(name = 'firefox') {
+  const browser = await puppeteer.launch({
+    browser: 'firefox',
+    executablePath: '/usr/bin/firefox-esr',
+    headless: true,
+    extraPrefsFirefox: firefoxPrefs,
+    timeout: 60_000,
+  });
+  const page = await browser.newPage();
+  page.setDefaultTimeout(20_000);
+  await page.evaluateOnNewDocument(capturePeerConnections);
+  await page.evaluateOnNewDocument(countOffers);
+  const log = createWriteStream(join(outDir, `${name}.console.log`), { flags: 'a' });
+  const stamp = () => new Date().toISOString();
+  page.on('pageerror', (err) => log.write(`${stamp()} pageerror ${err.stack ?? err}\n`));
+  page.on('console', (msg) => log.write(`${stamp()} ${msg.type()} ${msg.text()}\n`));
+  return { browser, page };
+}
+
+/** A Puppeteer locator for the control with this role and exact accessible name. */
+export function ariaLocator(page, role, name) {
+  return page.locator(`::-p-aria([name=${JSON.stringify(name)}][role="${role}"])`);
+}
+
 /** A fresh browser context (its own storage, like another person's browser) with one page. */
 export async function newPerson(
   browser,
-  { viewport = { width: 1280, height: 800 }, initScript, name = 'page' } = {},
+  { viewport = { width: 1280, height: 800 }, initScript, name = 'page', isMobile = false } = {},
 ) {
-  const context = await browser.newContext({ viewport });
+  // Reduced motion: no transitions, so that what axe measures (colours) is the settled state.
+  const context = await browser.newContext({ viewport, reducedMotion: 'reduce', isMobile, hasTouch: isMobile });
   await context.addInitScript(capturePeerConnections);
+  await context.addInitScript(countSignals);
   if (initScript) await context.addInitScript(initScript);
   const page = await context.newPage();
   page.setDefaultTimeout(20_000);
@@ -300,4 +402,93 @@ export async function countdownSeconds(page) {
   const text = (await timer.textContent({ timeout: 2000 }).catch(() => null)) ?? '';
   const m = /^(\d+):(\d\d)$/.exec(text.trim());
   return m ? Number(m[1]) * 60 + Number(m[2]) : null;
+}
+
+// Controls are found as a person finds them: by role and exact accessible name.
+export const region = (page, name) => page.getByRole('region', { name, exact: true });
+export const button = (page, name) => page.getByRole('button', { name, exact: true });
+export const heading = (page, name) => page.getByRole('heading', { name, exact: true });
+export const nameField = (page) => page.getByRole('textbox', { name: 'Your name' });
+
+/**
+ * Starts a meeting from the home page as its host, through the same preview step as guests;
+ * returns the meeting link it shows.
+ */
+export async function startMeeting(server, person, name) {
+  await person.page.goto(server.base + '/');
+  await nameField(person.page).fill(name);
+  await button(person.page, 'New meeting').click();
+  await heading(person.page, 'Ready to start your meeting?').waitFor();
+  await button(person.page, 'Join').click();
+  await joinedRoom(person.page, name);
+  return person.page.getByRole('textbox', { name: 'Meeting link' }).inputValue();
+}
+
+/** Joins the meeting at url by its link, as a guest named name. */
+export async function joinAs(person, url, name) {
+  await person.page.goto(url);
+  await nameField(person.page).fill(name);
+  await button(person.page, 'Join').click();
+  await joinedRoom(person.page, name);
+}
+
+/**
+ * Waits until the server's "joined" has arrived: the own tile shows at once, with a "Joining…"
+ * banner in the same render until then.
+ */
+export async function joinedRoom(page, name) {
+  await region(page, `${name} (you)`).waitFor();
+  await page.getByRole('status').filter({ hasText: 'Joining…' }).waitFor({ state: 'hidden' });
+}
+
+// ---- accessibility ----
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * Runs axe-core on the page as it is now and fails on any violation, with what and where. Every
+ * rule axe runs by default (WCAG 2.0-2.2 A and AA, best practices), plus the experimental
+ * label-content-name-mismatch (the visible text of a control must be part of its name).
+ * Videos are left out of the colour checks: their pixels are not text.
+ */
+export async function expectAccessible(page, screen) {
+  const hasAxe = await page.evaluate(() => typeof window.axe !== 'undefined');
+  if (!hasAxe) await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, {
+      rules: { 'label-content-name-mismatch': { enabled: true } },
+      resultTypes: ['violations'],
+    });
+    return result.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.map((n) => `${n.target.join(' ')}: ${n.failureSummary?.replace(/\s+/g, ' ')}`),
+    }));
+  });
+  if (violations.length > 0) {
+    const detail = violations.map((v) => `- ${v.id} (${v.impact}): ${v.help}\n    ${v.nodes.join('\n    ')}`).join('\n');
+    throw new Error(`axe found ${violations.length} kind(s) of violation on ${screen}:\n${detail}`);
+  }
+}
+
+/** Shows the side panel's tab named name ("Participants", the host's "Host controls"). */
+export async function openTab(page, name) {
+  const tab = page.getByRole('tab', { name, exact: true });
+  if ((await tab.count()) > 0) {
+    if ((await tab.getAttribute('aria-selected')) !== 'true') await tab.click();
+    return;
+  }
+  // The panel is closed, or holds one tab only (a guest's): its toolbar button opens it there.
+  const toggle = button(page, name);
+  if ((await toggle.getAttribute('aria-expanded')) !== 'true') await toggle.click();
+  await page.getByRole('heading', { name: new RegExp(`^${name}`) }).first().waitFor();
+}
+
+/** Opens the row menu of a participant in the people tab; returns the button of one action. */
+export async function rowAction(page, who, action) {
+  await openTab(page, 'Participants');
+  const more = button(page, `More actions for ${who}`);
+  if ((await more.getAttribute('aria-expanded')) !== 'true') await more.click();
+  return button(page, action);
 }

@@ -2,23 +2,26 @@
 // connection that drops, a server that goes away.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
+  button,
   CuttableProxy,
   eventually,
-  freePort,
+  expectAccessible,
+  openTab,
+  heading,
   inboundPackets,
-  launchBrowser,
+  joinAs,
+  nameField,
   newPerson,
   outDir,
-  ParleyServer,
+  region,
+  serverAndBrowser,
+  webDir,
+  startMeeting,
   tileId,
   waitVideoPlaying,
 } from './harness.mjs';
-
-const region = (page, name) => page.getByRole('region', { name, exact: true });
-const button = (page, name) => page.getByRole('button', { name, exact: true });
-const heading = (page, name) => page.getByRole('heading', { name, exact: true });
 
 // Refuses the camera as a browser does when the person says no (microphone still allowed).
 const denyCamera = () => {
@@ -30,51 +33,45 @@ const denyCamera = () => {
       : original(constraints);
 };
 
-async function startMeeting(server, person, name) {
-  await person.page.goto(server.base + '/');
-  await person.page.getByRole('textbox', { name: 'Your name' }).fill(name);
-  await button(person.page, 'New meeting').click();
-  await joinedRoom(person.page, name);
-  return person.page.getByRole('textbox', { name: 'Meeting link' }).inputValue();
-}
-
-async function joinAs(person, url, name) {
-  await person.page.goto(url);
-  await person.page.getByRole('textbox', { name: 'Your name' }).fill(name);
-  await button(person.page, 'Join').click();
-  await joinedRoom(person.page, name);
-}
-
-// joinedRoom waits until the server's "joined" has arrived: the own tile shows at once, with a
-// "Joining…" banner in the same render until then.
-async function joinedRoom(page, name) {
-  await region(page, `${name} (you)`).waitFor();
-  await page.getByRole('status').filter({ hasText: 'Joining…' }).waitFor({ state: 'hidden' });
-}
+// Publishes a camera that never gives a frame (a canvas nobody draws on): the others' tile for this
+// person must say "Connecting…" rather than show a black box.
+const framelessCamera = () => {
+  const md = navigator.mediaDevices;
+  const original = md.getUserMedia.bind(md);
+  md.getUserMedia = async (constraints) => {
+    const audio = constraints && constraints.audio ? await original({ audio: constraints.audio }) : new MediaStream();
+    if (!constraints || !constraints.video) return audio;
+    const canvas = document.createElement('canvas');
+    canvas.width = 320;
+    canvas.height = 180;
+    const video = canvas.captureStream(0).getVideoTracks()[0];
+    return new MediaStream([...audio.getTracks(), video]);
+  };
+};
 
 describe('the client when things go wrong', { timeout: 240_000 }, () => {
-  let server;
-  let browser;
+  const env = serverAndBrowser('server-resilience.log');
 
-  before(async () => {
-    server = new ParleyServer(await freePort(), 'server-resilience.log');
-    await server.start();
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
-
-  it('without a camera, a guest is told so and joins with sound only; a phone-sized window works', async () => {
-    const host = await newPerson(browser, { name: 'ada' });
-    const phone = await newPerson(browser, { name: 'phone', viewport: { width: 390, height: 844 }, initScript: denyCamera });
+  it('without a camera, a guest is told so in plain words; on a phone the tiles fill the screen', async () => {
+    const host = await newPerson(env.browser, { name: 'ada' });
+    const phone = await newPerson(env.browser, {
+      name: 'phone',
+      viewport: { width: 390, height: 844 },
+      isMobile: true,
+      initScript: denyCamera,
+    });
+    const eve = await newPerson(env.browser, { name: 'eve', initScript: framelessCamera });
+    const linus = await newPerson(env.browser, { name: 'linus' });
     try {
-      const url = await startMeeting(server, host, 'Ada');
+      const url = await startMeeting(env.server, host, 'Ada');
       await phone.page.goto(url);
-      await phone.page.getByText('Camera access was not allowed. You will join without video.').waitFor();
-      await phone.page.getByRole('textbox', { name: 'Your name' }).fill('Mo');
+      // Item 12: what happened and how to fix it, not "NotAllowedError".
+      await phone.page
+        .getByText(/^Your browser is blocking the camera\. You will join without video\. To allow it, .* then reload this page\.$/)
+        .waitFor();
+      assert.equal(await phone.page.getByText(/NotAllowedError/).count(), 0);
+      await expectAccessible(phone.page, 'the pre-join page on a phone');
+      await nameField(phone.page).fill('Mo');
       await button(phone.page, 'Join').click();
       await region(phone.page, 'Mo (you)').waitFor();
       await button(phone.page, 'Turn on camera').waitFor();
@@ -88,32 +85,56 @@ describe('the client when things go wrong', { timeout: 240_000 }, () => {
       const ada = await tileId(phone.page, 'Ada');
       await waitVideoPlaying(phone.page, ada);
 
-      // On a phone the tiles and controls fit the screen; the side panel opens on demand.
-      for (const name of ['Mo (you)', 'Ada']) {
-        const box = await region(phone.page, name).boundingBox();
-        assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `${name} tile fits the width`);
+      await joinAs(eve, url, 'Eve');
+      await joinAs(linus, url, 'Linus');
+      await waitVideoPlaying(phone.page, await tileId(phone.page, 'Linus'));
+      // Item 5: a camera that sends no frame yet shows "Connecting…", not a black box.
+      await region(phone.page, 'Eve').getByText('Connecting…').waitFor();
+      assert.equal(await region(phone.page, 'Linus').getByText('Connecting…').count(), 0);
+
+      // Four tiles on a phone: two columns of upright tiles that fill the grid.
+      const names = ['Mo (you)', 'Ada', 'Eve', 'Linus'];
+      const boxes = await Promise.all(names.map((n) => region(phone.page, n).boundingBox()));
+      for (const [i, box] of boxes.entries()) {
+        assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `${names[i]} tile fits the width`);
       }
+      assert.equal(new Set(boxes.map((b) => Math.round(b.x))).size, 2, 'two columns');
+      assert.ok(boxes.every((b) => b.height >= b.width * 0.7), 'tiles are not thin 16:9 strips');
+      const gridBox = await phone.page.locator('.grid').boundingBox();
+      const covered = boxes.reduce((sum, b) => sum + b.width * b.height, 0) / (gridBox.width * gridBox.height);
+      assert.ok(covered > 0.6, `tiles cover ${Math.round(covered * 100)}% of the grid`);
+      // The initials sit above the name plate, not under it.
+      const avatar = await region(phone.page, 'Mo (you)').locator('.avatar span').boundingBox();
+      const plate = await region(phone.page, 'Mo (you)').locator('.nameplate').boundingBox();
+      assert.ok(avatar.y + avatar.height <= plate.y, 'the avatar does not overlap the name');
       const leave = await button(phone.page, 'Leave meeting').boundingBox();
       assert.ok(leave && leave.y + leave.height <= 844, 'the controls are on screen');
-      await phone.page.screenshot({ path: join(outDir, 'phone.png') });
-      await button(phone.page, 'Participants').click();
-      await phone.page.getByRole('heading', { name: 'Participants (2)' }).waitFor();
+      await expectAccessible(phone.page, 'the meeting on a phone');
+      await button(phone.page, 'Dismiss').click();
+      await eventually(async () => (await phone.page.getByText(/^Your browser is blocking/).count()) === 0, {
+        what: 'the warning to go',
+      });
+      const shot = process.env.UPDATE_SCREENSHOT === '1' ? join(webDir, '..', 'docs', 'phone.png') : join(outDir, 'phone.png');
+      await phone.page.screenshot({ path: shot, style: '.toasts { visibility: hidden; }' });
+      await openTab(phone.page, 'Participants');
+      await phone.page.getByRole('heading', { name: 'Participants (4)' }).waitFor();
+      await expectAccessible(phone.page, 'the participants panel on a phone');
       await phone.page.screenshot({ path: join(outDir, 'phone-participants.png') });
     } finally {
-      await host.context.close();
-      await phone.context.close();
+      await Promise.all([host, phone, eve, linus].map((p) => p.context.close()));
     }
   });
 
   it('a host who reloads the tab rejoins as the host', async () => {
-    const host = await newPerson(browser, { name: 'ada' });
+    const host = await newPerson(env.browser, { name: 'ada' });
     try {
-      await startMeeting(server, host, 'Ada');
+      await startMeeting(env.server, host, 'Ada');
       await host.page.reload();
       await heading(host.page, 'Rejoin your meeting').waitFor();
-      assert.equal(await host.page.getByRole('textbox', { name: 'Your name' }).inputValue(), 'Ada');
+      assert.equal(await nameField(host.page).inputValue(), 'Ada');
       await button(host.page, 'Join').click();
       await region(host.page, 'Ada (you)').waitFor();
+      await openTab(host.page, 'Host controls');
       await button(host.page, 'End meeting for all').waitFor();
     } finally {
       await host.context.close();
@@ -121,14 +142,14 @@ describe('the client when things go wrong', { timeout: 240_000 }, () => {
   });
 
   it('a dropped connection shows "Reconnecting…" and comes back by itself', async () => {
-    const host = await newPerson(browser, { name: 'ada' });
-    const guest = await newPerson(browser, { name: 'guest' });
+    const host = await newPerson(env.browser, { name: 'ada' });
+    const guest = await newPerson(env.browser, { name: 'guest' });
     // The guest reaches the server through a proxy that the test can cut, like a network drop.
-    const proxy = new CuttableProxy(server.port);
+    const proxy = new CuttableProxy(env.server.port);
     await proxy.start();
     try {
-      const url = await startMeeting(server, host, 'Ada');
-      await joinAs(guest, url.replace(server.base, proxy.base), 'Grace');
+      const url = await startMeeting(env.server, host, 'Ada');
+      await joinAs(guest, url.replace(env.server.base, proxy.base), 'Grace');
       const before = await tileId(host.page, 'Grace');
       await waitVideoPlaying(host.page, before);
 
@@ -155,14 +176,37 @@ describe('the client when things go wrong', { timeout: 240_000 }, () => {
     }
   });
 
-  it('when the server goes away, the page says "Reconnecting…" rather than freezing, then says how it ended', async () => {
-    const host = await newPerson(browser, { name: 'ada' });
+  it('a server shutting down says it is restarting and disables host controls, then says how it ended', async () => {
+    const host = await newPerson(env.browser, { name: 'ada' });
     try {
-      await startMeeting(server, host, 'Ada');
-      await server.stop({ hard: true });
-      await host.page.getByRole('alert').filter({ hasText: 'Reconnecting…' }).waitFor();
+      await startMeeting(env.server, host, 'Ada');
+      await button(host.page, 'Mute all').waitFor();
+      // A graceful stop: the server tells every client it is going away, then closes.
+      await env.server.stop();
+      const overlay = host.page.getByRole('alert').filter({ hasText: 'Reconnecting…' });
+      await overlay.waitFor();
+      await overlay.getByText('The server is restarting. You will be back in a moment.').waitFor();
+      assert.equal(await button(host.page, 'Mute all').isDisabled(), true, 'host controls wait for the connection');
+      await openTab(host.page, 'Host controls');
+      assert.equal(await button(host.page, 'Lock meeting').isDisabled(), true);
+      assert.equal(await button(host.page, 'End meeting for all').isDisabled(), true);
+      await expectAccessible(host.page, 'the meeting while reconnecting');
       // A restarted server (memory only) no longer knows the meeting.
-      await server.start();
+      await env.server.start();
+      await heading(host.page, 'The meeting has ended').waitFor({ timeout: 30_000 });
+    } finally {
+      await host.context.close();
+    }
+  });
+
+  it('when the server crashes, the page says "Reconnecting…" rather than freezing', async () => {
+    const host = await newPerson(env.browser, { name: 'ada' });
+    try {
+      await startMeeting(env.server, host, 'Ada');
+      await env.server.stop({ hard: true });
+      await host.page.getByRole('alert').filter({ hasText: 'Reconnecting…' }).waitFor();
+      assert.equal(await host.page.getByText('The server is restarting.', { exact: false }).count(), 0);
+      await env.server.start();
       await heading(host.page, 'The meeting has ended').waitFor({ timeout: 30_000 });
     } finally {
       await host.context.close();

@@ -1,6 +1,8 @@
-// Runs the end-to-end suite: builds the web client and the server binary from this tree, then runs
-// the node tests inside a private network namespace that holds only loopback, so that the server,
-// Node and Chromium all talk over 127.0.0.1 and nothing else.
+// Runs the end-to-end suite: builds the server binary from this tree around the web client already
+// built in web/dist, then runs the node tests inside a private network namespace that holds only
+// loopback, so that the server, Node and the browsers all talk over 127.0.0.1 and nothing else.
+// The client is built by whoever calls this (`npm run e2e` builds it first; `make e2e` depends on
+// `make web`), so that one `make` run builds it once however many targets need it.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,16 +24,24 @@ function step(what, cmd, args, opts = {}) {
   console.log(`e2e: ${what} took ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
-if (!existsSync('/usr/bin/chromium')) {
-  console.error('e2e: /usr/bin/chromium is missing; install it with: apt-get update && apt-get install -y chromium');
+if (!existsSync(join(webDir, 'dist', 'index.html'))) {
+  console.error('e2e: the web client is not built (web/dist/index.html is missing); run `npm run e2e` or `make e2e`, which build it');
   process.exit(1);
+}
+for (const [bin, pkg] of [
+  ['/usr/bin/chromium', 'chromium'],
+  ['/usr/bin/firefox-esr', 'firefox-esr'],
+]) {
+  if (!existsSync(bin)) {
+    console.error(`e2e: ${bin} is missing; install it with: apt-get update && apt-get install -y ${pkg} (or make browsers)`);
+    process.exit(1);
+  }
 }
 
 const binDir = mkdtempSync(join(tmpdir(), 'parley-e2e-'));
 const bin = join(binDir, 'parley');
-let code = 1;
+let code;
 try {
-  step('building the web client', 'npm', ['run', 'build'], { cwd: webDir });
   step('building the server', 'go', ['build', '-o', bin, './cmd/parley'], { cwd: repoDir });
 
   // Arguments naming test files pick those files; any others go to node --test.

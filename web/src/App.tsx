@@ -2,41 +2,29 @@
 // meeting attempt ended.
 
 import { useCallback, useEffect, useState } from 'react';
-import type { LocalMedia } from './media';
-import type { ErrorCode } from './protocol';
+import type { ErrorCode, Role } from './protocol';
+import type { RoomEntry } from './roomEntry';
 import type { Phase } from './roomState';
+import { meetingPath, routeFromPath } from './routes';
 import { forgetHostCredentials, loadHostCredentials } from './storage';
 import { Home } from './components/Home';
 import { PreJoin } from './components/PreJoin';
 import { Room } from './components/Room';
 import { EndScreen, type EndReason } from './components/EndScreen';
+import { Notice } from './components/Notice';
 import { Unavailable, type UnavailableReason } from './components/Unavailable';
-
-export interface RoomEntry {
-  meetingId: string;
-  name: string;
-  hostKey?: string;
-  joinUrl: string;
-  media: LocalMedia;
-  audioMuted: boolean;
-  videoMuted: boolean;
-}
 
 type View =
   | { kind: 'home' }
-  | { kind: 'prejoin'; meetingId: string; error?: string }
+  | { kind: 'notFound' }
+  | { kind: 'prejoin'; meetingId: string; error?: string; fresh?: boolean }
   | { kind: 'room'; entry: RoomEntry; attempt: number }
   | { kind: 'end'; meetingId: string; reason: EndReason }
   | { kind: 'unavailable'; meetingId: string; reason: UnavailableReason };
 
 function viewFromPath(path: string): View {
-  const m = /^\/m\/([^/]+)\/?$/.exec(path);
-  if (m) return { kind: 'prejoin', meetingId: decodeURIComponent(m[1]) };
-  return { kind: 'home' };
-}
-
-export function meetingPath(meetingId: string): string {
-  return `/m/${encodeURIComponent(meetingId)}`;
+  const route = routeFromPath(path);
+  return route.kind === 'meeting' ? { kind: 'prejoin', meetingId: route.meetingId } : route;
 }
 
 function joinError(code: ErrorCode, message: string): string {
@@ -64,6 +52,7 @@ export function App() {
   useEffect(() => {
     const titles: Record<View['kind'], string> = {
       home: 'Parley: video meetings',
+      notFound: 'Page not found · Parley',
       prejoin: 'Join meeting · Parley',
       room: 'Meeting · Parley',
       end: 'Parley',
@@ -77,16 +66,30 @@ export function App() {
     setView({ kind: 'home' });
   }, []);
 
+  /** To a meeting's join page; fresh when its host just created it. */
+  const toMeeting = useCallback((meetingId: string, fresh: boolean) => {
+    history.pushState(null, '', meetingPath(meetingId));
+    setView({ kind: 'prejoin', meetingId, fresh });
+  }, []);
+
   const enterRoom = useCallback((entry: RoomEntry) => {
     const path = meetingPath(entry.meetingId);
     if (location.pathname !== path) history.pushState(null, '', path);
     setView((v) => ({ kind: 'room', entry, attempt: v.kind === 'room' ? v.attempt + 1 : 0 }));
   }, []);
 
-  const onRoomFinished = useCallback((meetingId: string, phase: Phase) => {
+  const onRoomFinished = useCallback((meetingId: string, phase: Phase, role: Role) => {
     const reason: EndReason =
-      phase === 'ended' ? 'ended' : phase === 'removed' ? 'removed' : phase === 'replaced' ? 'replaced' : 'left';
-    if (reason === 'ended') forgetHostCredentials(meetingId);
+      phase === 'ended'
+        ? role === 'host'
+          ? 'endedByYou'
+          : 'ended'
+        : phase === 'removed'
+          ? 'removed'
+          : phase === 'replaced'
+            ? 'replaced'
+            : 'left';
+    if (phase === 'ended') forgetHostCredentials(meetingId);
     setView({ kind: 'end', meetingId, reason });
   }, []);
 
@@ -114,13 +117,22 @@ export function App() {
 
   switch (view.kind) {
     case 'home':
-      return <Home onCreated={enterRoom} />;
+      return <Home onCreated={(meetingId) => toMeeting(meetingId, true)} onJoinCode={(meetingId) => toMeeting(meetingId, false)} />;
+    case 'notFound':
+      return (
+        <Notice
+          heading="Page not found"
+          detail="There is nothing at this address. Check the link, or start or join a meeting from the home page."
+          onHome={goHome}
+        />
+      );
     case 'prejoin':
       return (
         <PreJoin
           key={view.meetingId}
           meetingId={view.meetingId}
           initialError={view.error}
+          fresh={view.fresh ?? false}
           hostCredentials={loadHostCredentials(view.meetingId)}
           onJoin={enterRoom}
           onUnavailable={(reason) => setView({ kind: 'unavailable', meetingId: view.meetingId, reason })}
@@ -132,7 +144,7 @@ export function App() {
         <Room
           key={view.attempt}
           entry={view.entry}
-          onFinished={(phase) => onRoomFinished(view.entry.meetingId, phase)}
+          onFinished={(phase, role) => onRoomFinished(view.entry.meetingId, phase, role)}
           onJoinRefused={(code, message) => onJoinRefused(view.entry.meetingId, code, message)}
         />
       );

@@ -136,23 +136,30 @@ export class ProtocolError extends Error {
   }
 }
 
-const eventTypes = new Set<string>([
-  'offer',
-  'candidate',
-  'participantJoined',
-  'participantUpdated',
-  'participantLeft',
-  'mutedByHost',
-  'unmuteAllowed',
-  'timerStarted',
-  'timerCancelled',
-  'timerEnded',
-  'meetingUpdated',
-  'kicked',
-  'meetingEnded',
-  'replaced',
-  'serverShutdown',
-]);
+/**
+ * The server's event types, derived from ServerEvent: `satisfies` makes the compiler refuse this
+ * table until it names exactly the union's types, so a new event is added to ServerEvent above and
+ * then here, both in this file. Types not listed (from a newer server) are not events: ignored.
+ */
+const eventTypeTable = {
+  offer: true,
+  candidate: true,
+  participantJoined: true,
+  participantUpdated: true,
+  participantLeft: true,
+  mutedByHost: true,
+  unmuteAllowed: true,
+  timerStarted: true,
+  timerCancelled: true,
+  timerEnded: true,
+  meetingUpdated: true,
+  kicked: true,
+  meetingEnded: true,
+  replaced: true,
+  serverShutdown: true,
+} as const satisfies Record<ServerEvent['type'], true>;
+
+const eventTypes: ReadonlySet<string> = new Set(Object.keys(eventTypeTable));
 
 /** Parses one text frame; anything that is not an object with a string "type" is null. */
 export function parseServerMessage(data: string): ServerMessage | null {
@@ -167,9 +174,18 @@ export function parseServerMessage(data: string): ServerMessage | null {
   return value as ServerMessage;
 }
 
+/**
+ * The request id a message answers, if it carries one. Read from the parsed JSON as it came, not
+ * as the types promise: a null or malformed id is no id.
+ */
+function replyId(msg: ServerMessage): RequestId | undefined {
+  const id: unknown = (msg as { id?: unknown }).id;
+  return typeof id === 'number' || typeof id === 'string' ? id : undefined;
+}
+
 export function isServerEvent(msg: ServerMessage): msg is ServerEvent {
   // An answer or candidate carrying our id is a reply, not an event.
-  if ('id' in msg && msg.id !== undefined && msg.id !== null) return false;
+  if (replyId(msg) !== undefined) return false;
   return eventTypes.has(msg.type);
 }
 
@@ -268,18 +284,18 @@ export class ProtocolClient {
   }
 
   get isOpen(): boolean {
-    return !this.closed && this.socket?.readyState === OPEN;
+    return this.openSocket() !== null;
   }
 
   /** Sends a message that wants no answer. Quietly dropped once the socket is gone. */
   send(msg: ClientMessage): void {
-    if (!this.isOpen) return;
-    this.socket!.send(JSON.stringify(msg));
+    this.openSocket()?.send(JSON.stringify(msg));
   }
 
   /** Sends a request with an id and waits for its one answer. */
   request<M extends ClientMessage>(msg: M, timeoutMs = 15_000): Promise<Reply<M['type']>> {
-    if (!this.isOpen) return Promise.reject(new ProtocolError('closed', 'not connected'));
+    const socket = this.openSocket();
+    if (!socket) return Promise.reject(new ProtocolError('closed', 'not connected'));
     const id = this.nextId++;
     return new Promise<Reply<M['type']>>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -296,7 +312,7 @@ export class ProtocolClient {
           reject(e);
         },
       });
-      this.socket!.send(JSON.stringify({ ...msg, id }));
+      socket.send(JSON.stringify({ ...msg, id }));
     });
   }
 
@@ -307,12 +323,16 @@ export class ProtocolClient {
     if (this.socket && !this.closed) this.socket.close(1000, 'bye');
   }
 
+  private openSocket(): SocketLike | null {
+    return !this.closed && this.socket?.readyState === OPEN ? this.socket : null;
+  }
+
   private receive(data: string): void {
     const msg = parseServerMessage(data);
     if (!msg) return;
-    const id = 'id' in msg ? msg.id : undefined;
-    if (id !== undefined && id !== null && this.pending.has(id)) {
-      const p = this.pending.get(id)!;
+    const id = replyId(msg);
+    const p = id === undefined ? undefined : this.pending.get(id);
+    if (id !== undefined && p) {
       this.pending.delete(id);
       if (msg.type === 'error') p.reject(new ProtocolError(msg.code, msg.message));
       else p.resolve(msg);

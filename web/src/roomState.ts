@@ -14,10 +14,14 @@ import type {
 /** Where the room is in its life. The last four are final: nothing moves it on from there. */
 export type Phase = 'joining' | 'live' | 'reconnecting' | 'left' | 'ended' | 'removed' | 'replaced';
 
-export type Notice =
-  | { kind: 'mutedByHost'; allowSelfUnmute: boolean }
-  | { kind: 'unmuteAllowed' }
-  | { kind: 'timerEnded' };
+/** A short message for the person, shown for a few seconds and read out politely. */
+export interface Toast {
+  id: number;
+  text: string;
+}
+
+/** Why the room is reconnecting: the connection dropped, or the server said it is restarting. */
+export type ReconnectCause = 'lost' | 'restarting';
 
 export interface RoomState {
   phase: Phase;
@@ -31,9 +35,16 @@ export interface RoomState {
   timers: TimerOption[];
   /** Estimate of serverClock - localClock in ms, used only when the clocks clearly differ. */
   clockOffset: number;
-  notice: Notice | null;
+  /** What happened lately, oldest first; the room removes each after a while. */
+  toasts: Toast[];
+  nextToastId: number;
+  /** Everyone's participantId in the order they joined, the own one included. */
+  joinOrder: string[];
   /** The first join could not reach the server yet and is being retried. */
   retrying: boolean;
+  reconnectCause: ReconnectCause;
+  /** Set once a `timerEnded` arrived, so the room can sound the end once. */
+  timerEndedCount: number;
 }
 
 export type RoomAction =
@@ -42,7 +53,7 @@ export type RoomAction =
   | { type: 'reconnecting' }
   | { type: 'left' }
   | { type: 'localMuted'; kind: 'audio' | 'video'; muted: boolean }
-  | { type: 'dismissNotice' };
+  | { type: 'dismissToast'; id: number };
 
 const finalPhases: ReadonlySet<Phase> = new Set<Phase>(['left', 'ended', 'removed', 'replaced']);
 
@@ -72,8 +83,12 @@ export function initialRoomState(name: string): RoomState {
     timer: null,
     timers: [],
     clockOffset: 0,
-    notice: null,
+    toasts: [],
+    nextToastId: 1,
+    joinOrder: [],
     retrying: false,
+    reconnectCause: 'lost',
+    timerEndedCount: 0,
   };
 }
 
@@ -85,15 +100,17 @@ export function roomReducer(state: RoomState, action: RoomAction): RoomState {
     case 'event':
       return applyEvent(state, action.event, action.now);
     case 'reconnecting':
-      return state.phase === 'joining' ? { ...state, retrying: true } : { ...state, phase: 'reconnecting' };
+      if (state.phase === 'joining') return { ...state, retrying: true };
+      // A drop after the server said it is restarting is that restart, not a new cause.
+      return state.phase === 'reconnecting' ? state : { ...state, phase: 'reconnecting', reconnectCause: 'lost' };
     case 'left':
       return { ...state, phase: 'left' };
     case 'localMuted': {
       const field = action.kind === 'audio' ? 'audioMuted' : 'videoMuted';
       return { ...state, self: { ...state.self, [field]: action.muted } };
     }
-    case 'dismissNotice':
-      return { ...state, notice: null };
+    case 'dismissToast':
+      return { ...state, toasts: state.toasts.filter((t) => t.id !== action.id) };
   }
 }
 
@@ -112,8 +129,21 @@ function applyJoined(state: RoomState, msg: JoinedMessage): RoomState {
     meeting: msg.meeting,
     timer: msg.timer,
     timers: msg.timers,
-    notice: self.mutedByHost ? { kind: 'mutedByHost', allowSelfUnmute: self.canUnmute } : state.notice,
+    joinOrder: [...msg.participants.map((p) => p.participantId).filter((id) => id !== msg.participantId), msg.participantId],
+    reconnectCause: 'lost',
   };
+}
+
+/** Adds a toast to the state. */
+function toast(state: RoomState, text: string): RoomState {
+  return { ...state, toasts: [...state.toasts, { id: state.nextToastId, text }], nextToastId: state.nextToastId + 1 };
+}
+
+/** What the host's mute means for the person, in a sentence. */
+function mutedText(allowSelfUnmute: boolean): string {
+  return allowSelfUnmute
+    ? 'The host muted you. You can unmute yourself when you want to speak.'
+    : 'The host muted you. You can unmute once the host allows it.';
 }
 
 function upsert(list: Participant[], p: Participant): Participant[] {
@@ -126,37 +156,52 @@ function upsert(list: Participant[], p: Participant): Participant[] {
 
 function applyEvent(state: RoomState, ev: ServerEvent, now: number): RoomState {
   switch (ev.type) {
-    case 'participantJoined':
-      if (ev.participant.participantId === state.selfId) return state;
-      return { ...state, others: upsert(state.others, ev.participant) };
+    case 'participantJoined': {
+      const id = ev.participant.participantId;
+      if (id === state.selfId) return state;
+      const known = state.others.some((p) => p.participantId === id);
+      const next: RoomState = {
+        ...state,
+        others: upsert(state.others, ev.participant),
+        joinOrder: state.joinOrder.includes(id) ? state.joinOrder : [...state.joinOrder, id],
+      };
+      return known ? next : toast(next, `${displayNames(everyone(next)).get(id) ?? ev.participant.name} joined`);
+    }
     case 'participantUpdated':
       if (ev.participant.participantId === state.selfId) {
         return { ...state, self: ev.participant, role: ev.participant.role };
       }
       return { ...state, others: upsert(state.others, ev.participant) };
-    case 'participantLeft':
-      return { ...state, others: state.others.filter((p) => p.participantId !== ev.participantId) };
-    case 'mutedByHost':
-      return {
+    case 'participantLeft': {
+      const gone = state.others.find((p) => p.participantId === ev.participantId);
+      if (!gone) return state;
+      const name = displayNames(everyone(state)).get(gone.participantId) ?? gone.name;
+      const next: RoomState = {
         ...state,
-        self: { ...state.self, audioMuted: true, mutedByHost: true, canUnmute: ev.allowSelfUnmute },
-        notice: { kind: 'mutedByHost', allowSelfUnmute: ev.allowSelfUnmute },
+        others: state.others.filter((p) => p.participantId !== ev.participantId),
+        joinOrder: state.joinOrder.filter((id) => id !== ev.participantId),
       };
+      return toast(next, ev.reason === 'kicked' ? `${name} was removed` : `${name} left`);
+    }
+    case 'mutedByHost':
+      return toast(
+        { ...state, self: { ...state.self, audioMuted: true, mutedByHost: true, canUnmute: ev.allowSelfUnmute } },
+        mutedText(ev.allowSelfUnmute),
+      );
     case 'unmuteAllowed':
-      return { ...state, self: { ...state.self, canUnmute: true }, notice: { kind: 'unmuteAllowed' } };
+      return toast({ ...state, self: { ...state.self, canUnmute: true } }, 'The host allows you to unmute.');
     case 'timerStarted': {
       const offset = ev.endsAt - ev.seconds * 1000 - now;
       return {
         ...state,
         timer: { timerId: ev.timerId, seconds: ev.seconds, endsAt: ev.endsAt },
         clockOffset: Math.abs(offset) > skewThresholdMs ? offset : 0,
-        notice: state.notice?.kind === 'timerEnded' ? null : state.notice,
       };
     }
     case 'timerCancelled':
-      return { ...state, timer: null };
+      return state.timer ? toast({ ...state, timer: null }, 'The timer was cancelled.') : state;
     case 'timerEnded':
-      return { ...state, timer: null, notice: { kind: 'timerEnded' } };
+      return toast({ ...state, timer: null, timerEndedCount: state.timerEndedCount + 1 }, 'Time is up.');
     case 'meetingUpdated':
       return { ...state, meeting: ev.meeting };
     case 'kicked':
@@ -166,11 +211,51 @@ function applyEvent(state: RoomState, ev: ServerEvent, now: number): RoomState {
     case 'replaced':
       return { ...state, phase: 'replaced' };
     case 'serverShutdown':
-      return state.phase === 'live' ? { ...state, phase: 'reconnecting' } : state;
+      return state.phase === 'live' || state.phase === 'reconnecting'
+        ? { ...state, phase: 'reconnecting', reconnectCause: 'restarting' }
+        : state;
     case 'offer':
     case 'candidate':
       return state;
   }
+}
+
+/** Everyone in the meeting, the own participant included, in the order they joined. */
+export function everyone(state: Pick<RoomState, 'self' | 'others' | 'joinOrder'>): Participant[] {
+  const rank = new Map(state.joinOrder.map((id, i) => [id, i]));
+  // Anyone the order does not know yet (the own participant before joined) comes last.
+  return [state.self, ...state.others]
+    .map((p, i) => ({ p, r: rank.get(p.participantId) ?? state.joinOrder.length + i }))
+    .sort((a, b) => a.r - b.r)
+    .map((x) => x.p);
+}
+
+/**
+ * The name to show for each participantId: the name itself, or "Grace (2)", "Grace (3)" for the
+ * second and third of the same name (in join order), so that two tabs of one person, or two
+ * people of one name, can be told apart wherever names are shown and in accessible names.
+ */
+export function displayNames(people: readonly Participant[]): Map<string, string> {
+  const seen = new Map<string, number>();
+  const out = new Map<string, string>();
+  for (const p of people) {
+    const key = p.name.normalize('NFC').toLocaleLowerCase();
+    const n = (seen.get(key) ?? 0) + 1;
+    seen.set(key, n);
+    out.set(p.participantId, n === 1 ? p.name : `${p.name} (${n})`);
+  }
+  return out;
+}
+
+/** The state of the host's mute over the participants (the host aside), for the host to see. */
+export type MuteSummary = 'held' | 'mayUnmute' | 'mixed' | null;
+
+export function muteSummary(others: readonly Participant[]): MuteSummary {
+  const guests = others.filter((p) => p.role !== 'host');
+  if (guests.length === 0 || !guests.every((p) => p.mutedByHost)) return null;
+  if (guests.every((p) => !p.canUnmute)) return 'held';
+  if (guests.every((p) => p.canUnmute)) return 'mayUnmute';
+  return 'mixed';
 }
 
 /** Whole seconds left on the timer at local time now, never negative. */
@@ -193,9 +278,13 @@ export function canUnmuteSelf(self: Participant): boolean {
 /** Names are trimmed, 1 to 64 code points, no control or bidi override characters (PROTOCOL.md). */
 export function validateName(raw: string): { name: string } | { error: string } {
   const name = raw.trim();
+  // PROTOCOL.md counts a name's length in code points, which is what spreading a string yields.
+  // eslint-disable-next-line @typescript-eslint/no-misused-spread
   const length = [...name].length;
   if (length === 0) return { error: 'Please enter your name.' };
   if (length > 64) return { error: 'Names can be at most 64 characters.' };
+  // Control characters are exactly what this looks for.
+  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(name)) {
     return { error: 'That name contains characters that cannot be used.' };
   }

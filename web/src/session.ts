@@ -1,18 +1,21 @@
-// One person's presence in a meeting: the WebSocket session, the publisher and subscriber peer
-// connections, the local tracks once joined, and reconnecting when the connection is lost. It
-// reports through callbacks and owns no screen state: the room reducer turns its events into that.
+// One person's presence in a meeting: the signaling connection's life (join, refusals, losing the
+// connection and rejoining), the own microphone and camera, and handing the server's events on.
+// The peer connections live in peers.ts and speaking detection in speaking.ts; this module decides
+// when they start and end. It reports through callbacks and owns no screen state: the room reducer
+// turns its events into that.
 
-import { acquireCamera } from './media';
+import { acquireCamera, acquireMicrophone } from './media';
+import { Publisher, Subscriber } from './peers';
 import {
   ProtocolClient,
   ProtocolError,
   type ClientMessage,
   type ErrorCode,
-  type IceCandidate,
   type JoinedMessage,
   type ServerEvent,
 } from './protocol';
 import type { RoomAction } from './roomState';
+import { SpeakingDetector } from './speaking';
 
 export interface SessionCallbacks {
   dispatch(action: RoomAction): void;
@@ -29,93 +32,45 @@ export interface SessionCallbacks {
 export interface SessionOptions {
   meetingId: string;
   name: string;
-  hostKey?: string;
+  hostKey?: string | undefined;
   /** Taken over by the session: it stops these tracks when it ends. */
   media: MediaStream;
   audioMuted: boolean;
   videoMuted: boolean;
+  /** The camera to use when the camera is switched on later (undefined: the browser's default). */
+  cameraId?: string | undefined;
   wsUrl?: string;
 }
 
-const rtcConfig: RTCConfiguration = { iceServers: [], bundlePolicy: 'max-bundle' };
-
-/** Join refusals that end the attempt; anything else is a lost connection worth retrying. */
-const refusals: ReadonlySet<string> = new Set([
-  'bad_request',
-  'forbidden',
-  'not_found',
-  'meeting_ended',
-  'meeting_locked',
-  'meeting_full',
-  'rate_limited',
-]);
-
-const speakingLevel = 0.04;
+/**
+ * Whether a join refused with this code ends the attempt (true) or is worth retrying like a lost
+ * connection (false). A Record, so that a new error code cannot go without a decision here.
+ */
+const refusalIsFinal = {
+  bad_request: true,
+  forbidden: true,
+  not_found: true,
+  meeting_ended: true,
+  meeting_locked: true,
+  meeting_full: true,
+  rate_limited: true,
+  internal: false,
+} satisfies Record<ErrorCode, boolean>;
 
 function defaultWsUrl(): string {
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
   return `${proto}//${location.host}/ws`;
 }
 
-function candidateJSON(c: RTCIceCandidate): IceCandidate {
-  const j = c.toJSON();
-  return {
-    candidate: j.candidate ?? '',
-    sdpMid: j.sdpMid ?? null,
-    sdpMLineIndex: j.sdpMLineIndex ?? null,
-    usernameFragment: j.usernameFragment ?? null,
-  };
-}
-
-/** A peer connection plus the remote candidates that came before its remote description. */
-class Peer {
-  readonly pc = new RTCPeerConnection(rtcConfig);
-  private early: RTCIceCandidateInit[] = [];
-  private queue: Promise<void> = Promise.resolve();
-
-  /** Runs description changes one after another, as offers may come quicker than answers. */
-  serial(task: () => Promise<void>): Promise<void> {
-    this.queue = this.queue.then(task, task);
-    return this.queue;
-  }
-
-  async addCandidate(c: IceCandidate): Promise<void> {
-    const init: RTCIceCandidateInit = {
-      candidate: c.candidate,
-      sdpMid: c.sdpMid ?? undefined,
-      sdpMLineIndex: c.sdpMLineIndex ?? undefined,
-      usernameFragment: c.usernameFragment ?? undefined,
-    };
-    if (!this.pc.remoteDescription) {
-      this.early.push(init);
-      return;
-    }
-    await this.pc.addIceCandidate(init).catch((err) => console.warn('ICE candidate refused', err));
-  }
-
-  async flushCandidates(): Promise<void> {
-    const early = this.early;
-    this.early = [];
-    for (const c of early) {
-      await this.pc.addIceCandidate(c).catch((err) => console.warn('ICE candidate refused', err));
-    }
-  }
-
-  close(): void {
-    this.pc.ontrack = null;
-    this.pc.onicecandidate = null;
-    this.pc.onconnectionstatechange = null;
-    this.pc.close();
-  }
-}
-
 export class MeetingSession {
   private client: ProtocolClient | null = null;
-  private publisher: Peer | null = null;
-  private subscriber: Peer | null = null;
-  private videoSender: RTCRtpSender | null = null;
+  private publisher: Publisher | null = null;
+  private subscriber: Subscriber | null = null;
+  /** Kept while the session lasts (muting only disables it, as the server may hold the mute);
+   * replaced only when the person picks another microphone. */
   private audioTrack: MediaStreamTrack | null;
   private videoTrack: MediaStreamTrack | null;
+  private cameraId: string | undefined;
   private audioMuted: boolean;
   private videoMuted: boolean;
   private selfId: string | null = null;
@@ -123,10 +78,7 @@ export class MeetingSession {
   private finished = false;
   private attempt = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
-  private speakingTimer: ReturnType<typeof setInterval> | null = null;
-  private speaking = new Set<string>();
-  private readonly remote = new Map<string, MediaStream>();
-  private readonly trackOwner = new Map<string, string>();
+  private readonly speaking: SpeakingDetector;
 
   constructor(
     private readonly opts: SessionOptions,
@@ -134,6 +86,7 @@ export class MeetingSession {
   ) {
     this.audioTrack = opts.media.getAudioTracks()[0] ?? null;
     this.videoTrack = opts.media.getVideoTracks()[0] ?? null;
+    this.cameraId = opts.cameraId ?? this.videoTrack?.getSettings().deviceId;
     this.audioMuted = opts.audioMuted || !this.audioTrack;
     this.videoMuted = opts.videoMuted || !this.videoTrack;
     if (this.audioTrack) this.audioTrack.enabled = !this.audioMuted;
@@ -142,6 +95,18 @@ export class MeetingSession {
       this.videoTrack.stop();
       this.videoTrack = null;
     }
+    this.speaking = new SpeakingDetector(
+      {
+        remote: async () => (await this.subscriber?.audioLevels()) ?? [],
+        own: async () => {
+          const pub = this.publisher;
+          const id = this.selfId;
+          if (!pub || id === null || this.audioMuted) return null;
+          return [id, await pub.audioLevel()];
+        },
+      },
+      (ids) => this.cb.onSpeaking(ids),
+    );
   }
 
   get hasMicrophone(): boolean {
@@ -151,7 +116,7 @@ export class MeetingSession {
   start(): void {
     this.cb.onLocalStream(this.localStream());
     void this.connect();
-    this.speakingTimer = setInterval(() => void this.pollSpeaking(), 300);
+    this.speaking.start();
   }
 
   // ---- own media ----
@@ -168,7 +133,7 @@ export class MeetingSession {
     // Unmute only once the server agrees: it refuses while the host holds the mute.
     await this.request({ type: 'setMuted', kind: 'audio', muted: false });
     this.audioMuted = false;
-    if (this.audioTrack) this.audioTrack.enabled = true;
+    this.audioTrack.enabled = true;
   }
 
   async setCameraOff(off: boolean): Promise<void> {
@@ -176,23 +141,61 @@ export class MeetingSession {
       this.videoMuted = true;
       this.videoTrack?.stop();
       this.videoTrack = null;
-      await this.videoSender?.replaceTrack(null);
+      await this.publisher?.replaceVideo(null);
       this.cb.onLocalStream(this.localStream());
       this.cb.dispatch({ type: 'localMuted', kind: 'video', muted: true });
       await this.request({ type: 'setMuted', kind: 'video', muted: true });
       return;
     }
-    const track = await acquireCamera();
+    const track = await acquireCamera(this.cameraId);
     if (this.finished) {
       track.stop();
       return;
     }
     this.videoTrack = track;
     this.videoMuted = false;
-    await this.videoSender?.replaceTrack(track);
+    await this.publisher?.replaceVideo(track);
     this.cb.onLocalStream(this.localStream());
     this.cb.dispatch({ type: 'localMuted', kind: 'video', muted: false });
     await this.request({ type: 'setMuted', kind: 'video', muted: false });
+  }
+
+  /**
+   * Sends another microphone instead of the current one. The sender's track is replaced in place
+   * (RTCRtpSender.replaceTrack): no new offer, the others hear the new microphone at once. The
+   * mute state carries over.
+   */
+  async switchMicrophone(deviceId: string): Promise<void> {
+    const track = await acquireMicrophone(deviceId);
+    if (this.finished) {
+      track.stop();
+      return;
+    }
+    track.enabled = !this.audioMuted;
+    const old = this.audioTrack;
+    this.audioTrack = track;
+    await this.publisher?.replaceAudio(track);
+    old?.stop();
+    this.cb.onLocalStream(this.localStream());
+  }
+
+  /** Uses another camera: at once if the camera is on, else when it is next switched on. */
+  async switchCamera(deviceId: string): Promise<void> {
+    this.cameraId = deviceId;
+    if (this.videoMuted || !this.videoTrack) return;
+    const track = await acquireCamera(deviceId);
+    // The session may have ended, or the camera gone off, while the new one started; TypeScript
+    // keeps its narrowing from above across the await, so the linter believes neither can be.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
+    if (this.finished || this.videoMuted || !this.videoTrack) {
+      track.stop();
+      return;
+    }
+    const old = this.videoTrack;
+    this.videoTrack = track;
+    await this.publisher?.replaceVideo(track);
+    old.stop();
+    this.cb.onLocalStream(this.localStream());
   }
 
   // ---- requests (host-only ones are refused by the server for anyone else) ----
@@ -247,14 +250,17 @@ export class MeetingSession {
     } catch (err) {
       client.close();
       if (this.client === client) this.client = null;
-      if (err instanceof ProtocolError && refusals.has(err.code)) {
-        this.refused(err.code as ErrorCode, err.message);
+      if (err instanceof ProtocolError && err.code !== 'closed' && refusalIsFinal[err.code]) {
+        this.refused(err.code, err.message);
       } else {
         this.cb.dispatch({ type: 'reconnecting' });
         this.scheduleRetry();
       }
       return;
     }
+    // finished may have been set while the join was on its way; TypeScript keeps its narrowing
+    // from the top of this method across the awaits, so the linter believes it is still false.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
     if (this.finished || this.client !== client) {
       client.close();
       return;
@@ -263,34 +269,34 @@ export class MeetingSession {
     this.joinedOnce = true;
     this.selfId = joined.participantId;
     // The subscriber must exist before the next message: the server's offer may follow at once.
-    this.subscriber = this.newSubscriber(client);
+    this.subscriber = new Subscriber(
+      client,
+      (streams) => this.cb.onRemoteStreams(streams),
+      () => this.lost(client),
+    );
     this.cb.dispatch({ type: 'joined', msg: joined, now: Date.now() });
 
     this.syncMuteState(client, joined);
     try {
-      await this.publish(client);
+      this.publisher = new Publisher(client, { audio: this.audioTrack, video: this.videoTrack }, () =>
+        this.lost(client),
+      );
+      await this.publisher.negotiate();
     } catch (err) {
       console.warn('publishing failed', err);
       this.lost(client);
     }
   }
 
+  /** The server refused a join: the attempt is over. */
   private refused(code: ErrorCode, message: string): void {
-    if (!this.joinedOnce) {
-      this.finished = true;
-      this.teardown();
-      this.cb.onJoinRefused(code, message);
-      return;
-    }
+    this.finished = true;
+    this.teardown();
     // Rejoining a meeting that has gone away since means it is over for us too.
-    if (code === 'not_found' || code === 'meeting_ended') {
-      this.finished = true;
-      this.teardown();
+    if (this.joinedOnce && (code === 'not_found' || code === 'meeting_ended')) {
       this.cb.dispatch({ type: 'event', event: { type: 'meetingEnded' }, now: Date.now() });
       return;
     }
-    this.finished = true;
-    this.teardown();
     this.cb.onJoinRefused(code, message);
   }
 
@@ -316,14 +322,15 @@ export class MeetingSession {
   private teardown(): void {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    if (this.speakingTimer) clearInterval(this.speakingTimer);
-    this.speakingTimer = null;
+    this.speaking.stop();
     this.client?.close();
     this.client = null;
     this.closePeers();
     this.audioTrack?.stop();
     this.videoTrack?.stop();
-    this.opts.media.getTracks().forEach((t) => t.stop());
+    this.opts.media.getTracks().forEach((t) => {
+      t.stop();
+    });
   }
 
   private closePeers(): void {
@@ -331,13 +338,10 @@ export class MeetingSession {
     this.subscriber?.close();
     this.publisher = null;
     this.subscriber = null;
-    this.videoSender = null;
-    this.remote.clear();
-    this.trackOwner.clear();
     this.cb.onRemoteStreams(new Map());
   }
 
-  // ---- media plumbing ----
+  // ---- media state ----
 
   private localStream(): MediaStream {
     const tracks = [this.audioTrack, this.videoTrack].filter((t): t is MediaStreamTrack => t !== null);
@@ -361,99 +365,17 @@ export class MeetingSession {
     this.cb.dispatch({ type: 'localMuted', kind: 'video', muted: this.videoMuted });
   }
 
-  private async publish(client: ProtocolClient): Promise<void> {
-    const peer = new Peer();
-    this.publisher = peer;
-    const msid = new MediaStream();
-    peer.pc.addTransceiver(this.audioTrack ?? 'audio', {
-      direction: 'sendonly',
-      streams: [msid],
-    });
-    this.videoSender = peer.pc.addTransceiver(this.videoTrack ?? 'video', {
-      direction: 'sendonly',
-      streams: [msid],
-    }).sender;
-    const outgoing: IceCandidate[] = [];
-    let offerSent = false;
-    peer.pc.onicecandidate = (e) => {
-      if (!e.candidate || !e.candidate.candidate) return;
-      const c = candidateJSON(e.candidate);
-      if (offerSent) client.send({ type: 'candidate', target: 'publisher', candidate: c });
-      else outgoing.push(c);
-    };
-    peer.pc.onconnectionstatechange = () => {
-      if (peer.pc.connectionState === 'failed') this.lost(client);
-    };
-    const offer = await peer.pc.createOffer();
-    await peer.pc.setLocalDescription(offer);
-    const answer = client.request({ type: 'offer', target: 'publisher', sdp: offer.sdp ?? '' });
-    offerSent = true;
-    for (const c of outgoing) client.send({ type: 'candidate', target: 'publisher', candidate: c });
-    const reply = await answer;
-    if (this.publisher !== peer) return;
-    await peer.pc.setRemoteDescription({ type: 'answer', sdp: reply.sdp });
-    await peer.flushCandidates();
-  }
-
-  private newSubscriber(client: ProtocolClient): Peer {
-    const peer = new Peer();
-    peer.pc.onicecandidate = (e) => {
-      if (!e.candidate || !e.candidate.candidate) return;
-      client.send({ type: 'candidate', target: 'subscriber', candidate: candidateJSON(e.candidate) });
-    };
-    peer.pc.onconnectionstatechange = () => {
-      if (peer.pc.connectionState === 'failed') this.lost(client);
-    };
-    peer.pc.ontrack = (ev) => {
-      const stream = ev.streams[0];
-      if (!stream || this.subscriber !== peer) return;
-      this.trackOwner.set(ev.track.id, stream.id);
-      this.remote.set(stream.id, stream);
-      stream.onremovetrack = () => {
-        if (stream.getTracks().length === 0 && this.remote.get(stream.id) === stream) {
-          this.remote.delete(stream.id);
-        }
-        this.emitRemote();
-      };
-      ev.track.onended = () => this.emitRemote();
-      this.emitRemote();
-    };
-    return peer;
-  }
-
-  private emitRemote(): void {
-    this.cb.onRemoteStreams(new Map(this.remote));
-  }
-
-  private answerSubscriber(client: ProtocolClient, sdp: string): void {
-    const peer = this.subscriber;
-    if (!peer) return;
-    void peer.serial(async () => {
-      try {
-        await peer.pc.setRemoteDescription({ type: 'offer', sdp });
-        const answer = await peer.pc.createAnswer();
-        await peer.pc.setLocalDescription(answer);
-        if (this.subscriber !== peer) return;
-        client.send({ type: 'answer', target: 'subscriber', sdp: answer.sdp ?? '' });
-        await peer.flushCandidates();
-      } catch (err) {
-        console.warn('subscriber negotiation failed', err);
-        this.lost(client);
-      }
-    });
-  }
+  // ---- server events ----
 
   private onEvent(client: ProtocolClient, ev: ServerEvent): void {
     if (this.client !== client) return;
     switch (ev.type) {
       case 'offer':
-        this.answerSubscriber(client, ev.sdp);
+        this.subscriber?.answer(ev.sdp);
         return;
-      case 'candidate': {
-        const peer = ev.target === 'publisher' ? this.publisher : this.subscriber;
-        if (peer) void peer.serial(() => peer.addCandidate(ev.candidate));
+      case 'candidate':
+        (ev.target === 'publisher' ? this.publisher : this.subscriber)?.addCandidate(ev.candidate);
         return;
-      }
       case 'participantUpdated':
         if (ev.participant.participantId === this.selfId && ev.participant.audioMuted) {
           this.applyServerAudioMute();
@@ -463,7 +385,7 @@ export class MeetingSession {
         this.applyServerAudioMute();
         break;
       case 'participantLeft':
-        if (this.remote.delete(ev.participantId)) this.emitRemote();
+        this.subscriber?.dropParticipant(ev.participantId);
         break;
       case 'kicked':
       case 'meetingEnded':
@@ -476,32 +398,5 @@ export class MeetingSession {
         break;
     }
     this.cb.dispatch({ type: 'event', event: ev, now: Date.now() });
-  }
-
-  private async pollSpeaking(): Promise<void> {
-    const next = new Set<string>();
-    const sub = this.subscriber;
-    if (sub) {
-      for (const r of sub.pc.getReceivers()) {
-        if (r.track.kind !== 'audio') continue;
-        const owner = this.trackOwner.get(r.track.id);
-        const level = Math.max(0, ...r.getSynchronizationSources().map((s) => s.audioLevel ?? 0));
-        if (owner && level > speakingLevel) next.add(owner);
-      }
-    }
-    const pub = this.publisher;
-    if (pub && this.selfId && !this.audioMuted) {
-      const stats = await pub.pc.getStats().catch(() => null);
-      stats?.forEach((s: { type?: string; kind?: string; audioLevel?: number }) => {
-        if (s.type === 'media-source' && s.kind === 'audio' && (s.audioLevel ?? 0) > speakingLevel) {
-          next.add(this.selfId!);
-        }
-      });
-    }
-    const changed = next.size !== this.speaking.size || [...next].some((id) => !this.speaking.has(id));
-    if (changed) {
-      this.speaking = next;
-      this.cb.onSpeaking(new Set(next));
-    }
   }
 }

@@ -22,7 +22,7 @@ const factory = (u: string) => new WebSocket(u) as unknown as SocketLike;
 beforeEach(async () => {
   connections = [];
   received = [];
-  onMessage = () => {};
+  onMessage = () => undefined;
   server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise<void>((r) => server.once('listening', () => r()));
   const addr = server.address();
@@ -31,7 +31,9 @@ beforeEach(async () => {
   server.on('connection', (ws) => {
     connections.push(ws);
     ws.on('message', (data) => {
-      const msg = JSON.parse(String(data)) as Record<string, unknown>;
+      // The client sends text frames only, which ws hands over as one Buffer.
+      if (!Buffer.isBuffer(data)) throw new Error('expected a text frame');
+      const msg = JSON.parse(data.toString('utf8')) as Record<string, unknown>;
       received.push(msg);
       onMessage(ws, msg);
     });
@@ -43,14 +45,21 @@ afterEach(async () => {
   await new Promise<void>((r) => server.close(() => r()));
 });
 
+/** The server's side of the first connection; fails the test when there is none yet. */
+function serverSide(): ServerSocket {
+  const ws = connections[0];
+  if (!ws) throw new Error('no connection to the server yet');
+  return ws;
+}
+
 function waitFor<T>(get: () => T | undefined, ms = 2000): Promise<T> {
   const deadline = Date.now() + ms;
   return new Promise((resolve, reject) => {
     const tick = () => {
       const v = get();
-      if (v !== undefined) return resolve(v);
-      if (Date.now() > deadline) return reject(new Error('condition not met in time'));
-      setTimeout(tick, 5);
+      if (v !== undefined) resolve(v);
+      else if (Date.now() > deadline) reject(new Error('condition not met in time'));
+      else setTimeout(tick, 5);
     };
     tick();
   });
@@ -168,7 +177,7 @@ describe('ProtocolClient', () => {
     await client.connect();
     const pending = client.request({ type: 'leave' });
     await waitFor(() => (received.length === 1 ? true : undefined));
-    connections[0].close(4000, 'gone');
+    serverSide().close(4000, 'gone');
     const err = await pending.catch((e: unknown) => e);
     expect((err as ProtocolError).code).toBe('closed');
     expect(await waitFor(() => closedWith)).toBe(4000);
@@ -191,7 +200,7 @@ describe('ProtocolClient', () => {
     client.onClose(() => (called = true));
     await client.connect();
     client.close();
-    await waitFor(() => (connections[0].readyState === connections[0].CLOSED ? true : undefined));
+    await waitFor(() => (serverSide().readyState === serverSide().CLOSED ? true : undefined));
     expect(called).toBe(false);
     expect(client.isOpen).toBe(false);
   });
@@ -201,11 +210,11 @@ describe('ProtocolClient', () => {
     const events: ServerEvent[] = [];
     client.onEvent((e) => events.push(e));
     await client.connect();
-    connections[0].send('not json');
-    connections[0].send('[1,2]');
-    connections[0].send('{"no":"type"}');
-    connections[0].send(JSON.stringify({ type: 'ok', id: 99 })); // nobody asked
-    connections[0].send(JSON.stringify({ type: 'kicked' }));
+    serverSide().send('not json');
+    serverSide().send('[1,2]');
+    serverSide().send('{"no":"type"}');
+    serverSide().send(JSON.stringify({ type: 'ok', id: 99 })); // nobody asked
+    serverSide().send(JSON.stringify({ type: 'kicked' }));
     await waitFor(() => (events.length === 1 ? true : undefined));
     expect(events).toEqual([{ type: 'kicked' }]);
     client.close();

@@ -2,11 +2,15 @@ import { describe, expect, it } from 'vitest';
 import type { JoinedMessage, Participant, ServerEvent } from '../src/protocol';
 import {
   canUnmuteSelf,
+  displayNames,
+  everyone,
+  muteSummary,
   formatCountdown,
   initialRoomState,
   roomReducer,
   secondsLeft,
   validateName,
+  type Phase,
   type RoomAction,
   type RoomState,
 } from '../src/roomState';
@@ -50,6 +54,7 @@ function run(actions: RoomAction[], start: RoomState = initialRoomState('Grace')
 }
 
 const ev = (event: ServerEvent, at = now): RoomAction => ({ type: 'event', event, now: at });
+const texts = (s: RoomState) => s.toasts.map((t) => t.text);
 
 describe('room state', () => {
   it('starts joining with the own name and nobody else', () => {
@@ -74,7 +79,8 @@ describe('room state', () => {
     const s = run([{ type: 'joined', msg: joined({ self }), now }]);
     expect(s.self.mutedByHost).toBe(true);
     expect(canUnmuteSelf(s.self)).toBe(false);
-    expect(s.notice).toEqual({ kind: 'mutedByHost', allowSelfUnmute: false });
+    // Said where the microphone button is, not as news: no toast for a state joined into.
+    expect(s.toasts).toEqual([]);
   });
 
   it('falls back to its own idea of self when joined has no self', () => {
@@ -121,12 +127,12 @@ describe('room state', () => {
     let s = run([{ type: 'joined', msg: joined(), now }, ev({ type: 'mutedByHost', allowSelfUnmute: false })]);
     expect(s.self).toMatchObject({ audioMuted: true, mutedByHost: true, canUnmute: false });
     expect(canUnmuteSelf(s.self)).toBe(false);
-    expect(s.notice).toEqual({ kind: 'mutedByHost', allowSelfUnmute: false });
+    expect(texts(s)).toEqual(['The host muted you. You can unmute once the host allows it.']);
 
     s = roomReducer(s, ev({ type: 'unmuteAllowed' }));
     expect(s.self.canUnmute).toBe(true);
     expect(canUnmuteSelf(s.self)).toBe(true);
-    expect(s.notice).toEqual({ kind: 'unmuteAllowed' });
+    expect(texts(s).at(-1)).toBe('The host allows you to unmute.');
 
     s = roomReducer(
       s,
@@ -154,13 +160,15 @@ describe('room state', () => {
 
     s = roomReducer(s, ev({ type: 'timerEnded', timerId: 't15' }));
     expect(s.timer).toBeNull();
-    expect(s.notice).toEqual({ kind: 'timerEnded' });
+    expect(s.timerEndedCount).toBe(1);
+    expect(texts(s)).toEqual(['Time is up.']);
 
     s = roomReducer(s, ev({ type: 'timerStarted', timerId: 't30', seconds: 30, endsAt: now + 30_000 }));
-    expect(s.notice).toBeNull();
     s = roomReducer(s, ev({ type: 'timerCancelled' }));
     expect(s.timer).toBeNull();
-    expect(s.notice).toBeNull();
+    expect(texts(s)).toEqual(['Time is up.', 'The timer was cancelled.']);
+    // A cancel with nothing running is no news.
+    expect(texts(roomReducer(s, ev({ type: 'timerCancelled' })))).toHaveLength(2);
   });
 
   it('corrects for a server clock that is clearly off', () => {
@@ -189,10 +197,10 @@ describe('room state', () => {
     expect(s.meeting?.locked).toBe(true);
   });
 
-  it.each([
-    [{ type: 'kicked' } as ServerEvent, 'removed'],
-    [{ type: 'meetingEnded' } as ServerEvent, 'ended'],
-    [{ type: 'replaced' } as ServerEvent, 'replaced'],
+  it.each<[ServerEvent, Phase]>([
+    [{ type: 'kicked' }, 'removed'],
+    [{ type: 'meetingEnded' }, 'ended'],
+    [{ type: 'replaced' }, 'replaced'],
   ])('ends on %o and ignores everything after', (event, phase) => {
     const s = run([
       { type: 'joined', msg: joined(), now },
@@ -222,9 +230,17 @@ describe('room state', () => {
     expect(s.others.map((p) => p.name)).toEqual(['Ada']);
   });
 
-  it('shows reconnecting as soon as the server says it shuts down', () => {
-    const s = run([{ type: 'joined', msg: joined(), now }, ev({ type: 'serverShutdown' })]);
+  it('shows reconnecting as soon as the server says it shuts down, and says why until rejoined', () => {
+    let s = run([{ type: 'joined', msg: joined(), now }, ev({ type: 'serverShutdown' })]);
     expect(s.phase).toBe('reconnecting');
+    expect(s.reconnectCause).toBe('restarting');
+    // The connection then drops: still the restart.
+    s = roomReducer(s, { type: 'reconnecting' });
+    expect(s.reconnectCause).toBe('restarting');
+    s = roomReducer(s, { type: 'joined', msg: joined(), now });
+    expect(s.phase).toBe('live');
+    expect(s.reconnectCause).toBe('lost');
+    expect(roomReducer(s, { type: 'reconnecting' }).reconnectCause).toBe('lost');
   });
 
   it('stays joining (not reconnecting) while the first join is still being tried', () => {
@@ -261,5 +277,73 @@ describe('helpers', () => {
     expect(validateName('evil\u202Eman')).toHaveProperty('error');
     expect(validateName('iso\u2066late')).toHaveProperty('error');
     expect(validateName('Zoë Ölmez')).toEqual({ name: 'Zoë Ölmez' });
+  });
+});
+
+describe('toasts', () => {
+  it('says who joined, left and was removed, with the names as shown', () => {
+    let s = run([
+      { type: 'joined', msg: joined(), now },
+      ev({ type: 'participantJoined', participant: person('p-2', 'Linus') }),
+      ev({ type: 'participantJoined', participant: person('p-3', 'Grace') }),
+      ev({ type: 'participantLeft', participantId: 'p-2', reason: 'left' }),
+      ev({ type: 'participantLeft', participantId: 'p-3', reason: 'kicked' }),
+      ev({ type: 'participantLeft', participantId: 'p-host', reason: 'disconnected' }),
+    ]);
+    expect(texts(s)).toEqual(['Linus joined', 'Grace (2) joined', 'Linus left', 'Grace (2) was removed', 'Ada left']);
+    // An update of someone already there, or a leave of someone unknown, is no news.
+    s = roomReducer(s, ev({ type: 'participantLeft', participantId: 'nobody', reason: 'left' }));
+    expect(texts(s)).toHaveLength(5);
+    const ids = s.toasts.map((t) => t.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    s = roomReducer(s, { type: 'dismissToast', id: ids[0]! });
+    expect(texts(s)[0]).toBe('Grace (2) joined');
+  });
+
+  it('tells the person about a mute that allows unmuting', () => {
+    const s = run([{ type: 'joined', msg: joined(), now }, ev({ type: 'mutedByHost', allowSelfUnmute: true })]);
+    expect(texts(s)).toEqual(['The host muted you. You can unmute yourself when you want to speak.']);
+  });
+});
+
+describe('names as shown', () => {
+  it('numbers the second and third of one name in join order, the first keeps it', () => {
+    const names = displayNames([person('a', 'Grace'), person('b', 'Linus'), person('c', 'Grace'), person('d', 'grace')]);
+    expect([...names.values()]).toEqual(['Grace', 'Linus', 'Grace (2)', 'grace (3)']);
+  });
+
+  it('puts the own participant in its place in the join order', () => {
+    const s = run([
+      { type: 'joined', msg: joined({ participants: [person('p-host', 'Ada', { role: 'host' }), person('p-g1', 'Grace')] }), now },
+      ev({ type: 'participantJoined', participant: person('p-g3', 'Grace') }),
+    ]);
+    expect(everyone(s).map((p) => p.participantId)).toEqual(['p-host', 'p-g1', 'p-self', 'p-g3']);
+    const names = displayNames(everyone(s));
+    expect(names.get('p-g1')).toBe('Grace');
+    expect(names.get('p-self')).toBe('Grace (2)');
+    expect(names.get('p-g3')).toBe('Grace (3)');
+    // When the first Grace leaves, the next one is Grace.
+    const after = roomReducer(s, ev({ type: 'participantLeft', participantId: 'p-g1', reason: 'left' }));
+    expect(displayNames(everyone(after)).get('p-self')).toBe('Grace');
+  });
+
+  it('lists the own participant before joined', () => {
+    expect(everyone(initialRoomState('Grace')).map((p) => p.name)).toEqual(['Grace']);
+  });
+});
+
+describe("the host's mute summary", () => {
+  const host = person('h', 'Ada', { role: 'host' });
+  it('says everyone is muted only when every guest is muted by the host', () => {
+    expect(muteSummary([])).toBeNull();
+    expect(muteSummary([host])).toBeNull();
+    expect(muteSummary([host, person('a', 'A', { mutedByHost: true, canUnmute: false }), person('b', 'B')])).toBeNull();
+    expect(
+      muteSummary([person('a', 'A', { mutedByHost: true, canUnmute: false }), person('b', 'B', { mutedByHost: true, canUnmute: false })]),
+    ).toBe('held');
+    expect(muteSummary([host, person('a', 'A', { mutedByHost: true, canUnmute: true })])).toBe('mayUnmute');
+    expect(
+      muteSummary([person('a', 'A', { mutedByHost: true, canUnmute: true }), person('b', 'B', { mutedByHost: true, canUnmute: false })]),
+    ).toBe('mixed');
   });
 });

@@ -1,3 +1,5 @@
+import './Brand.css';
+
 /** The logo and product name. */
 export function Brand() {
   return (

@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'react';
+import { Dialog } from './Dialog';
 
-/** A modal question with a confirming and a cancelling button; Escape cancels. */
+/** A question with a confirming and a cancelling button; Escape cancels, Cancel has the focus. */
 export function ConfirmDialog({
   title,
   text,
@@ -15,28 +16,17 @@ export function ConfirmDialog({
   onCancel: () => void;
 }) {
   const cancel = useRef<HTMLButtonElement>(null);
-  useEffect(() => {
-    cancel.current?.focus();
-    const onKey = (e: KeyboardEvent) => {
-      if (e.key === 'Escape') onCancel();
-    };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, [onCancel]);
+  useEffect(() => cancel.current?.focus(), []);
   return (
-    <div className="backdrop">
-      <div className="dialog" role="alertdialog" aria-modal="true" aria-labelledby="confirm-title" aria-describedby="confirm-text">
-        <h2 id="confirm-title">{title}</h2>
-        <p id="confirm-text">{text}</p>
-        <div className="row end">
-          <button type="button" ref={cancel} onClick={onCancel}>
-            Cancel
-          </button>
-          <button type="button" className="danger" onClick={onConfirm}>
-            {confirmLabel}
-          </button>
-        </div>
+    <Dialog title={title} description={text} role="alertdialog" onClose={onCancel}>
+      <div className="dialog-actions">
+        <button type="button" ref={cancel} onClick={onCancel}>
+          Cancel
+        </button>
+        <button type="button" className="danger" onClick={onConfirm}>
+          {confirmLabel}
+        </button>
       </div>
-    </div>
+    </Dialog>
   );
 }

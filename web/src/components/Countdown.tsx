@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import type { RunningTimer } from '../protocol';
 import { formatCountdown, secondsLeft } from '../roomState';
 import { ClockIcon } from './Icons';
+import './Countdown.css';
 
 /** The meeting timer, counting down to the server's endsAt. */
 export function Countdown({ timer, clockOffset }: { timer: RunningTimer; clockOffset: number }) {
@@ -14,7 +15,9 @@ export function Countdown({ timer, clockOffset }: { timer: RunningTimer; clockOf
   return (
     <div className={`countdown${left <= 5 ? ' urgent' : ''}`}>
       <ClockIcon />
-      <span role="timer" aria-label="Time left" aria-live="off">
+      {/* The label sits beside the timer, not on it: its name would then hide the time shown. */}
+      <span className="sr-only">Time left</span>
+      <span role="timer" aria-live="off">
         {formatCountdown(left)}
       </span>
     </div>

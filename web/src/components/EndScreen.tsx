@@ -1,11 +1,15 @@
 import { Notice } from './Notice';
 
-export type EndReason = 'left' | 'ended' | 'removed' | 'replaced';
+export type EndReason = 'left' | 'ended' | 'endedByYou' | 'removed' | 'replaced';
 
 const texts: Record<EndReason, { heading: string; detail: string }> = {
   left: { heading: 'You left the meeting', detail: 'The others can carry on without you.' },
   ended: { heading: 'The meeting has ended', detail: 'The host ended the meeting for everyone.' },
-  removed: { heading: 'You were removed from the meeting', detail: 'The host removed you from this meeting.' },
+  endedByYou: { heading: 'The meeting has ended', detail: 'You ended the meeting for everyone.' },
+  removed: {
+    heading: 'You were removed from the meeting',
+    detail: 'The host removed you from this meeting. If you think this was a mistake, ask the host.',
+  },
   replaced: {
     heading: 'You joined from another window',
     detail: 'This meeting continues in the other window or tab.',
@@ -20,7 +24,7 @@ export function EndScreen({
 }: {
   reason: EndReason;
   onHome: () => void;
-  onRejoin?: () => void;
+  onRejoin?: (() => void) | undefined;
 }) {
   const t = texts[reason];
   return (

@@ -1,3 +1,5 @@
+import './NameField.css';
+
 /** The "Your name" text box with its error message, as the home and join pages both ask it. */
 export function NameField({
   value,

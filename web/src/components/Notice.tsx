@@ -1,5 +1,6 @@
 import { useEffect, useRef } from 'react';
 import { Brand } from './Brand';
+import '../styles/page.css';
 
 /**
  * A full-page message with a way back home: the end screens, a meeting that cannot be joined,
@@ -14,7 +15,7 @@ export function Notice({
   heading: string;
   detail: string;
   onHome: () => void;
-  action?: { label: string; onClick: () => void };
+  action?: { label: string; onClick: () => void } | undefined;
 }) {
   const ref = useRef<HTMLHeadingElement>(null);
   useEffect(() => ref.current?.focus(), []);

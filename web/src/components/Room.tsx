@@ -1,18 +1,51 @@
-import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
-import type { RoomEntry } from '../App';
-import { ProtocolError, type ClientMessage, type ErrorCode } from '../protocol';
-import { canUnmuteSelf, initialRoomState, isFinal, roomReducer, type Phase } from '../roomState';
+import { useCallback, useEffect, useEffectEvent, useReducer, useRef, useState, type ReactNode } from 'react';
+import { loadDeviceChoices, saveDeviceChoice } from '../devices';
+import { deviceErrorText } from '../media';
+import type { RoomEntry } from '../roomEntry';
+import { ProtocolError, type ClientMessage, type ErrorCode, type Participant, type Role } from '../protocol';
+import {
+  canUnmuteSelf,
+  displayNames,
+  everyone,
+  initialRoomState,
+  isFinal,
+  muteSummary,
+  roomReducer,
+  type Phase,
+} from '../roomState';
 import { MeetingSession } from '../session';
+import { isMac, shortcutFor, shortcutLabel } from '../shortcuts';
+import { playTimerEnd, setSoundsEnabled, soundsEnabled } from '../sounds';
 import { Brand } from './Brand';
 import { ConfirmDialog } from './ConfirmDialog';
 import { Countdown } from './Countdown';
-import { HostPanel } from './HostPanel';
-import { CameraIcon, CameraOffIcon, LeaveIcon, LinkIcon, LockIcon, MicIcon, MicOffIcon, PeopleIcon } from './Icons';
-import { ParticipantsPanel } from './ParticipantsPanel';
+import { HostTab } from './HostTab';
+import {
+  CameraIcon,
+  CameraOffIcon,
+  LeaveIcon,
+  LockIcon,
+  MicIcon,
+  MicOffIcon,
+  PeopleIcon,
+  PipIcon,
+  SettingsIcon,
+  ShieldIcon,
+} from './Icons';
+import { MeetingLink } from './MeetingLink';
+import { MuteAllDialog } from './MuteAllDialog';
+import { PeopleTab } from './PeopleTab';
+import { SettingsDialog } from './SettingsDialog';
+import { SidePanel, sidePanelId, type PanelTab } from './SidePanel';
+import { Toasts } from './Toasts';
+import { Toolbar, toolId, type ToolbarItem } from './Toolbar';
 import { useGridLayout } from './useGridLayout';
 import { VideoTile } from './VideoTile';
+import './Room.css';
 
 const wideScreen = '(min-width: 900px)';
+const toastMs = 6000;
+const selfViewKey = 'parley.hideSelf';
 
 function describeError(err: unknown): string {
   if (err instanceof ProtocolError) {
@@ -28,35 +61,52 @@ function describeError(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** The meeting itself: tiles, own controls, participants, and the host's controls. */
+/** The dialog open over the room, if any. */
+type Dialog = { kind: 'end' } | { kind: 'muteAll' } | { kind: 'settings' } | { kind: 'remove'; who: Participant; name: string };
+
+function loadHideSelf(): boolean {
+  try {
+    return localStorage.getItem(selfViewKey) === '1';
+  } catch {
+    return false;
+  }
+}
+
+/** The meeting itself: tiles, own controls, the side panel, and the host's controls. */
 export function Room({
   entry,
   onFinished,
   onJoinRefused,
 }: {
   entry: RoomEntry;
-  onFinished: (phase: Phase) => void;
+  onFinished: (phase: Phase, role: Role) => void;
   onJoinRefused: (code: ErrorCode, message: string) => void;
 }) {
   const [state, dispatch] = useReducer(roomReducer, entry.name, initialRoomState);
   const [remote, setRemote] = useState<ReadonlyMap<string, MediaStream>>(new Map());
   const [local, setLocal] = useState<MediaStream | null>(null);
   const [speaking, setSpeaking] = useState<ReadonlySet<string>>(new Set());
+  const [lastSpeaker, setLastSpeaker] = useState<string | null>(null);
   const [soundBlocked, setSoundBlocked] = useState(false);
-  const [allowSelfUnmute, setAllowSelfUnmute] = useState(false);
-  const [confirmEnd, setConfirmEnd] = useState(false);
-  const [panelOpen, setPanelOpen] = useState(() => window.matchMedia(wideScreen).matches);
-  const [toast, setToast] = useState<string | null>(null);
+  const [dialog, setDialog] = useState<Dialog | null>(null);
+  const [panel, setPanel] = useState<string | null>(() => (window.matchMedia(wideScreen).matches ? 'people' : null));
+  const [error, setError] = useState<string | null>(null);
   const [mediaWarning, setMediaWarning] = useState(entry.media.warning);
-  const [copied, setCopied] = useState(false);
-  const [hasMic] = useState(() => entry.media.stream.getAudioTracks().length > 0);
+  const [deviceError, setDeviceError] = useState<string | null>(null);
+  const [lockOffer, setLockOffer] = useState<string | null>(null);
+  const [sounds, setSounds] = useState(soundsEnabled);
+  const [hideSelf, setHideSelf] = useState(loadHideSelf);
+  const [choices, setChoices] = useState(loadDeviceChoices);
+  const [cameraId, setCameraId] = useState(entry.cameraId);
+  const [inPip, setInPip] = useState(false);
   const session = useRef<MeetingSession | null>(null);
   const grid = useRef<HTMLDivElement>(null);
-  const linkInput = useRef<HTMLInputElement>(null);
+  const controls = useRef<HTMLElement>(null);
+  const focusedOnJoin = useRef(false);
+  const mac = isMac();
 
-  // Callbacks the session keeps for its whole life; they must not change identity.
-  const refused = useRef(onJoinRefused);
-  refused.current = onJoinRefused;
+  // The session keeps its callbacks for its whole life; this one reaches the props of the moment.
+  const refused = useEffectEvent(onJoinRefused);
 
   useEffect(() => {
     const s = new MeetingSession(
@@ -67,13 +117,14 @@ export function Room({
         media: entry.media.stream,
         audioMuted: entry.audioMuted,
         videoMuted: entry.videoMuted,
+        cameraId: entry.cameraId,
       },
       {
         dispatch,
         onRemoteStreams: setRemote,
         onLocalStream: setLocal,
         onSpeaking: setSpeaking,
-        onJoinRefused: (code, message) => refused.current(code, message),
+        onJoinRefused: (code, message) => refused(code, message),
       },
     );
     session.current = s;
@@ -88,41 +139,93 @@ export function Room({
   }, [entry]);
 
   useEffect(() => {
-    if (isFinal(state.phase)) onFinished(state.phase);
-  }, [state.phase, onFinished]);
+    if (isFinal(state.phase)) onFinished(state.phase, state.role);
+  }, [state.phase, state.role, onFinished]);
+
+  // Each toast goes after a while; a new one does not restart the others' time.
+  const toastTimers = useRef(new Map<number, ReturnType<typeof setTimeout>>());
+  useEffect(() => {
+    const timers = toastTimers.current;
+    for (const t of state.toasts) {
+      if (!timers.has(t.id)) {
+        timers.set(
+          t.id,
+          setTimeout(() => {
+            timers.delete(t.id);
+            dispatch({ type: 'dismissToast', id: t.id });
+          }, toastMs),
+        );
+      }
+    }
+  }, [state.toasts]);
+  useEffect(() => {
+    const timers = toastTimers.current;
+    return () => timers.forEach((t) => clearTimeout(t));
+  }, []);
 
   useEffect(() => {
-    if (!toast) return;
-    const id = setTimeout(() => setToast(null), 6000);
+    if (!error) return;
+    const id = setTimeout(() => setError(null), toastMs);
     return () => clearTimeout(id);
-  }, [toast]);
+  }, [error]);
 
+  // The end of the timer sounds once per end, unless the person turned sounds off.
+  const chime = useEffectEvent(() => {
+    if (sounds) playTimerEnd();
+  });
   useEffect(() => {
-    if (state.notice?.kind !== 'timerEnded' && state.notice?.kind !== 'unmuteAllowed') return;
-    const id = setTimeout(() => dispatch({ type: 'dismissNotice' }), 6000);
-    return () => clearTimeout(id);
-  }, [state.notice]);
+    if (state.timerEndedCount > 0) chime();
+  }, [state.timerEndedCount]);
+
+  // After joining, the focus goes to the meeting's first control (the microphone).
+  useEffect(() => {
+    if (state.phase === 'live' && !focusedOnJoin.current) {
+      focusedOnJoin.current = true;
+      document.getElementById(toolId('mic'))?.focus();
+    }
+  }, [state.phase]);
+
+  // The most recent other speaker, for picture-in-picture: kept from one speaking set to the next.
+  const [seenSpeaking, setSeenSpeaking] = useState(speaking);
+  if (seenSpeaking !== speaking) {
+    setSeenSpeaking(speaking);
+    const other = [...speaking].find((id) => id !== state.selfId);
+    if (other) setLastSpeaker(other);
+  }
 
   const act = useCallback((msg: ClientMessage) => {
     const s = session.current;
-    if (!s) return;
-    s.request(msg).catch((err: unknown) => setToast(describeError(err)));
+    if (!s) return Promise.resolve(false);
+    return s.request(msg).then(
+      () => true,
+      (err: unknown) => {
+        setError(describeError(err));
+        return false;
+      },
+    );
   }, []);
+  const send = useCallback((msg: ClientMessage) => void act(msg), [act]);
 
   const onSoundBlocked = useCallback(() => setSoundBlocked(true), []);
 
   const { self } = state;
   const isHost = state.role === 'host';
+  const live = state.phase === 'live';
   const micLocked = self.audioMuted && !canUnmuteSelf(self);
-  const tileCount = 1 + state.others.length;
-  const tileWidth = useGridLayout(grid, tileCount);
-  const joinUrl = entry.joinUrl;
+  const hasMic = (local?.getAudioTracks().length ?? 0) > 0 || (local === null && entry.media.stream.getAudioTracks().length > 0);
+  const people = everyone({ ...state, self: { ...self, name: self.name || entry.name } });
+  const names = displayNames(people);
+  const selfName = names.get(self.participantId) ?? (self.name || entry.name);
+  const alone = live && state.others.length === 0;
+  const showSelf = !hideSelf || state.others.length === 0;
+  const tileCount = (showSelf ? 1 : 0) + state.others.length + (alone ? 1 : 0);
+  const tileSize = useGridLayout(grid, tileCount);
 
   function toggleMic() {
     const s = session.current;
-    if (!s) return;
+    if (!s || !hasMic || micLocked) return;
     s.setMicMuted(!self.audioMuted).catch((err: unknown) =>
-      setToast(
+      setError(
         err instanceof ProtocolError && err.code === 'forbidden'
           ? 'The host has not allowed you to unmute yet.'
           : describeError(err),
@@ -134,214 +237,372 @@ export function Room({
     const s = session.current;
     if (!s) return;
     s.setCameraOff(!self.videoMuted).catch((err: unknown) => {
-      if (err instanceof DOMException) setMediaWarning(`The camera could not be started (${err.name}).`);
-      else setToast(describeError(err));
+      if (err instanceof DOMException) setMediaWarning(deviceErrorText('Camera', err));
+      else setError(describeError(err));
     });
   }
 
-  async function copyLink() {
-    try {
-      await navigator.clipboard.writeText(joinUrl);
-    } catch {
-      // Clipboard access may be refused (no permission, insecure page): fall back to selection.
-      linkInput.current?.select();
-      document.execCommand('copy');
+  const onShortcut = useEffectEvent((action: 'toggleMic' | 'toggleCamera') => {
+    if (action === 'toggleMic') toggleMic();
+    else toggleCamera();
+  });
+
+  // Ctrl/Cmd+D and Ctrl/Cmd+E, as in Meet; the browser's own meaning of them is not wanted here.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const action = shortcutFor(e, mac);
+      if (!action) return;
+      e.preventDefault();
+      onShortcut(action);
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [mac]);
+
+  // Picture-in-picture follows the active speaker while it is open.
+  const pipSupported = typeof document !== 'undefined' && document.pictureInPictureEnabled;
+  const pipTarget = (lastSpeaker && state.others.some((p) => p.participantId === lastSpeaker) ? lastSpeaker : null) ??
+    state.others.find((p) => !p.videoMuted)?.participantId ??
+    null;
+  useEffect(() => {
+    const onEnter = () => setInPip(true);
+    const onLeave = () => setInPip(false);
+    document.addEventListener('enterpictureinpicture', onEnter, true);
+    document.addEventListener('leavepictureinpicture', onLeave, true);
+    return () => {
+      document.removeEventListener('enterpictureinpicture', onEnter, true);
+      document.removeEventListener('leavepictureinpicture', onLeave, true);
+    };
+  }, []);
+  useEffect(() => {
+    if (!inPip || !pipTarget) return;
+    const v = document.querySelector<HTMLVideoElement>(`video[data-participant-id="${CSS.escape(pipTarget)}"]`);
+    if (v && document.pictureInPictureElement !== v) v.requestPictureInPicture().catch(() => undefined);
+  }, [inPip, pipTarget]);
+
+  async function togglePip() {
+    if (document.pictureInPictureElement) {
+      await document.exitPictureInPicture().catch(() => undefined);
+      return;
     }
-    setCopied(true);
-    setTimeout(() => setCopied(false), 2500);
+    if (!pipTarget) return;
+    const v = document.querySelector<HTMLVideoElement>(`video[data-participant-id="${CSS.escape(pipTarget)}"]`);
+    await v?.requestPictureInPicture().catch((err: unknown) => setError(`Picture-in-picture is not available: ${describeError(err)}`));
   }
 
-  const selfWithName = { ...self, name: self.name || entry.name };
+  function pickDevice(kind: 'audioinput' | 'videoinput' | 'audiooutput', deviceId: string, label: string) {
+    saveDeviceChoice(kind, { deviceId, label });
+    setChoices(loadDeviceChoices());
+    setDeviceError(null);
+    const s = session.current;
+    if (kind === 'audiooutput' || !s) return;
+    if (kind === 'videoinput') setCameraId(deviceId);
+    const switched = kind === 'audioinput' ? s.switchMicrophone(deviceId) : s.switchCamera(deviceId);
+    switched.catch((err: unknown) => setDeviceError(deviceErrorText(kind === 'audioinput' ? 'Microphone' : 'Camera', err)));
+  }
+
+  function removeConfirmed(who: Participant, name: string) {
+    setDialog(null);
+    void act({ type: 'kick', participantId: who.participantId }).then((ok) => {
+      if (ok && !state.meeting?.locked) setLockOffer(name);
+    });
+  }
+
+  const togglePanel = (id: string) => setPanel((p) => (p === id ? null : id));
+
+  // ---- the side panel's tabs and the toolbar, as data: a new feature adds an entry here ----
+
+  const tabs: (PanelTab & { icon: ReactNode; button: string; badge?: number })[] = [
+    {
+      id: 'people',
+      label: 'Participants',
+      button: 'Participants',
+      icon: <PeopleIcon />,
+      badge: people.length,
+      render: () => (
+        <PeopleTab
+          people={people}
+          names={names}
+          selfId={self.participantId}
+          isHost={isHost}
+          live={live}
+          summary={isHost ? muteSummary(state.others) : null}
+          act={send}
+          onMuteAll={() => setDialog({ kind: 'muteAll' })}
+          onRemove={(who) => setDialog({ kind: 'remove', who, name: names.get(who.participantId) ?? who.name })}
+        />
+      ),
+    },
+  ];
+  if (isHost) {
+    tabs.push({
+      id: 'host',
+      label: 'Host controls',
+      button: 'Host controls',
+      icon: <ShieldIcon />,
+      render: () => (
+        <HostTab
+          timers={state.timers}
+          timerRunning={state.timer !== null}
+          locked={state.meeting?.locked ?? false}
+          live={live}
+          act={send}
+          onEndRequested={() => setDialog({ kind: 'end' })}
+        />
+      ),
+    });
+  }
+
+  const micKeys = shortcutLabel('toggleMic', mac);
+  const camKeys = shortcutLabel('toggleCamera', mac);
+  const micLabel = self.audioMuted ? 'Unmute microphone' : 'Mute microphone';
+  const camLabel = self.videoMuted ? 'Turn on camera' : 'Turn off camera';
+  const mainTools: ToolbarItem[] = [
+    {
+      id: 'mic',
+      label: micLabel,
+      icon: self.audioMuted ? <MicOffIcon /> : <MicIcon />,
+      onClick: toggleMic,
+      tone: self.audioMuted ? 'off' : 'normal',
+      disabled: !hasMic || micLocked,
+      title: !hasMic ? 'No microphone' : micLocked ? 'The host muted you' : `${micLabel} (${micKeys.text})`,
+      keyShortcuts: micKeys.aria,
+      caption: micLocked ? 'The host muted you' : undefined,
+    },
+    {
+      id: 'camera',
+      label: camLabel,
+      icon: self.videoMuted ? <CameraOffIcon /> : <CameraIcon />,
+      onClick: toggleCamera,
+      tone: self.videoMuted ? 'off' : 'normal',
+      title: `${camLabel} (${camKeys.text})`,
+      keyShortcuts: camKeys.aria,
+    },
+    {
+      id: 'settings',
+      label: 'Settings',
+      icon: <SettingsIcon />,
+      onClick: () => setDialog({ kind: 'settings' }),
+    },
+  ];
+  const pipTool: ToolbarItem[] =
+    pipSupported && pipTarget
+      ? [
+          {
+            id: 'pip',
+            label: 'Picture-in-picture',
+            icon: <PipIcon />,
+            onClick: () => void togglePip(),
+            pressed: inPip,
+            title: 'Show the active speaker in a floating window',
+          },
+        ]
+      : [];
+  const leaveTool: ToolbarItem = {
+    id: 'leave',
+    label: 'Leave meeting',
+    icon: <LeaveIcon />,
+    onClick: () => void session.current?.leave(),
+    tone: 'danger',
+    showLabel: true,
+  };
+  const panelTools: ToolbarItem[] = tabs.map((t) => ({
+    id: `panel-${t.id}`,
+    label: t.button,
+    icon: t.icon,
+    onClick: () => togglePanel(t.id),
+    expanded: panel === t.id,
+    controls: sidePanelId,
+    badge: t.badge,
+  }));
+
+  const reconnecting = state.phase === 'reconnecting';
 
   return (
     <div className="room">
-      <div className="room-main" inert={confirmEnd} aria-hidden={confirmEnd || undefined}>
-        <header className="topbar">
-          <Brand />
-          <div className="topbar-middle">
-            {state.meeting?.locked && (
-              <span className="pill" role="status">
-                <LockIcon /> Locked
-              </span>
-            )}
-            {state.timer && <Countdown timer={state.timer} clockOffset={state.clockOffset} />}
-          </div>
-          <div className="share">
-            <input
-              ref={linkInput}
-              className="link"
-              readOnly
-              value={joinUrl}
-              aria-label="Meeting link"
-              onFocus={(e) => e.target.select()}
-            />
-            <button type="button" onClick={copyLink} className="small">
-              <LinkIcon />
-              <span>Copy link</span>
-            </button>
-            <span className="sr-live" role="status">
-              {copied ? 'Link copied' : ''}
+      <a
+        href="#controls"
+        className="skip-link"
+        onClick={(e) => {
+          e.preventDefault();
+          controls.current?.focus();
+        }}
+      >
+        Skip to controls
+      </a>
+      <header className="topbar">
+        <Brand />
+        <div className="topbar-middle">
+          {state.meeting?.locked && (
+            <span className="pill">
+              <LockIcon /> Locked
             </span>
-          </div>
-        </header>
-
-        <div className="banners">
-          {state.phase === 'joining' && (
-            <p className="banner" role="status">
-              {state.retrying ? 'The server cannot be reached right now. Trying again…' : 'Joining…'}
-            </p>
           )}
-          {self.mutedByHost && (
-            <p className="banner held" role="status">
-              <strong>Muted by the host.</strong>{' '}
-              {self.canUnmute
-                ? 'You may unmute yourself when you want to speak.'
-                : 'You can unmute once the host allows it.'}
-            </p>
-          )}
-          {state.notice?.kind === 'unmuteAllowed' && !self.mutedByHost && (
-            <p className="banner" role="status">
-              The host allows you to unmute yourself.
-            </p>
-          )}
-          {state.notice?.kind === 'timerEnded' && (
-            <p className="banner" role="status">
-              Time is up.
-            </p>
-          )}
-          {mediaWarning && (
-            <p className="banner warning" role="status">
-              {mediaWarning}{' '}
-              <button type="button" className="link-button" onClick={() => setMediaWarning(null)}>
-                Dismiss
-              </button>
-            </p>
-          )}
-          {soundBlocked && (
-            <p className="banner" role="status">
-              Your browser paused the sound.{' '}
-              <button type="button" className="small" onClick={() => setSoundBlocked(false)}>
-                Enable sound
-              </button>
-            </p>
-          )}
-          {toast && (
-            <p className="banner error" role="alert">
-              {toast}
-            </p>
-          )}
+          {state.timer && <Countdown timer={state.timer} clockOffset={state.clockOffset} />}
         </div>
+        {!alone && <MeetingLink url={entry.joinUrl} variant="bar" />}
+      </header>
 
-        <div className="stage">
+      <div className="stage">
+        <main className="stage-main">
+          <h1 className="sr-only">Meeting</h1>
+          <div className="banners">
+            {state.phase === 'joining' && (
+              <p className="banner" role="status">
+                {state.retrying ? 'The server cannot be reached right now. Trying again…' : 'Joining…'}
+              </p>
+            )}
+            {mediaWarning && (
+              <p className="banner warning" role="status">
+                <span>{mediaWarning}</span>
+                <button type="button" className="small" onClick={() => setMediaWarning(null)}>
+                  Dismiss
+                </button>
+              </p>
+            )}
+            {soundBlocked && (
+              <p className="banner" role="status">
+                <span>Your browser paused the sound.</span>
+                <button type="button" className="small" onClick={() => setSoundBlocked(false)}>
+                  Enable sound
+                </button>
+              </p>
+            )}
+            {lockOffer && (
+              <p className="banner" role="status">
+                <span>{lockOffer} was removed. Lock the meeting so that they cannot come back with the link?</span>
+                <button
+                  type="button"
+                  className="small primary"
+                  disabled={!live}
+                  onClick={() => {
+                    setLockOffer(null);
+                    send({ type: 'setLocked', locked: true });
+                  }}
+                >
+                  Lock the meeting
+                </button>
+                <button type="button" className="small" onClick={() => setLockOffer(null)}>
+                  Not now
+                </button>
+              </p>
+            )}
+            {error && (
+              <p className="banner error" role="alert">
+                {error}
+              </p>
+            )}
+          </div>
           <div className="grid" ref={grid}>
-            <VideoTile
-              participant={selfWithName}
-              stream={local}
-              isSelf
-              speaking={speaking.has(self.participantId)}
-              soundBlocked={false}
-              onSoundBlocked={onSoundBlocked}
-              width={tileWidth}
-            />
+            {showSelf && (
+              <VideoTile
+                participant={{ ...self, name: self.name || entry.name }}
+                name={selfName}
+                stream={local}
+                isSelf
+                speaking={speaking.has(self.participantId)}
+                soundBlocked={false}
+                onSoundBlocked={onSoundBlocked}
+                size={tileSize}
+              />
+            )}
             {state.others.map((p) => (
               <VideoTile
                 key={p.participantId}
                 participant={p}
+                name={names.get(p.participantId) ?? p.name}
                 stream={remote.get(p.participantId) ?? null}
                 isSelf={false}
                 speaking={speaking.has(p.participantId)}
                 soundBlocked={soundBlocked}
                 onSoundBlocked={onSoundBlocked}
-                width={tileWidth}
+                size={tileSize}
+                sinkId={choices.audiooutput?.deviceId}
               />
             ))}
-            {state.phase === 'reconnecting' && (
+            {alone && (
+              <section className="invite" aria-labelledby="invite-heading" style={tileSize ? { width: tileSize.width, minHeight: tileSize.height } : undefined}>
+                <h2 id="invite-heading">You're the only one here</h2>
+                <p className="muted">Share this link with the people you want in the meeting.</p>
+                <MeetingLink url={entry.joinUrl} variant="card" />
+              </section>
+            )}
+            {reconnecting && (
               <div className="reconnecting" role="alert">
                 <div className="spinner" aria-hidden="true" />
-                Reconnecting…
+                <span>Reconnecting…</span>
+                {state.reconnectCause === 'restarting' && (
+                  <span className="reconnecting-detail">The server is restarting. You will be back in a moment.</span>
+                )}
               </div>
             )}
           </div>
-          {panelOpen && (
-            <aside className="sidebar" aria-label="Meeting details">
-              <button type="button" className="small close-panel" onClick={() => setPanelOpen(false)}>
-                Close panel
-              </button>
-              {isHost && (
-                <HostPanel
-                  others={state.others}
-                  timers={state.timers}
-                  timerRunning={state.timer !== null}
-                  locked={state.meeting?.locked ?? false}
-                  allowSelfUnmute={allowSelfUnmute}
-                  setAllowSelfUnmute={setAllowSelfUnmute}
-                  act={act}
-                  onEndRequested={() => setConfirmEnd(true)}
-                />
-              )}
-              <ParticipantsPanel
-                self={selfWithName}
-                others={state.others}
-                isHost={isHost}
-                allowSelfUnmute={allowSelfUnmute}
-                act={act}
-              />
-            </aside>
-          )}
-        </div>
-
-        <footer className="controls">
-          <button
-            type="button"
-            className={`round${self.audioMuted ? ' off' : ''}`}
-            onClick={toggleMic}
-            disabled={!hasMic || micLocked}
-            aria-label={self.audioMuted ? 'Unmute microphone' : 'Mute microphone'}
-            title={!hasMic ? 'No microphone' : micLocked ? 'Muted by the host' : undefined}
-          >
-            {self.audioMuted ? <MicOffIcon /> : <MicIcon />}
-          </button>
-          <button
-            type="button"
-            className={`round${self.videoMuted ? ' off' : ''}`}
-            onClick={toggleCamera}
-            aria-label={self.videoMuted ? 'Turn on camera' : 'Turn off camera'}
-          >
-            {self.videoMuted ? <CameraOffIcon /> : <CameraIcon />}
-          </button>
-          <button
-            type="button"
-            className={`round${panelOpen ? ' active' : ''}`}
-            onClick={() => setPanelOpen((o) => !o)}
-            aria-expanded={panelOpen}
-            aria-label={isHost ? 'Participants and host controls' : 'Participants'}
-          >
-            <PeopleIcon />
-            <span className="count" aria-hidden="true">
-              {tileCount}
-            </span>
-          </button>
-          <button
-            type="button"
-            className="leave"
-            aria-label="Leave meeting"
-            onClick={() => void session.current?.leave()}
-          >
-            <LeaveIcon />
-            <span>Leave meeting</span>
-          </button>
-        </footer>
+          <Toasts toasts={state.toasts} onDismiss={(id) => dispatch({ type: 'dismissToast', id })} />
+        </main>
+        {panel && (
+          <SidePanel tabs={tabs} current={panel} onSelect={setPanel} onClose={() => setPanel(null)} />
+        )}
       </div>
-      {confirmEnd && (
+
+      <footer className="controls" id="controls" ref={controls} tabIndex={-1} aria-label="Meeting controls">
+        <Toolbar main={[...mainTools, ...pipTool, leaveTool]} panels={panelTools} />
+      </footer>
+
+      {dialog?.kind === 'end' && (
         <ConfirmDialog
           title="End the meeting for everyone?"
           text="Everyone will be disconnected and the meeting link will stop working."
           confirmLabel="End meeting for all"
           onConfirm={() => {
-            setConfirmEnd(false);
-            act({ type: 'endMeeting' });
+            setDialog(null);
+            send({ type: 'endMeeting' });
           }}
-          onCancel={() => setConfirmEnd(false)}
+          onCancel={() => setDialog(null)}
+        />
+      )}
+      {dialog?.kind === 'remove' && (
+        <ConfirmDialog
+          title={`Remove ${dialog.name}?`}
+          text={`${dialog.name} will leave the meeting at once and be told that the host removed them.`}
+          confirmLabel="Remove"
+          onConfirm={() => removeConfirmed(dialog.who, dialog.name)}
+          onCancel={() => setDialog(null)}
+        />
+      )}
+      {dialog?.kind === 'muteAll' && (
+        <MuteAllDialog
+          onMute={(allowSelfUnmute) => {
+            setDialog(null);
+            send({ type: 'muteAll', allowSelfUnmute });
+          }}
+          onCancel={() => setDialog(null)}
+        />
+      )}
+      {dialog?.kind === 'settings' && (
+        <SettingsDialog
+          microphone={local?.getAudioTracks()[0] ?? null}
+          micMuted={self.audioMuted}
+          cameraId={cameraId}
+          speakerId={choices.audiooutput?.deviceId}
+          onMicrophone={(id, label) => pickDevice('audioinput', id, label)}
+          onCamera={(id, label) => pickDevice('videoinput', id, label)}
+          onSpeaker={(id, label) => pickDevice('audiooutput', id, label)}
+          deviceError={deviceError}
+          sounds={sounds}
+          onSounds={(on) => {
+            setSounds(on);
+            setSoundsEnabled(on);
+          }}
+          hideSelf={hideSelf}
+          onHideSelf={(hide) => {
+            setHideSelf(hide);
+            try {
+              localStorage.setItem(selfViewKey, hide ? '1' : '0');
+            } catch {
+              // Not remembered beyond this meeting.
+            }
+          }}
+          onClose={() => setDialog(null)}
         />
       )}
     </div>

@@ -1,36 +1,74 @@
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, useState } from 'react';
+import type { TileSize } from './useGridLayout';
 import type { Participant } from '../protocol';
 import { CameraOffIcon, MicOffIcon } from './Icons';
+import './VideoTile.css';
+
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/** A word's first letter as a reader sees it (an accent or emoji sequence stays whole). */
+function firstLetter(word: string): string {
+  for (const { segment } of graphemes.segment(word)) return segment.toUpperCase();
+  return '';
+}
 
 function initials(name: string): string {
   const parts = name.trim().split(/\s+/).filter(Boolean);
-  const letters = parts.length > 1 ? [parts[0], parts[parts.length - 1]] : parts;
-  return letters.map((p) => [...p][0]?.toUpperCase() ?? '').join('') || '?';
+  const first = parts[0] ?? '';
+  const last = parts.length > 1 ? (parts.at(-1) ?? '') : '';
+  return firstLetter(first) + firstLetter(last) || '?';
 }
 
 /**
- * One person's video, named after them. The video element stays mounted even with the camera
- * off, because it also plays that person's sound.
+ * One person's video, named after them (the name as shown: "Grace (2)" for a second Grace). The
+ * video element stays mounted even with the camera off, because it also plays that person's
+ * sound. Until the first frame arrives the tile says "Connecting…" instead of showing black.
  */
 export function VideoTile({
   participant,
+  name,
   stream,
   isSelf,
   speaking,
   soundBlocked,
   onSoundBlocked,
-  width,
+  size,
+  sinkId,
 }: {
   participant: Participant;
+  name: string;
   stream: MediaStream | null;
   isSelf: boolean;
   speaking: boolean;
   soundBlocked: boolean;
   onSoundBlocked: () => void;
-  width?: number;
+  size?: TileSize | undefined;
+  /** The speaker to play through (undefined: the default one). */
+  sinkId?: string | undefined;
 }) {
   const video = useRef<HTMLVideoElement>(null);
   const videoTracks = stream?.getVideoTracks().length ?? 0;
+  const videoTrackId = stream?.getVideoTracks()[0]?.id ?? '';
+  // The id of the video track whose first frame has arrived.
+  const [framed, setFramed] = useState('');
+
+  useEffect(() => {
+    const v = video.current;
+    if (!v || !videoTrackId) return;
+    const check = () => {
+      if (v.videoWidth > 0) setFramed(videoTrackId);
+    };
+    check();
+    const events = ['loadeddata', 'resize', 'playing'];
+    events.forEach((e) => v.addEventListener(e, check));
+    return () => events.forEach((e) => v.removeEventListener(e, check));
+  }, [videoTrackId]);
+
+  useEffect(() => {
+    const v = video.current;
+    if (!v || isSelf || sinkId === undefined || !('setSinkId' in v)) return;
+    v.setSinkId(sinkId).catch((err: unknown) => console.warn('speaker not available', err));
+  }, [sinkId, isSelf]);
 
   useEffect(() => {
     const v = video.current;
@@ -52,7 +90,9 @@ export function VideoTile({
   }, [isSelf, soundBlocked]);
 
   const showVideo = !participant.videoMuted && videoTracks > 0;
-  const label = isSelf ? `${participant.name} (you)` : participant.name;
+  // A camera that is on but whose picture has not come yet (the track, or its first frame).
+  const connecting = !participant.videoMuted && (videoTracks === 0 ? !isSelf : framed !== videoTrackId);
+  const label = isSelf ? `${name} (you)` : name;
   const micState = participant.mutedByHost ? 'Muted by the host' : participant.audioMuted ? 'Microphone muted' : null;
 
   return (
@@ -60,7 +100,7 @@ export function VideoTile({
       className={`tile${speaking && !participant.audioMuted ? ' speaking' : ''}`}
       aria-label={label}
       data-participant-id={participant.participantId}
-      style={width ? { width } : undefined}
+      style={size ? { width: size.width, height: size.height } : undefined}
     >
       <video
         ref={video}
@@ -73,6 +113,12 @@ export function VideoTile({
       {!showVideo && (
         <div className="avatar" aria-hidden="true">
           <span>{initials(participant.name)}</span>
+        </div>
+      )}
+      {connecting && (
+        <div className="connecting">
+          <div className="spinner small" aria-hidden="true" />
+          <span>Connecting…</span>
         </div>
       )}
       <div className="nameplate">

@@ -1,0 +1,90 @@
+// Package node assembles one Parley node: the media plane (sfu), the meeting service (meeting),
+// the adapter through which the domain acts on the media (media.go, the only code that knows
+// both), the edge (signaling) and the metrics registry they share.
+//
+// It is the one place that wires these together: the server binary, the end-to-end tests of
+// signaling and client, and the load generator's tests all start a node through it (package
+// nodetest for tests). Where a node's shared state will come from (the meeting Store: in memory
+// today, Redis for several nodes) is chosen here too. It owns no behaviour of its own and must
+// not be imported by the packages it assembles, nor by clients.
+package node
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/parleyhq/parley/meeting"
+	"github.com/parleyhq/parley/sfu"
+	"github.com/parleyhq/parley/signaling"
+)
+
+// Config configures a node. New fills in the parts that tie the pieces together (loggers,
+// registry, the media adapter); everything else is the pieces' own configuration.
+type Config struct {
+	// Media configures the sfu: UDP port, public addresses, loopback only, batched writes. Its
+	// Logger and Registerer are set by New.
+	Media sfu.Config
+	// Meetings configures the domain: meeting size, idle timeout, clock, Store (nil keeps
+	// meetings in this process's memory). Its Media and Logger are set by New.
+	Meetings meeting.Config
+	// Edge configures signaling: public URL, origins, rate limits, web client. Its Registry and
+	// Logger are set by New.
+	Edge signaling.Config
+	// Logger receives every component's logs, tagged with "component"; nil discards them.
+	Logger *slog.Logger
+	// Registry receives every component's metrics and is served at /metrics; nil makes one.
+	Registry *prometheus.Registry
+}
+
+// Node is one running node.
+type Node struct {
+	SFU      *sfu.SFU
+	Meetings *meeting.Service
+	Server   *signaling.Server
+	Registry *prometheus.Registry
+}
+
+// New starts a node: it opens the media port; the HTTP side serves once Handler is mounted.
+func New(cfg Config) (*Node, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	reg := cfg.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	mc := cfg.Media
+	mc.Logger, mc.Registerer = log.With("component", "sfu"), reg
+	media, err := sfu.New(mc)
+	if err != nil {
+		return nil, fmt.Errorf("start media: %w", err)
+	}
+	dc := cfg.Meetings
+	dc.Media, dc.Logger = meetingMedia{media}, log.With("component", "meeting")
+	meetings := meeting.NewService(dc)
+	ec := cfg.Edge
+	ec.Registry, ec.Logger = reg, log.With("component", "signaling")
+	srv := signaling.New(ec, meetings, media)
+	return &Node{SFU: media, Meetings: meetings, Server: srv, Registry: reg}, nil
+}
+
+// Handler serves the web client, the API, the WebSocket and the metrics.
+func (n *Node) Handler() http.Handler { return n.Server.Handler() }
+
+// Drain stops taking meetings and connections and waits for the sessions to end, or ctx.
+func (n *Node) Drain(ctx context.Context) error { return n.Server.Drain(ctx) }
+
+// Close cuts off every session, then closes the media plane; when it returns the node's
+// goroutines have ended.
+func (n *Node) Close() error {
+	n.Server.Close()
+	if err := n.SFU.Close(); err != nil {
+		return fmt.Errorf("close media: %w", err)
+	}
+	return nil
+}

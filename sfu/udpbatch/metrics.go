@@ -1,0 +1,54 @@
+package udpbatch
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// collector exports the batched write path's counters: how many datagrams each sendmmsg carried
+// (sent / batches), how often writers waited for the flusher (it is the bottleneck) and what the
+// kernel refused.
+type collector struct {
+	stats                                     *Stats
+	sent, gso, batches, fullWaits, sendErrors *prometheus.Desc
+}
+
+// NewCollector exports stats to Prometheus as counters named prefix + "_udp_datagrams_sent_total",
+// "_udp_gso_datagrams_total", "_udp_write_batches_total", "_udp_write_queue_waits_total" and
+// "_udp_write_errors_total", read at scrape time.
+func NewCollector(prefix string, stats *Stats) prometheus.Collector {
+	d := func(name, help string) *prometheus.Desc {
+		return prometheus.NewDesc(prefix+"_udp_"+name, help, nil, nil)
+	}
+
+	return &collector{
+		stats:   stats,
+		sent:    d("datagrams_sent_total", "Datagrams the media sockets' flushers handed to the kernel."),
+		gso:     d("gso_datagrams_total", "Of the datagrams sent, those sent several to one address in one message (UDP GSO)."),
+		batches: d("write_batches_total", "sendmmsg calls of the media sockets' flushers (datagrams sent / batches = mean batch size)."),
+		fullWaits: d("write_queue_waits_total",
+			"Writes that waited for a media socket's flusher because its queue was full."),
+		sendErrors: d("write_errors_total", "Datagrams the kernel refused, or still queued when a media socket closed."),
+	}
+}
+
+func (w *collector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- w.sent
+	ch <- w.gso
+	ch <- w.batches
+	ch <- w.fullWaits
+	ch <- w.sendErrors
+}
+
+func (w *collector) Collect(ch chan<- prometheus.Metric) {
+	c := w.stats.Snapshot()
+	for _, m := range []struct {
+		d *prometheus.Desc
+		v uint64
+	}{
+		{w.sent, c.Sent},
+		{w.gso, c.GSO},
+		{w.batches, c.Batches},
+		{w.fullWaits, c.FullWaits},
+		{w.sendErrors, c.SendErrors},
+	} {
+		ch <- prometheus.MustNewConstMetric(m.d, prometheus.CounterValue, float64(m.v))
+	}
+}

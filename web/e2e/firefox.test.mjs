@@ -1,0 +1,119 @@
+// The client in Firefox, against a Chromium participant: Firefox starts a meeting, Chromium joins
+// by its link, and media flows both ways (packets counted on each side, videos playing, each
+// showing the other speaking). Kept to one meeting so that it stays quick; the full feature tour
+// runs in Chromium (meeting.test.mjs).
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  ariaLocator,
+  eventually,
+  inboundPackets,
+  joinAs,
+  launchFirefox,
+  newPerson,
+  serverAndBrowser,
+  tileId,
+  waitVideoPlaying,
+} from './harness.mjs';
+
+describe('the client in Firefox', { timeout: 120_000 }, () => {
+  const env = serverAndBrowser('server-firefox.log');
+  let firefox;
+
+  before(async () => {
+    firefox = await launchFirefox();
+  });
+
+  after(async () => {
+    await firefox?.browser.close();
+  });
+
+  it('starts a meeting, and exchanges audio and video with a Chromium guest', async () => {
+    const { page } = firefox;
+    await page.goto(env.server.base + '/');
+    await ariaLocator(page, 'textbox', 'Your name').fill('Ffion');
+    await ariaLocator(page, 'button', 'New meeting').click();
+    // The host's preview: pickers listing Firefox's fake devices, and the level meter. (Whether the
+    // meter moves is checked in Chromium: Firefox here has no audio output device, and keeps every
+    // AudioContext suspended without one, so its analyser reads silence.)
+    await ariaLocator(page, 'heading', 'Ready to start your meeting?').wait();
+    await ariaLocator(page, 'combobox', 'Microphone').wait();
+    await ariaLocator(page, 'combobox', 'Camera').wait();
+    await ariaLocator(page, 'meter', 'Microphone level').wait();
+    const mics = await page.evaluate(() => document.querySelector('select')?.options.length ?? 0);
+    assert.ok(mics >= 1, 'Firefox lists a microphone');
+    await ariaLocator(page, 'button', 'Join').click();
+    await ariaLocator(page, 'region', 'Ffion (you)').wait();
+    const joinUrl = await eventually(
+      () => page.evaluate(() => document.querySelector('[aria-label="Meeting link"]')?.value),
+      { what: 'the meeting link' },
+    );
+    assert.match(joinUrl, /\/m\/[^/]+$/);
+
+    const guest = await newPerson(env.browser, { name: 'firefox-guest' });
+    try {
+      await joinAs(guest, joinUrl, 'Grace');
+      const ffion = await tileId(guest.page, 'Ffion');
+      await ariaLocator(page, 'region', 'Grace').wait();
+      const grace = await page.evaluate(() => document.querySelector('section[aria-label="Grace"]')?.dataset.participantId);
+      assert.ok(grace, "Grace's tile names her participantId");
+
+      await Promise.all([waitVideoPlaying(page, grace), waitVideoPlaying(guest.page, ffion)]);
+      // Packets keep arriving both ways, audio and video alike.
+      for (const [viewer, from, who] of [
+        [page, grace, 'Grace at Firefox'],
+        [guest.page, ffion, 'Ffion at Chromium'],
+      ]) {
+        const first = await eventually(() => inboundPackets(viewer, from), { what: `${who}: a stream` });
+        await eventually(
+          async () => {
+            const now = await inboundPackets(viewer, from);
+            return now.audio > (first.audio ?? 0) + 20 && now.video > (first.video ?? 0) + 20;
+          },
+          { what: `${who}: audio and video packets arriving` },
+        );
+      }
+      // Both fake microphones make sound: each side marks the other's tile as speaking.
+      const speaking = (viewer, id) =>
+        viewer.evaluate((pid) => document.querySelector(`section[data-participant-id="${pid}"]`)?.classList.contains('speaking'), id);
+      await eventually(() => speaking(page, grace), { what: 'Firefox to show Grace speaking', interval: 100 });
+      await eventually(() => speaking(guest.page, ffion), { what: 'Chromium to show Ffion speaking', interval: 100 });
+
+      // Switching the camera in the settings replaces the track in Firefox too: no new offer, and
+      // Grace keeps receiving video.
+      await ariaLocator(page, 'button', 'Settings').click();
+      await ariaLocator(page, 'combobox', 'Camera').wait();
+      const cams = await page.evaluate(() => {
+        const select = [...document.querySelectorAll('dialog select')].find((s) => s.labels[0]?.textContent === 'Camera');
+        return select ? [...select.options].map((o) => o.value).filter(Boolean) : [];
+      });
+      assert.ok(cams.length >= 1, 'Firefox lists a camera');
+      const offers = await page.evaluate(() => window.__testOffers ?? 0);
+      const before = await inboundPackets(guest.page, ffion);
+      const target = cams.at(-1);
+      await page.evaluate((value) => {
+        const select = [...document.querySelectorAll('dialog select')].find((s) => s.labels[0]?.textContent === 'Camera');
+        // A pick of the same camera still goes through the switch: set it, then say it changed.
+        select.value = value;
+        select.dispatchEvent(new Event('change', { bubbles: true }));
+      }, target);
+      await eventually(
+        () =>
+          page.evaluate(
+            (value) =>
+              window.__testPeerConnections.some((pc) =>
+                pc.getSenders().some((s) => s.track?.kind === 'video' && s.track.getSettings().deviceId === value),
+              ),
+            target,
+          ),
+        { what: 'Firefox to send the picked camera' },
+      );
+      assert.equal(await page.evaluate(() => window.__testOffers ?? 0), offers, 'no new offer in Firefox');
+      await eventually(async () => (await inboundPackets(guest.page, ffion)).video > before.video + 30, {
+        what: "Ffion's video to keep arriving at Chromium",
+      });
+    } finally {
+      await guest.context.close();
+    }
+  });
+});

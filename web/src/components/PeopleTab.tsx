@@ -1,0 +1,112 @@
+import type { ClientMessage, Participant } from '../protocol';
+import type { MuteSummary } from '../roomState';
+import { CameraOffIcon, MicIcon, MicOffIcon } from './Icons';
+import { RowMenu, type RowAction } from './RowMenu';
+import './PeopleTab.css';
+
+const summaryText: Record<Exclude<MuteSummary, null>, string> = {
+  held: 'Everyone muted · muted by host',
+  mayUnmute: 'Everyone muted · may unmute',
+  mixed: 'Everyone muted',
+};
+
+/** Everyone in the meeting, with the host's "Mute all" and a menu of actions per person. */
+export function PeopleTab({
+  people,
+  names,
+  selfId,
+  isHost,
+  live,
+  summary,
+  act,
+  onMuteAll,
+  onRemove,
+}: {
+  /** Everyone, the own participant included, in join order. */
+  people: Participant[];
+  names: ReadonlyMap<string, string>;
+  selfId: string;
+  isHost: boolean;
+  /** Connected: host actions are disabled while reconnecting. */
+  live: boolean;
+  summary: MuteSummary;
+  act: (msg: ClientMessage) => void;
+  onMuteAll: () => void;
+  onRemove: (p: Participant) => void;
+}) {
+  const anyHeld = people.some((p) => p.participantId !== selfId && p.mutedByHost && !p.canUnmute);
+  return (
+    <div className="panel">
+      <h2 id="people-heading">Participants ({people.length})</h2>
+      {isHost && (
+        <div className="people-tools">
+          <div className="row wrap">
+            <button type="button" className="small" onClick={onMuteAll} disabled={!live || people.length < 2}>
+              Mute all
+            </button>
+            {anyHeld && (
+              <button type="button" className="small" disabled={!live} onClick={() => act({ type: 'allowUnmute' })}>
+                Allow everyone to unmute
+              </button>
+            )}
+          </div>
+          <p className="mute-summary" role="status">
+            {summary ? summaryText[summary] : ''}
+          </p>
+        </div>
+      )}
+      <ul className="people" aria-labelledby="people-heading">
+        {people.map((p) => {
+          const isSelf = p.participantId === selfId;
+          const name = names.get(p.participantId) ?? p.name;
+          const held = p.mutedByHost && !p.canUnmute;
+          const actions: RowAction[] = [];
+          if (!p.mutedByHost) {
+            actions.push({
+              label: `Mute ${name}`,
+              onSelect: () => act({ type: 'muteParticipant', participantId: p.participantId, allowSelfUnmute: false }),
+            });
+          }
+          if (held) {
+            actions.push({
+              label: `Allow ${name} to unmute`,
+              onSelect: () => act({ type: 'allowUnmute', participantId: p.participantId }),
+            });
+          }
+          return (
+            <li key={p.participantId || 'self'} data-participant-id={p.participantId}>
+              <span className="name">
+                {name}
+                {isSelf && ' (you)'}
+              </span>
+              {p.role === 'host' && <span className="badge">Host</span>}
+              <span className="state">
+                {p.audioMuted ? (
+                  <span role="img" aria-label={p.mutedByHost ? 'Muted by the host' : 'Microphone muted'}>
+                    <MicOffIcon />
+                  </span>
+                ) : (
+                  <span role="img" aria-label="Microphone on">
+                    <MicIcon />
+                  </span>
+                )}
+                {p.videoMuted && (
+                  <span role="img" aria-label="Camera off">
+                    <CameraOffIcon />
+                  </span>
+                )}
+              </span>
+              {isHost && !isSelf && (
+                <RowMenu
+                  name={name}
+                  disabled={!live}
+                  groups={[actions, [{ label: `Remove ${name}`, danger: true, onSelect: () => onRemove(p) }]]}
+                />
+              )}
+            </li>
+          );
+        })}
+      </ul>
+    </div>
+  );
+}

@@ -1,0 +1,274 @@
+package wire
+
+import "errors"
+
+// Message types a client sends.
+const (
+	TypeJoin            = "join"
+	TypeOffer           = "offer"
+	TypeAnswer          = "answer"
+	TypeCandidate       = "candidate"
+	TypeSetMuted        = "setMuted"
+	TypeLeave           = "leave"
+	TypeMuteAll         = "muteAll"
+	TypeMuteParticipant = "muteParticipant"
+	TypeAllowUnmute     = "allowUnmute"
+	TypeStartTimer      = "startTimer"
+	TypeCancelTimer     = "cancelTimer"
+	TypeKick            = "kick"
+	TypeSetLocked       = "setLocked"
+	TypeEndMeeting      = "endMeeting"
+)
+
+// requestTypes is the one table of what a client may send: each type and a constructor of its
+// request value, into which Decode unmarshals the message before asking it to validate itself.
+var requestTypes = map[string]func() Request{
+	TypeJoin:            func() Request { return new(Join) },
+	TypeOffer:           func() Request { return new(Offer) },
+	TypeAnswer:          func() Request { return new(Answer) },
+	TypeCandidate:       func() Request { return new(Candidate) },
+	TypeSetMuted:        func() Request { return new(SetMuted) },
+	TypeLeave:           func() Request { return new(Leave) },
+	TypeMuteAll:         func() Request { return new(MuteAll) },
+	TypeMuteParticipant: func() Request { return new(MuteParticipant) },
+	TypeAllowUnmute:     func() Request { return new(AllowUnmute) },
+	TypeStartTimer:      func() Request { return new(StartTimer) },
+	TypeCancelTimer:     func() Request { return new(CancelTimer) },
+	TypeKick:            func() Request { return new(Kick) },
+	TypeSetLocked:       func() Request { return new(SetLocked) },
+	TypeEndMeeting:      func() Request { return new(EndMeeting) },
+}
+
+// RequestTypes returns the type of every request a client may send, in no order.
+func RequestTypes() []string {
+	types := make([]string, 0, len(requestTypes))
+	for t := range requestTypes {
+		types = append(types, t)
+	}
+	return types
+}
+
+// Join is the first message of every connection.
+type Join struct {
+	MeetingID *string `json:"meetingId"`
+	Name      *string `json:"name"`
+	// HostKey is optional; empty or null counts as absent.
+	HostKey *string `json:"hostKey"`
+}
+
+// MessageType implements Request.
+func (*Join) MessageType() string { return TypeJoin }
+
+func (j *Join) validate() error {
+	if j.MeetingID == nil {
+		return missing("meetingId")
+	}
+	if j.Name == nil {
+		return missing("name")
+	}
+	return nil
+}
+
+// Key is the host key, "" when absent.
+func (j *Join) Key() string {
+	if j.HostKey == nil {
+		return ""
+	}
+	return *j.HostKey
+}
+
+// Offer carries an SDP offer: from a client for its publisher connection, from the server for
+// the subscriber connection.
+type Offer struct {
+	Target string `json:"target"`
+	SDP    string `json:"sdp"`
+}
+
+// MessageType implements Request.
+func (*Offer) MessageType() string { return TypeOffer }
+
+func (o *Offer) validate() error {
+	if o.Target != TargetPublisher {
+		return errors.New(`a client's offer must have "target": "publisher"`)
+	}
+	if o.SDP == "" {
+		return missing("sdp")
+	}
+	return nil
+}
+
+// Answer carries an SDP answer: from the server for the publisher connection, from a client for
+// the subscriber connection.
+type Answer struct {
+	Target string `json:"target"`
+	SDP    string `json:"sdp"`
+}
+
+// MessageType implements Request.
+func (*Answer) MessageType() string { return TypeAnswer }
+
+func (a *Answer) validate() error {
+	if a.Target != TargetSubscriber {
+		return errors.New(`a client's answer must have "target": "subscriber"`)
+	}
+	if a.SDP == "" {
+		return missing("sdp")
+	}
+	return nil
+}
+
+// ICECandidate is a trickled candidate as browsers give it (RTCIceCandidateInit).
+type ICECandidate struct {
+	Candidate        string  `json:"candidate"`
+	SDPMid           *string `json:"sdpMid"`
+	SDPMLineIndex    *uint16 `json:"sdpMLineIndex"`
+	UsernameFragment *string `json:"usernameFragment"`
+}
+
+// Candidate trickles one ICE candidate; an empty candidate string ends the candidates.
+type Candidate struct {
+	Target    string        `json:"target"`
+	Candidate *ICECandidate `json:"candidate"`
+}
+
+// MessageType implements Request.
+func (*Candidate) MessageType() string { return TypeCandidate }
+
+func (c *Candidate) validate() error {
+	if c.Target != TargetPublisher && c.Target != TargetSubscriber {
+		return errors.New(`"target" must be "publisher" or "subscriber"`)
+	}
+	if c.Candidate == nil {
+		return missing("candidate")
+	}
+	return nil
+}
+
+// SetMuted sets the sender's own mute state for one kind.
+type SetMuted struct {
+	Kind  Kind  `json:"kind"`
+	Muted *bool `json:"muted"`
+}
+
+// MessageType implements Request.
+func (*SetMuted) MessageType() string { return TypeSetMuted }
+
+func (s *SetMuted) validate() error {
+	if !s.Kind.Valid() {
+		return errors.New(`"kind" must be "audio" or "video"`)
+	}
+	if s.Muted == nil {
+		return missing("muted")
+	}
+	return nil
+}
+
+// Leave ends the sender's participation.
+type Leave struct{}
+
+// MessageType implements Request.
+func (*Leave) MessageType() string { return TypeLeave }
+func (*Leave) validate() error     { return nil }
+
+// MuteAll mutes every participant but the host (host only).
+type MuteAll struct {
+	AllowSelfUnmute *bool `json:"allowSelfUnmute"`
+}
+
+// MessageType implements Request.
+func (*MuteAll) MessageType() string { return TypeMuteAll }
+
+func (m *MuteAll) validate() error {
+	if m.AllowSelfUnmute == nil {
+		return missing("allowSelfUnmute")
+	}
+	return nil
+}
+
+// MuteParticipant mutes one participant (host only).
+type MuteParticipant struct {
+	ParticipantID   *string `json:"participantId"`
+	AllowSelfUnmute *bool   `json:"allowSelfUnmute"`
+}
+
+// MessageType implements Request.
+func (*MuteParticipant) MessageType() string { return TypeMuteParticipant }
+
+func (m *MuteParticipant) validate() error {
+	if m.ParticipantID == nil {
+		return missing("participantId")
+	}
+	if m.AllowSelfUnmute == nil {
+		return missing("allowSelfUnmute")
+	}
+	return nil
+}
+
+// AllowUnmute lifts the host's mute lock for one participant, or for everyone when
+// ParticipantID is absent (host only).
+type AllowUnmute struct {
+	ParticipantID *string `json:"participantId"`
+}
+
+// MessageType implements Request.
+func (*AllowUnmute) MessageType() string { return TypeAllowUnmute }
+func (*AllowUnmute) validate() error     { return nil }
+
+// StartTimer starts or restarts the meeting timer (host only).
+type StartTimer struct {
+	TimerID *string `json:"timerId"`
+}
+
+// MessageType implements Request.
+func (*StartTimer) MessageType() string { return TypeStartTimer }
+
+func (s *StartTimer) validate() error {
+	if s.TimerID == nil {
+		return missing("timerId")
+	}
+	return nil
+}
+
+// CancelTimer stops the running timer (host only).
+type CancelTimer struct{}
+
+// MessageType implements Request.
+func (*CancelTimer) MessageType() string { return TypeCancelTimer }
+func (*CancelTimer) validate() error     { return nil }
+
+// Kick removes a participant (host only).
+type Kick struct {
+	ParticipantID *string `json:"participantId"`
+}
+
+// MessageType implements Request.
+func (*Kick) MessageType() string { return TypeKick }
+
+func (k *Kick) validate() error {
+	if k.ParticipantID == nil {
+		return missing("participantId")
+	}
+	return nil
+}
+
+// SetLocked locks or unlocks the meeting (host only).
+type SetLocked struct {
+	Locked *bool `json:"locked"`
+}
+
+// MessageType implements Request.
+func (*SetLocked) MessageType() string { return TypeSetLocked }
+
+func (s *SetLocked) validate() error {
+	if s.Locked == nil {
+		return missing("locked")
+	}
+	return nil
+}
+
+// EndMeeting ends the meeting for everyone (host only).
+type EndMeeting struct{}
+
+// MessageType implements Request.
+func (*EndMeeting) MessageType() string { return TypeEndMeeting }
+func (*EndMeeting) validate() error     { return nil }
