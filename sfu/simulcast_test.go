@@ -30,7 +30,10 @@ func TestSimulcastQualities(t *testing.T) {
 	for q, layer := range want {
 		waitLayer(t, subs[q], layer, 30)
 	}
-	// From here on each gets its layer and nothing else.
+	// From here on each gets its layer and nothing else; on a machine too busy to run the
+	// clients on time, a subscriber's estimate may take it below its layer for a while, never
+	// above.
+	machine := watchBusy(t)
 	marks := map[Quality]int{}
 	for q := range want {
 		marks[q] = len(subs[q].received())
@@ -40,16 +43,25 @@ func TestSimulcastQualities(t *testing.T) {
 	waitFor(t, "the publisher sending 100 more packets of f", func() bool { return pub.layers[layerF].sent.Load() >= sent+100 })
 	for q, layer := range want {
 		pkts := subs[q].received()
-		n := 0
+		n, below := 0, 0
 		for _, p := range pkts[marks[q]:] {
-			if !p.padding {
-				n++
-				if p.layer != layer {
-					t.Errorf("%s received a packet of layer %c", q, p.layer)
-
-					break
-				}
+			if p.padding {
+				continue
 			}
+			n++
+			if p.layer == layer {
+				continue
+			}
+			if busy, _ := machine.busy(); !busy || layerOfRID(string(p.layer)) > layerOfRID(string(layer)) {
+				t.Errorf("%s received a packet of layer %c", q, p.layer)
+
+				break
+			}
+			below++
+		}
+		if below > 0 {
+			_, how := machine.busy()
+			t.Logf("%s: %d packets below %c on a busy machine (%s)", q, below, layer, how)
 		}
 		if n < 10 {
 			t.Errorf("%s received only %d packets", q, n)
