@@ -71,6 +71,7 @@ func (s *session) join(ctx context.Context, data []byte) bool {
 	s.helpers.Go(func() { s.watchPeer(ctx, peer) })
 
 	joined, err := wire.Encode(wire.TypeJoined, d.ID, wire.Joined{
+		Protocol:      wire.ProtocolVersion,
 		ParticipantID: res.Self.ID,
 		Role:          res.Self.Role,
 		Meeting:       res.Meeting,
@@ -121,6 +122,8 @@ func (s *session) sendSignal(sig sfu.Signal) {
 			UsernameFragment: sig.Candidate.UsernameFragment,
 		}
 		s.send(wire.TypeCandidate, nil, wire.CandidateBody{Target: string(sig.Target), Candidate: c})
+	case sfu.SignalPublisherLayers:
+		s.sendPublisherLayers(sig)
 	}
 }
 

@@ -20,6 +20,7 @@ var eventTypes = []Event{
 	TimerStarted{}, TimerCancelled{}, TimerEnded{},
 	MeetingUpdated{},
 	Kicked{}, MeetingEnded{}, Replaced{},
+	PublisherLayers{},
 }
 
 // ParticipantJoined goes to everyone else when a participant joins.

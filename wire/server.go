@@ -73,6 +73,8 @@ func EncodeError(id ID, code Code, message string) []byte {
 // Joined answers a successful join. Self is this project's addition to the protocol: the
 // joiner's own state (it may join muted by the host).
 type Joined struct {
+	// Protocol is the protocol version the server speaks (ProtocolVersion).
+	Protocol      string        `json:"protocol"`
 	ParticipantID string        `json:"participantId"`
 	Role          Role          `json:"role"`
 	Meeting       MeetingView   `json:"meeting"`
