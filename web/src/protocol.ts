@@ -6,6 +6,11 @@ export type Role = 'host' | 'participant';
 export type Kind = 'audio' | 'video';
 export type Target = 'publisher' | 'subscriber';
 export type LeaveReason = 'left' | 'kicked' | 'disconnected';
+/** What a published track carries (PROTOCOL.md 1.1): the track id every receiver sees. */
+export type Source = 'microphone' | 'camera' | 'screen' | 'screenAudio';
+export type VideoSource = 'camera' | 'screen';
+/** What a receiver asks of one video track: up to the full layer, up to half, the quarter, none. */
+export type Quality = 'high' | 'medium' | 'low' | 'off';
 
 export type ErrorCode =
   | 'bad_request'
@@ -54,7 +59,7 @@ export interface IceCandidate {
 
 export type ClientMessage =
   | { type: 'join'; meetingId: string; name: string; hostKey?: string }
-  | { type: 'offer'; target: 'publisher'; sdp: string }
+  | { type: 'offer'; target: 'publisher'; sdp: string; sources?: Record<string, Source> }
   | { type: 'answer'; target: 'subscriber'; sdp: string }
   | { type: 'candidate'; target: Target; candidate: IceCandidate }
   | { type: 'setMuted'; kind: Kind; muted: boolean }
@@ -66,7 +71,8 @@ export type ClientMessage =
   | { type: 'cancelTimer' }
   | { type: 'kick'; participantId: string }
   | { type: 'setLocked'; locked: boolean }
-  | { type: 'endMeeting' };
+  | { type: 'endMeeting' }
+  | { type: 'setVideoQuality'; participantId: string; source: VideoSource; quality: Quality };
 
 export type RequestId = number | string;
 
@@ -75,6 +81,8 @@ export type RequestId = number | string;
 export interface JoinedMessage {
   type: 'joined';
   id?: RequestId;
+  /** The protocol version the server speaks ("1.1"); absent from a version 1 server. */
+  protocol?: string;
   participantId: string;
   role: Role;
   meeting: MeetingInfo;
@@ -121,7 +129,9 @@ export type ServerEvent =
   | { type: 'meetingEnded' }
   | { type: 'replaced' }
   /** Addition to PROTOCOL.md v1: the server is going away; the connection closes next (1001). */
-  | { type: 'serverShutdown' };
+  | { type: 'serverShutdown' }
+  /** To a publisher: the simulcast layers (RIDs) of a source that someone needs now. */
+  | { type: 'publisherLayers'; source: VideoSource; active: string[] };
 
 export type ServerMessage = JoinedMessage | OkMessage | ErrorMessage | AnswerMessage | ServerEvent;
 
@@ -157,6 +167,7 @@ const eventTypeTable = {
   meetingEnded: true,
   replaced: true,
   serverShutdown: true,
+  publisherLayers: true,
 } as const satisfies Record<ServerEvent['type'], true>;
 
 const eventTypes: ReadonlySet<string> = new Set(Object.keys(eventTypeTable));

@@ -216,6 +216,7 @@ function applyEvent(state: RoomState, ev: ServerEvent, now: number): RoomState {
         : state;
     case 'offer':
     case 'candidate':
+    case 'publisherLayers':
       return state;
   }
 }
