@@ -62,7 +62,7 @@ func buildFeedback(pkts []fbPacket) *rtcp.TransportLayerCC {
 	fb := &rtcp.TransportLayerCC{BaseSequenceNumber: lo, PacketStatusCount: hi - lo + 1}
 	last := int64(-1)
 	for s := lo; ; s++ {
-		var sym uint16 = rtcp.TypeTCCPacketNotReceived
+		sym := rtcp.TypeTCCPacketNotReceived
 		if arr, ok := byseq[s]; ok && arr >= 0 {
 			if last < 0 {
 				fb.ReferenceTime = uint32(arr / 64000)
