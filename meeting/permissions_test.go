@@ -103,10 +103,10 @@ func sampleRequests(r *room, held string) map[meeting.RequestKind][]meeting.Requ
 			meeting.LowerHand{}, meeting.LowerHand{ParticipantID: p1}, meeting.LowerHand{ParticipantID: host},
 			meeting.LowerHand{ParticipantID: "nobody"},
 		},
-		wire.TypeSetLobby:  {meeting.SetLobby{Enabled: false}, meeting.SetLobby{Enabled: true}},
-		wire.TypeAdmit:     {meeting.Admit{RequestID: held}, meeting.Admit{RequestID: "nobody"}, meeting.Admit{}},
-		wire.TypeDeny:      {meeting.Deny{RequestID: held}, meeting.Deny{RequestID: "nobody"}, meeting.Deny{}},
-		wire.TypeAdmitAll:  {meeting.AdmitAll{}},
+		wire.TypeSetLobby: {meeting.SetLobby{Enabled: false}, meeting.SetLobby{Enabled: true}},
+		wire.TypeAdmit:    {meeting.Admit{RequestID: held}, meeting.Admit{RequestID: "nobody"}, meeting.Admit{}},
+		wire.TypeDeny:     {meeting.Deny{RequestID: held}, meeting.Deny{RequestID: "nobody"}, meeting.Deny{}},
+		wire.TypeAdmitAll: {meeting.AdmitAll{}},
 	}
 }
 
