@@ -53,7 +53,7 @@ func run(ctx context.Context, cfg config) error {
 			LoopbackOnly: cfg.loopbackOnly,
 			BatchWrites:  cfg.batchWrites,
 		},
-		Meetings: meeting.Config{MaxParticipants: cfg.maxParticipants},
+		Meetings: meeting.Config{MaxParticipants: cfg.maxParticipants, LobbyTimeout: cfg.lobbyTimeout},
 		Edge: signaling.Config{
 			PublicURL:        cfg.publicURL,
 			AllowedOrigins:   cfg.allowedOrigins,
