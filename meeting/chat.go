@@ -24,7 +24,7 @@ const ChatHistoryLength = 100
 // flooding the others does, and its messages beyond it are refused, not delivered.
 const (
 	DefaultChatRate  rate.Limit = 1
-	DefaultChatBurst            = 10
+	DefaultChatBurst int        = 10
 )
 
 // SendChat sends a chat message to everyone, or privately to the participant To names.
