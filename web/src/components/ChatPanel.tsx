@@ -51,7 +51,7 @@ export function ChatPanel({
   const [to, setTo] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [sending, setSending] = useState(false);
-  const list = useRef<HTMLOListElement>(null);
+  const list = useRef<HTMLDivElement>(null);
   const errorId = useId();
   // Someone picked who left: the message goes to everyone again.
   const recipient = others.some((p) => p.participantId === to) ? to : '';
@@ -106,17 +106,19 @@ export function ChatPanel({
       {messages.length === 0 ? (
         <p className="muted chat-empty">No messages yet. Messages are seen by everyone in the meeting unless sent privately.</p>
       ) : null}
-      <ol className="chat-messages" ref={list} role="log" aria-labelledby="chat-heading" tabIndex={messages.length > 0 ? 0 : -1}>
-        {messages.map((m) => (
+      <div className="chat-messages" ref={list} role="log" aria-labelledby="chat-heading" tabIndex={messages.length > 0 ? 0 : -1}>
+        <ol>
+          {messages.map((m) => (
           <li key={m.messageId} className={m.private ? 'private' : undefined}>
             <div className="chat-meta">
               <span className="chat-from">{fromLabel(m)}</span>
               <time dateTime={new Date(m.sentAt).toISOString()}>{clockTime(m.sentAt)}</time>
             </div>
-            <p className="chat-text">{m.text}</p>
-          </li>
-        ))}
-      </ol>
+              <p className="chat-text">{m.text}</p>
+            </li>
+          ))}
+        </ol>
+      </div>
       <form className="chat-form" onSubmit={(e) => void send(e)}>
         {!canSend && (
           <p className="muted" role="status">

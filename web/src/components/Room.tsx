@@ -445,6 +445,7 @@ export function Room({
       label: handLabel,
       icon: <HandIcon />,
       onClick: toggleHand,
+      active: self.handRaised,
       disabled: !live,
       title: self.handRaised ? 'Lower your hand' : 'Raise your hand to ask to speak',
     },

@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'react';
 import { Brand } from './Brand';
 import '../styles/page.css';
+import './WaitingRoom.css';
 
 /**
  * What a person whose join the waiting room holds sees until the host decides: that they wait,
@@ -13,7 +14,7 @@ export function WaitingRoom({ name, onLeave }: { name: string; onLeave: () => vo
     <main className="page">
       <div className="card center">
         <Brand />
-        <div className="spinner" aria-hidden="true" />
+        <div className="spinner waiting-spinner" aria-hidden="true" />
         <h1 ref={ref} tabIndex={-1}>
           Waiting for the host to let you in
         </h1>
