@@ -422,7 +422,7 @@ export function Room({
       keyShortcuts: micKeys.aria,
       caption: micLocked ? (
         <>
-          The host muted you
+          <span>The host muted you</span>
           {!self.handRaised && (
             <button type="button" className="small caption-action" disabled={!live} onClick={toggleHand}>
               Raise hand
