@@ -3,12 +3,14 @@ package signaling_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/wire"
 )
 
@@ -116,5 +118,44 @@ func TestAuditOverHTTP(t *testing.T) {
 	// The key never shows in the log.
 	if raw, _ := json.Marshal(entries); strings.Contains(string(raw), m.HostKey) {
 		t.Fatal("the host key is in the log")
+	}
+
+	// Every other host request, a disconnect, and the end: each is in the log, which outlives the
+	// meeting.
+	for i, req := range []map[string]any{
+		{"type": "muteAll", "allowSelfUnmute": false},
+		{"type": "allowUnmute"},
+		{"type": "startTimer", "timerId": "t15"},
+		{"type": "cancelTimer"},
+		{"type": "setLocked", "locked": true},
+		{"type": "setChatAllowed", "allowed": false},
+		{"type": "lowerHand"},
+		{"type": "admitAll"},
+	} {
+		host.ok(fmt.Sprintf("more-%d", i), req)
+	}
+	ken.conn.CloseNow()
+	host.next(func(m map[string]any) bool { return m["type"] == "participantLeft" && m["participantId"] == kid })
+	host.ok("end", map[string]any{"type": "endMeeting"})
+	entries, err = api.Audit(ctx, m.MeetingID, m.HostKey)
+	if err != nil {
+		t.Fatalf("the log after the end: %v", err)
+	}
+	logged := map[string]bool{}
+	for _, e := range entries {
+		logged[e.Action] = true
+	}
+	for _, kind := range meeting.RequestKinds() {
+		if meeting.HostOnly(kind) && !logged[string(kind)] {
+			t.Errorf("host request %s is not in the log", kind)
+		}
+	}
+	for _, action := range []string{"join", "leave", "disconnect"} {
+		if !logged[action] {
+			t.Errorf("no %s in the log", action)
+		}
+	}
+	if last := entries[len(entries)-1]; last.Action != "endMeeting" || last.ByName != "Ada" {
+		t.Errorf("the last entry is %+v, want the end", last)
 	}
 }

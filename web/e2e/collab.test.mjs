@@ -115,6 +115,19 @@ describe('chat, raised hands, the waiting room and the meeting log', { timeout: 
     await chatLog(ken.page).getByText('after the private one', { exact: true }).waitFor();
     assert.deepEqual(await chatTexts(ken.page), [hello, 'after the private one']);
     await ken.context.close();
+
+    // The host stops chat: the guests' message box goes quiet and says why; the host's does not.
+    await openTab(host.page, 'Host controls');
+    // The box shows the meeting's state as the server tells it: a click asks, the event answers.
+    const allow = host.page.getByRole('checkbox', { name: 'Allow chat' });
+    await allow.click();
+    await eventually(async () => !(await allow.isChecked()), { what: 'chat to be off' });
+    await linus.page.getByRole('status').filter({ hasText: 'The host has turned chat off.' }).waitFor();
+    assert.equal(await linus.page.getByRole('textbox', { name: 'Message' }).isDisabled(), true);
+    await allow.click();
+    await eventually(async () => !(await linus.page.getByRole('textbox', { name: 'Message' }).isDisabled()), {
+      what: 'chat to come back',
+    });
   });
 
   it('a guest muted by the host raises a hand right where the mute is told; the host sees it first in the list and lowers it', async () => {
@@ -150,7 +163,7 @@ describe('chat, raised hands, the waiting room and the meeting log', { timeout: 
   it('with the waiting room on, guests wait; the host admits one, denies another, and one leaves by itself', async () => {
     await openTab(host.page, 'Host controls');
     const lobby = host.page.getByRole('checkbox', { name: 'Waiting room' });
-    await lobby.check();
+    await lobby.click();
     await eventually(() => lobby.isChecked(), { what: 'the waiting room to be on' });
 
     const bo = await another('Bo');

@@ -45,7 +45,8 @@ export function MeetingLogDialog({
   return (
     <Dialog title="Meeting log" onClose={onClose} className="wide">
       <p className="muted">Everything the host did, and everyone who came and went, oldest first.</p>
-      <div className="log-scroll">
+      {/* Focusable, so that a long log can be scrolled with the keyboard. */}
+      <div className="log-scroll" tabIndex={0} role="region" aria-label="Meeting log entries">
         {load.kind === 'loading' && <p role="status">Loading…</p>}
         {load.kind === 'error' && <p role="alert">{load.text}</p>}
         {load.kind === 'done' && load.entries.length === 0 && <p>Nothing has happened yet.</p>}
