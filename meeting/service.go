@@ -190,6 +190,11 @@ type JoinResult struct {
 // (see PROTOCOL.md): the old member's sink gets wire.Replaced, the others
 // wire.ParticipantUpdated, and the new member keeps the participantId and mute state. Before Join
 // returns, Media has been told the joiner's gate for each kind.
+//
+// While the meeting's lobby is on, a join without the right hostKey that passes every check is
+// held instead (after meeting_locked and meeting_full: a locked or full meeting refuses rather
+// than holds): Join returns no Member and JoinResult.Held, whose outcome the host decides (see
+// Held); only the host is told (wire.LobbyUpdated).
 func (s *Service) Join(ctx context.Context, req JoinRequest, sink Sink) (*Member, JoinResult, error) {
 	name, err := ValidateName(req.Name)
 	if err != nil {
