@@ -154,9 +154,12 @@ func newAPIs(se webrtc.SettingEngine, lf logging.LoggerFactory, arr *arrivals) (
 }
 
 // slogFactory routes Pion's logs into the sfu's logger, at the levels a server wants
-// (pionlog.Server).
-type slogFactory struct{ log *slog.Logger }
+// (pionlog.Server), counting Pion's faults for the metrics.
+type slogFactory struct {
+	log    *slog.Logger
+	faults *pionlog.Faults
+}
 
 func (f slogFactory) NewLogger(scope string) logging.LeveledLogger {
-	return pionlog.New(f.log, pionlog.Server).NewLogger(scope)
+	return pionlog.New(f.log, pionlog.Server, f.faults).NewLogger(scope)
 }
