@@ -1,7 +1,6 @@
 package meeting
 
 import (
-	"log/slog"
 	"time"
 
 	"github.com/parleyhq/parley/wire"
@@ -35,7 +34,7 @@ func (lm *liveMeeting) logJoined(s *seat) {
 // logLeft logs that s left, and how long it stayed; the caller holds lm.mu.
 func (lm *liveMeeting) logLeft(s *seat, reason wire.LeaveReason) {
 	lm.svc.log.Info("participant left", "meetingId", lm.id, "participantId", s.p.ID, "reason", reason,
-		"stayed", lm.since(s.joinedAt), "participants", len(lm.seats))
+		"stayedSeconds", lm.since(s.joinedAt), "participants", len(lm.seats))
 }
 
 // logHostAction logs a host request that was carried out; the caller holds lm.mu.
@@ -49,7 +48,7 @@ func (lm *liveMeeting) logHostAction(host string, r Request) {
 
 // logEnded logs the end of the meeting for everyone; the caller holds lm.mu.
 func (lm *liveMeeting) logEnded() {
-	lm.svc.log.Info("meeting ended", "meetingId", lm.id, "duration", lm.since(lm.rec.CreatedAt),
+	lm.svc.log.Info("meeting ended", "meetingId", lm.id, "durationSeconds", lm.since(lm.rec.CreatedAt),
 		"peakParticipants", lm.peak)
 }
 
@@ -57,15 +56,16 @@ func (lm *liveMeeting) logEnded() {
 // back); the caller holds lm.mu.
 func (lm *liveMeeting) logReleased() {
 	lm.svc.log.Info("meeting released from memory after being empty", "meetingId", lm.id,
-		"duration", lm.since(lm.rec.CreatedAt), "peakParticipants", lm.peak, slog.Duration("idleFor", lm.svc.idleTimeout))
+		"durationSeconds", lm.since(lm.rec.CreatedAt), "peakParticipants", lm.peak, "idleSeconds", int64(lm.svc.idleTimeout/time.Second))
 }
 
-// since is the time from t to now, to the second (a log line's precision).
-func (lm *liveMeeting) since(t time.Time) time.Duration {
+// since is the time from t to now in whole seconds: a log line's precision, and a number both
+// to a reader and to a JSON log's consumer.
+func (lm *liveMeeting) since(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
 	}
-	return lm.svc.clock.Now().Sub(t).Round(time.Second)
+	return int64(lm.svc.clock.Now().Sub(t).Round(time.Second) / time.Second)
 }
 
 // targeted is a host request about one participant: the host-action line names them.

@@ -51,11 +51,11 @@ func TestLifecycleLog(t *testing.T) {
 		`"msg":"participant joined","meetingId":"` + c.MeetingID + `","participantId":"` + host.id() + `","role":"host","participants":1`,
 		`"msg":"participant joined","meetingId":"` + c.MeetingID + `","participantId":"` + ann.id() + `","role":"participant","participants":2`,
 		`"msg":"participant joined","meetingId":"` + c.MeetingID + `","participantId":"` + bob.id() + `","role":"participant","participants":3`,
-		`"msg":"participant left","meetingId":"` + c.MeetingID + `","participantId":"` + bob.id() + `","reason":"kicked","stayed":90000000000,"participants":2`,
+		`"msg":"participant left","meetingId":"` + c.MeetingID + `","participantId":"` + bob.id() + `","reason":"kicked","stayedSeconds":90,"participants":2`,
 		`"msg":"host action","meetingId":"` + c.MeetingID + `","participantId":"` + host.id() + `","action":"kick","target":"` + bob.id() + `"`,
 		`"msg":"host action","meetingId":"` + c.MeetingID + `","participantId":"` + host.id() + `","action":"muteAll"`,
-		`"msg":"participant left","meetingId":"` + c.MeetingID + `","participantId":"` + ann.id() + `","reason":"left","stayed":90000000000,"participants":1`,
-		`"msg":"meeting ended","meetingId":"` + c.MeetingID + `","duration":120000000000,"peakParticipants":3`,
+		`"msg":"participant left","meetingId":"` + c.MeetingID + `","participantId":"` + ann.id() + `","reason":"left","stayedSeconds":90,"participants":1`,
+		`"msg":"meeting ended","meetingId":"` + c.MeetingID + `","durationSeconds":120,"peakParticipants":3`,
 		`"msg":"host action","meetingId":"` + c.MeetingID + `","participantId":"` + host.id() + `","action":"endMeeting"`,
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
