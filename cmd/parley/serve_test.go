@@ -294,8 +294,10 @@ func TestDevCertificate(t *testing.T) {
 	}
 	checkSecurityHeaders(t, c, "https://localhost:"+port, false)
 	s.stop()
-	<-s.done
-	s.done <- nil // for the cleanup
+	if err := <-s.done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	s.done <- nil // what the cleanup waits for
 
 	again := start(t, "-listen", "127.0.0.1:0", "-dev", "-dev-dir", dir)
 	if l := again.line("dev certificate: browsers warn about it once; accept it after checking its fingerprint"); l["new"] != false || l["fingerprint"] != dev["fingerprint"] {

@@ -13,7 +13,10 @@
 // issuance for unknown names, DNS-01 through libdns providers, cluster-wide locking in shared
 // storage) are things Parley does not need, and it would bring zap, libdns and a dozen modules
 // into a binary that otherwise logs with log/slog. Several nodes behind one name should
-// terminate TLS at their load balancer or proxy (README: "Put it on the internet").
+// terminate TLS at their load balancer or proxy (README: "Put it on the internet"). It needs
+// x/crypto v0.58 or later: older autocert found the order to poll after finalizing only in a
+// Location header that RFC 8555 does not require (golang/go#77704), and failed with CAs that
+// send none, pebble among them.
 //
 // The package owns certificates and the TLS settings of listeners. It must not know about
 // meetings, media or HTTP routes: the server decides which listener uses which Source, and
