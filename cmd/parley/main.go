@@ -85,7 +85,7 @@ func run(ctx context.Context, cfg config, logs io.Writer) error {
 	httpSrv := &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 2)
 	go func() { served <- ts.serve(httpSrv, ln) }()
-	redirect, err := ts.redirect(cfg.tls.httpListen, ln.Addr().(*net.TCPAddr).Port, served, log)
+	redirect, err := ts.redirect(cfg.tls.httpListen, httpsPort(cfg.publicURL, ln.Addr().(*net.TCPAddr).Port), served, log)
 	if err != nil {
 		return err
 	}

@@ -317,6 +317,22 @@ func TestPlainHTTPWarns(t *testing.T) {
 	}
 }
 
+func TestHTTPSPort(t *testing.T) {
+	for _, tc := range []struct {
+		publicURL string
+		want      int
+	}{
+		{"", 8443},
+		{"https://meet.example.com", 443},
+		{"https://meet.example.com:9443/", 9443},
+		{"http://meet.example.com", 8443},
+	} {
+		if got := httpsPort(tc.publicURL, 8443); got != tc.want {
+			t.Errorf("httpsPort(%q, 8443) = %d, want %d", tc.publicURL, got, tc.want)
+		}
+	}
+}
+
 func TestOpenURLs(t *testing.T) {
 	lan := []net.IP{net.ParseIP("192.168.1.20").To4(), net.ParseIP("2001:db8::20"), net.ParseIP("10.0.0.5").To4()}
 	any8080 := &net.TCPAddr{IP: net.IPv6unspecified, Port: 8080}

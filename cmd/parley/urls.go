@@ -112,3 +112,16 @@ func logURLs(log *slog.Logger, urls []openURL) {
 			"fix", "serve https: -dev (self-signed, for a LAN), -acme-domain (a public name), or a proxy with TLS; see the README, Put it on the internet")
 	}
 }
+
+// httpsPort is the port browsers reach https on: the public URL's, if it is an https one (the
+// server may listen on another port behind a port mapping), else the listener's.
+func httpsPort(publicURL string, listenPort int) int {
+	u, err := url.Parse(publicURL)
+	if err != nil || u.Scheme != "https" {
+		return listenPort
+	}
+	if p, err := strconv.Atoi(u.Port()); err == nil {
+		return p
+	}
+	return 443
+}
