@@ -40,7 +40,7 @@ func main() {
 	}
 }
 
-// run serves until ctx ends, then shuts down gracefully. It logs to logs.
+// run serves until ctx ends, then shuts down gracefully. Its log goes to logs.
 func run(ctx context.Context, cfg config, logs io.Writer) error {
 	log := newLogger(logs, cfg)
 	slog.SetDefault(log)
@@ -84,11 +84,12 @@ func run(ctx context.Context, cfg config, logs io.Writer) error {
 	}
 	httpSrv := &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 2)
-	go func() { served <- ts.serve(httpSrv, ln) }()
 	redirect, err := ts.redirect(cfg.tls.httpListen, httpsPort(cfg.publicURL, ln.Addr().(*net.TCPAddr).Port), served, log)
 	if err != nil {
+		_ = ln.Close()
 		return err
 	}
+	go func() { served <- ts.serve(httpSrv, ln) }()
 	tlsCtx, stopTLS := context.WithCancel(ctx)
 	defer func() { stopTLS(); ts.wait() }()
 	ts.run(tlsCtx, cfg.tls.poll, log)
