@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/parleyhq/parley/wire"
 )
@@ -37,14 +38,17 @@ type liveMeeting struct {
 	idle    Stopper // pending release of an empty meeting, or nil
 	idleGen uint64
 
+	peak int // most participants at once, for the log
+
 	deliveries []delivery // events for members, in the order they were sent, until unlock
 	recipients []*Member  // the members in deliveries, each once
 }
 
 // seat is one participant and its current connection.
 type seat struct {
-	p      wire.Participant
-	member *Member
+	p        wire.Participant
+	member   *Member
+	joinedAt time.Time
 }
 
 // send delivers an event to s alone.
@@ -154,7 +158,7 @@ func (lm *liveMeeting) join(ctx context.Context, req JoinRequest, name string, s
 	lm.applyGate(s, wire.KindAudio)
 	lm.applyGate(s, wire.KindVideo)
 	lm.toOthers(s, wire.ParticipantJoined{Participant: s.p})
-	lm.svc.log.Debug("participant joined", "meetingId", lm.id, "participantId", s.p.ID, "role", s.p.Role)
+	lm.logJoined(s)
 	return s.member, lm.joinResult(s), false, nil
 }
 
@@ -331,7 +335,7 @@ func (lm *liveMeeting) idleFired(gen uint64) {
 		return
 	}
 	lm.idle = nil
-	lm.svc.log.Debug("idle meeting released", "meetingId", lm.id)
+	lm.logReleased()
 	lm.release()
 }
 

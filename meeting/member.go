@@ -44,7 +44,7 @@ func (m *Member) leave(reason wire.LeaveReason) {
 	s := lm.byID[m.id]
 	lm.remove(s)
 	lm.toAll(wire.ParticipantLeft{ParticipantID: m.id, Reason: reason})
-	lm.svc.log.Debug("participant left", "meetingId", lm.id, "participantId", m.id, "reason", reason)
+	lm.logLeft(s, reason)
 }
 
 // Do runs one request for this member. Authorization comes first: a request the member's role
@@ -67,7 +67,13 @@ func (m *Member) Do(ctx context.Context, r Request) error {
 	if !Allowed(m.role, r.RequestKind()) {
 		return newError(wire.CodeForbidden, "only the host may %s", describe(r.RequestKind()))
 	}
-	return r.apply(&action{ctx: ctx, lm: lm, self: lm.byID[m.id]})
+	if err := r.apply(&action{ctx: ctx, lm: lm, self: lm.byID[m.id]}); err != nil {
+		return err
+	}
+	if HostOnly(r.RequestKind()) {
+		lm.logHostAction(m.id, r)
+	}
+	return nil
 }
 
 // action is what a request's apply works with: the caller's meeting (locked) and seat.

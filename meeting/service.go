@@ -26,6 +26,9 @@ type Config struct {
 	Logger          *slog.Logger // default: discard
 	// IdleTimeout is how long a meeting nobody is in stays in memory; default DefaultIdleTimeout.
 	IdleTimeout time.Duration
+	// LogNames puts participants' names in the info lines of joins (lifecycle.go); without it
+	// they are known in the log by participantId only.
+	LogNames bool
 }
 
 // Service holds every live meeting of this node. Each live meeting has its own lock; the
@@ -37,6 +40,7 @@ type Service struct {
 	store           Store
 	log             *slog.Logger
 	idleTimeout     time.Duration
+	logNames        bool
 
 	mu   sync.Mutex
 	live map[string]*liveMeeting
@@ -51,6 +55,7 @@ func NewService(cfg Config) *Service {
 		store:           cfg.Store,
 		log:             cfg.Logger,
 		idleTimeout:     cfg.IdleTimeout,
+		logNames:        cfg.LogNames,
 		live:            make(map[string]*liveMeeting),
 	}
 	if s.maxParticipants <= 0 {
@@ -99,7 +104,7 @@ func (s *Service) Create(ctx context.Context, hostName string) (Created, error) 
 	if err := s.store.Create(ctx, rec); err != nil {
 		return Created{}, fmt.Errorf("create meeting: %w", err)
 	}
-	s.log.Debug("meeting created", "meetingId", c.MeetingID)
+	s.logCreated(c)
 	return c, nil
 }
 

@@ -85,7 +85,7 @@ func (s *session) join(ctx context.Context, data []byte) bool {
 		return false
 	}
 	s.out.release(joined)
-	s.log.Info("joined", "role", res.Self.Role)
+	s.log.Debug("joined", "role", res.Self.Role) // the meeting's info line says it
 	return true
 }
 
