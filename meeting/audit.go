@@ -143,8 +143,8 @@ func (lm *liveMeeting) audited(r Request, by wire.Participant, a *action) {
 // by its name at that moment (a removed participant's seat is gone after), and its fields.
 func (lm *liveMeeting) noteBefore(r Request) auditNote {
 	var n auditNote
-	if t, ok := r.(interface{ auditTarget() string }); ok && t.auditTarget() != "" {
-		n.target = t.auditTarget()
+	if t, ok := r.(targeted); ok && t.targetParticipant() != "" {
+		n.target = t.targetParticipant()
 		if s := lm.byID[n.target]; s != nil {
 			n.targetName = s.p.Name
 		}
@@ -157,10 +157,9 @@ func (lm *liveMeeting) noteBefore(r Request) auditNote {
 
 // What the host's requests tell the audit log about themselves.
 
-func (r MuteParticipant) auditTarget() string { return r.ParticipantID }
-func (r AllowUnmute) auditTarget() string     { return r.ParticipantID }
-func (r Kick) auditTarget() string            { return r.ParticipantID }
-func (r LowerHand) auditTarget() string       { return r.ParticipantID }
+// The participant a request names is its targetParticipant (lifecycle.go), as in the log.
+
+func (r LowerHand) targetParticipant() string { return r.ParticipantID }
 
 func (r MuteAll) auditDetail() map[string]any {
 	return map[string]any{"allowSelfUnmute": r.AllowSelfUnmute}

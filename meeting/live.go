@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"golang.org/x/time/rate"
 
@@ -39,6 +40,8 @@ type liveMeeting struct {
 	idle    Stopper // pending release of an empty meeting, or nil
 	idleGen uint64
 
+	peak int // most participants at once, for the log
+
 	chat  chatLog   // public chat history
 	lobby lobby     // joins held for the host's decision
 	audit *auditLog // set by load; the Service keeps it beyond the meeting's memory
@@ -51,6 +54,7 @@ type liveMeeting struct {
 type seat struct {
 	p         wire.Participant
 	member    *Member
+	joinedAt  time.Time
 	chatLimit *rate.Limiter // the participant's chat allowance, made on its first message
 }
 
@@ -172,7 +176,7 @@ func (lm *liveMeeting) enter(name string, isHost bool, sink Sink) *seat {
 	lm.applyGate(s, wire.KindAudio)
 	lm.applyGate(s, wire.KindVideo)
 	lm.toOthers(s, wire.ParticipantJoined{Participant: s.p})
-	lm.svc.log.Debug("participant joined", "meetingId", lm.id, "participantId", s.p.ID, "role", s.p.Role)
+	lm.logJoined(s)
 	return s
 }
 
@@ -354,7 +358,7 @@ func (lm *liveMeeting) idleFired(gen uint64) {
 		return
 	}
 	lm.idle = nil
-	lm.svc.log.Debug("idle meeting released", "meetingId", lm.id)
+	lm.logReleased()
 	lm.release()
 }
 

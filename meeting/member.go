@@ -45,7 +45,7 @@ func (m *Member) leave(reason wire.LeaveReason) {
 	lm.remove(s)
 	lm.toAll(wire.ParticipantLeft{ParticipantID: m.id, Reason: reason})
 	lm.logged(lm.entry(auditAction[reason], s.p))
-	lm.svc.log.Debug("participant left", "meetingId", lm.id, "participantId", m.id, "reason", reason)
+	lm.logLeft(s, reason)
 }
 
 // Do runs one request for this member. Authorization comes first: a request the member's role
@@ -78,6 +78,7 @@ func (m *Member) Do(ctx context.Context, r Request) error {
 		return err
 	}
 	lm.audited(r, by, a)
+	lm.logHostAction(m.id, r)
 	return nil
 }
 

@@ -29,6 +29,9 @@ type Config struct {
 	Logger          *slog.Logger // default: discard
 	// IdleTimeout is how long a meeting nobody is in stays in memory; default DefaultIdleTimeout.
 	IdleTimeout time.Duration
+	// LogNames puts participants' names in the info lines of joins (lifecycle.go); without it
+	// they are known in the log by participantId only.
+	LogNames bool
 	// LobbyTimeout is how long a join waits in the lobby; default DefaultLobbyTimeout.
 	LobbyTimeout time.Duration
 	// AuditRetention is how long an ended meeting's audit log is kept; default
@@ -51,6 +54,7 @@ type Service struct {
 	store           Store
 	log             *slog.Logger
 	idleTimeout     time.Duration
+	logNames        bool
 	lobbyTimeout    time.Duration
 	auditRetention  time.Duration
 	maxAudit        int
@@ -71,6 +75,7 @@ func NewService(cfg Config) *Service {
 		store:           cfg.Store,
 		log:             cfg.Logger,
 		idleTimeout:     cfg.IdleTimeout,
+		logNames:        cfg.LogNames,
 		lobbyTimeout:    cmp.Or(cfg.LobbyTimeout, DefaultLobbyTimeout),
 		auditRetention:  cmp.Or(cfg.AuditRetention, DefaultAuditRetention),
 		maxAudit:        cmp.Or(cfg.MaxAuditEntries, MaxAuditEntries),
@@ -126,7 +131,7 @@ func (s *Service) Create(ctx context.Context, hostName string) (Created, error) 
 		return Created{}, fmt.Errorf("create meeting: %w", err)
 	}
 	s.auditOf(c.MeetingID)
-	s.log.Debug("meeting created", "meetingId", c.MeetingID)
+	s.logCreated(c)
 	return c, nil
 }
 

@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/pion/sdp/v3"
@@ -24,7 +25,8 @@ func videoFeedback() []webrtc.RTCPFeedback {
 
 // supportedCodecs lists what publishers may send and subscribers receive. Both peer connections of
 // a participant use the same list, so anything a publisher negotiates can be offered to every
-// subscriber. No RTX: retransmissions go on the media SSRC, answered from one cache per track.
+// subscriber. Subscribers get no RTX: retransmissions go on the media SSRC, answered from one
+// cache per layer.
 func supportedCodecs() []webrtc.RTPCodecParameters {
 	h264 := func(pt webrtc.PayloadType, profile string) webrtc.RTPCodecParameters {
 		return webrtc.RTPCodecParameters{
@@ -75,8 +77,16 @@ func supportedCodecs() []webrtc.RTPCodecParameters {
 	}
 }
 
-// registerMedia puts the supported codecs and the TWCC header extension into m.
-func registerMedia(m *webrtc.MediaEngine) error {
+// rtxPayloadTypes pairs each video payload type with the one its retransmissions (RTX, RFC 4588)
+// use on publisher connections.
+var rtxPayloadTypes = map[webrtc.PayloadType]webrtc.PayloadType{96: 97, 98: 99, 102: 103, 106: 107, 108: 109, 112: 113, 45: 46}
+
+// registerMedia puts the supported codecs and the TWCC header extension into m. A publisher's
+// connection also takes RTX for video (a publisher answers our NACKs on a repair stream, which
+// Pion folds back into the track) and the header extensions that name a packet's section and
+// simulcast layer (MID, RID, repaired RID), so that Pion routes streams by what the offer
+// declared instead of guessing from the payload type.
+func registerMedia(m *webrtc.MediaEngine, publisher bool) error {
 	for _, c := range supportedCodecs() {
 		kind := webrtc.RTPCodecTypeVideo
 		if strings.HasPrefix(strings.ToLower(c.MimeType), "audio/") {
@@ -85,16 +95,38 @@ func registerMedia(m *webrtc.MediaEngine) error {
 		if err := m.RegisterCodec(c, kind); err != nil {
 			return err
 		}
+		if rtx, ok := rtxPayloadTypes[c.PayloadType]; ok && publisher {
+			err := m.RegisterCodec(webrtc.RTPCodecParameters{
+				RTPCodecCapability: webrtc.RTPCodecCapability{
+					MimeType: webrtc.MimeTypeRTX, ClockRate: c.ClockRate, SDPFmtpLine: fmt.Sprintf("apt=%d", c.PayloadType),
+				},
+				PayloadType: rtx,
+			}, webrtc.RTPCodecTypeVideo)
+			if err != nil {
+				return err
+			}
+		}
 	}
 	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
-		ext := webrtc.RTPHeaderExtensionCapability{URI: transportCCURI}
-		if err := m.RegisterHeaderExtension(ext, kind); err != nil {
-			return err
+		uris := []string{transportCCURI}
+		if publisher {
+			uris = append(uris, sdp.SDESMidURI)
+			if kind == webrtc.RTPCodecTypeVideo {
+				uris = append(uris, sdp.SDESRTPStreamIDURI, sdp.SDESRepairRTPStreamIDURI)
+			}
+		}
+		for _, uri := range uris {
+			if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: uri}, kind); err != nil {
+				return err
+			}
 		}
 	}
 
 	return nil
 }
+
+// codecIs reports whether a MIME type names the codec want.
+func codecIs(mime, want string) bool { return strings.EqualFold(mime, want) }
 
 // registerSubscriberExtensions adds the MID header extension to the subscriber connections'
 // offers. BUNDLE wants it negotiated (RFC 8843, section 9) and our packets need not carry it:

@@ -64,7 +64,7 @@ func newAudioRig(t *testing.T) *audioRig {
 		PayloadType:        111,
 	}
 	r := &audioRig{t: t, gate: gate, w: &captureWriter{}, at: int64(time.Hour), step: 20 * time.Millisecond}
-	r.up = newUpTrack("audio-1", nil, KindAudio, gate, opus, 7)
+	r.up = newLoneTrack(KindAudio, gate, opus, 7)
 	r.down = newDownTrack(r.up, nil)
 	if !r.up.addDown(r.down) {
 		t.Fatal("addDown")
@@ -200,20 +200,30 @@ func TestRetransmitAcrossEpochs(t *testing.T) {
 		}
 		// The payload carries the publisher's sequence number: check the mapping went to the right packet.
 		up := uint16(pays[i][0]) | uint16(pays[i][1])<<8
-		if want := h.SequenceNumber - r.down.epochFor(h.SequenceNumber).seqOff; up != want {
+		if want := h.SequenceNumber - r.down.epochFor(h.SequenceNumber).off.seq; up != want {
 			t.Errorf("seq %d resent publisher packet %d, want %d", h.SequenceNumber, up, want)
 		}
 	}
 }
 
 // epochFor is the epoch a sent sequence number belongs to (test helper).
-func (d *downTrack) epochFor(seq uint16) *epoch {
-	e := d.epoch.Load()
-	if int16(seq-e.downStart) < 0 {
-		return e.prev
-	}
+func (d *downTrack) epochFor(seq uint16) epoch {
+	e, _ := d.epochOf(seq, uint16(d.highest.Load()))
 
 	return e
+}
+
+// newLoneTrack is a track with one layer and no publisher, for driving the forwarding path
+// directly (tests and benchmarks).
+func newLoneTrack(kind Kind, gate *atomic.Bool, codec webrtc.RTPCodecParameters, ssrc uint32) *upTrack {
+	src := SourceMicrophone
+	if kind == KindVideo {
+		src = SourceCamera
+	}
+	t := newUpTrack(string(src)+"-1", nil, sectionDecl{mid: "0", kind: kind, source: src}, gate, codec)
+	t.addLayer(newUpLayer(t, layerF, "", ssrc))
+
+	return t
 }
 
 // An epoch longer than half the sequence space still accepts late packets and answers NACKs.
@@ -280,4 +290,139 @@ func TestResendBounds(t *testing.T) {
 		r.send(seq, uint32(seq)*960)
 	}
 	want(nack(0, 69, 70), 2, nackRepeated, 0)
+}
+
+// Padding a probe inserts after a frame takes sequence numbers of its own: media after it follows
+// it without a gap, a publisher's late retransmission from before it keeps the number it was to
+// have, and NACKs map to the right packets (and never to padding).
+func TestPaddingKeepsNumbering(t *testing.T) {
+	gate := &atomic.Bool{}
+	gate.Store(true)
+	vp8 := webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000},
+		PayloadType:        96,
+	}
+	up := newLoneTrack(KindVideo, gate, vp8, 7)
+	sub := &Peer{bwe: newEstimator(newCounters())}
+	d := newDownTrack(up, sub)
+	if !up.addDown(d) {
+		t.Fatal("addDown")
+	}
+	w := &captureWriter{}
+	d.binding.Store(&binding{ws: w, ssrc: 4242, clock: 90000, pt: 100, twccID: 3})
+	at := int64(time.Hour)
+	var p rtp.Packet
+	send := func(seq uint16, key bool) {
+		t.Helper()
+		at += int64(40 * time.Millisecond)
+		payload := vp8Payload(seq, true, key, 200)
+		payload[len(payload)-1] = byte(seq)
+		raw, err := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SSRC: 7, SequenceNumber: seq,
+			Timestamp: uint32(seq) * 3600, Marker: true}, Payload: payload}).Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		up.layer(layerF).handle(raw, &p, at, at)
+	}
+	send(100, true)
+	for seq := uint16(101); seq <= 110; seq++ {
+		if seq != 105 { // lost upstream for now
+			send(seq, false)
+		}
+	}
+	// A probe: padding after the next frames.
+	sub.probeRate.Store(100_000)
+	sub.probeUntil.Store(at + int64(time.Hour))
+	sub.probeHost.Store(d)
+	send(111, false)
+	send(112, false)
+	sub.probeHost.Store(nil)
+	send(113, false)
+	send(105, false) // the publisher's retransmission, after the padding
+
+	w.mu.Lock()
+	hdrs, pays := append([]rtp.Header(nil), w.hdrs...), append([][]byte(nil), w.pays...)
+	w.mu.Unlock()
+	byDown := map[uint16]int{} // downstream seq -> upstream seq (from the payload's last byte)
+	padding := 0
+	for i, h := range hdrs {
+		if h.Padding {
+			padding++
+
+			continue
+		}
+		if _, dup := byDown[h.SequenceNumber]; dup {
+			t.Errorf("downstream seq %d sent twice", h.SequenceNumber)
+		}
+		byDown[h.SequenceNumber] = int(pays[i][len(pays[i])-1])
+	}
+	if padding == 0 {
+		t.Fatal("no padding sent")
+	}
+	// Every media packet kept its place: downstream order is upstream order, the padding's
+	// numbers between frames, no gap but the one left for 105, which it took.
+	for down := range byDown {
+		if _, ok := byDown[down+1]; !ok && down != last(hdrs) {
+			isPad := false
+			for _, h := range hdrs {
+				isPad = isPad || (h.Padding && h.SequenceNumber == down+1)
+			}
+			if !isPad {
+				t.Errorf("nothing sent as %d", down+1)
+			}
+		}
+	}
+	prev, lastUp := uint16(0), 0
+	for i := range hdrs {
+		h := hdrs[i]
+		if h.Padding {
+			continue
+		}
+		up := byDown[h.SequenceNumber]
+		if up == 105 {
+			if byDown[h.SequenceNumber-1] != 104 || byDown[h.SequenceNumber+1] != 106 {
+				t.Errorf("the retransmitted 105 went out as %d, between %d and %d", h.SequenceNumber,
+					byDown[h.SequenceNumber-1], byDown[h.SequenceNumber+1])
+			}
+
+			continue
+		}
+		if prev != 0 && int16(h.SequenceNumber-prev) <= 0 || up < lastUp {
+			t.Errorf("downstream %d (upstream %d) after %d (%d)", h.SequenceNumber, up, prev, lastUp)
+		}
+		prev, lastUp = h.SequenceNumber, up
+	}
+	// NACKs: a media packet from before the padding comes back as itself; padding does not.
+	var mediaSeq, padSeq uint16
+	for down, up := range byDown {
+		if up == 103 {
+			mediaSeq = down
+		}
+	}
+	for _, h := range hdrs {
+		if h.Padding {
+			padSeq = h.SequenceNumber
+		}
+	}
+	before := w.count()
+	res := d.retransmit(rtcp.NackPairsFromSequenceNumbers([]uint16{mediaSeq, padSeq}), at)
+	if res.answered != 1 || res.ignored[nackUnavailable] != 1 {
+		t.Fatalf("NACK of media %d and padding %d: %+v", mediaSeq, padSeq, res)
+	}
+	h, pay := w.last()
+	if w.count() != before+1 || h.SequenceNumber != mediaSeq || pay[len(pay)-1] != 103 {
+		t.Errorf("resent seq %d carrying upstream %d, want %d carrying 103", h.SequenceNumber, pay[len(pay)-1], mediaSeq)
+	}
+}
+
+// last is the highest sequence number among hdrs.
+func last(hdrs []rtp.Header) uint16 {
+	m := hdrs[0].SequenceNumber
+	for _, h := range hdrs {
+		if int16(h.SequenceNumber-m) > 0 {
+			m = h.SequenceNumber
+		}
+	}
+
+	return m
 }

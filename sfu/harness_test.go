@@ -3,6 +3,7 @@ package sfu
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -78,6 +79,7 @@ type recvTrack struct {
 	seen       map[uint16]bool
 	ended      bool
 	firstKey   bool // the first packet received started a VP8 keyframe
+	padding    int  // padding-only packets (bandwidth probes): in the sequence, not media
 }
 
 type streamKey struct {
@@ -98,6 +100,10 @@ type clientOptions struct {
 	// sink makes the client's UDP socket discard every RTP packet unread (counted), for benchmarks:
 	// the server still encrypts and writes each one, but the client spends nothing on them.
 	sink bool
+	// shaper puts a bottleneck on the client's receive path.
+	shaper *shapedConn
+	// ownRepair leaves NACKs to the test's publisher (no Pion NACK responder).
+	ownRepair bool
 }
 
 // testClient is a participant: a publisher and a subscriber Pion connection wired to a Peer.
@@ -112,12 +118,16 @@ type testClient struct {
 	sink *sinkConn
 	hold *holdConn
 
-	sigMu   sync.Mutex
-	sigs    []Signal
-	sigKick chan struct{}
+	sigMu     sync.Mutex
+	sigs      []Signal
+	sigKick   chan struct{}
+	pubSignal []Signal // signals about the publisher connection (publisherLayers, sources)
+	pubAt     []time.Time
 
-	mu     sync.Mutex
-	tracks map[string]*recvTrack
+	mu      sync.Mutex
+	tracks  map[string]*recvTrack // by stream, track id and arrival
+	nTracks int
+	inspect func(rt *recvTrack, p *rtp.Packet) // sees every packet received, under mu
 
 	audio, video         atomic.Pointer[webrtc.TrackLocalStaticRTP]
 	senders              map[string]*webrtc.RTPSender // by local track id; only the test goroutine
@@ -129,6 +139,11 @@ type testClient struct {
 	plisReceived         atomic.Int64
 	offers               atomic.Int64 // subscriber offers received
 	wantKeyframe         atomic.Bool
+
+	// offerFilter, when set, rewrites the publisher offer before the server sees it.
+	offerFilter func(string) string
+	// sources, when set, names the offer's sections (by the local track ids of their senders).
+	sources map[string]Source
 
 	stop      chan struct{}
 	closeOnce sync.Once
@@ -151,7 +166,19 @@ func newTestClient(t testing.TB, s *SFU, room, id string, opts ...clientOptions)
 		d := &dropper{send: o.sendDropper, seen: map[uint32]map[uint16]bool{}}
 		ir.Add(dropperFactory{d}) // first: closest to the network
 	}
-	if !o.sink { // a sink never reads RTP: its interceptors would only add background work
+	switch {
+	case o.ownRepair: // Pion's defaults without its NACK responder
+		err := webrtc.ConfigureRTCPReports(ir)
+		if err == nil {
+			err = webrtc.ConfigureSimulcastExtensionHeaders(me)
+		}
+		if err == nil {
+			err = webrtc.ConfigureTWCCSender(me, ir)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	case !o.sink: // a sink never reads RTP: its interceptors would only add background work
 		if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
 			t.Fatal(err)
 		}
@@ -168,6 +195,11 @@ func newTestClient(t testing.TB, s *SFU, room, id string, opts ...clientOptions)
 	if o.receiveDropper != nil {
 		conn := cn.listen(t)
 		mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: &lossyConn{PacketConn: conn, drop: o.receiveDropper, seen: map[uint16]bool{}}})
+		se.SetICEUDPMux(mux)
+	}
+	if o.shaper != nil {
+		o.shaper.start(cn.listen(t))
+		mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: o.shaper})
 		se.SetICEUDPMux(mux)
 	}
 	var hold *holdConn
@@ -252,6 +284,17 @@ func (c *testClient) handleSignal(s Signal) {
 	case <-c.stop:
 		return // closing: the connections may be gone
 	default:
+	}
+	if s.Type == SignalPublisherLayers || s.Type == SignalSources {
+		if s.Target != TargetPublisher {
+			c.t.Errorf("%s: %s signal for %q", c.id, s.Type, s.Target)
+		}
+		c.sigMu.Lock()
+		c.pubSignal = append(c.pubSignal, s)
+		c.pubAt = append(c.pubAt, time.Now())
+		c.sigMu.Unlock()
+
+		return
 	}
 	if s.Target != TargetSubscriber {
 		c.t.Errorf("%s: signal for %q", c.id, s.Target)
@@ -356,7 +399,20 @@ func (c *testClient) negotiatePublisher() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
-	answer, err := c.peer.Offer(ctx, offer.SDP)
+	sdp := offer.SDP
+	if c.offerFilter != nil {
+		sdp = c.offerFilter(sdp)
+	}
+	var sources map[string]Source
+	if c.sources != nil {
+		sources = map[string]Source{}
+		for _, x := range c.pub.GetTransceivers() {
+			if tr := x.Sender().Track(); tr != nil && c.sources[tr.ID()] != "" {
+				sources[x.Mid()] = c.sources[tr.ID()]
+			}
+		}
+	}
+	answer, err := c.peer.OfferSources(ctx, sdp, sources)
 	if err != nil {
 		c.t.Fatalf("%s: publisher offer: %v", c.id, err)
 	}
@@ -428,6 +484,7 @@ func (c *testClient) sendMedia() {
 			aSeq++
 			aTS += 960
 			opus[0] = 0x78
+			opus[1], opus[2] = byte(aSeq>>8), byte(aSeq) // the publisher's number, for loss counts
 			if err := audio.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: aSeq, Timestamp: aTS}, Payload: opus}); err == nil {
 				c.audioSent.Add(1)
 			}
@@ -463,6 +520,13 @@ func (c *testClient) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	if tr.Kind() == webrtc.RTPCodecTypeVideo {
 		kind = KindVideo
 	}
+	if tr.ID() == "" && tr.StreamID() == "" {
+		// Pion's guess for a packet of a track a renegotiation just removed, which was on its
+		// way (a browser drops it): no track the server sent.
+		c.t.Logf("%s: ignoring a packet of SSRC %d, which no section declares", c.id, tr.SSRC())
+
+		return
+	}
 	rt := &recvTrack{id: tr.ID(), stream: tr.StreamID(), kind: kind, seen: map[uint16]bool{}}
 	if rt.id == "" || rt.stream == "" {
 		// Pion makes such a track of packets whose SSRC its remote description does not declare
@@ -470,10 +534,13 @@ func (c *testClient) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		c.t.Errorf("%s: %s track with id %q, stream %q (ssrc %d)", c.id, kind, rt.id, rt.stream, tr.SSRC())
 	}
 	c.mu.Lock()
-	if old := c.tracks[tr.ID()]; old != nil {
-		c.t.Errorf("%s: track id %s received twice", c.id, tr.ID())
+	for _, old := range c.tracks {
+		if old.stream == rt.stream && old.id == rt.id && !old.ended {
+			c.t.Errorf("%s: track %s of %s received twice", c.id, tr.ID(), tr.StreamID())
+		}
 	}
-	c.tracks[tr.ID()] = rt
+	c.nTracks++
+	c.tracks[fmt.Sprintf("%s/%s/%d", rt.stream, rt.id, c.nTracks)] = rt
 	c.mu.Unlock()
 	c.wg.Add(1)
 	go func() {
@@ -499,6 +566,21 @@ func (c *testClient) record(rt *recvTrack, p *rtp.Packet) {
 	now := time.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.inspect != nil {
+		c.inspect(rt, p)
+	}
+	if p.Padding && len(p.Payload) == 0 { // a probe's padding: it only takes a sequence number
+		rt.padding++
+		rt.seen[p.SequenceNumber] = true
+		if rt.packets > 0 && int16(p.SequenceNumber-rt.lastSeq) > 0 {
+			if p.SequenceNumber-rt.lastSeq != 1 {
+				rt.gaps++
+			}
+			rt.lastSeq = p.SequenceNumber
+		}
+
+		return
+	}
 	if rt.packets > 0 && !rt.seen[p.SequenceNumber] {
 		d := p.SequenceNumber - rt.lastSeq
 		if d != 1 && int16(d) > 0 {
@@ -517,6 +599,29 @@ func (c *testClient) record(rt *recvTrack, p *rtp.Packet) {
 	if rt.packets == 1 || int16(p.SequenceNumber-rt.lastSeq) > 0 {
 		rt.lastSeq, rt.lastTS, rt.lastAt = p.SequenceNumber, p.Timestamp, now
 	}
+}
+
+// publisherSignals returns the signals about c's publisher connection of one type so far.
+func (c *testClient) publisherSignals(typ string) []Signal {
+	out, _ := c.publisherSignalTimes(typ)
+
+	return out
+}
+
+// publisherSignalTimes is publisherSignals with when each was handed to the client.
+func (c *testClient) publisherSignalTimes(typ string) ([]Signal, []time.Time) {
+	c.sigMu.Lock()
+	defer c.sigMu.Unlock()
+	var out []Signal
+	var at []time.Time
+	for i, s := range c.pubSignal {
+		if s.Type == typ {
+			out = append(out, s)
+			at = append(at, c.pubAt[i])
+		}
+	}
+
+	return out, at
 }
 
 // packets counts what arrived from stream (a participant id) of kind, over all its tracks.

@@ -28,9 +28,21 @@ func maxWriters() int { return 2 * runtime.GOMAXPROCS(0) }
 // laneItem tells a writer lane which cached packet to forward.
 type laneItem struct {
 	at         int64 // arrival time, monoNow
+	gen        uint32
 	seq        uint16
+	layer      int8
 	keyframe   bool // starts a keyframe
 	inKeyframe bool // belongs to one
+}
+
+// pktInfo is what the fan-out knows of one packet beyond its RTP header, worked out once for
+// all its subscribers.
+type pktInfo struct {
+	now      int64 // when the lane took the packet, monoNow
+	gen      uint32
+	layer    int8
+	keyframe bool // starts a keyframe
+	vp8      vp8Desc
 }
 
 // lane is one goroutine's share of a track's subscribers. Every field the forwarding path reads is
@@ -40,33 +52,41 @@ type lane struct {
 	subs  atomic.Pointer[[]*downTrack]
 	busy  atomic.Uint64 // odd while a packet is being written; see waitIdle
 	queue chan laneItem // nil for the inline lane
-	n     int           // subscribers, guarded by t.mu
-	waits waitGate      // owned by the lane's goroutine
-	c     laneCounters  // written by this lane's goroutine (and the reader on queue_full)
+	// layers is the set of simulcast layers some subscriber of the lane forwards or switches
+	// to; readers enqueue nothing else (a writer lane of a simulcast track only).
+	layers atomic.Uint32
+	n      int          // subscribers, guarded by t.mu
+	waits  waitGate     // owned by the lane's goroutine
+	c      laneCounters // written by this lane's goroutine (and the reader on queue_full)
 }
 
-// forward writes one packet to every subscriber of the lane, or drops it for all of them while
-// the publisher's gate is closed.
-func (l *lane) forward(p *rtp.Packet, keyframe bool, at int64) {
+// forward writes one packet to every subscriber of the lane that forwards its layer, or drops it
+// for them while the publisher's gate is closed.
+func (l *lane) forward(p *rtp.Packet, in *pktInfo, at int64) {
 	l.busy.Add(1)
 	if list := l.subs.Load(); list != nil && len(*list) > 0 {
 		if !l.t.gate.Load() {
+			var muted uint64
 			for _, d := range *list {
-				d.pause()
+				if d.gated(in.layer) {
+					muted++
+				}
 			}
-			l.c.dropped[dropMuted].Add(uint64(len(*list)))
+			l.c.dropped[dropMuted].Add(muted)
 		} else {
 			var fwd uint64
 			for _, d := range *list {
-				if r := d.write(p, keyframe, at); r != dropNone {
+				switch r := d.write(p, in, at); r {
+				case dropNone:
+					fwd++
+				case dropSkip:
+				default:
 					l.c.dropped[r].Add(1)
-
-					continue
 				}
-				fwd++
 			}
 			if fwd > 0 {
 				l.c.forwarded.Add(fwd)
+				l.c.byLayer[in.layer].Add(fwd)
 				l.c.bytes.Add(fwd * uint64(len(p.Payload)))
 			}
 		}
@@ -97,7 +117,7 @@ func (l *lane) behind(it laneItem, reason dropReason) {
 	l.dropAll(reason)
 	l.t.noteCongestion(monoNow())
 	if it.inKeyframe {
-		l.t.requestKeyframe()
+		l.t.requestKeyframe(int(it.layer), pliLoss)
 	}
 }
 
@@ -124,7 +144,11 @@ func (l *lane) run(done <-chan struct{}) {
 
 				continue
 			}
-			n, _ := l.t.cache.get(it.seq, buf)
+			ly := l.t.layer(int(it.layer))
+			if ly == nil {
+				continue
+			}
+			n, _ := ly.cache.get(it.seq, buf)
 			if n == 0 {
 				l.dropAll(dropCacheMiss)
 
@@ -133,7 +157,11 @@ func (l *lane) run(done <-chan struct{}) {
 			if p.Unmarshal(buf[:n]) != nil {
 				continue
 			}
-			l.forward(&p, it.keyframe, it.at)
+			in := pktInfo{now: monoNow(), gen: it.gen, layer: it.layer, keyframe: it.keyframe}
+			if l.t.vp8 {
+				in.vp8 = parseVP8(p.Payload)
+			}
+			l.forward(&p, &in, it.at)
 		}
 	}
 }
@@ -165,10 +193,23 @@ func (l *lane) setSubs(list []*downTrack) {
 	l.n = len(list)
 	if len(list) == 0 {
 		l.subs.Store(nil)
+		l.layers.Store(0)
 
 		return
 	}
 	l.subs.Store(&list)
+	l.updateLayers()
+}
+
+// updateLayers recomputes the layers the lane's subscribers need; callers hold t.mu.
+func (l *lane) updateLayers() {
+	var mask uint32
+	if list := l.subs.Load(); list != nil {
+		for _, d := range *list {
+			mask |= d.laneLayers()
+		}
+	}
+	l.layers.Store(mask)
 }
 
 // with returns a copy of the lane's list with d added; callers hold t.mu.

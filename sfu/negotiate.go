@@ -28,6 +28,12 @@ func (p *Peer) attach(t *upTrack) (failed *downTrack) {
 		return nil
 	}
 	d := newDownTrack(t, p)
+	if t.kind == KindVideo {
+		d.maxLayer.Store(p.qualityFor(t))
+		if d.maxLayer.Load() == noLayer {
+			d.target.Store(noLayer)
+		}
+	}
 	if !t.addDown(d) {
 		return nil // the track ended meanwhile
 	}
@@ -50,6 +56,8 @@ func (p *Peer) attach(t *upTrack) (failed *downTrack) {
 	}
 	d.sender = tr.Sender()
 	p.downs[t] = d
+	p.publishDowns()
+	p.kickAlloc()
 	p.mu.Lock()
 	if !p.closed {
 		p.wg.Add(1)
@@ -69,6 +77,7 @@ func (p *Peer) unsubscribe(d *downTrack) {
 		return
 	}
 	delete(p.downs, d.up)
+	p.publishDowns()
 	if p.isClosed() {
 		return
 	}
@@ -76,6 +85,15 @@ func (p *Peer) unsubscribe(d *downTrack) {
 		p.log.Debug("remove track from subscriber", "track", d.up.id, "err", err)
 	}
 	p.markDirty()
+}
+
+// publishDowns gives the allocator the current list of downTracks; callers hold subMu.
+func (p *Peer) publishDowns() {
+	list := make([]*downTrack, 0, len(p.downs))
+	for _, d := range p.downs {
+		list = append(list, d)
+	}
+	p.downList.Store(&list)
 }
 
 // markDirty records a change to negotiate; callers hold subMu.

@@ -47,7 +47,7 @@ func TestStalePacketsAreDropped(t *testing.T) {
 	a.publish(true, true)
 	tracks := []*upTrack{publishedTrack(t, s, "room", "a", KindAudio), publishedTrack(t, s, "room", "a", KindVideo)}
 	for _, tr := range tracks {
-		if tr.arrival == nil {
+		if tr.layer(layerF).arrival.Load() == nil {
 			t.Fatalf("%s track: no arrival times from its SRTP buffer", tr.kind)
 		}
 		tr.mu.Lock()
@@ -62,7 +62,7 @@ func TestStalePacketsAreDropped(t *testing.T) {
 	// Hold the reader and the lanes (both need the cache) for twice maxForwardDelay of audio.
 	plis := a.plisReceived.Load()
 	for _, tr := range tracks {
-		tr.cache.mu.Lock()
+		tr.layer(layerF).cache.mu.Lock()
 	}
 	first := uint16(1000 + a.audioSent.Load() + 1)             // the harness numbers audio from 1001
 	held := int(2 * maxForwardDelay / (20 * time.Millisecond)) // twice maxForwardDelay of audio
@@ -71,7 +71,7 @@ func TestStalePacketsAreDropped(t *testing.T) {
 	})
 	last := uint16(1000 + a.audioSent.Load())
 	for _, tr := range tracks {
-		tr.cache.mu.Unlock()
+		tr.layer(layerF).cache.mu.Unlock()
 	}
 	b.waitReceiving(t, 25, a) // fresh packets flow again
 	c.waitReceiving(t, 25, a)
@@ -185,16 +185,16 @@ func TestLaneDropOfKeyframeRequestsKeyframe(t *testing.T) {
 	l := &lane{t: tr, queue: make(chan laneItem, 1)}
 	l.setSubs([]*downTrack{d})
 	plis := a.plisReceived.Load()
-	tr.lastPLI.Store(-int64(pliInterval)) // the last request was not just now
-	l.enqueue(laneItem{at: monoNow(), seq: 1})
-	l.enqueue(laneItem{at: monoNow(), seq: 2})
+	tr.layer(layerF).lastPLI.Store(-int64(pliInterval)) // the last request was not just now
+	l.enqueue(laneItem{at: monoNow(), seq: 1, layer: layerF})
+	l.enqueue(laneItem{at: monoNow(), seq: 2, layer: layerF})
 	if n := l.c.dropped[dropQueueFull].Load(); n != 1 || !tr.congested(monoNow()) {
 		t.Fatalf("queue_full %d, congested %v", n, tr.congested(monoNow()))
 	}
-	if tr.lastPLI.Load() >= 0 {
+	if tr.layer(layerF).lastPLI.Load() >= 0 {
 		t.Error("a keyframe was requested for a dropped interframe")
 	}
-	l.enqueue(laneItem{at: monoNow(), seq: 3, inKeyframe: true})
+	l.enqueue(laneItem{at: monoNow(), seq: 3, layer: layerF, inKeyframe: true})
 	waitFor(t, "the publisher receiving a keyframe request", func() bool { return a.plisReceived.Load() > plis })
 }
 

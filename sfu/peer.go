@@ -22,51 +22,84 @@ type Peer struct {
 	id      string
 	log     *slog.Logger
 	send    func(Signal)
+	api     *webrtc.API // the publisher connections' (see publisherAPI)
+	streams *pubStreams
 	pubPC   atomic.Pointer[webrtc.PeerConnection] // replaced only before its first negotiation
 	sub     *webrtc.PeerConnection
 	twccSeq atomic.Uint32 // transport-wide sequence of the subscriber connection
+	bwe     *estimator    // the subscriber connection's downlink
+	alloc   allocator
+
+	// The prober's choice of a downTrack to carry padding, and the padding rate (bytes per
+	// second) until probeUntil (monoNow).
+	probeHost   atomic.Pointer[downTrack]
+	probeRate   atomic.Int64
+	probeUntil  atomic.Int64
+	probeBursts atomic.Int32
 
 	pubMu    sync.Mutex // serializes the publisher's negotiation
 	pubCands []webrtc.ICECandidateInit
+	secs     atomic.Pointer[map[string]sectionDecl] // the sending sections of the last offer
+	screen   atomic.Pointer[streamScreen]
 
-	subMu    sync.Mutex // serializes every operation on the subscriber connection
-	subCands []webrtc.ICECandidateInit
-	downs    map[*upTrack]*downTrack
-	inFlight bool // an offer was sent and its answer has not arrived
-	dirty    bool // tracks were added or removed since the last offer
-	answered bool // an answer was applied: the next offer renegotiates
-	kick     chan struct{}
-	subUp    atomic.Bool // the subscriber connection's ICE has connected (see negotiate)
+	subMu     sync.Mutex // serializes every operation on the subscriber connection
+	subCands  []webrtc.ICECandidateInit
+	downs     map[*upTrack]*downTrack
+	downList  atomic.Pointer[[]*downTrack] // downs, for the allocator
+	qualities map[qualityKey]int32         // maximum layer asked per publisher and source
+	inFlight  bool                         // an offer was sent and its answer has not arrived
+	dirty     bool                         // tracks were added or removed since the last offer
+	answered  bool                         // an answer was applied: the next offer renegotiates
+	kick      chan struct{}
+	subUp     atomic.Bool // the subscriber connection's ICE has connected (see negotiate)
 
 	sigMu        sync.Mutex // serializes send
 	subOfferSent bool
 	held         []Signal // subscriber candidates gathered before the first offer went out
 
-	mu     sync.Mutex
-	closed bool
-	tracks map[*upTrack]struct{}
-	wg     sync.WaitGroup // the peer's goroutines
+	mu       sync.Mutex
+	closed   bool
+	tracks   map[*upTrack]struct{}
+	bySource map[Source]*upTrack
+	wg       sync.WaitGroup // the peer's goroutines
 
 	closing chan struct{}
 	done    chan struct{}
+
+	// Packets Pion's ICE agent dropped from the publisher connection for a full buffer, and
+	// when that was last logged (monoNow): see overflowed.
+	overflows, overflowLogged atomic.Int64
+}
+
+// qualityKey names one published source of one publisher.
+type qualityKey struct {
+	publisher string
+	source    Source
 }
 
 func newPeer(s *SFU, r *room, id string, send func(Signal)) (*Peer, error) {
 	p := &Peer{
 		s: s, room: r, id: id, send: send,
-		log:     s.log.With("room", r.id, "participant", id),
-		downs:   map[*upTrack]*downTrack{},
-		kick:    make(chan struct{}, 1),
-		tracks:  map[*upTrack]struct{}{},
-		closing: make(chan struct{}),
-		done:    make(chan struct{}),
+		log:       s.log.With("room", r.id, "participant", id),
+		downs:     map[*upTrack]*downTrack{},
+		qualities: map[qualityKey]int32{},
+		kick:      make(chan struct{}, 1),
+		tracks:    map[*upTrack]struct{}{},
+		bySource:  map[Source]*upTrack{},
+		closing:   make(chan struct{}),
+		done:      make(chan struct{}),
 	}
-	pub, err := s.pubAPI.NewPeerConnection(webrtc.Configuration{})
+	p.bwe = newEstimator(s.counters)
+	p.bwe.dropped, p.bwe.log = p.kickAlloc, p.log
+	p.alloc.init()
+	p.streams = newPubStreams(p)
+	p.api = s.apis.publisherAPI(p.streams, refusalLog{next: s.logs, peer: p})
+	pub, err := p.api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, fmt.Errorf("publisher peer connection: %w", err)
 	}
 	p.pubPC.Store(pub)
-	if p.sub, err = s.subAPI.NewPeerConnection(webrtc.Configuration{}); err != nil {
+	if p.sub, err = s.apis.sub.NewPeerConnection(webrtc.Configuration{}); err != nil {
 		_ = pub.Close()
 
 		return nil, fmt.Errorf("subscriber peer connection: %w", err)
@@ -75,8 +108,9 @@ func newPeer(s *SFU, r *room, id string, send func(Signal)) (*Peer, error) {
 	p.sub.OnConnectionStateChange(p.watch(TargetSubscriber))
 	p.sub.OnICEConnectionStateChange(p.onSubscriberICE)
 	p.sub.OnICECandidate(p.onSubscriberCandidate)
-	p.wg.Add(1)
+	p.wg.Add(2)
 	go p.negotiator()
+	go p.allocLoop()
 
 	return p, nil
 }
@@ -102,7 +136,12 @@ func (p *Peer) watch(target Target) func(webrtc.PeerConnectionState) {
 		if (st != webrtc.PeerConnectionStateFailed && st != webrtc.PeerConnectionStateClosed) || p.isClosed() {
 			return
 		}
-		p.log.Info("peer connection ended", "target", target, "state", st.String())
+		// A client closing its connection is a leave; a failure (ICE or DTLS) is worth an info line.
+		level := slog.LevelDebug
+		if st == webrtc.PeerConnectionStateFailed {
+			level = slog.LevelInfo
+		}
+		p.log.Log(context.Background(), level, "peer connection ended", "target", target, "state", st.String())
 		// Not on Pion's callback goroutine: closing takes locks Pion may be waiting on.
 		go p.Close()
 	}
@@ -142,6 +181,7 @@ func (p *Peer) Close() {
 	p.subMu.Lock()
 	downs := p.downs
 	p.downs = map[*upTrack]*downTrack{}
+	p.downList.Store(nil)
 	p.subMu.Unlock()
 	for _, d := range downs {
 		d.up.removeDown(d)
@@ -162,38 +202,115 @@ func (p *Peer) Close() {
 // forgetTrack drops an ended track from the peer's list.
 func (p *Peer) forgetTrack(t *upTrack) {
 	p.mu.Lock()
+	_, had := p.tracks[t]
 	delete(p.tracks, t)
+	if p.bySource[t.source] == t {
+		delete(p.bySource, t.source)
+	}
+	closed := p.closed
 	p.mu.Unlock()
+	if had && !closed {
+		p.sourcesChanged()
+	}
 }
 
-// onTrack starts forwarding a track the client began to send.
-func (p *Peer) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
-	kind := KindAudio
-	if remote.Kind() == webrtc.RTPCodecTypeVideo {
-		kind = KindVideo
+// sections returns the sending sections of the last offer, by mid.
+func (p *Peer) sections() map[string]sectionDecl {
+	if m := p.secs.Load(); m != nil {
+		return *m
 	}
-	gate, ok := p.room.gate(p.id, kind)
+
+	return nil
+}
+
+// onTrack starts receiving a stream the client began to send, as a track or a layer of one, if
+// its offer declared it; anything else is refused.
+func (p *Peer) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	ssrc := uint32(remote.SSRC())
+	decl, layer, ok := p.declaredFor(remote, recv)
+	if !ok {
+		// A stream claiming a declared section's MID takes the section's track in Pion: the
+		// track's reader then reads the refused stream, fails and ends the track.
+		p.orphan(remote)
+		p.refuse(ssrc)
+
+		return
+	}
+	gate, ok := p.room.gate(p.id, decl.source)
 	if !ok {
 		return
 	}
-	id := fmt.Sprintf("%s-%d", kind, p.s.trackSeq.Add(1))
-	t := newUpTrack(id, p, kind, gate, remote.Codec(), uint32(remote.SSRC()))
-	t.remote, t.receiver = remote, recv
-	t.arrival = p.s.arrivals.lookup(uint32(remote.SSRC()))
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
 
 		return
 	}
-	p.tracks[t] = struct{}{}
+	t, old := p.bySource[decl.source], (*upTrack)(nil)
+	created := false
+	if t == nil || t.mid != decl.mid || t.isClosed() {
+		if t != nil && t.mid != decl.mid {
+			old = t // the source moved to another section
+		}
+		id := fmt.Sprintf("%s-%d", decl.source, p.s.trackSeq.Add(1))
+		t = newUpTrack(id, p, decl, gate, remote.Codec())
+		p.bySource[decl.source] = t
+		p.tracks[t] = struct{}{}
+		created = true
+	}
+	if l := t.layer(layer); l != nil && l.remote == remote {
+		// Pion moved a track to another SSRC of the same section (the reader follows it).
+		p.mu.Unlock()
+		if old := l.arrival.Swap(p.streams.accept(ssrc)); old != nil {
+			old.kill() // nothing reads the old stream any more
+		}
+
+		return
+	}
+	l := newUpLayer(t, layer, remote.RID(), ssrc)
+	l.remote, l.receiver = remote, recv
+	if !t.addLayer(l) {
+		p.mu.Unlock()
+		p.refuse(ssrc)
+
+		return
+	}
+	l.arrival.Store(p.streams.accept(ssrc))
 	p.wg.Add(2)
 	p.mu.Unlock()
-	p.s.counters.addTrack(t)
-	p.log.Debug("track published", "track", id, "codec", remote.Codec().MimeType, "ssrc", remote.SSRC())
-	go t.run()
-	go t.drainRTCP()
-	p.room.addTrack(t)
+	if old != nil {
+		old.close()
+	}
+	if created {
+		p.s.counters.addTrack(t)
+	}
+	p.log.Debug("stream published", "track", t.id, "source", t.source, "rid", remote.RID(),
+		"codec", remote.Codec().MimeType, "ssrc", ssrc)
+	go l.run()
+	go t.drainRTCP(l)
+	if created {
+		p.room.addTrack(t)
+		p.sourcesChanged()
+	}
+}
+
+// sourcesChanged tells the client which sources the server receives from it.
+func (p *Peer) sourcesChanged() {
+	p.signal(Signal{Type: SignalSources, Target: TargetPublisher, Sources: p.PublishedSources()})
+}
+
+// PublishedSources lists the sources the participant's publisher connection carries as tracks.
+func (p *Peer) PublishedSources() []Source {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []Source
+	for _, src := range allSources {
+		if t := p.bySource[src]; t != nil {
+			out = append(out, src)
+		}
+	}
+
+	return out
 }
 
 // setRemote applies a client's description; anything Pion rejects in it is the client's mistake.
@@ -216,7 +333,7 @@ func setRemote(pc *webrtc.PeerConnection, desc webrtc.SessionDescription) (err e
 // signaling state before it has checked a description and cannot roll back, so an offer that
 // fails there would otherwise leave the real connection refusing every later offer.
 func (s *SFU) dryRunOffer(desc webrtc.SessionDescription) error {
-	pc, err := s.pubAPI.NewPeerConnection(webrtc.Configuration{})
+	pc, err := s.apis.scratch.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return fmt.Errorf("scratch connection: %w", err)
 	}
@@ -231,11 +348,25 @@ func (s *SFU) dryRunOffer(desc webrtc.SessionDescription) error {
 	return nil
 }
 
-// Offer applies the client's publisher offer and returns our answer. It may be called again at
-// any time (tracks added or removed). The answer carries all our candidates: with one UDP port
-// gathering is immediate, and the client gets them in the same message.
+// Offer applies the client's publisher offer with the default sources (its first sending audio
+// section is the microphone, its first sending video section the camera) and returns our answer.
 func (p *Peer) Offer(ctx context.Context, offer string) (string, error) {
+	return p.OfferSources(ctx, offer, nil)
+}
+
+// OfferSources applies the client's publisher offer and returns our answer. sources names the
+// sending sections by mid; a sending section it does not name is the microphone (the first
+// audio one) or the camera (the first video one). An offer whose sections and sources do not fit
+// is refused with a *SourcesError (an ErrBadSDP) and changes nothing. It may be called again at
+// any time (tracks added or removed; a section whose track is being forwarded keeps its source).
+// The answer carries all our candidates: with one UDP port gathering is immediate, and the
+// client gets them in the same message.
+func (p *Peer) OfferSources(ctx context.Context, offer string, sources map[string]Source) (string, error) {
 	if err := validateSDP(offer); err != nil {
+		return "", fmt.Errorf("publisher offer: %w", err)
+	}
+	secs, err := offerSections(offer, sources)
+	if err != nil {
 		return "", fmt.Errorf("publisher offer: %w", err)
 	}
 	desc := webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}
@@ -247,7 +378,12 @@ func (p *Peer) Offer(ctx context.Context, offer string) (string, error) {
 	if p.isClosed() {
 		return "", ErrClosed
 	}
+	if err := p.checkMoves(secs); err != nil {
+		return "", fmt.Errorf("publisher offer: %w", err)
+	}
+	prev := p.secs.Swap(&secs) // before Pion sees the offer: its streams may start at once
 	if err := setRemote(p.pub(), desc); err != nil {
+		p.secs.Store(prev)
 		if p.isClosed() {
 			return "", ErrClosed
 		}
@@ -255,6 +391,8 @@ func (p *Peer) Offer(ctx context.Context, offer string) (string, error) {
 
 		return "", fmt.Errorf("publisher offer: %w", err)
 	}
+	p.dropUndeclared(secs)
+	p.updateScreen()
 	p.addHeld(p.pub(), &p.pubCands)
 	gathered := webrtc.GatheringCompletePromise(p.pub())
 	answer, err := p.pub().CreateAnswer(nil)
@@ -281,6 +419,35 @@ func (p *Peer) Offer(ctx context.Context, offer string) (string, error) {
 	return p.pub().LocalDescription().SDP, nil
 }
 
+// checkMoves refuses an offer that gives a section being received another source: its stream
+// would go on under the old one (Pion announces a section's stream once).
+func (p *Peer) checkMoves(secs map[string]sectionDecl) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for src, t := range p.bySource {
+		if d, ok := secs[t.mid]; ok && d.source != src {
+			return &SourcesError{Mid: t.mid, Reason: fmt.Sprintf("carries %s; it cannot become %s", src, d.source)}
+		}
+	}
+
+	return nil
+}
+
+// dropUndeclared ends the tracks of sections that stopped sending.
+func (p *Peer) dropUndeclared(secs map[string]sectionDecl) {
+	p.mu.Lock()
+	var gone []*upTrack
+	for _, t := range p.bySource {
+		if _, ok := secs[t.mid]; !ok {
+			gone = append(gone, t)
+		}
+	}
+	p.mu.Unlock()
+	for _, t := range gone {
+		t.close()
+	}
+}
+
 // recoverPublisher runs after an offer we could not answer. Pion changes the signaling state
 // before it finishes checking a description and cannot roll back, so a publisher connection left
 // waiting for our answer would refuse every later offer. One that never completed a negotiation
@@ -296,7 +463,7 @@ func (p *Peer) recoverPublisher() {
 
 		return
 	}
-	fresh, err := p.s.pubAPI.NewPeerConnection(webrtc.Configuration{})
+	fresh, err := p.api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		p.log.Error("replace publisher connection", "err", err)
 		go p.Close()

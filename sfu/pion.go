@@ -22,7 +22,7 @@ import (
 
 // newMux opens the one UDP port all media of this server goes through.
 // With writes non-nil every socket of the mux is a udpbatch.Conn (batched writes).
-func newMux(cfg Config, lf logging.LoggerFactory, writes *udpbatch.Stats) (ice.UDPMux, int, error) {
+func newMux(cfg Config, lf slogFactory, writes *udpbatch.Stats) (ice.UDPMux, int, error) {
 	log := lf.NewLogger("udpmux")
 	if cfg.LoopbackOnly {
 		conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: cfg.UDPPort})
@@ -31,7 +31,8 @@ func newMux(cfg Config, lf logging.LoggerFactory, writes *udpbatch.Stats) (ice.U
 		}
 		port := conn.LocalAddr().(*net.UDPAddr).Port
 		if err := setSocketBuffers(conn); err != nil {
-			log.Warnf("media socket: %v", err)
+			// Ours, not Pion's: at warning level, whatever the level of Pion's warnings.
+			lf.log.Warn("media socket buffers", "err", err)
 		}
 
 		var pc net.PacketConn = conn
@@ -101,36 +102,51 @@ func newSettingEngine(cfg Config, mux ice.UDPMux, lf logging.LoggerFactory) (web
 	return se, nil
 }
 
-// newAPIs builds the two Pion APIs. Publisher connections generate NACKs, receiver reports and
-// TWCC feedback for what clients send. Subscriber connections send sender reports; NACKs from
-// subscribers are answered by downTrack from the per-track cache (not Pion's responder, which
-// keeps a copy of every packet per subscriber), and the TWCC sequence is written by downTrack
-// (Pion's header extension interceptor allocates per packet). Publisher connections queue what
-// they receive in arr's buffers, which note arrival times for the tracks' readers.
-func newAPIs(se webrtc.SettingEngine, lf logging.LoggerFactory, arr *arrivals) (pub, sub *webrtc.API, err error) {
+// maxPublisherNACKs bounds how often the server asks a publisher for one lost packet.
+const maxPublisherNACKs = 4
+
+// pionAPIs are what the peer connections are made from. Publisher connections generate NACKs,
+// receiver reports and TWCC feedback for what clients send; each publisher gets its own API
+// (publisherAPI) so that its SRTP read buffers and Pion's logs about its streams are its own.
+// Subscriber connections send sender reports; NACKs from subscribers are answered by downTrack
+// from the per-layer cache (not Pion's responder, which keeps a copy of every packet per
+// subscriber), and the TWCC sequence is written by downTrack (Pion's header extension
+// interceptor allocates per packet) and its feedback read by the subscriber's estimator.
+type pionAPIs struct {
+	pubMedia *webrtc.MediaEngine
+	pubIR    *interceptor.Registry
+	pubSE    webrtc.SettingEngine
+	scratch  *webrtc.API // publisher connections that never carry media (offer dry runs)
+	sub      *webrtc.API
+}
+
+func newAPIs(se webrtc.SettingEngine, lf logging.LoggerFactory) (*pionAPIs, error) {
 	pubMedia, subMedia := &webrtc.MediaEngine{}, &webrtc.MediaEngine{}
-	if err := registerMedia(pubMedia); err != nil {
-		return nil, nil, fmt.Errorf("register publisher codecs: %w", err)
+	if err := registerMedia(pubMedia, true); err != nil {
+		return nil, fmt.Errorf("register publisher codecs: %w", err)
 	}
-	if err := registerMedia(subMedia); err != nil {
-		return nil, nil, fmt.Errorf("register subscriber codecs: %w", err)
+	if err := registerMedia(subMedia, false); err != nil {
+		return nil, fmt.Errorf("register subscriber codecs: %w", err)
 	}
 	if err := registerSubscriberExtensions(subMedia); err != nil {
-		return nil, nil, fmt.Errorf("register subscriber header extensions: %w", err)
+		return nil, fmt.Errorf("register subscriber header extensions: %w", err)
 	}
 
 	pubIR := &interceptor.Registry{}
-	nackGen, err := nack.NewGeneratorInterceptor(nack.WithGeneratorLoggerFactory(lf))
+	// A packet repaired on an RTX stream never reaches the generator's log of the media
+	// stream (Pion unwraps it later): without a bound it is asked for until it leaves the log.
+	nackGen, err := nack.NewGeneratorInterceptor(nack.WithGeneratorLoggerFactory(lf),
+		nack.GeneratorMaxNacksPerPacket(maxPublisherNACKs))
 	if err != nil {
-		return nil, nil, fmt.Errorf("nack generator: %w", err)
+		return nil, fmt.Errorf("nack generator: %w", err)
 	}
 	rr, err := report.NewReceiverInterceptor(report.WithReceiverLoggerFactory(lf))
 	if err != nil {
-		return nil, nil, fmt.Errorf("receiver reports: %w", err)
+		return nil, fmt.Errorf("receiver reports: %w", err)
 	}
 	twccFeedback, err := twcc.NewSenderInterceptor(twcc.WithLoggerFactory(lf))
 	if err != nil {
-		return nil, nil, fmt.Errorf("twcc feedback: %w", err)
+		return nil, fmt.Errorf("twcc feedback: %w", err)
 	}
 	pubIR.Add(nackGen)
 	pubIR.Add(rr)
@@ -139,24 +155,37 @@ func newAPIs(se webrtc.SettingEngine, lf logging.LoggerFactory, arr *arrivals) (
 	subIR := &interceptor.Registry{}
 	sr, err := report.NewSenderInterceptor(report.WithSenderLoggerFactory(lf))
 	if err != nil {
-		return nil, nil, fmt.Errorf("sender reports: %w", err)
+		return nil, fmt.Errorf("sender reports: %w", err)
 	}
 	subIR.Add(sr)
 
-	pubSE := se
-	pubSE.BufferFactory = arr.newBuffer
-	pub = webrtc.NewAPI(webrtc.WithMediaEngine(pubMedia), webrtc.WithInterceptorRegistry(pubIR),
-		webrtc.WithSettingEngine(pubSE))
-	sub = webrtc.NewAPI(webrtc.WithMediaEngine(subMedia), webrtc.WithInterceptorRegistry(subIR),
+	a := &pionAPIs{pubMedia: pubMedia, pubIR: pubIR, pubSE: se}
+	a.scratch = webrtc.NewAPI(webrtc.WithMediaEngine(pubMedia), webrtc.WithInterceptorRegistry(pubIR),
+		webrtc.WithSettingEngine(se))
+	a.sub = webrtc.NewAPI(webrtc.WithMediaEngine(subMedia), webrtc.WithInterceptorRegistry(subIR),
 		webrtc.WithSettingEngine(se))
 
-	return pub, sub, nil
+	return a, nil
+}
+
+// publisherAPI is the API for one publisher's connections: its SRTP streams get their buffers
+// from streams, and Pion's logs go through lf.
+func (a *pionAPIs) publisherAPI(streams *pubStreams, lf logging.LoggerFactory) *webrtc.API {
+	se := a.pubSE
+	se.BufferFactory = streams.newBuffer
+	se.LoggerFactory = lf
+
+	return webrtc.NewAPI(webrtc.WithMediaEngine(a.pubMedia), webrtc.WithInterceptorRegistry(a.pubIR),
+		webrtc.WithSettingEngine(se))
 }
 
 // slogFactory routes Pion's logs into the sfu's logger, at the levels a server wants
-// (pionlog.Server).
-type slogFactory struct{ log *slog.Logger }
+// (pionlog.Server), counting Pion's faults for the metrics.
+type slogFactory struct {
+	log    *slog.Logger
+	faults *pionlog.Faults
+}
 
 func (f slogFactory) NewLogger(scope string) logging.LeveledLogger {
-	return pionlog.New(f.log, pionlog.Server).NewLogger(scope)
+	return pionlog.New(f.log, pionlog.Server, f.faults).NewLogger(scope)
 }

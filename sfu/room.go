@@ -5,26 +5,34 @@ import (
 	"sync/atomic"
 )
 
-// gateSet holds a participant's forwarding gates. They outlive its peers (a reconnecting host
-// stays muted) and are read by the forwarding path on every packet.
+// gateSet holds a participant's forwarding gates, one per source. They outlive its peers (a
+// reconnecting host stays muted) and are read by the forwarding path on every packet.
 type gateSet struct {
-	audio, video atomic.Bool
+	mic, camera, screen, screenAudio atomic.Bool
 }
 
 func newGateSet() *gateSet {
 	g := &gateSet{}
-	g.audio.Store(true)
-	g.video.Store(true)
+	for _, src := range allSources {
+		g.of(src).Store(true)
+	}
 
 	return g
 }
 
-func (g *gateSet) of(kind Kind) *atomic.Bool {
-	if kind == KindVideo {
-		return &g.video
-	}
+var allSources = [...]Source{SourceMicrophone, SourceCamera, SourceScreen, SourceScreenAudio}
 
-	return &g.audio
+func (g *gateSet) of(src Source) *atomic.Bool {
+	switch src {
+	case SourceCamera:
+		return &g.camera
+	case SourceScreen:
+		return &g.screen
+	case SourceScreenAudio:
+		return &g.screenAudio
+	default:
+		return &g.mic
+	}
 }
 
 // room is the set of participants whose media is forwarded to each other. It lives from first use
@@ -47,8 +55,8 @@ func newRoom(s *SFU, id string) *room {
 	}
 }
 
-// gate returns the participant's gate for kind, creating the set; false if the room is closed.
-func (r *room) gate(participantID string, kind Kind) (*atomic.Bool, bool) {
+// gate returns the participant's gate for a source, creating the set; false if the room is closed.
+func (r *room) gate(participantID string, src Source) (*atomic.Bool, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
@@ -60,7 +68,7 @@ func (r *room) gate(participantID string, kind Kind) (*atomic.Bool, bool) {
 		r.gates[participantID] = g
 	}
 
-	return g.of(kind), true
+	return g.of(src), true
 }
 
 // setPeer makes p the participant's peer and returns the one it replaces.
@@ -148,6 +156,29 @@ func (r *room) tracksOf(participantID string, kind Kind) []*upTrack {
 	}
 
 	return out
+}
+
+// tracksOfSource lists the participant's tracks of one source (one, or none; two for a moment
+// while a track moves to another section).
+func (r *room) tracksOfSource(participantID string, src Source) []*upTrack {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*upTrack
+	for t := range r.tracks {
+		if t.owner.id == participantID && t.source == src {
+			out = append(out, t)
+		}
+	}
+
+	return out
+}
+
+// peer returns the participant's peer, or nil.
+func (r *room) peer(participantID string) *Peer {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+
+	return r.peers[participantID]
 }
 
 // close closes every peer of the room.

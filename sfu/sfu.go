@@ -8,9 +8,11 @@ import (
 	"sync/atomic"
 
 	"github.com/pion/ice/v4"
+	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/parleyhq/parley/internal/pionlog"
 	"github.com/parleyhq/parley/sfu/udpbatch"
 )
 
@@ -40,6 +42,13 @@ var ErrBadSDP = errors.New("sfu: bad session description")
 // ErrClosed is returned by a closed Peer or SFU.
 var ErrClosed = errors.New("sfu: closed")
 
+// ErrNotFound is a request about a room, participant or published source the sfu does not have
+// (signaling answers not_found).
+var ErrNotFound = errors.New("sfu: not found")
+
+// ErrInvalid is a request with a value outside its type's range (signaling answers bad_request).
+var ErrInvalid = errors.New("sfu: invalid argument")
+
 // Config configures New.
 type Config struct {
 	// UDPPort is the one UDP port all media goes through (ICE UDP mux); 0 picks a free one.
@@ -58,30 +67,45 @@ type Config struct {
 	BatchWrites bool
 }
 
+// The types of Signal.
+const (
+	SignalOffer     = "offer"     // a subscriber offer (SDP)
+	SignalCandidate = "candidate" // a subscriber ICE candidate (Candidate)
+	// SignalPublisherLayers tells a publisher which simulcast layers of one of its sources some
+	// subscriber needs now (Source, Layers: RIDs, lowest first); it may stop encoding the others.
+	// Sent when the set changes, at most once a second per source, for simulcast sources only.
+	SignalPublisherLayers = "publisherLayers"
+	// SignalSources tells which sources the server now receives from the participant as tracks
+	// (Sources), whenever that changes.
+	SignalSources = "sources"
+)
+
 // Signal is something the sfu needs sent to a client over signaling.
 type Signal struct {
-	Type      string // "offer" (always TargetSubscriber) or "candidate"
+	Type      string // one of the Signal* constants
 	Target    Target
 	SDP       string                   // for "offer"
 	Candidate *webrtc.ICECandidateInit // for "candidate"; Candidate.Candidate == "" marks the end
+	Source    Source                   // for "publisherLayers"
+	Layers    []string                 // for "publisherLayers"
+	Sources   []Source                 // for "sources"
 }
 
 // SFU is the media server: rooms of participants whose tracks it forwards to each other.
 type SFU struct {
-	log            *slog.Logger
-	mux            ice.UDPMux
-	port           int
-	pubAPI, subAPI *webrtc.API
-	codecs         []webrtc.RTPCodecParameters
-	counters       *counters
-	registerer     prometheus.Registerer
-	collector      prometheus.Collector
-	trackSeq       atomic.Uint64
-	livePeers      atomic.Int64
-	writes         *udpbatch.Stats // nil unless cfg.BatchWrites
-
-	// arrivals are the publishers' SRTP read buffers, for their tracks' readers.
-	arrivals *arrivals
+	log        *slog.Logger
+	logs       logging.LoggerFactory
+	mux        ice.UDPMux
+	port       int
+	apis       *pionAPIs
+	codecs     []webrtc.RTPCodecParameters
+	counters   *counters
+	registerer prometheus.Registerer
+	collector  prometheus.Collector
+	trackSeq   atomic.Uint64
+	livePeers  atomic.Int64
+	writes     *udpbatch.Stats // nil unless cfg.BatchWrites
+	maxRefused int             // maxRefusedStreams; tests lower it
 
 	mu     sync.Mutex
 	closed bool
@@ -95,7 +119,7 @@ func New(cfg Config) (*SFU, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	lf := slogFactory{log: log}
+	lf := slogFactory{log: log, faults: pionlog.NewFaults()}
 	var writes *udpbatch.Stats
 	if cfg.BatchWrites {
 		writes = &udpbatch.Stats{}
@@ -110,22 +134,20 @@ func New(cfg Config) (*SFU, error) {
 
 		return nil, err
 	}
-	arr := newArrivals()
-	pub, sub, err := newAPIs(se, lf, arr)
+	apis, err := newAPIs(se, lf)
 	if err != nil {
 		_ = mux.Close()
 
 		return nil, err
 	}
 	s := &SFU{
-		log: log, mux: mux, port: port, pubAPI: pub, subAPI: sub, codecs: supportedCodecs(),
-		arrivals: arr,
-		counters: newCounters(), rooms: map[string]*room{}, writes: writes,
+		log: log, logs: lf, mux: mux, port: port, apis: apis, codecs: supportedCodecs(),
+		counters: newCounters(), rooms: map[string]*room{}, writes: writes, maxRefused: maxRefusedStreams,
 	}
 	if cfg.Registerer != nil {
-		var c prometheus.Collector = newCollector(s)
+		c := collectors{newCollector(s), lf.faults}
 		if writes != nil {
-			c = collectors{c, udpbatch.NewCollector("parley_sfu", writes)}
+			c = append(c, udpbatch.NewCollector("parley_sfu", writes))
 		}
 		if err := cfg.Registerer.Register(c); err != nil {
 			_ = mux.Close()
@@ -250,39 +272,11 @@ func (s *SFU) peerEnded() {
 	s.peers.Done()
 }
 
-// SetForwarding opens or closes the gate of a participant's tracks of one kind. When it returns
-// with forward false, no packet of that kind from that participant is written to anyone any more.
-// The gate is kept per room and participant: it applies to tracks published later and to a
-// replacing peer. Opening a video gate asks the publisher for a keyframe.
-func (s *SFU) SetForwarding(roomID, participantID string, kind Kind, forward bool) {
-	for {
-		r := s.room(roomID, true)
-		if r == nil {
-			return
-		}
-		g, ok := r.gate(participantID, kind)
-		if !ok {
-			continue // the room was closed meanwhile
-		}
-		was := g.Swap(forward)
-		tracks := r.tracksOf(participantID, kind)
-		for _, t := range tracks {
-			if !forward {
-				t.waitIdle()
-			} else if !was {
-				t.requestKeyframe()
-			}
-		}
-
-		return
-	}
-}
-
 // RequestKeyframe asks the participant's video publishers for a keyframe (rate limited).
 func (s *SFU) RequestKeyframe(roomID, participantID string) {
 	if r := s.room(roomID, false); r != nil {
 		for _, t := range r.tracksOf(participantID, KindVideo) {
-			t.requestKeyframe()
+			t.requestKeyframes(pliRequest)
 		}
 	}
 }

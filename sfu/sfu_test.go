@@ -30,7 +30,7 @@ func TestThreeParticipantsReceiveEachOther(t *testing.T) {
 			}
 		}
 	}
-	trackIDs := map[string]streamKey{}
+	trackIDs := map[string]streamKey{} // by stream and track id
 	for _, c := range cs {
 		got := c.streams()
 		if len(got) != 4 {
@@ -44,10 +44,13 @@ func TestThreeParticipantsReceiveEachOther(t *testing.T) {
 				t.Errorf("%s receives %d tracks for %v", c.id, len(tracks), k)
 			}
 			for _, id := range tracks {
-				if prev, ok := trackIDs[id]; ok && prev != k {
-					t.Errorf("track id %s used for %v and %v", id, prev, k)
+				if want := map[Kind]string{KindAudio: "microphone", KindVideo: "camera"}[k.kind]; id != want {
+					t.Errorf("%s receives %v as track %q, want %q", c.id, k, id, want)
 				}
-				trackIDs[id] = k
+				if prev, ok := trackIDs[k.stream+"/"+id]; ok && prev != k {
+					t.Errorf("track %s used for %v and %v", id, prev, k)
+				}
+				trackIDs[k.stream+"/"+id] = k
 			}
 		}
 		for _, kind := range []Kind{KindAudio, KindVideo} {

@@ -136,7 +136,10 @@ func TestMetrics(t *testing.T) {
 	}
 	for _, name := range []string{"parley_sfu_rooms", "parley_sfu_peers", "parley_sfu_packets_forwarded_total",
 		"parley_sfu_bytes_forwarded_total", "parley_sfu_packets_dropped_total", "parley_sfu_nacks_received_total",
-		"parley_sfu_nacks_answered_total", "parley_sfu_plis_sent_total"} {
+		"parley_sfu_nacks_answered_total", "parley_sfu_plis_sent_total", "parley_sfu_layer_packets_forwarded_total",
+		"parley_sfu_layer_switches_total", "parley_sfu_refused_streams_total", "parley_sfu_stream_restarts_total",
+		"parley_sfu_padding_packets_total", "parley_sfu_bandwidth_probes_total",
+		"parley_sfu_subscriber_bandwidth_estimate_bits_per_second"} {
 		if !seen[name] {
 			t.Errorf("metric %s missing", name)
 		}

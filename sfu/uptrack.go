@@ -1,8 +1,6 @@
 package sfu
 
 import (
-	"errors"
-	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,7 +10,7 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// pliInterval is the least time between two keyframe requests to one publisher: each keyframe
+// pliInterval is the least time between two keyframe requests for one layer: each keyframe
 // costs the publisher's uplink several normal frames, and one answers every waiting subscriber.
 const pliInterval = 500 * time.Millisecond
 
@@ -28,29 +26,26 @@ var clockBase = time.Now()
 // monoNow is a monotonic clock in nanoseconds, cheap enough to read once per packet.
 func monoNow() int64 { return int64(time.Since(clockBase)) }
 
-// upTrack is one track a publisher sends us, and its fan-out to subscribers.
+// upTrack is one source a publisher sends us (its microphone, camera, screen or screen audio),
+// received as one RTP stream or as up to three simulcast layers, and its fan-out to subscribers.
+// Each subscriber gets one downTrack that forwards one layer at a time.
 type upTrack struct {
-	id       string // unique in this server; the track id subscribers see
-	owner    *Peer
-	kind     Kind
-	codec    webrtc.RTPCodecParameters
-	ssrc     uint32
-	remote   *webrtc.TrackRemote
-	receiver *webrtc.RTPReceiver
-	gate     *atomic.Bool // the owner's gate for this kind, kept by the room across peers
-	keyframe keyframeFunc
-	cache    *packetCache
-	arrival  *arrivalBuffer // the SRTP stream's buffer; nil when unknown (arrival = read time)
-	lastPLI  atomic.Int64
-	// congestedAt is when a lane or the reader last dropped a packet for being behind (monoNow).
+	id        string // unique in this server, for logs
+	owner     *Peer
+	ctr       *counters
+	kind      Kind
+	source    Source
+	mid       string
+	codec     webrtc.RTPCodecParameters
+	gate      *atomic.Bool // the owner's gate for this source, kept by the room across peers
+	keyframe  keyframeFunc
+	vp8       bool
+	simulcast bool  // more than one layer declared: every layer goes through writer lanes
+	declared  uint8 // the layers the offer declared
+	layers    [numLayers]atomic.Pointer[upLayer]
+	// congestedAt is when a lane or a reader last dropped a packet for being behind (monoNow).
 	congestedAt atomic.Int64
 	done        chan struct{}
-
-	// Owned by the reader: the timestamp of the last keyframe, to tell its packets, and what the
-	// packets waited for it.
-	keyTS    uint32
-	keyValid bool
-	waits    waitGate
 
 	// Fan-out policy; fixed at creation (tests and benchmarks may set them before any subscriber).
 	inlineMax, perWriter, writerMax int
@@ -60,77 +55,69 @@ type upTrack struct {
 	downs      map[*downTrack]struct{}
 	inline     *lane
 	writers    []*lane
-	writerList atomic.Pointer[[]*lane] // what the reader enqueues to
+	writerList atomic.Pointer[[]*lane] // what the readers enqueue to
 	writersWG  sync.WaitGroup
+	dyn        dynacast
 }
 
-func newUpTrack(id string, owner *Peer, kind Kind, gate *atomic.Bool, codec webrtc.RTPCodecParameters, ssrc uint32) *upTrack {
-	size := audioCacheSize
-	if kind == KindVideo {
-		size = videoCacheSize
-	}
+func newUpTrack(id string, owner *Peer, decl sectionDecl, gate *atomic.Bool, codec webrtc.RTPCodecParameters) *upTrack {
 	t := &upTrack{
-		id: id, owner: owner, kind: kind, codec: codec, ssrc: ssrc, gate: gate,
+		id: id, owner: owner, kind: decl.kind, source: decl.source, mid: decl.mid, codec: codec, gate: gate,
 		keyframe:  keyframeDetector(codec.MimeType),
-		cache:     newPacketCache(size),
+		vp8:       codecIs(codec.MimeType, webrtc.MimeTypeVP8),
+		simulcast: decl.simulcast(),
+		declared:  decl.declaredLayers(),
 		done:      make(chan struct{}),
 		downs:     map[*downTrack]struct{}{},
 		inlineMax: defaultInlineMax, perWriter: defaultPerWriter, writerMax: maxWriters(),
 	}
+	if t.simulcast {
+		// Several readers feed one subscriber's state: only a writer lane may own it.
+		t.inlineMax = 0
+	}
+	t.ctr = newCounters() // a track without a peer (tests, benchmarks) counts on its own
+	if owner != nil {
+		t.ctr = owner.s.counters
+	}
 	t.inline = &lane{t: t}
-	t.lastPLI.Store(-int64(pliInterval))
 	t.congestedAt.Store(-int64(congestionHold))
+	t.dyn.reported = t.declared
 
 	return t
 }
 
-// run is the track's reader goroutine: it reads each packet into one reused buffer (TrackRemote's
-// ReadRTP would allocate a buffer and a packet every time) and forwards it.
-func (t *upTrack) run() {
-	defer t.owner.wg.Done()
-	defer t.writersWG.Wait()
-	defer t.close()
-	buf := make([]byte, maxPacketSize)
-	var p rtp.Packet
-	for failures := 0; failures < 100; {
-		n, _, err := t.remote.Read(buf)
-		if err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) {
-				return
-			}
-			failures++ // e.g. a payload type the publisher did not negotiate
-
-			continue
-		}
-		failures = 0
-		now := monoNow()
-		at := now
-		if t.arrival != nil {
-			if a := t.arrival.lastArrival(); a > 0 && a < now {
-				at = a
-			}
-		}
-		if t.waits.late(now-at, now) {
-			t.dropLate(now)
-
-			continue
-		}
-		t.handle(buf[:n], &p, at)
+// layer returns the layer i, or nil.
+func (t *upTrack) layer(i int) *upLayer {
+	if i < 0 || i >= numLayers {
+		return nil
 	}
+
+	return t.layers[i].Load()
 }
 
-// dropLate drops a packet the reader got too late, for every subscriber. It is not cached
-// either, so no NACK can bring it back: video needs a keyframe.
-func (t *upTrack) dropLate(now int64) {
-	t.noteCongestion(now)
-	t.inline.dropAll(dropLate)
-	if ws := t.writerList.Load(); ws != nil {
-		for _, w := range *ws {
-			w.dropAll(dropLate)
+// addLayer installs a received stream as layer i; false when the layer is not declared or
+// already received.
+func (t *upTrack) addLayer(l *upLayer) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed || t.declared&(1<<l.idx) == 0 || t.layers[l.idx].Load() != nil {
+		return false
+	}
+	t.layers[l.idx].Store(l)
+
+	return true
+}
+
+// handle forwards one packet of the track's only layer (tests and benchmarks; the readers use
+// their layer's handle).
+func (t *upTrack) handle(raw []byte, p *rtp.Packet, at int64) {
+	for i := numLayers - 1; i >= 0; i-- {
+		if l := t.layer(i); l != nil {
+			l.handle(raw, p, at, monoNow())
+
+			return
 		}
 	}
-	t.keyValid = false // what follows may belong to a keyframe whose start was dropped
-	t.requestKeyframe()
 }
 
 // noteCongestion marks the track congested (see congestionHold).
@@ -145,50 +132,44 @@ func (t *upTrack) congested(now int64) bool {
 	return now-t.congestedAt.Load() < int64(congestionHold)
 }
 
-// handle is the per-packet path from the read buffer to every subscriber.
-func (t *upTrack) handle(raw []byte, p *rtp.Packet, at int64) {
-	if p.Unmarshal(raw) != nil || len(p.Payload) == 0 {
-		return // malformed, or padding only (bandwidth probing) which carries no media
-	}
-	keyframe := t.kind == KindVideo && t.keyframe(p.Payload)
-	if keyframe {
-		t.keyTS, t.keyValid = p.Timestamp, true
-	}
-	t.cache.store(p.SequenceNumber, raw, at)
-	t.inline.forward(p, keyframe, at)
-	if ws := t.writerList.Load(); ws != nil {
-		it := laneItem{at: at, seq: p.SequenceNumber, keyframe: keyframe,
-			inKeyframe: t.keyValid && p.Timestamp == t.keyTS}
-		for _, w := range *ws {
-			w.enqueue(it)
-		}
-	}
-}
-
-// drainRTCP reads the publisher's RTCP for this track so the receiver-side interceptors (receiver
+// drainRTCP reads the publisher's RTCP for a layer so the receiver-side interceptors (receiver
 // reports need the sender reports) see it.
-func (t *upTrack) drainRTCP() {
+func (t *upTrack) drainRTCP(l *upLayer) {
 	defer t.owner.wg.Done()
 	buf := make([]byte, maxPacketSize)
 	for {
-		if _, _, err := t.receiver.Read(buf); err != nil {
+		var err error
+		if l.rid != "" {
+			_, _, err = l.receiver.ReadSimulcast(buf, l.rid)
+		} else {
+			_, _, err = l.receiver.Read(buf)
+		}
+		if err != nil {
 			return
 		}
 	}
 }
 
-// requestKeyframe sends a PLI to the publisher, at most once per pliInterval.
-func (t *upTrack) requestKeyframe() {
-	if t.kind != KindVideo {
+// requestKeyframe sends a PLI to the publisher for one layer, at most once per pliInterval.
+func (t *upTrack) requestKeyframe(layer int, cause pliCause) {
+	l := t.layer(layer)
+	if t.kind != KindVideo || l == nil || t.owner == nil {
 		return
 	}
-	now, last := monoNow(), t.lastPLI.Load()
-	if now-last < int64(pliInterval) || !t.lastPLI.CompareAndSwap(last, now) {
+	now, last := monoNow(), l.lastPLI.Load()
+	if now-last < int64(pliInterval) || !l.lastPLI.CompareAndSwap(last, now) {
 		return
 	}
-	pli := []rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: t.ssrc}}
+	pli := []rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: l.ssrc.Load()}}
 	if err := t.owner.pub().WriteRTCP(pli); err == nil {
-		t.owner.s.counters.plisSent.Add(1)
+		t.ctr.plis[cause].Add(1)
+	}
+}
+
+// requestKeyframes asks for a keyframe on every layer received.
+func (t *upTrack) requestKeyframes(cause pliCause) {
+	for i := range numLayers {
+		t.requestKeyframe(i, cause)
 	}
 }
 
@@ -203,6 +184,7 @@ func (t *upTrack) addDown(d *downTrack) bool {
 	d.lane = l
 	l.setSubs(l.with(d))
 	t.downs[d] = struct{}{}
+	t.updateNeedsLocked()
 
 	return true
 }
@@ -241,8 +223,10 @@ func (t *upTrack) removeDown(d *downTrack) {
 		return
 	}
 	delete(t.downs, d)
+	d.detached.Store(true)
 	l := d.lane
 	l.setSubs(l.without(d))
+	t.updateNeedsLocked()
 	t.mu.Unlock()
 	l.waitIdle()
 }
@@ -270,8 +254,8 @@ func (t *upTrack) isClosed() bool {
 }
 
 // close ends the track: forwarding stops before it returns, then the track leaves the room and
-// every subscriber (each renegotiates). Idempotent; the reader goroutine ends when the publisher's
-// connection stops the receiver.
+// every subscriber (each renegotiates). Idempotent; the reader goroutines end when the
+// publisher's connection stops the receiver.
 func (t *upTrack) close() {
 	t.mu.Lock()
 	if t.closed {
@@ -284,11 +268,15 @@ func (t *upTrack) close() {
 	for d := range t.downs {
 		downs = append(downs, d)
 	}
+	for d := range t.downs {
+		d.detached.Store(true)
+	}
 	t.downs = nil
 	lanes := append([]*lane{t.inline}, t.writers...)
 	for _, l := range lanes {
 		l.setSubs(nil)
 	}
+	t.dyn.stop()
 	t.mu.Unlock()
 	close(t.done)
 	for _, l := range lanes {
@@ -299,5 +287,5 @@ func (t *upTrack) close() {
 	for _, d := range downs {
 		d.sub.unsubscribe(d)
 	}
-	t.owner.s.counters.retireTrack(t)
+	t.ctr.retireTrack(t)
 }

@@ -104,7 +104,7 @@ func (s *session) enter(ctx context.Context, id wire.ID, member *meeting.Member,
 		return false
 	}
 	s.out.release(joined)
-	s.log.Info("joined", "role", res.Self.Role)
+	s.log.Debug("joined", "role", res.Self.Role) // the meeting's info line says it
 	return true
 }
 

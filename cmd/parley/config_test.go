@@ -51,6 +51,11 @@ func TestParseConfigRejects(t *testing.T) {
 		{"-max-participants", "1"},
 		{"-lobby-timeout", "0s"},
 		{"-no-such-flag"},
+		{"-log-format", "xml"},
+		{"-tls-cert", "c.pem"},
+		{"-tls-cert", "c.pem", "-tls-key", "k.pem", "-dev"},
+		{"-acme-domain", "meet.example.com", "-dev"},
+		{"-http-listen", ":80"},
 	} {
 		if _, err := parseConfig(args, none); err == nil {
 			t.Errorf("%v accepted", args)
@@ -63,5 +68,29 @@ func TestParseConfigRejects(t *testing.T) {
 		return ""
 	}); err == nil {
 		t.Error("PARLEY_LOOPBACK_ONLY=maybe accepted")
+	}
+}
+
+func TestParseConfigTLS(t *testing.T) {
+	none := func(string) string { return "" }
+	c, err := parseConfig([]string{"-acme-domain", "meet.example.com", "-acme-domain", "video.example.com"}, none)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.listen != ":443" || c.tls.httpListen != ":80" || !reflect.DeepEqual(c.tls.acmeDomains, []string{"meet.example.com", "video.example.com"}) {
+		t.Errorf("with ACME: listen %q, http-listen %q, domains %v", c.listen, c.tls.httpListen, c.tls.acmeDomains)
+	}
+	c, err = parseConfig([]string{"-acme-domain", "meet.example.com", "-listen", ":8443", "-http-listen", "off"}, none)
+	if err != nil || c.listen != ":8443" || c.tls.httpListen != "" {
+		t.Errorf("ACME on chosen ports: %+v, %v", c, err)
+	}
+	c, err = parseConfig([]string{"-dev"}, none)
+	if err != nil || c.listen != ":8080" || c.tls.httpListen != "" || !c.tls.dev {
+		t.Errorf("-dev: %+v, %v", c, err)
+	}
+	env := map[string]string{"PARLEY_ACME_DOMAIN": "a.example.com,b.example.com", "PARLEY_LOG_FORMAT": "json"}
+	c, err = parseConfig(nil, func(k string) string { return env[k] })
+	if err != nil || len(c.tls.acmeDomains) != 2 || c.logFormat != "json" {
+		t.Errorf("from the environment: %+v, %v", c, err)
 	}
 }
