@@ -141,6 +141,7 @@ func (s *Server) routes() *echo.Echo {
 	e.Use(securityHeaders(s.cfg))
 	e.POST("/api/meetings", s.createMeeting)
 	e.GET("/api/meetings/:id", s.getMeeting)
+	e.GET("/api/meetings/:id/audit", s.getAudit)
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/readyz", s.ready)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})))

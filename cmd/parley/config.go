@@ -24,6 +24,7 @@ type config struct {
 	createsPerMin   int
 	joinsPerMin     int
 	batchWrites     bool
+	lobbyTimeout    time.Duration
 	logFormat       string
 	logNames        bool
 	tls             tlsFlags
@@ -68,6 +69,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.IntVar(&c.joinsPerMin, "joins-per-minute", 60, "joins one client address may make a minute (raise it for load tests from one address)")
 	fs.BoolVar(&c.batchWrites, "batch-writes", false, "send media in batches (sendmmsg) from one writer per socket; see docs/benchmarks.md")
 	fs.DurationVar(&c.drainTimeout, "drain-timeout", 10*time.Second, "how long shutdown waits for clients to go")
+	fs.DurationVar(&c.lobbyTimeout, "lobby-timeout", 10*time.Minute, "how long a join may wait in the lobby for the host's decision")
 
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
@@ -95,6 +97,9 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	}
 	if c.createsPerMin < 1 || c.joinsPerMin < 1 {
 		return c, fmt.Errorf("-creates-per-minute and -joins-per-minute must be at least 1")
+	}
+	if c.lobbyTimeout <= 0 {
+		return c, fmt.Errorf("-lobby-timeout %s: must be positive", c.lobbyTimeout)
 	}
 	if c.maxParticipants < 2 {
 		return c, fmt.Errorf("-max-participants %d: a meeting needs room for at least 2", c.maxParticipants)

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"reflect"
 	"testing"
+	"time"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -32,8 +33,13 @@ func TestParseConfig(t *testing.T) {
 	}
 
 	defaults, err := parseConfig(nil, func(string) string { return "" })
-	if err != nil || defaults.listen != ":8080" || defaults.udpPort != 8443 || defaults.maxParticipants != 100 || defaults.loopbackOnly {
+	if err != nil || defaults.listen != ":8080" || defaults.udpPort != 8443 || defaults.maxParticipants != 100 || defaults.loopbackOnly ||
+		defaults.lobbyTimeout != 10*time.Minute {
 		t.Fatalf("defaults = %+v, %v", defaults, err)
+	}
+	c, err = parseConfig([]string{"-lobby-timeout", "90s"}, func(string) string { return "" })
+	if err != nil || c.lobbyTimeout != 90*time.Second {
+		t.Fatalf("-lobby-timeout 90s: %+v, %v", c, err)
 	}
 }
 
@@ -43,6 +49,7 @@ func TestParseConfigRejects(t *testing.T) {
 		{"-udp-port", "70000"},
 		{"-log-level", "loud"},
 		{"-max-participants", "1"},
+		{"-lobby-timeout", "0s"},
 		{"-no-such-flag"},
 		{"-log-format", "xml"},
 		{"-tls-cert", "c.pem"},

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import type { TileSize } from './useGridLayout';
 import type { Participant } from '../protocol';
-import { CameraOffIcon, MicOffIcon } from './Icons';
+import { CameraOffIcon, HandIcon, MicOffIcon } from './Icons';
 import './VideoTile.css';
 
 const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
@@ -122,6 +122,11 @@ export function VideoTile({
         </div>
       )}
       <div className="nameplate">
+        {participant.handRaised && (
+          <span className="indicator hand" role="img" aria-label="Hand raised" title="Hand raised">
+            <HandIcon />
+          </span>
+        )}
         {micState && (
           <span className="indicator" role="img" aria-label={micState} title={micState}>
             <MicOffIcon />
