@@ -6,15 +6,23 @@ BIN := bin
 GOLANGCI_VERSION := v2.15.0
 GOLANGCI := $(BIN)/golangci-lint-$(GOLANGCI_VERSION)
 
-.PHONY: run build web web-deps browsers test test-go test-web e2e fuzz bench vet lint-web clean
+.PHONY: run server build web web-deps browsers test test-go test-web e2e fuzz bench vet lint-web clean
 
-## run: build the web client and the server, then serve on :8080 (in-memory, one node)
-run: build
+# What the web client's build is made from: it is rebuilt only when one of these changed.
+WEB_SRC := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
+WEB_OUT := web/dist/index.html
+
+## run: build what serving needs (the web client only if its sources changed, then the server)
+## and serve on :8080 (in-memory, one node)
+run: server
 	./$(BIN)/parley $(ARGS)
 
-## build: the server binary with the web client embedded, and the load generator
-build: web
+## server: bin/parley with the web client embedded (Go's build cache makes an unchanged one instant)
+server: $(WEB_OUT)
 	$(GO) build -o $(BIN)/parley ./cmd/parley
+
+## build: the server binary and the load generator
+build: server
 	$(GO) build -o $(BIN)/parley-load ./cmd/parley-load
 
 web/node_modules/.package-lock.json: web/package-lock.json web/package.json web/lint/package.json
@@ -23,8 +31,10 @@ web/node_modules/.package-lock.json: web/package-lock.json web/package.json web/
 
 web-deps: web/node_modules/.package-lock.json
 
-## web: the browser client, built into web/dist (embedded by go:embed)
-web: web-deps
+## web: the browser client, built into web/dist (embedded by go:embed) when its sources changed
+web: $(WEB_OUT)
+
+$(WEB_OUT): web/node_modules/.package-lock.json $(WEB_SRC)
 	npm --prefix web run build
 
 ## browsers: Debian's Chromium and Firefox ESR for the end-to-end tests, when missing

@@ -58,10 +58,6 @@ func (a API) GetMeeting(ctx context.Context, meetingID string) (wire.MeetingInfo
 // do makes one API call; an answer other than want is returned as a *ProtocolError.
 func (a API) do(ctx context.Context, method, path string, body []byte, want int, out any) error {
 	u := strings.TrimRight(a.BaseURL, "/") + path
-	hc := a.HTTPClient
-	if hc == nil {
-		hc = http.DefaultClient
-	}
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -72,6 +68,15 @@ func (a API) do(ctx context.Context, method, path string, body []byte, want int,
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	return a.send(req, want, out)
+}
+
+// send makes one API call; an answer other than want is returned as a *ProtocolError.
+func (a API) send(req *http.Request, want int, out any) error {
+	hc := a.HTTPClient
+	if hc == nil {
+		hc = http.DefaultClient
 	}
 	resp, err := hc.Do(req)
 	if err != nil {

@@ -27,7 +27,7 @@ func (c *Client) newAPI(codecs func(*webrtc.MediaEngine) error) (*webrtc.API, er
 		return nil, fmt.Errorf("register codecs: %w", err)
 	}
 	reg := &interceptor.Registry{}
-	logs := pionlog.New(c.log, pionlog.Client)
+	logs := pionlog.New(c.log, pionlog.Client, nil)
 	// A lost packet is asked for at most maxNACKs times, as libwebrtc does (Pion's default
 	// asks every 100 ms until the packet leaves its window, which no browser does).
 	nackGen := []nack.GeneratorOption{nack.WithGeneratorLoggerFactory(logs), nack.GeneratorMaxNacksPerPacket(maxNACKs)}

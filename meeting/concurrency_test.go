@@ -230,7 +230,8 @@ func TestConcurrentMeetings(t *testing.T) {
 	for _, w := range worlds {
 		w.r.do(w.r.host, meeting.EndMeeting{})
 	}
-	if e.svc.LiveMeetings() != 0 || e.clock.Pending() != 0 {
+	// What is left to run is each meeting's audit log release, a day later.
+	if e.svc.LiveMeetings() != 0 || e.clock.Pending() != len(worlds) {
 		t.Errorf("after ending all: %d live meetings, %d timers", e.svc.LiveMeetings(), e.clock.Pending())
 	}
 }

@@ -3,8 +3,15 @@
 //
 // It owns the rules of the wire protocol's requests (PROTOCOL.md): the join checks and their
 // order, name validation, the host's powers (mute all, mute one, allow unmute, timers, kick, lock,
-// end) and the events each change sends to whom. It keeps live participants in memory, one mutex
-// per live meeting, and the durable meeting record behind the Store interface.
+// end) and the events each change sends to whom. Version 1.1's chat (chat.go: text rules, private
+// routing, history, per-participant rate), raised hands (hands.go), the lobby that holds joins
+// for the host's decision (lobby.go) and the audit log (audit.go) are each in a file of their
+// own; their state sits behind small types (chatLog, lobby, auditLog) so that it can move to
+// shared storage. The audit log is written in one place for requests (Member.Do, host requests
+// that were carried out) and where joins and leaves happen; it lives in the Service, beyond a
+// meeting's memory, bounded and released a while after the meeting ends. It keeps live
+// participants in memory, one mutex per live meeting, and the durable meeting record (state,
+// lock, lobby, chat allowed) behind the Store interface.
 //
 // It speaks the protocol's own types (package wire) rather than domain copies of them: a
 // participant's state is a wire.Participant, the events are wire events, the error codes wire

@@ -151,7 +151,7 @@ func TestJoinResult(t *testing.T) {
 	if len(host.res.Participants) != 0 || host.res.Participants == nil {
 		t.Errorf("first joiner sees %v, want an empty, non-nil list", host.res.Participants)
 	}
-	if host.res.Meeting != (wire.MeetingView{MeetingID: c.MeetingID, State: wire.StateOpen}) {
+	if host.res.Meeting != (wire.MeetingView{MeetingID: c.MeetingID, State: wire.StateOpen, ChatAllowed: true}) {
 		t.Errorf("meeting %+v", host.res.Meeting)
 	}
 	wantTimers := []wire.TimerView{{TimerID: "t15", Seconds: 15}, {TimerID: "t30", Seconds: 30}, {TimerID: "t45", Seconds: 45}}
@@ -388,7 +388,7 @@ func TestIdleMeetingIsReleased(t *testing.T) {
 	}
 	// The record survives: the lock holds, the meeting opens again.
 	info, err := e.svc.Info(e.ctx, r.id())
-	if err != nil || info != (wire.MeetingInfo{MeetingID: r.id(), State: wire.StateOpen, Locked: true}) {
+	if err != nil || info != (wire.MeetingInfo{MeetingID: r.id(), State: wire.StateOpen, Locked: true, ChatAllowed: true}) {
 		t.Fatalf("info after release: %+v, %v", info, err)
 	}
 	_, err = e.tryJoin(r.id(), "P", "")

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/parleyhq/parley/wire"
 )
@@ -37,14 +40,22 @@ type liveMeeting struct {
 	idle    Stopper // pending release of an empty meeting, or nil
 	idleGen uint64
 
+	peak int // most participants at once, for the log
+
+	chat  chatLog   // public chat history
+	lobby lobby     // joins held for the host's decision
+	audit *auditLog // set by load; the Service keeps it beyond the meeting's memory
+
 	deliveries []delivery // events for members, in the order they were sent, until unlock
 	recipients []*Member  // the members in deliveries, each once
 }
 
 // seat is one participant and its current connection.
 type seat struct {
-	p      wire.Participant
-	member *Member
+	p         wire.Participant
+	member    *Member
+	joinedAt  time.Time
+	chatLimit *rate.Limiter // the participant's chat allowance, made on its first message
 }
 
 // send delivers an event to s alone.
@@ -139,13 +150,24 @@ func (lm *liveMeeting) join(ctx context.Context, req JoinRequest, name string, s
 	if isHost {
 		if hs := lm.byID[lm.hostPID]; hs != nil {
 			m := lm.replaceHost(hs, name, sink)
+			lm.logged(lm.entry(wire.AuditJoin, hs.p))
 			return m, lm.joinResult(hs), false, nil
 		}
 	}
 	if len(lm.seats) >= lm.svc.maxParticipants {
 		return nil, JoinResult{}, false, newError(wire.CodeMeetingFull, "this meeting is full (%d participants)", lm.svc.maxParticipants)
 	}
+	if lm.rec.Lobby && !isHost {
+		return nil, JoinResult{Held: lm.hold(name, sink)}, false, nil
+	}
 
+	s := lm.enter(name, isHost, sink)
+	lm.logged(lm.entry(wire.AuditJoin, s.p))
+	return s.member, lm.joinResult(s), false, nil
+}
+
+// enter seats a new participant: its gates are set and the others told.
+func (lm *liveMeeting) enter(name string, isHost bool, sink Sink) *seat {
 	s := lm.newSeat(name, isHost)
 	s.member = &Member{lm: lm, id: s.p.ID, role: s.p.Role, sink: sink}
 	lm.seats = append(lm.seats, s)
@@ -154,8 +176,8 @@ func (lm *liveMeeting) join(ctx context.Context, req JoinRequest, name string, s
 	lm.applyGate(s, wire.KindAudio)
 	lm.applyGate(s, wire.KindVideo)
 	lm.toOthers(s, wire.ParticipantJoined{Participant: s.p})
-	lm.svc.log.Debug("participant joined", "meetingId", lm.id, "participantId", s.p.ID, "role", s.p.Role)
-	return s.member, lm.joinResult(s), false, nil
+	lm.logJoined(s)
+	return s
 }
 
 // load reads the record the first time the meeting is used on this node. A meeting that does
@@ -176,6 +198,7 @@ func (lm *liveMeeting) load(ctx context.Context) error {
 	}
 	lm.rec = rec
 	lm.loaded = true
+	lm.audit = lm.svc.auditOf(lm.id)
 	return nil
 }
 
@@ -226,6 +249,10 @@ func (lm *liveMeeting) joinResult(self *seat) JoinResult {
 		Meeting:      lm.view(),
 		Participants: make([]wire.Participant, 0, len(lm.seats)-1),
 		Timers:       timerCatalogue(),
+		Chat:         lm.chat.recent(),
+	}
+	if self.p.Role == wire.RoleHost {
+		res.Lobby = lm.lobby.view()
 	}
 	for _, s := range lm.seats {
 		if s != self {
@@ -244,7 +271,7 @@ func (lm *liveMeeting) view() wire.MeetingView {
 	if lm.ended {
 		st = wire.StateEnded
 	}
-	return wire.MeetingView{MeetingID: lm.id, State: st, Locked: lm.rec.Locked}
+	return wire.MeetingView{MeetingID: lm.id, State: st, Locked: lm.rec.Locked, ChatAllowed: !lm.rec.ChatDisabled, Lobby: lm.rec.Lobby}
 }
 
 // applyGate tells Media whether s's kind is forwarded: exactly while it is not muted.
@@ -308,7 +335,7 @@ func (lm *liveMeeting) remove(s *seat) {
 // scheduleIdleIfEmpty arranges for an empty meeting's memory to be released after the idle
 // timeout, unless someone joins first.
 func (lm *liveMeeting) scheduleIdleIfEmpty() {
-	if len(lm.seats) > 0 || lm.idle != nil || lm.released {
+	if len(lm.seats) > 0 || len(lm.lobby.waiting) > 0 || lm.idle != nil || lm.released {
 		return
 	}
 	lm.idleGen++
@@ -327,11 +354,11 @@ func (lm *liveMeeting) cancelIdle() {
 func (lm *liveMeeting) idleFired(gen uint64) {
 	lm.mu.Lock()
 	defer lm.unlock()
-	if gen != lm.idleGen || lm.released || len(lm.seats) > 0 {
+	if gen != lm.idleGen || lm.released || len(lm.seats) > 0 || len(lm.lobby.waiting) > 0 {
 		return
 	}
 	lm.idle = nil
-	lm.svc.log.Debug("idle meeting released", "meetingId", lm.id)
+	lm.logReleased()
 	lm.release()
 }
 
@@ -343,6 +370,10 @@ func (lm *liveMeeting) release() {
 	lm.released = true
 	lm.stopTimer()
 	lm.cancelIdle()
+	lm.closeLobby()
+	if lm.ended && lm.audit != nil {
+		lm.svc.retainAudit(lm.id, lm.audit)
+	}
 	lm.seats = nil
 	lm.byID = nil
 	if lm.loaded {

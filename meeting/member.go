@@ -44,7 +44,8 @@ func (m *Member) leave(reason wire.LeaveReason) {
 	s := lm.byID[m.id]
 	lm.remove(s)
 	lm.toAll(wire.ParticipantLeft{ParticipantID: m.id, Reason: reason})
-	lm.svc.log.Debug("participant left", "meetingId", lm.id, "participantId", m.id, "reason", reason)
+	lm.logged(lm.entry(auditAction[reason], s.p))
+	lm.logLeft(s, reason)
 }
 
 // Do runs one request for this member. Authorization comes first: a request the member's role
@@ -67,12 +68,33 @@ func (m *Member) Do(ctx context.Context, r Request) error {
 	if !Allowed(m.role, r.RequestKind()) {
 		return newError(wire.CodeForbidden, "only the host may %s", describe(r.RequestKind()))
 	}
-	return r.apply(&action{ctx: ctx, lm: lm, self: lm.byID[m.id]})
+	a := &action{ctx: ctx, lm: lm, self: lm.byID[m.id]}
+	if !HostOnly(r.RequestKind()) {
+		return r.apply(a)
+	}
+	by := a.self.p
+	a.note = lm.noteBefore(r)
+	if err := r.apply(a); err != nil {
+		return err
+	}
+	lm.audited(r, by, a)
+	lm.logHostAction(m.id, r)
+	return nil
 }
 
-// action is what a request's apply works with: the caller's meeting (locked) and seat.
+// action is what a request's apply works with: the caller's meeting (locked) and seat, and, for a
+// host request, what its audit entry will say.
 type action struct {
 	ctx  context.Context
 	lm   *liveMeeting
 	self *seat
+	note auditNote
+	then []wire.AuditEntry // entries that follow the request's own (joins it caused)
+}
+
+// auditAction is the audit log's action for each way of leaving but removal (which is the
+// host's kick).
+var auditAction = map[wire.LeaveReason]string{
+	wire.ReasonLeft:         wire.AuditLeave,
+	wire.ReasonDisconnected: wire.AuditDisconnect,
 }

@@ -19,6 +19,14 @@ var wantPermissions = map[meeting.RequestKind]struct{ host, participant bool }{
 	wire.TypeKick:            {true, false},
 	wire.TypeSetLocked:       {true, false},
 	wire.TypeEndMeeting:      {true, false},
+	wire.TypeSendChat:        {true, true},
+	wire.TypeSetChatAllowed:  {true, false},
+	wire.TypeSetHandRaised:   {true, true},
+	wire.TypeLowerHand:       {true, false},
+	wire.TypeSetLobby:        {true, false},
+	wire.TypeAdmit:           {true, false},
+	wire.TypeDeny:            {true, false},
+	wire.TypeAdmitAll:        {true, false},
 }
 
 func TestPermissionTable(t *testing.T) {
@@ -53,9 +61,13 @@ func TestPermissionTable(t *testing.T) {
 }
 
 // sampleRequests returns, for every kind, requests with good and bad fields: a refused request
-// must be refused whatever its fields.
-func sampleRequests(r *room) map[meeting.RequestKind][]meeting.Request {
+// must be refused whatever its fields. held is the requestId of a join waiting in the lobby, ""
+// when none waits.
+func sampleRequests(r *room, held string) map[meeting.RequestKind][]meeting.Request {
 	p1, p2, host := r.ps[0].id(), r.ps[1].id(), r.host.id()
+	if held == "" {
+		held = "nobody"
+	}
 	return map[meeting.RequestKind][]meeting.Request{
 		wire.TypeSetMuted: {
 			meeting.SetMuted{Kind: wire.KindAudio, Muted: true}, meeting.SetMuted{Kind: wire.KindVideo, Muted: true},
@@ -81,26 +93,44 @@ func sampleRequests(r *room) map[meeting.RequestKind][]meeting.Request {
 		},
 		wire.TypeSetLocked:  {meeting.SetLocked{Locked: true}, meeting.SetLocked{Locked: false}},
 		wire.TypeEndMeeting: {meeting.EndMeeting{}},
+		wire.TypeSendChat: {
+			meeting.SendChat{Text: "hello"}, meeting.SendChat{Text: "psst", To: p2}, meeting.SendChat{Text: ""},
+			meeting.SendChat{Text: "x", To: "nobody"},
+		},
+		wire.TypeSetChatAllowed: {meeting.SetChatAllowed{Allowed: false}, meeting.SetChatAllowed{Allowed: true}},
+		wire.TypeSetHandRaised:  {meeting.SetHandRaised{Raised: true}, meeting.SetHandRaised{Raised: false}},
+		wire.TypeLowerHand: {
+			meeting.LowerHand{}, meeting.LowerHand{ParticipantID: p1}, meeting.LowerHand{ParticipantID: host},
+			meeting.LowerHand{ParticipantID: "nobody"},
+		},
+		wire.TypeSetLobby: {meeting.SetLobby{Enabled: false}, meeting.SetLobby{Enabled: true}},
+		wire.TypeAdmit:    {meeting.Admit{RequestID: held}, meeting.Admit{RequestID: "nobody"}, meeting.Admit{}},
+		wire.TypeDeny:     {meeting.Deny{RequestID: held}, meeting.Deny{RequestID: "nobody"}, meeting.Deny{}},
+		wire.TypeAdmitAll: {meeting.AdmitAll{}},
 	}
 }
 
 // TestParticipantCannotUseHostPowers walks the permission table: every host-only request from a
 // participant is forbidden and changes nothing at all (no event, no media call, same state, same
-// record), in a meeting with a running timer and a participant muted by the host, so that any
-// request that slipped through would show.
+// record), in a meeting with a running timer, a participant muted by the host, a raised hand and
+// a join waiting in the lobby, so that any request that slipped through would show.
 func TestParticipantCannotUseHostPowers(t *testing.T) {
 	r := newEnv(t).room(2)
 	for _, k := range meeting.RequestKinds() {
-		if len(sampleRequests(r)[k]) == 0 {
+		if len(sampleRequests(r, "")[k]) == 0 {
 			t.Fatalf("no sample requests for %q", k)
 		}
 	}
 	r.do(r.host, meeting.StartTimer{TimerID: "t45"})
 	r.do(r.host, meeting.MuteParticipant{ParticipantID: r.ps[1].id()})
+	r.do(r.ps[0], meeting.SetHandRaised{Raised: true})
+	r.do(r.host, meeting.SetLobby{Enabled: true})
+	held := r.hold("Waiting")
 	r.quiet()
 	pendingTimers := r.clock.Pending()
+	logged := len(r.auditEntries())
 
-	for kind, reqs := range sampleRequests(r) {
+	for kind, reqs := range sampleRequests(r, held.h.RequestID()) {
 		if meeting.Allowed(wire.RoleParticipant, kind) {
 			continue
 		}
@@ -123,6 +153,9 @@ func TestParticipantCannotUseHostPowers(t *testing.T) {
 				if r.clock.Pending() != pendingTimers {
 					t.Fatalf("%s %+v changed the pending timers", kind, req)
 				}
+				if n := len(r.auditEntries()); n != logged {
+					t.Fatalf("%s %+v by %s was written to the audit log", kind, req, caller.name)
+				}
 			}
 		}
 	}
@@ -133,10 +166,10 @@ func TestParticipantCannotUseHostPowers(t *testing.T) {
 func TestHostIsNeverForbidden(t *testing.T) {
 	kinds := meeting.RequestKinds()
 	for _, kind := range kinds {
-		n := len(sampleRequests(newEnv(t).room(2))[kind])
+		n := len(sampleRequests(newEnv(t).room(2), "")[kind])
 		for i := range n {
 			r := newEnv(t).room(2)
-			req := sampleRequests(r)[kind][i]
+			req := sampleRequests(r, "")[kind][i]
 			if err := r.host.m.Do(r.ctx, req); meeting.CodeOf(err) == wire.CodeForbidden {
 				t.Errorf("host %s %+v: %v", kind, req, err)
 			}
@@ -168,6 +201,14 @@ func TestFromWire(t *testing.T) {
 		wire.TypeKick:            {`{"type":"kick","participantId":"p"}`, meeting.Kick{ParticipantID: "p"}},
 		wire.TypeSetLocked:       {`{"type":"setLocked","locked":true}`, meeting.SetLocked{Locked: true}},
 		wire.TypeEndMeeting:      {`{"type":"endMeeting"}`, meeting.EndMeeting{}},
+		wire.TypeSendChat:        {`{"type":"sendChat","text":" hi\n","to":"p"}`, meeting.SendChat{Text: " hi\n", To: "p"}},
+		wire.TypeSetChatAllowed:  {`{"type":"setChatAllowed","allowed":false}`, meeting.SetChatAllowed{}},
+		wire.TypeSetHandRaised:   {`{"type":"setHandRaised","raised":true}`, meeting.SetHandRaised{Raised: true}},
+		wire.TypeLowerHand:       {`{"type":"lowerHand","participantId":"p"}`, meeting.LowerHand{ParticipantID: "p"}},
+		wire.TypeSetLobby:        {`{"type":"setLobby","enabled":true}`, meeting.SetLobby{Enabled: true}},
+		wire.TypeAdmit:           {`{"type":"admit","requestId":"r"}`, meeting.Admit{RequestID: "r"}},
+		wire.TypeDeny:            {`{"type":"deny","requestId":"r"}`, meeting.Deny{RequestID: "r"}},
+		wire.TypeAdmitAll:        {`{"type":"admitAll"}`, meeting.AdmitAll{}},
 	}
 	for _, kind := range meeting.RequestKinds() {
 		tc, ok := cases[kind]
@@ -197,5 +238,18 @@ func TestFromWire(t *testing.T) {
 	p, _ := wire.Decode([]byte(`{"type":"allowUnmute"}`))
 	if r, _ := meeting.FromWire(p.Request); r != (meeting.AllowUnmute{}) {
 		t.Errorf("allowUnmute without participantId = %#v, want everyone", r)
+	}
+	for msg, want := range map[string]meeting.Request{
+		`{"type":"lowerHand"}`:                      meeting.LowerHand{},
+		`{"type":"lowerHand","participantId":null}`: meeting.LowerHand{},
+		`{"type":"sendChat","text":"x","to":null}`:  meeting.SendChat{Text: "x"},
+	} {
+		d, err := wire.Decode([]byte(msg))
+		if err != nil {
+			t.Fatalf("%s: %v", msg, err)
+		}
+		if r, _ := meeting.FromWire(d.Request); r != want {
+			t.Errorf("FromWire(%s) = %#v, want %#v", msg, r, want)
+		}
 	}
 }

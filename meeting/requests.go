@@ -61,6 +61,32 @@ var requests = map[RequestKind]requestSpec{
 		return SetLocked{Locked: *m.Locked}
 	})},
 	wire.TypeEndMeeting: {onlyHost, "end the meeting", from(func(*wire.EndMeeting) Request { return EndMeeting{} })},
+	wire.TypeSendChat: {anyone, "chat", from(func(m *wire.SendChat) Request {
+		return SendChat{Text: *m.Text, To: deref(m.To)}
+	})},
+	wire.TypeSetChatAllowed: {onlyHost, "allow or stop chat", from(func(m *wire.SetChatAllowed) Request {
+		return SetChatAllowed{Allowed: *m.Allowed}
+	})},
+	wire.TypeSetHandRaised: {anyone, "raise or lower this hand", from(func(m *wire.SetHandRaised) Request {
+		return SetHandRaised{Raised: *m.Raised}
+	})},
+	wire.TypeLowerHand: {onlyHost, "lower other participants' hands", from(func(m *wire.LowerHand) Request {
+		return LowerHand{ParticipantID: deref(m.ParticipantID)}
+	})},
+	wire.TypeSetLobby: {onlyHost, "turn the waiting room on or off", from(func(m *wire.SetLobby) Request {
+		return SetLobby{Enabled: *m.Enabled}
+	})},
+	wire.TypeAdmit:    {onlyHost, "let people in", from(func(m *wire.Admit) Request { return Admit{RequestID: *m.RequestID} })},
+	wire.TypeDeny:     {onlyHost, "turn people away", from(func(m *wire.Deny) Request { return Deny{RequestID: *m.RequestID} })},
+	wire.TypeAdmitAll: {onlyHost, "let people in", from(func(*wire.AdmitAll) Request { return AdmitAll{} })},
+}
+
+// deref is an optional field's value, "" when absent.
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // from adapts a conversion of one message type to the table's signature.

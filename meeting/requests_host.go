@@ -36,7 +36,7 @@ func (r Kick) apply(a *action) error {
 	lm.remove(s)
 	s.send(wire.Kicked{})
 	lm.toAll(wire.ParticipantLeft{ParticipantID: s.p.ID, Reason: wire.ReasonKicked})
-	lm.svc.log.Debug("participant kicked", "meetingId", lm.id, "participantId", s.p.ID)
+	lm.logLeft(s, wire.ReasonKicked)
 	return nil
 }
 
@@ -74,7 +74,7 @@ func (EndMeeting) apply(a *action) error {
 		s.member.gone = true
 		lm.deliver(s.member, msg)
 	}
-	lm.svc.log.Debug("meeting ended", "meetingId", lm.id)
+	lm.logEnded()
 	return nil
 }
 

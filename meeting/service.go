@@ -1,11 +1,14 @@
 package meeting
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/parleyhq/parley/wire"
 )
@@ -26,6 +29,20 @@ type Config struct {
 	Logger          *slog.Logger // default: discard
 	// IdleTimeout is how long a meeting nobody is in stays in memory; default DefaultIdleTimeout.
 	IdleTimeout time.Duration
+	// LogNames puts participants' names in the info lines of joins (lifecycle.go); without it
+	// they are known in the log by participantId only.
+	LogNames bool
+	// LobbyTimeout is how long a join waits in the lobby; default DefaultLobbyTimeout.
+	LobbyTimeout time.Duration
+	// AuditRetention is how long an ended meeting's audit log is kept; default
+	// DefaultAuditRetention.
+	AuditRetention time.Duration
+	// MaxAuditEntries bounds each meeting's audit log; default MaxAuditEntries.
+	MaxAuditEntries int
+	// ChatRate and ChatBurst limit each participant's chat messages; defaults DefaultChatRate
+	// and DefaultChatBurst.
+	ChatRate  rate.Limit
+	ChatBurst int
 }
 
 // Service holds every live meeting of this node. Each live meeting has its own lock; the
@@ -37,9 +54,16 @@ type Service struct {
 	store           Store
 	log             *slog.Logger
 	idleTimeout     time.Duration
+	logNames        bool
+	lobbyTimeout    time.Duration
+	auditRetention  time.Duration
+	maxAudit        int
+	chatRate        rate.Limit
+	chatBurst       int
 
-	mu   sync.Mutex
-	live map[string]*liveMeeting
+	mu     sync.Mutex
+	live   map[string]*liveMeeting
+	audits map[string]*auditLog // every meeting's audit log, kept beyond its memory
 }
 
 // NewService returns a Service with cfg's defaults filled in.
@@ -51,7 +75,14 @@ func NewService(cfg Config) *Service {
 		store:           cfg.Store,
 		log:             cfg.Logger,
 		idleTimeout:     cfg.IdleTimeout,
+		logNames:        cfg.LogNames,
+		lobbyTimeout:    cmp.Or(cfg.LobbyTimeout, DefaultLobbyTimeout),
+		auditRetention:  cmp.Or(cfg.AuditRetention, DefaultAuditRetention),
+		maxAudit:        cmp.Or(cfg.MaxAuditEntries, MaxAuditEntries),
+		chatRate:        cmp.Or(cfg.ChatRate, DefaultChatRate),
+		chatBurst:       cmp.Or(cfg.ChatBurst, DefaultChatBurst),
 		live:            make(map[string]*liveMeeting),
+		audits:          make(map[string]*auditLog),
 	}
 	if s.maxParticipants <= 0 {
 		s.maxParticipants = DefaultMaxParticipants
@@ -99,7 +130,8 @@ func (s *Service) Create(ctx context.Context, hostName string) (Created, error) 
 	if err := s.store.Create(ctx, rec); err != nil {
 		return Created{}, fmt.Errorf("create meeting: %w", err)
 	}
-	s.log.Debug("meeting created", "meetingId", c.MeetingID)
+	s.auditOf(c.MeetingID)
+	s.logCreated(c)
 	return c, nil
 }
 
@@ -109,7 +141,7 @@ func (s *Service) Info(ctx context.Context, meetingID string) (wire.MeetingInfo,
 	if err != nil {
 		return wire.MeetingInfo{}, fmt.Errorf("meeting info: %w", err)
 	}
-	info := wire.MeetingInfo{MeetingID: rec.ID, State: rec.State, Locked: rec.Locked}
+	info := wire.MeetingInfo{MeetingID: rec.ID, State: rec.State, Locked: rec.Locked, ChatAllowed: !rec.ChatDisabled, Lobby: rec.Lobby}
 	if rec.State == wire.StateEnded {
 		return info, nil
 	}
@@ -127,6 +159,7 @@ func (s *Service) Info(ctx context.Context, meetingID string) (wire.MeetingInfo,
 	}
 	if lm.loaded && !lm.released {
 		info.Locked = lm.rec.Locked
+		info.ChatAllowed, info.Lobby = !lm.rec.ChatDisabled, lm.rec.Lobby
 		info.ParticipantCount = len(lm.seats)
 	}
 	return info, nil
@@ -146,6 +179,11 @@ type JoinResult struct {
 	Participants []wire.Participant // everyone else already there, in join order
 	Timer        *wire.TimerView    // the running timer, or nil
 	Timers       []wire.TimerView   // the timers the host may start (no EndsAt)
+	Chat         []wire.Chat        // the last public chat messages, oldest first
+	Lobby        []wire.LobbyEntry  // the held joins, for the host only (nil for others)
+	// Held is the join the lobby holds, when it does: then there is no Member yet, and the
+	// join's outcome comes through Held.
+	Held *Held
 }
 
 // Join adds a connection to a meeting. Its checks run in the protocol's order: bad_request (name),
@@ -157,6 +195,11 @@ type JoinResult struct {
 // (see PROTOCOL.md): the old member's sink gets wire.Replaced, the others
 // wire.ParticipantUpdated, and the new member keeps the participantId and mute state. Before Join
 // returns, Media has been told the joiner's gate for each kind.
+//
+// While the meeting's lobby is on, a join without the right hostKey that passes every check is
+// held instead (after meeting_locked and meeting_full: a locked or full meeting refuses rather
+// than holds): Join returns no Member and JoinResult.Held, whose outcome the host decides (see
+// Held); only the host is told (wire.LobbyUpdated).
 func (s *Service) Join(ctx context.Context, req JoinRequest, sink Sink) (*Member, JoinResult, error) {
 	name, err := ValidateName(req.Name)
 	if err != nil {
@@ -212,6 +255,7 @@ type Snapshot struct {
 	Participants []wire.Participant // connected participants, in join order
 	Timer        *wire.TimerView    // the running timer, or nil
 	MuteLocked   bool               // joiners come in muted by the host
+	Lobby        []wire.LobbyEntry  // the joins held in the lobby, in order
 }
 
 // Snapshot returns the live meeting's state; ok is false when the meeting is not live on this
@@ -228,7 +272,7 @@ func (s *Service) Snapshot(meetingID string) (snap Snapshot, ok bool) {
 	if !lm.loaded || lm.released {
 		return Snapshot{}, false
 	}
-	snap = Snapshot{Meeting: lm.view(), MuteLocked: lm.muteLock, Participants: make([]wire.Participant, len(lm.seats))}
+	snap = Snapshot{Meeting: lm.view(), MuteLocked: lm.muteLock, Participants: make([]wire.Participant, len(lm.seats)), Lobby: lm.lobby.view()}
 	for i, st := range lm.seats {
 		snap.Participants[i] = st.p
 	}

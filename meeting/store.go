@@ -17,6 +17,11 @@ type Record struct {
 	CreatedAt   time.Time
 	State       wire.State
 	Locked      bool
+	// Lobby holds joins without the hostKey for the host's decision.
+	Lobby bool
+	// ChatDisabled stops chat for everyone but the host (the protocol's chatAllowed, negated
+	// so that the zero record allows chat).
+	ChatDisabled bool
 }
 
 // Store keeps meeting records: in memory by default, in Redis for several nodes.

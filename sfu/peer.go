@@ -136,7 +136,12 @@ func (p *Peer) watch(target Target) func(webrtc.PeerConnectionState) {
 		if (st != webrtc.PeerConnectionStateFailed && st != webrtc.PeerConnectionStateClosed) || p.isClosed() {
 			return
 		}
-		p.log.Info("peer connection ended", "target", target, "state", st.String())
+		// A client closing its connection is a leave; a failure (ICE or DTLS) is worth an info line.
+		level := slog.LevelDebug
+		if st == webrtc.PeerConnectionStateFailed {
+			level = slog.LevelInfo
+		}
+		p.log.Log(context.Background(), level, "peer connection ended", "target", target, "state", st.String())
 		// Not on Pion's callback goroutine: closing takes locks Pion may be waiting on.
 		go p.Close()
 	}

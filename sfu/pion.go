@@ -22,7 +22,7 @@ import (
 
 // newMux opens the one UDP port all media of this server goes through.
 // With writes non-nil every socket of the mux is a udpbatch.Conn (batched writes).
-func newMux(cfg Config, lf logging.LoggerFactory, writes *udpbatch.Stats) (ice.UDPMux, int, error) {
+func newMux(cfg Config, lf slogFactory, writes *udpbatch.Stats) (ice.UDPMux, int, error) {
 	log := lf.NewLogger("udpmux")
 	if cfg.LoopbackOnly {
 		conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: cfg.UDPPort})
@@ -31,7 +31,8 @@ func newMux(cfg Config, lf logging.LoggerFactory, writes *udpbatch.Stats) (ice.U
 		}
 		port := conn.LocalAddr().(*net.UDPAddr).Port
 		if err := setSocketBuffers(conn); err != nil {
-			log.Warnf("media socket: %v", err)
+			// Ours, not Pion's: at warning level, whatever the level of Pion's warnings.
+			lf.log.Warn("media socket buffers", "err", err)
 		}
 
 		var pc net.PacketConn = conn
@@ -179,9 +180,12 @@ func (a *pionAPIs) publisherAPI(streams *pubStreams, lf logging.LoggerFactory) *
 }
 
 // slogFactory routes Pion's logs into the sfu's logger, at the levels a server wants
-// (pionlog.Server).
-type slogFactory struct{ log *slog.Logger }
+// (pionlog.Server), counting Pion's faults for the metrics.
+type slogFactory struct {
+	log    *slog.Logger
+	faults *pionlog.Faults
+}
 
 func (f slogFactory) NewLogger(scope string) logging.LeveledLogger {
-	return pionlog.New(f.log, pionlog.Server).NewLogger(scope)
+	return pionlog.New(f.log, pionlog.Server, f.faults).NewLogger(scope)
 }

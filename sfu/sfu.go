@@ -12,6 +12,7 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/parleyhq/parley/internal/pionlog"
 	"github.com/parleyhq/parley/sfu/udpbatch"
 )
 
@@ -118,7 +119,7 @@ func New(cfg Config) (*SFU, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	lf := slogFactory{log: log}
+	lf := slogFactory{log: log, faults: pionlog.NewFaults()}
 	var writes *udpbatch.Stats
 	if cfg.BatchWrites {
 		writes = &udpbatch.Stats{}
@@ -144,9 +145,9 @@ func New(cfg Config) (*SFU, error) {
 		counters: newCounters(), rooms: map[string]*room{}, writes: writes, maxRefused: maxRefusedStreams,
 	}
 	if cfg.Registerer != nil {
-		var c prometheus.Collector = newCollector(s)
+		c := collectors{newCollector(s), lf.faults}
 		if writes != nil {
-			c = collectors{c, udpbatch.NewCollector("parley_sfu", writes)}
+			c = append(c, udpbatch.NewCollector("parley_sfu", writes))
 		}
 		if err := cfg.Registerer.Register(c); err != nil {
 			_ = mux.Close()

@@ -2,7 +2,10 @@
 // session per client, and the web client's files.
 //
 // It turns protocol messages (package wire) into calls on the meeting domain and the sfu, and
-// the domain's events into messages. Messages of the negotiation (offer, answer, candidate) and
+// the domain's events into messages. A join the meeting's lobby holds keeps its connection
+// reading (the client may leave) while a helper waits for the host's decision and answers the
+// join with it (lobby.go). The host's audit log is served over HTTP to the bearer of the hostKey
+// (audit.go). Messages of the negotiation (offer, answer, candidate) and
 // leave have handlers here; every other request goes to the domain's request table
 // (meeting.FromWire), so a new domain request needs nothing in this package. It owns connection
 // lifecycles (a session's goroutines end with it), rate limits, the origin check, the message

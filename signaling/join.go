@@ -44,8 +44,24 @@ func (s *session) join(ctx context.Context, data []byte) bool {
 		s.fail(d.ID, code, errorMessage(err))
 		return false
 	}
-	s.log = s.log.With("meeting", member.MeetingID(), "participant", member.ParticipantID())
+	if res.Held != nil {
+		return s.waitInLobby(ctx, d.ID, res.Held)
+	}
+	return s.enter(ctx, d.ID, member, res)
+}
+
+// enter makes a joined member of the session: its media, then the joined answer to the join
+// with id. It reports false when the session is closing instead; a member it cannot keep is
+// disconnected.
+func (s *session) enter(ctx context.Context, id wire.ID, member *meeting.Member, res meeting.JoinResult) bool {
 	s.mu.Lock()
+	if s.ended {
+		// The connection went away (or was replaced) while the join waited in the lobby.
+		s.mu.Unlock()
+		member.Disconnect()
+		return false
+	}
+	s.log = s.log.With("meeting", member.MeetingID(), "participant", member.ParticipantID())
 	s.member = member
 	s.mu.Unlock()
 
@@ -53,7 +69,7 @@ func (s *session) join(ctx context.Context, data []byte) bool {
 	if err != nil {
 		s.log.Error("media join", "err", err)
 		member.Disconnect()
-		s.fail(d.ID, wire.CodeInternal, "the media server could not take this participant")
+		s.fail(id, wire.CodeInternal, "the media server could not take this participant")
 		return false
 	}
 	s.mu.Lock()
@@ -70,8 +86,7 @@ func (s *session) join(ctx context.Context, data []byte) bool {
 	s.srv.metrics.joins.WithLabelValues("ok").Inc()
 	s.helpers.Go(func() { s.watchPeer(ctx, peer) })
 
-	joined, err := wire.Encode(wire.TypeJoined, d.ID, wire.Joined{
-		Protocol:      wire.ProtocolVersion,
+	joined, err := wire.Encode(wire.TypeJoined, id, wire.Joined{
 		ParticipantID: res.Self.ID,
 		Role:          res.Self.Role,
 		Meeting:       res.Meeting,
@@ -79,14 +94,17 @@ func (s *session) join(ctx context.Context, data []byte) bool {
 		Timer:         res.Timer,
 		Timers:        res.Timers,
 		Self:          res.Self,
+		Protocol:      wire.ProtocolVersion,
+		Chat:          nonNil(res.Chat),
+		Lobby:         res.Lobby,
 	})
 	if err != nil {
 		s.log.Error("encode joined", "err", err)
-		s.fail(d.ID, wire.CodeInternal, "internal error")
+		s.fail(id, wire.CodeInternal, "internal error")
 		return false
 	}
 	s.out.release(joined)
-	s.log.Info("joined", "role", res.Self.Role)
+	s.log.Debug("joined", "role", res.Self.Role) // the meeting's info line says it
 	return true
 }
 
@@ -127,11 +145,12 @@ func (s *session) sendSignal(sig sfu.Signal) {
 	}
 }
 
-func nonNil(ps []wire.Participant) []wire.Participant {
-	if ps == nil {
-		return []wire.Participant{}
+// nonNil makes a nil list an empty one, so that it encodes as [] rather than null.
+func nonNil[T any](xs []T) []T {
+	if xs == nil {
+		return []T{}
 	}
-	return ps
+	return xs
 }
 
 // errorMessage is the client-facing text of err: a domain error's own message, never internals.

@@ -262,6 +262,11 @@ func TestHostOnlyRequestsForbidden(t *testing.T) {
 	host.join(c.MeetingID, "Ada", c.HostKey)
 	guest := e.dial("")
 	g := guest.join(c.MeetingID, "Grace", "")
+	// Someone waits in the lobby, so that admit and deny have a real request to refuse.
+	guest.ok("hand", map[string]any{"type": "setHandRaised", "raised": true})
+	host.ok("lobby", map[string]any{"type": "setLobby", "enabled": true})
+	e.dial("").holdJoin(c.MeetingID, "Waiting")
+	_, waiting := host.waitingList()
 	before, _ := e.meetings.Snapshot(c.MeetingID)
 
 	fields := map[string]map[string]any{
@@ -273,6 +278,12 @@ func TestHostOnlyRequestsForbidden(t *testing.T) {
 		"kick":            {"participantId": g["participantId"]},
 		"setLocked":       {"locked": true},
 		"endMeeting":      {},
+		"setChatAllowed":  {"allowed": false},
+		"lowerHand":       {"participantId": g["participantId"]},
+		"setLobby":        {"enabled": false},
+		"admit":           {"requestId": waiting[0]},
+		"deny":            {"requestId": waiting[0]},
+		"admitAll":        {},
 	}
 	walked := 0
 	for _, kind := range meeting.RequestKinds() {
@@ -287,8 +298,8 @@ func TestHostOnlyRequestsForbidden(t *testing.T) {
 		wantError(t, guest.request(string(kind)+"-full", full), "forbidden")
 		wantError(t, guest.request(string(kind)+"-bare", map[string]any{"type": string(kind)}), "forbidden")
 	}
-	if walked != 8 {
-		t.Fatalf("walked %d host-only requests, want 8", walked)
+	if walked != len(fields) {
+		t.Fatalf("walked %d host-only requests, want %d", walked, len(fields))
 	}
 	after, _ := e.meetings.Snapshot(c.MeetingID)
 	if !equalJSON(before, after) {

@@ -49,8 +49,12 @@ var errAlreadyJoined = &meeting.Error{Code: wire.CodeBadRequest, Message: "alrea
 // handle serves one message of a joined session and answers it.
 func (s *session) handle(ctx context.Context, data []byte) {
 	s.mu.Lock()
-	member := s.member
+	member, entered := s.member, s.peer != nil
 	s.mu.Unlock()
+	if !entered {
+		s.whileHeld(data)
+		return
+	}
 
 	d, err := wire.Decode(data)
 	if !s.flood.Allow() {

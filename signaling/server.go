@@ -31,6 +31,9 @@ type Config struct {
 	AllowedOrigins []string
 	// TrustProxy takes the client address from X-Forwarded-For / X-Real-IP (behind a proxy).
 	TrustProxy bool
+	// HSTS sends Strict-Transport-Security on responses over TLS: for a server that terminates
+	// TLS itself with a certificate browsers trust (not a -dev one: headers.go).
+	HSTS bool
 	// CreatesPerMinute and JoinsPerMinute limit each client address (defaults 10 and 60).
 	CreatesPerMinute int
 	JoinsPerMinute   int
@@ -135,8 +138,10 @@ func (s *Server) routes() *echo.Echo {
 		e.IPExtractor = echo.ExtractIPDirect()
 	}
 	e.HTTPErrorHandler = s.httpError
+	e.Use(securityHeaders(s.cfg))
 	e.POST("/api/meetings", s.createMeeting)
 	e.GET("/api/meetings/:id", s.getMeeting)
+	e.GET("/api/meetings/:id/audit", s.getAudit)
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/readyz", s.ready)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})))

@@ -35,6 +35,10 @@ type session struct {
 	handling  bool // the read loop is inside a request: a terminal event closes after its answer
 	closeWait bool // a terminal event arrived while handling
 	ended     bool // a terminal event arrived: no further requests are served
+	// held is the join the lobby holds until the session's lobby waiter takes its outcome;
+	// heldLeave is set when the client sent leave meanwhile (lobby.go).
+	held      *meeting.Held
+	heldLeave *wire.ID
 }
 
 func (s *session) run(ctx context.Context) {

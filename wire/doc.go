@@ -17,7 +17,8 @@
 //
 // Adding a message:
 //   - a client request: its Type constant, its struct with MessageType and validate (the field
-//     checks that make it well formed), and its line in requestTypes, all in requests.go. If the
+//     checks that make it well formed) in requests.go or the file of its feature (chat.go,
+//     hands.go, lobby.go), and its line in requestTypes in requests.go. If the
 //     meeting domain carries it out, its row in the domain's request table (meeting/requests.go)
 //     is the only other place; signaling then routes it there by itself.
 //   - a server event: its struct and EventType in events.go, and its zero value in eventTypes.

@@ -20,6 +20,7 @@ var eventTypes = []Event{
 	TimerStarted{}, TimerCancelled{}, TimerEnded{},
 	MeetingUpdated{},
 	Kicked{}, MeetingEnded{}, Replaced{},
+	Chat{}, LobbyWaiting{}, LobbyUpdated{},
 	PublisherLayers{},
 }
 

@@ -5,9 +5,6 @@ import (
 	"fmt"
 )
 
-// ProtocolVersion is the version of the protocol this server speaks: joined.protocol.
-const ProtocolVersion = "1.1"
-
 // Source names what a published track carries (PROTOCOL.md 1.1, "Sources and screen share"):
 // the track id a subscriber sees, and the values of an offer's sources.
 type Source string

@@ -38,6 +38,14 @@ var requestTypes = map[string]func() Request{
 	TypeKick:            func() Request { return new(Kick) },
 	TypeSetLocked:       func() Request { return new(SetLocked) },
 	TypeEndMeeting:      func() Request { return new(EndMeeting) },
+	TypeSendChat:        func() Request { return new(SendChat) },
+	TypeSetChatAllowed:  func() Request { return new(SetChatAllowed) },
+	TypeSetHandRaised:   func() Request { return new(SetHandRaised) },
+	TypeLowerHand:       func() Request { return new(LowerHand) },
+	TypeSetLobby:        func() Request { return new(SetLobby) },
+	TypeAdmit:           func() Request { return new(Admit) },
+	TypeDeny:            func() Request { return new(Deny) },
+	TypeAdmitAll:        func() Request { return new(AdmitAll) },
 	TypeSetVideoQuality: func() Request { return new(SetVideoQuality) },
 }
 

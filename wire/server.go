@@ -73,8 +73,6 @@ func EncodeError(id ID, code Code, message string) []byte {
 // Joined answers a successful join. Self is this project's addition to the protocol: the
 // joiner's own state (it may join muted by the host).
 type Joined struct {
-	// Protocol is the protocol version the server speaks (ProtocolVersion).
-	Protocol      string        `json:"protocol"`
 	ParticipantID string        `json:"participantId"`
 	Role          Role          `json:"role"`
 	Meeting       MeetingView   `json:"meeting"`
@@ -82,7 +80,16 @@ type Joined struct {
 	Timer         *TimerView    `json:"timer"`
 	Timers        []TimerView   `json:"timers"`
 	Self          Participant   `json:"self"`
+	// Protocol is the protocol version the server speaks (ProtocolVersion).
+	Protocol string `json:"protocol"`
+	// Chat is the meeting's last public chat messages, oldest first.
+	Chat []Chat `json:"chat"`
+	// Lobby is the held joins, for the host only (empty, not absent, when nobody waits).
+	Lobby []LobbyEntry `json:"lobby,omitzero"`
 }
+
+// ProtocolVersion is the version of PROTOCOL.md this server speaks, sent in joined.protocol.
+const ProtocolVersion = "1.1"
 
 // CreateMeeting is the body of POST /api/meetings. HostName is a pointer so that a missing
 // name is told apart from an empty one.

@@ -66,13 +66,19 @@ type Participant struct {
 	VideoMuted  bool   `json:"videoMuted"`
 	MutedByHost bool   `json:"mutedByHost"`
 	CanUnmute   bool   `json:"canUnmute"`
+	HandRaised  bool   `json:"handRaised"`
+	// HandRaisedAt is this server's addition: when the hand went up (Unix milliseconds),
+	// omitted while it is down, so that every client lists raised hands in the order raised.
+	HandRaisedAt int64 `json:"handRaisedAt,omitempty"`
 }
 
 // MeetingView is the protocol's "meeting" object (in joined and meetingUpdated).
 type MeetingView struct {
-	MeetingID string `json:"meetingId"`
-	State     State  `json:"state"`
-	Locked    bool   `json:"locked"`
+	MeetingID   string `json:"meetingId"`
+	State       State  `json:"state"`
+	Locked      bool   `json:"locked"`
+	ChatAllowed bool   `json:"chatAllowed"`
+	Lobby       bool   `json:"lobby"`
 }
 
 // TimerView describes a timer: an entry of joined.timers (EndsAt zero) or the running timer
@@ -89,4 +95,6 @@ type MeetingInfo struct {
 	State            State  `json:"state"`
 	Locked           bool   `json:"locked"`
 	ParticipantCount int    `json:"participantCount"`
+	ChatAllowed      bool   `json:"chatAllowed"`
+	Lobby            bool   `json:"lobby"`
 }

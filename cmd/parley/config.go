@@ -24,6 +24,10 @@ type config struct {
 	createsPerMin   int
 	joinsPerMin     int
 	batchWrites     bool
+	lobbyTimeout    time.Duration
+	logFormat       string
+	logNames        bool
+	tls             tlsFlags
 }
 
 // listFlag is a repeatable flag; the environment variable takes a comma-separated list.
@@ -49,12 +53,15 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	var c config
 	var level string
 	fs := flag.NewFlagSet("parley", flag.ContinueOnError)
-	fs.StringVar(&c.listen, "listen", ":8080", "HTTP address to listen on")
+	fs.StringVar(&c.listen, "listen", "", "address to serve the web client, API and WebSocket on (default :8080, or :443 with -acme-domain)")
 	fs.StringVar(&c.publicURL, "public-url", "", "base URL of join links, e.g. https://meet.example.com (default: the address a request came to)")
 	fs.IntVar(&c.udpPort, "udp-port", 8443, "the one UDP port for all media (0 picks a free port)")
 	fs.Var(listFlag{&c.publicIPs}, "public-ip", "public IP announced for media, for servers behind NAT (repeatable)")
 	fs.BoolVar(&c.loopbackOnly, "loopback-only", false, "media on 127.0.0.1 only (tests and local runs)")
 	fs.StringVar(&level, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json (one JSON object a line)")
+	fs.BoolVar(&c.logNames, "log-names", false, "log participants' names in the join lines (personal data; off: participant ids only)")
+	c.tls.register(fs)
 	fs.IntVar(&c.maxParticipants, "max-participants", 100, "most participants in one meeting, the host included")
 	fs.Var(listFlag{&c.allowedOrigins}, "allowed-origin", "extra origin host pattern allowed to open /ws (repeatable; the server's own host always is)")
 	fs.BoolVar(&c.trustProxy, "trust-proxy", false, "take client addresses from X-Forwarded-For (only behind a trusted proxy)")
@@ -62,6 +69,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.IntVar(&c.joinsPerMin, "joins-per-minute", 60, "joins one client address may make a minute (raise it for load tests from one address)")
 	fs.BoolVar(&c.batchWrites, "batch-writes", false, "send media in batches (sendmmsg) from one writer per socket; see docs/benchmarks.md")
 	fs.DurationVar(&c.drainTimeout, "drain-timeout", 10*time.Second, "how long shutdown waits for clients to go")
+	fs.DurationVar(&c.lobbyTimeout, "lobby-timeout", 10*time.Minute, "how long a join may wait in the lobby for the host's decision")
 
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
@@ -77,6 +85,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	}
 	// Flags given on the command line replace what the environment set for lists.
 	c.publicIPs, c.allowedOrigins = resetLists(args, "public-ip", c.publicIPs), resetLists(args, "allowed-origin", c.allowedOrigins)
+	c.tls.acmeDomains = resetLists(args, "acme-domain", c.tls.acmeDomains)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -89,8 +98,23 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	if c.createsPerMin < 1 || c.joinsPerMin < 1 {
 		return c, fmt.Errorf("-creates-per-minute and -joins-per-minute must be at least 1")
 	}
+	if c.lobbyTimeout <= 0 {
+		return c, fmt.Errorf("-lobby-timeout %s: must be positive", c.lobbyTimeout)
+	}
 	if c.maxParticipants < 2 {
 		return c, fmt.Errorf("-max-participants %d: a meeting needs room for at least 2", c.maxParticipants)
+	}
+	if c.logFormat != "text" && c.logFormat != "json" {
+		return c, fmt.Errorf("-log-format %q: text or json", c.logFormat)
+	}
+	if err := c.tls.check(); err != nil {
+		return c, err
+	}
+	if c.listen == "" {
+		c.listen = ":8080"
+		if len(c.tls.acmeDomains) > 0 {
+			c.listen = ":443"
+		}
 	}
 	return c, nil
 }

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"reflect"
 	"testing"
+	"time"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -32,8 +33,13 @@ func TestParseConfig(t *testing.T) {
 	}
 
 	defaults, err := parseConfig(nil, func(string) string { return "" })
-	if err != nil || defaults.listen != ":8080" || defaults.udpPort != 8443 || defaults.maxParticipants != 100 || defaults.loopbackOnly {
+	if err != nil || defaults.listen != ":8080" || defaults.udpPort != 8443 || defaults.maxParticipants != 100 || defaults.loopbackOnly ||
+		defaults.lobbyTimeout != 10*time.Minute {
 		t.Fatalf("defaults = %+v, %v", defaults, err)
+	}
+	c, err = parseConfig([]string{"-lobby-timeout", "90s"}, func(string) string { return "" })
+	if err != nil || c.lobbyTimeout != 90*time.Second {
+		t.Fatalf("-lobby-timeout 90s: %+v, %v", c, err)
 	}
 }
 
@@ -43,7 +49,13 @@ func TestParseConfigRejects(t *testing.T) {
 		{"-udp-port", "70000"},
 		{"-log-level", "loud"},
 		{"-max-participants", "1"},
+		{"-lobby-timeout", "0s"},
 		{"-no-such-flag"},
+		{"-log-format", "xml"},
+		{"-tls-cert", "c.pem"},
+		{"-tls-cert", "c.pem", "-tls-key", "k.pem", "-dev"},
+		{"-acme-domain", "meet.example.com", "-dev"},
+		{"-http-listen", ":80"},
 	} {
 		if _, err := parseConfig(args, none); err == nil {
 			t.Errorf("%v accepted", args)
@@ -56,5 +68,29 @@ func TestParseConfigRejects(t *testing.T) {
 		return ""
 	}); err == nil {
 		t.Error("PARLEY_LOOPBACK_ONLY=maybe accepted")
+	}
+}
+
+func TestParseConfigTLS(t *testing.T) {
+	none := func(string) string { return "" }
+	c, err := parseConfig([]string{"-acme-domain", "meet.example.com", "-acme-domain", "video.example.com"}, none)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.listen != ":443" || c.tls.httpListen != ":80" || !reflect.DeepEqual(c.tls.acmeDomains, []string{"meet.example.com", "video.example.com"}) {
+		t.Errorf("with ACME: listen %q, http-listen %q, domains %v", c.listen, c.tls.httpListen, c.tls.acmeDomains)
+	}
+	c, err = parseConfig([]string{"-acme-domain", "meet.example.com", "-listen", ":8443", "-http-listen", "off"}, none)
+	if err != nil || c.listen != ":8443" || c.tls.httpListen != "" {
+		t.Errorf("ACME on chosen ports: %+v, %v", c, err)
+	}
+	c, err = parseConfig([]string{"-dev"}, none)
+	if err != nil || c.listen != ":8080" || c.tls.httpListen != "" || !c.tls.dev {
+		t.Errorf("-dev: %+v, %v", c, err)
+	}
+	env := map[string]string{"PARLEY_ACME_DOMAIN": "a.example.com,b.example.com", "PARLEY_LOG_FORMAT": "json"}
+	c, err = parseConfig(nil, func(k string) string { return env[k] })
+	if err != nil || len(c.tls.acmeDomains) != 2 || c.logFormat != "json" {
+		t.Errorf("from the environment: %+v, %v", c, err)
 	}
 }

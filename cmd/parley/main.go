@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/parleyhq/parley/internal/node"
+	"github.com/parleyhq/parley/internal/tlsconf"
 	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/sfu"
 	"github.com/parleyhq/parley/signaling"
@@ -32,16 +34,20 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	if err := run(ctx, cfg); err != nil {
+	if err := run(ctx, cfg, os.Stderr); err != nil {
 		slog.Error("parley stopped", "err", err)
 		os.Exit(1)
 	}
 }
 
-// run serves until ctx ends, then shuts down gracefully.
-func run(ctx context.Context, cfg config) error {
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
+// run serves until ctx ends, then shuts down gracefully. Its log goes to logs.
+func run(ctx context.Context, cfg config, logs io.Writer) error {
+	log := newLogger(logs, cfg)
 	slog.SetDefault(log)
+	ts, err := cfg.tls.setup(log)
+	if err != nil {
+		return err
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -53,11 +59,12 @@ func run(ctx context.Context, cfg config) error {
 			LoopbackOnly: cfg.loopbackOnly,
 			BatchWrites:  cfg.batchWrites,
 		},
-		Meetings: meeting.Config{MaxParticipants: cfg.maxParticipants},
+		Meetings: meeting.Config{MaxParticipants: cfg.maxParticipants, LogNames: cfg.logNames, LobbyTimeout: cfg.lobbyTimeout},
 		Edge: signaling.Config{
 			PublicURL:        cfg.publicURL,
 			AllowedOrigins:   cfg.allowedOrigins,
 			TrustProxy:       cfg.trustProxy,
+			HSTS:             ts.hsts(),
 			CreatesPerMinute: cfg.createsPerMin,
 			JoinsPerMinute:   cfg.joinsPerMin,
 			Web:              web.Dist(),
@@ -76,10 +83,23 @@ func run(ctx context.Context, cfg config) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	httpSrv := &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- httpSrv.Serve(ln) }()
-	log.Info("parley is serving", "listen", ln.Addr().String(), "udp_port", n.SFU.UDPPort(),
-		"loopback_only", cfg.loopbackOnly, "public_url", cfg.publicURL)
+	served := make(chan error, 2)
+	redirect, err := ts.redirect(cfg.tls.httpListen, httpsPort(cfg.publicURL, ln.Addr().(*net.TCPAddr).Port), served, log)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	go func() { served <- ts.serve(httpSrv, ln) }()
+	tlsCtx, stopTLS := context.WithCancel(ctx)
+	defer func() { stopTLS(); ts.wait() }()
+	ts.run(tlsCtx, cfg.tls.poll, log)
+	log.Info("parley is ready", "listen", ln.Addr().String(), "scheme", ts.scheme(), "udp_port", n.SFU.UDPPort(),
+		"loopback_only", cfg.loopbackOnly)
+	lan, err := tlsconf.LocalAddrs()
+	if err != nil {
+		log.Debug("no LAN addresses to print", "err", err)
+	}
+	logURLs(log, openURLs(ts.scheme(), ln.Addr().(*net.TCPAddr), cfg.publicURL, cfg.tls.acmeDomains, lan))
 
 	select {
 	case err := <-served:
@@ -94,6 +114,9 @@ func run(ctx context.Context, cfg config) error {
 	}
 	if err := httpSrv.Shutdown(drainCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Warn("http shutdown", "err", err)
+	}
+	if redirect != nil {
+		_ = redirect.Close() // redirects only: nothing to drain
 	}
 	if err := n.Close(); err != nil {
 		log.Warn("close", "err", err)

@@ -181,12 +181,13 @@ export class CuttableProxy {
   }
 }
 
-export function launchBrowser() {
+/** Debian's Chromium with fake devices; extraArgs are added to its command line. */
+export function launchBrowser(extraArgs = []) {
   return chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
     chromiumSandbox: false,
-    args: chromiumArgs,
+    args: [...chromiumArgs, ...extraArgs],
     timeout: 60_000,
   });
 }

@@ -108,6 +108,12 @@ export function App() {
       case 'meeting_full':
         setView({ kind: 'unavailable', meetingId, reason: 'full' });
         return;
+      case 'denied':
+        setView({ kind: 'unavailable', meetingId, reason: 'denied' });
+        return;
+      case 'lobby_timeout':
+        setView({ kind: 'unavailable', meetingId, reason: 'lobbyTimeout' });
+        return;
       case 'forbidden':
         forgetHostCredentials(meetingId);
         break;

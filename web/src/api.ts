@@ -1,6 +1,7 @@
-// The HTTP half of the protocol (PROTOCOL.md, "HTTP"): creating a meeting and looking one up.
+// The HTTP half of the protocol (PROTOCOL.md, "HTTP"): creating a meeting, looking one up, and the
+// host's meeting log.
 
-import type { ErrorCode } from './protocol';
+import type { AuditEntry, ErrorCode } from './protocol';
 
 export interface CreatedMeeting {
   meetingId: string;
@@ -54,4 +55,13 @@ export function createMeeting(hostName: string): Promise<CreatedMeeting> {
 
 export function getMeeting(meetingId: string): Promise<MeetingStatus> {
   return call<MeetingStatus>(`/api/meetings/${encodeURIComponent(meetingId)}`);
+}
+
+/** The meeting's audit log, oldest first, for its host (the hostKey is the proof). */
+export async function getAuditLog(meetingId: string, hostKey: string): Promise<AuditEntry[]> {
+  const body = await call<{ entries: AuditEntry[] }>(`/api/meetings/${encodeURIComponent(meetingId)}/audit`, {
+    headers: { authorization: `Bearer ${hostKey}` },
+    cache: 'no-store',
+  });
+  return body.entries;
 }

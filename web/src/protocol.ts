@@ -1,4 +1,4 @@
-// The wire protocol (docs: PROTOCOL.md, version 1): every message type the client sends or
+// The wire protocol (docs: PROTOCOL.md, version 1.1): every message type the client sends or
 // receives, and the WebSocket client that pairs requests with their answers. Nothing else in the
 // client builds or parses protocol JSON.
 
@@ -20,7 +20,9 @@ export type ErrorCode =
   | 'meeting_locked'
   | 'meeting_full'
   | 'rate_limited'
-  | 'internal';
+  | 'internal'
+  | 'denied'
+  | 'lobby_timeout';
 
 export interface Participant {
   participantId: string;
@@ -30,12 +32,50 @@ export interface Participant {
   videoMuted: boolean;
   mutedByHost: boolean;
   canUnmute: boolean;
+  handRaised: boolean;
+  /** This server's addition: when the hand went up (Unix ms, server clock); absent while down. */
+  handRaisedAt?: number;
 }
 
 export interface MeetingInfo {
   meetingId: string;
   state: 'open' | 'ended';
   locked: boolean;
+  chatAllowed: boolean;
+  /** The waiting room: joins without the host key wait for the host's decision. */
+  lobby: boolean;
+}
+
+/** One chat message: the `chat` event without its type, and an entry of joined.chat. */
+export interface ChatMessage {
+  messageId: string;
+  /** The sender's participantId. */
+  from: string;
+  /** The sender's name when it was sent. */
+  name: string;
+  text: string;
+  /** Unix milliseconds on the server's clock. */
+  sentAt: number;
+  private: boolean;
+}
+
+/** One join held in the lobby, as the host sees it. */
+export interface LobbyEntry {
+  requestId: string;
+  name: string;
+  /** Unix milliseconds on the server's clock. */
+  since: number;
+}
+
+/** One entry of the meeting's audit log (GET /api/meetings/{id}/audit). */
+export interface AuditEntry {
+  at: number;
+  action: string;
+  by: string;
+  byName: string;
+  target?: string;
+  targetName?: string;
+  detail?: Record<string, unknown>;
 }
 
 export interface TimerOption {
@@ -72,6 +112,14 @@ export type ClientMessage =
   | { type: 'kick'; participantId: string }
   | { type: 'setLocked'; locked: boolean }
   | { type: 'endMeeting' }
+  | { type: 'sendChat'; text: string; to?: string }
+  | { type: 'setChatAllowed'; allowed: boolean }
+  | { type: 'setHandRaised'; raised: boolean }
+  | { type: 'lowerHand'; participantId?: string }
+  | { type: 'setLobby'; enabled: boolean }
+  | { type: 'admit'; requestId: string }
+  | { type: 'deny'; requestId: string }
+  | { type: 'admitAll' }
   | { type: 'setVideoQuality'; participantId: string; source: VideoSource; quality: Quality };
 
 export type RequestId = number | string;
@@ -81,8 +129,6 @@ export type RequestId = number | string;
 export interface JoinedMessage {
   type: 'joined';
   id?: RequestId;
-  /** The protocol version the server speaks ("1.1"); absent from a version 1 server. */
-  protocol?: string;
   participantId: string;
   role: Role;
   meeting: MeetingInfo;
@@ -91,6 +137,11 @@ export interface JoinedMessage {
   timers: TimerOption[];
   /** Addition to PROTOCOL.md v1: the joiner's own state (it may join muted by the host). */
   self?: Participant;
+  protocol?: string;
+  /** The meeting's last public chat messages, oldest first. */
+  chat?: ChatMessage[];
+  /** Who waits in the lobby: the host's joined only. */
+  lobby?: LobbyEntry[];
 }
 
 export interface OkMessage {
@@ -128,6 +179,10 @@ export type ServerEvent =
   | { type: 'kicked' }
   | { type: 'meetingEnded' }
   | { type: 'replaced' }
+  | ({ type: 'chat' } & ChatMessage)
+  /** This join waits in the lobby; its answer comes when the host decides. */
+  | { type: 'lobbyWaiting' }
+  | { type: 'lobbyUpdated'; waiting: LobbyEntry[] }
   /** Addition to PROTOCOL.md v1: the server is going away; the connection closes next (1001). */
   | { type: 'serverShutdown' }
   /** To a publisher: the simulcast layers (RIDs) of a source that someone needs now. */
@@ -166,6 +221,9 @@ const eventTypeTable = {
   kicked: true,
   meetingEnded: true,
   replaced: true,
+  chat: true,
+  lobbyWaiting: true,
+  lobbyUpdated: true,
   serverShutdown: true,
   publisherLayers: true,
 } as const satisfies Record<ServerEvent['type'], true>;
@@ -223,6 +281,8 @@ type Reply<T extends ClientMessage['type']> = T extends keyof ReplyFor ? ReplyFo
 interface Pending {
   resolve: (msg: ServerMessage) => void;
   reject: (err: Error) => void;
+  /** Stops the timeout: the answer comes when it comes (a join held in the lobby). */
+  wait: () => void;
 }
 
 const OPEN = 1;
@@ -322,6 +382,7 @@ export class ProtocolClient {
           clearTimeout(timer);
           reject(e);
         },
+        wait: () => clearTimeout(timer),
       });
       socket.send(JSON.stringify({ ...msg, id }));
     });
@@ -350,6 +411,8 @@ export class ProtocolClient {
       return;
     }
     if (isServerEvent(msg)) {
+      // The join is held until the host decides (or the server's lobby timeout answers it).
+      if (msg.type === 'lobbyWaiting') for (const w of this.pending.values()) w.wait();
       for (const h of this.eventHandlers) h(msg);
     } else if (msg.type === 'error') {
       // The server also reports errors of requests sent without an id: worth a log line only.

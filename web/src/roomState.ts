@@ -3,6 +3,7 @@
 
 import type {
   JoinedMessage,
+  LobbyEntry,
   MeetingInfo,
   Participant,
   Role,
@@ -11,8 +12,11 @@ import type {
   TimerOption,
 } from './protocol';
 
-/** Where the room is in its life. The last four are final: nothing moves it on from there. */
-export type Phase = 'joining' | 'live' | 'reconnecting' | 'left' | 'ended' | 'removed' | 'replaced';
+/**
+ * Where the room is in its life. 'waiting' is a join the lobby holds until the host decides. The
+ * last four are final: nothing moves it on from there.
+ */
+export type Phase = 'joining' | 'waiting' | 'live' | 'reconnecting' | 'left' | 'ended' | 'removed' | 'replaced';
 
 /** A short message for the person, shown for a few seconds and read out politely. */
 export interface Toast {
@@ -45,6 +49,8 @@ export interface RoomState {
   reconnectCause: ReconnectCause;
   /** Set once a `timerEnded` arrived, so the room can sound the end once. */
   timerEndedCount: number;
+  /** Who waits in the lobby (the host's view; empty for everyone else). */
+  lobby: LobbyEntry[];
 }
 
 export type RoomAction =
@@ -77,6 +83,7 @@ export function initialRoomState(name: string): RoomState {
       videoMuted: false,
       mutedByHost: false,
       canUnmute: true,
+      handRaised: false,
     },
     others: [],
     meeting: null,
@@ -89,6 +96,7 @@ export function initialRoomState(name: string): RoomState {
     retrying: false,
     reconnectCause: 'lost',
     timerEndedCount: 0,
+    lobby: [],
   };
 }
 
@@ -100,7 +108,8 @@ export function roomReducer(state: RoomState, action: RoomAction): RoomState {
     case 'event':
       return applyEvent(state, action.event, action.now);
     case 'reconnecting':
-      if (state.phase === 'joining') return { ...state, retrying: true };
+      // A held join that lost its connection joins again (and may be held again).
+      if (state.phase === 'joining' || state.phase === 'waiting') return { ...state, phase: 'joining', retrying: true };
       // A drop after the server said it is restarting is that restart, not a new cause.
       return state.phase === 'reconnecting' ? state : { ...state, phase: 'reconnecting', reconnectCause: 'lost' };
     case 'left':
@@ -131,6 +140,7 @@ function applyJoined(state: RoomState, msg: JoinedMessage): RoomState {
     timers: msg.timers,
     joinOrder: [...msg.participants.map((p) => p.participantId).filter((id) => id !== msg.participantId), msg.participantId],
     reconnectCause: 'lost',
+    lobby: msg.lobby ?? [],
   };
 }
 
@@ -167,11 +177,17 @@ function applyEvent(state: RoomState, ev: ServerEvent, now: number): RoomState {
       };
       return known ? next : toast(next, `${displayNames(everyone(next)).get(id) ?? ev.participant.name} joined`);
     }
-    case 'participantUpdated':
+    case 'participantUpdated': {
       if (ev.participant.participantId === state.selfId) {
         return { ...state, self: ev.participant, role: ev.participant.role };
       }
-      return { ...state, others: upsert(state.others, ev.participant) };
+      const was = state.others.find((p) => p.participantId === ev.participant.participantId);
+      const next: RoomState = { ...state, others: upsert(state.others, ev.participant) };
+      if (was && !was.handRaised && ev.participant.handRaised) {
+        return toast(next, `${displayNames(everyone(next)).get(ev.participant.participantId) ?? ev.participant.name} raised a hand`);
+      }
+      return next;
+    }
     case 'participantLeft': {
       const gone = state.others.find((p) => p.participantId === ev.participantId);
       if (!gone) return state;
@@ -214,11 +230,32 @@ function applyEvent(state: RoomState, ev: ServerEvent, now: number): RoomState {
       return state.phase === 'live' || state.phase === 'reconnecting'
         ? { ...state, phase: 'reconnecting', reconnectCause: 'restarting' }
         : state;
+    case 'lobbyWaiting':
+      return state.phase === 'joining' ? { ...state, phase: 'waiting', retrying: false } : state;
+    case 'lobbyUpdated': {
+      const known = new Set(state.lobby.map((w) => w.requestId));
+      let next: RoomState = { ...state, lobby: ev.waiting };
+      for (const w of ev.waiting) if (!known.has(w.requestId)) next = toast(next, `${w.name} is waiting to join`);
+      return next;
+    }
+    case 'chat':
     case 'offer':
     case 'candidate':
     case 'publisherLayers':
       return state;
   }
+}
+
+/**
+ * The people list's order: raised hands first, in the order they went up, then everyone else in
+ * the order given (join order).
+ */
+export function handsFirst(people: readonly Participant[]): Participant[] {
+  const raised = people.filter((p) => p.handRaised);
+  const rest = people.filter((p) => !p.handRaised);
+  // A stable sort: hands raised at the same moment (or with no time) keep the order given.
+  raised.sort((a, b) => (a.handRaisedAt ?? Infinity) - (b.handRaisedAt ?? Infinity));
+  return [...raised, ...rest];
 }
 
 /** Everyone in the meeting, the own participant included, in the order they joined. */

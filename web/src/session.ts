@@ -57,6 +57,8 @@ const refusalIsFinal = {
   meeting_full: true,
   rate_limited: true,
   internal: false,
+  denied: true,
+  lobby_timeout: true,
 } satisfies Record<ErrorCode, boolean>;
 
 function defaultWsUrl(): string {
@@ -258,6 +260,10 @@ export class MeetingSession {
     } catch (err) {
       client.close();
       if (this.client === client) this.client = null;
+      // Left while the join waited (in the lobby): the server's answer to it is no refusal.
+      // TypeScript keeps its narrowing from the top of this method across the awaits.
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
+      if (this.finished) return;
       if (err instanceof ProtocolError && err.code !== 'closed' && refusalIsFinal[err.code]) {
         this.refused(err.code, err.message);
       } else {

@@ -155,6 +155,34 @@ describe('ProtocolClient', () => {
     client.close();
   });
 
+  it('waits past its timeout for a join the lobby holds, until the host decides', async () => {
+    let joinId: unknown;
+    onMessage = (ws, msg) => {
+      if (msg.type === 'join') {
+        joinId = msg.id;
+        ws.send(JSON.stringify({ type: 'lobbyWaiting' }));
+      }
+    };
+    const client = new ProtocolClient(url, factory);
+    const events: ServerEvent[] = [];
+    client.onEvent((e) => events.push(e));
+    await client.connect();
+    let settled = false;
+    const joined = client.request({ type: 'join', meetingId: 'm', name: 'Grace' }, 100);
+    void joined.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    await waitFor(() => (events.some((e) => e.type === 'lobbyWaiting') ? true : undefined));
+    // Well past the 100 ms timeout, the join is still waiting for its answer.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(settled).toBe(false);
+    serverSide().send(JSON.stringify({ type: 'error', id: joinId, code: 'denied', message: 'the host did not let you in' }));
+    const err = await joined.catch((e: unknown) => e);
+    expect((err as ProtocolError).code).toBe('denied');
+    client.close();
+  });
+
   it('sends fire-and-forget messages without an id', async () => {
     const client = new ProtocolClient(url, factory);
     await client.connect();

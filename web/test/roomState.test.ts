@@ -6,6 +6,7 @@ import {
   everyone,
   muteSummary,
   formatCountdown,
+  handsFirst,
   initialRoomState,
   roomReducer,
   secondsLeft,
@@ -24,6 +25,7 @@ function person(id: string, name: string, extra: Partial<Participant> = {}): Par
     videoMuted: false,
     mutedByHost: false,
     canUnmute: true,
+    handRaised: false,
     ...extra,
   };
 }
@@ -36,7 +38,7 @@ function joined(extra: Partial<JoinedMessage> = {}): JoinedMessage {
     id: 1,
     participantId: 'p-self',
     role: 'participant',
-    meeting: { meetingId: 'm1', state: 'open', locked: false },
+    meeting: { meetingId: 'm1', state: 'open', locked: false, chatAllowed: true, lobby: false },
     participants: [person('p-host', 'Ada', { role: 'host' })],
     timer: null,
     timers: [
@@ -192,7 +194,7 @@ describe('room state', () => {
   it('follows lock changes', () => {
     const s = run([
       { type: 'joined', msg: joined(), now },
-      ev({ type: 'meetingUpdated', meeting: { meetingId: 'm1', state: 'open', locked: true } }),
+      ev({ type: 'meetingUpdated', meeting: { meetingId: 'm1', state: 'open', locked: true, chatAllowed: true, lobby: false } }),
     ]);
     expect(s.meeting?.locked).toBe(true);
   });
@@ -345,5 +347,51 @@ describe("the host's mute summary", () => {
     expect(
       muteSummary([person('a', 'A', { mutedByHost: true, canUnmute: true }), person('b', 'B', { mutedByHost: true, canUnmute: false })]),
     ).toBe('mixed');
+  });
+});
+
+describe('raised hands, the waiting room and chat in the room state', () => {
+  it('lists raised hands first, in the order raised, then everyone else in join order', () => {
+    const people = [
+      person('a', 'A'),
+      person('b', 'B', { handRaised: true, handRaisedAt: 30 }),
+      person('c', 'C'),
+      person('d', 'D', { handRaised: true, handRaisedAt: 10 }),
+    ];
+    expect(handsFirst(people).map((p) => p.name)).toEqual(['D', 'B', 'A', 'C']);
+  });
+
+  it('tells the others when a hand goes up, once', () => {
+    const s = run([
+      { type: 'joined', msg: joined(), now },
+      ev({ type: 'participantUpdated', participant: person('p-host', 'Ada', { role: 'host', handRaised: true, handRaisedAt: 5 }) }),
+      ev({ type: 'participantUpdated', participant: person('p-host', 'Ada', { role: 'host', handRaised: true, handRaisedAt: 5, audioMuted: true }) }),
+    ]);
+    expect(texts(s)).toEqual(['Ada raised a hand']);
+  });
+
+  it('waits while the lobby holds the join, then goes live when let in', () => {
+    const waiting = run([ev({ type: 'lobbyWaiting' })]);
+    expect(waiting.phase).toBe('waiting');
+    expect(run([{ type: 'reconnecting' }], waiting).phase).toBe('joining');
+    expect(run([{ type: 'joined', msg: joined(), now }], waiting).phase).toBe('live');
+  });
+
+  it('keeps the host’s waiting list from joined and lobbyUpdated, announcing newcomers', () => {
+    const grace = { requestId: 'r1', name: 'Grace', since: 1 };
+    const linus = { requestId: 'r2', name: 'Linus', since: 2 };
+    const s = run([
+      { type: 'joined', msg: joined({ role: 'host', lobby: [grace] }), now },
+      ev({ type: 'lobbyUpdated', waiting: [grace, linus] }),
+      ev({ type: 'lobbyUpdated', waiting: [linus] }),
+    ]);
+    expect(s.lobby).toEqual([linus]);
+    expect(texts(s)).toEqual(['Linus is waiting to join']);
+  });
+
+  it('leaves chat to the chat state', () => {
+    const before = run([{ type: 'joined', msg: joined(), now }]);
+    const after = run([ev({ type: 'chat', messageId: '1', from: 'p-host', name: 'Ada', text: 'hi', sentAt: 1, private: false })], before);
+    expect(after).toBe(before);
   });
 });

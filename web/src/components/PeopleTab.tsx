@@ -1,6 +1,6 @@
 import type { ClientMessage, Participant } from '../protocol';
-import type { MuteSummary } from '../roomState';
-import { CameraOffIcon, MicIcon, MicOffIcon } from './Icons';
+import { handsFirst, type MuteSummary } from '../roomState';
+import { CameraOffIcon, HandIcon, MicIcon, MicOffIcon } from './Icons';
 import { RowMenu, type RowAction } from './RowMenu';
 import './PeopleTab.css';
 
@@ -10,7 +10,10 @@ const summaryText: Record<Exclude<MuteSummary, null>, string> = {
   mixed: 'Everyone muted',
 };
 
-/** Everyone in the meeting, with the host's "Mute all" and a menu of actions per person. */
+/**
+ * Everyone in the meeting, raised hands first in the order raised, with the host's "Mute all",
+ * "Lower all hands", and a menu of actions per person.
+ */
 export function PeopleTab({
   people,
   names,
@@ -35,6 +38,7 @@ export function PeopleTab({
   onRemove: (p: Participant) => void;
 }) {
   const anyHeld = people.some((p) => p.participantId !== selfId && p.mutedByHost && !p.canUnmute);
+  const anyHand = people.some((p) => p.handRaised);
   return (
     <div className="panel">
       <h2 id="people-heading">Participants ({people.length})</h2>
@@ -49,6 +53,11 @@ export function PeopleTab({
                 Allow everyone to unmute
               </button>
             )}
+            {anyHand && (
+              <button type="button" className="small" disabled={!live} onClick={() => act({ type: 'lowerHand' })}>
+                Lower all hands
+              </button>
+            )}
           </div>
           <p className="mute-summary" role="status">
             {summary ? summaryText[summary] : ''}
@@ -56,7 +65,7 @@ export function PeopleTab({
         </div>
       )}
       <ul className="people" aria-labelledby="people-heading">
-        {people.map((p) => {
+        {handsFirst(people).map((p) => {
           const isSelf = p.participantId === selfId;
           const name = names.get(p.participantId) ?? p.name;
           const held = p.mutedByHost && !p.canUnmute;
@@ -81,6 +90,11 @@ export function PeopleTab({
               </span>
               {p.role === 'host' && <span className="badge">Host</span>}
               <span className="state">
+                {p.handRaised && (
+                  <span role="img" aria-label="Hand raised" className="hand">
+                    <HandIcon />
+                  </span>
+                )}
                 {p.audioMuted ? (
                   <span role="img" aria-label={p.mutedByHost ? 'Muted by the host' : 'Microphone muted'}>
                     <MicOffIcon />
@@ -96,6 +110,17 @@ export function PeopleTab({
                   </span>
                 )}
               </span>
+              {isHost && p.handRaised && (
+                <button
+                  type="button"
+                  className="small"
+                  disabled={!live}
+                  aria-label={`Lower hand for ${name}`}
+                  onClick={() => act({ type: 'lowerHand', participantId: p.participantId })}
+                >
+                  Lower hand
+                </button>
+              )}
               {isHost && !isSelf && (
                 <RowMenu
                   name={name}

@@ -12,17 +12,21 @@ import {
   muteSummary,
   roomReducer,
   type Phase,
+  type RoomAction,
 } from '../roomState';
 import { MeetingSession } from '../session';
 import { isMac, shortcutFor, shortcutLabel } from '../shortcuts';
 import { playTimerEnd, setSoundsEnabled, soundsEnabled } from '../sounds';
 import { Brand } from './Brand';
+import { ChatPanel } from './ChatPanel';
 import { ConfirmDialog } from './ConfirmDialog';
 import { Countdown } from './Countdown';
 import { HostTab } from './HostTab';
 import {
   CameraIcon,
   CameraOffIcon,
+  ChatIcon,
+  HandIcon,
   LeaveIcon,
   LockIcon,
   MicIcon,
@@ -33,14 +37,17 @@ import {
   ShieldIcon,
 } from './Icons';
 import { MeetingLink } from './MeetingLink';
+import { MeetingLogDialog } from './MeetingLogDialog';
 import { MuteAllDialog } from './MuteAllDialog';
 import { PeopleTab } from './PeopleTab';
 import { SettingsDialog } from './SettingsDialog';
 import { SidePanel, sidePanelId, type PanelTab } from './SidePanel';
 import { Toasts } from './Toasts';
 import { Toolbar, toolId, type ToolbarItem } from './Toolbar';
+import { useChat } from './useChat';
 import { useGridLayout } from './useGridLayout';
 import { VideoTile } from './VideoTile';
+import { WaitingRoom } from './WaitingRoom';
 import './Room.css';
 
 const wideScreen = '(min-width: 900px)';
@@ -62,7 +69,12 @@ function describeError(err: unknown): string {
 }
 
 /** The dialog open over the room, if any. */
-type Dialog = { kind: 'end' } | { kind: 'muteAll' } | { kind: 'settings' } | { kind: 'remove'; who: Participant; name: string };
+type Dialog =
+  | { kind: 'end' }
+  | { kind: 'muteAll' }
+  | { kind: 'settings' }
+  | { kind: 'log' }
+  | { kind: 'remove'; who: Participant; name: string };
 
 function loadHideSelf(): boolean {
   try {
@@ -99,6 +111,15 @@ export function Room({
   const [choices, setChoices] = useState(loadDeviceChoices);
   const [cameraId, setCameraId] = useState(entry.cameraId);
   const [inPip, setInPip] = useState(false);
+  const { chat, onRoomAction: chatAction, sending: chatSending } = useChat(panel === 'chat');
+  // The session's events feed the room's state and, apart from it, the chat.
+  const roomDispatch = useCallback(
+    (action: RoomAction) => {
+      dispatch(action);
+      chatAction(action);
+    },
+    [chatAction],
+  );
   const session = useRef<MeetingSession | null>(null);
   const grid = useRef<HTMLDivElement>(null);
   const controls = useRef<HTMLElement>(null);
@@ -120,7 +141,7 @@ export function Room({
         cameraId: entry.cameraId,
       },
       {
-        dispatch,
+        dispatch: roomDispatch,
         onRemoteStreams: setRemote,
         onLocalStream: setLocal,
         onSpeaking: setSpeaking,
@@ -136,7 +157,7 @@ export function Room({
       void s.leave();
       s.close();
     };
-  }, [entry]);
+  }, [entry, roomDispatch]);
 
   useEffect(() => {
     if (isFinal(state.phase)) onFinished(state.phase, state.role);
@@ -313,9 +334,18 @@ export function Room({
 
   const togglePanel = (id: string) => setPanel((p) => (p === id ? null : id));
 
+  async function sendChat(text: string, to: string | undefined) {
+    const s = session.current;
+    if (!s) throw new ProtocolError('closed', 'not connected');
+    await chatSending(() => s.request({ type: 'sendChat', text, ...(to ? { to } : {}) }), to);
+  }
+
+  const handLabel = self.handRaised ? 'Lower hand' : 'Raise hand';
+  const toggleHand = () => send({ type: 'setHandRaised', raised: !self.handRaised });
+
   // ---- the side panel's tabs and the toolbar, as data: a new feature adds an entry here ----
 
-  const tabs: (PanelTab & { icon: ReactNode; button: string; badge?: number })[] = [
+  const tabs: (PanelTab & { icon: ReactNode; button: string; badge?: number | undefined })[] = [
     {
       id: 'people',
       label: 'Participants',
@@ -336,6 +366,24 @@ export function Room({
         />
       ),
     },
+    {
+      id: 'chat',
+      label: 'Chat',
+      button: 'Chat',
+      icon: <ChatIcon />,
+      badge: chat.unread > 0 ? chat.unread : undefined,
+      render: () => (
+        <ChatPanel
+          messages={chat.messages}
+          names={names}
+          selfId={self.participantId}
+          others={state.others}
+          canSend={isHost || (state.meeting?.chatAllowed ?? true)}
+          live={live}
+          onSend={(text, to) => sendChat(text, to)}
+        />
+      ),
+    },
   ];
   if (isHost) {
     tabs.push({
@@ -343,14 +391,19 @@ export function Room({
       label: 'Host controls',
       button: 'Host controls',
       icon: <ShieldIcon />,
+      badge: state.lobby.length > 0 ? state.lobby.length : undefined,
       render: () => (
         <HostTab
           timers={state.timers}
           timerRunning={state.timer !== null}
           locked={state.meeting?.locked ?? false}
+          chatAllowed={state.meeting?.chatAllowed ?? true}
+          lobby={state.meeting?.lobby ?? false}
+          waiting={state.lobby}
           live={live}
           act={send}
           onEndRequested={() => setDialog({ kind: 'end' })}
+          onShowLog={() => setDialog({ kind: 'log' })}
         />
       ),
     });
@@ -370,7 +423,16 @@ export function Room({
       disabled: !hasMic || micLocked,
       title: !hasMic ? 'No microphone' : micLocked ? 'The host muted you' : `${micLabel} (${micKeys.text})`,
       keyShortcuts: micKeys.aria,
-      caption: micLocked ? 'The host muted you' : undefined,
+      caption: micLocked ? (
+        <>
+          <span>The host muted you</span>
+          {!self.handRaised && (
+            <button type="button" className="small caption-action" disabled={!live} onClick={toggleHand}>
+              Raise hand
+            </button>
+          )}
+        </>
+      ) : undefined,
     },
     {
       id: 'camera',
@@ -380,6 +442,15 @@ export function Room({
       tone: self.videoMuted ? 'off' : 'normal',
       title: `${camLabel} (${camKeys.text})`,
       keyShortcuts: camKeys.aria,
+    },
+    {
+      id: 'hand',
+      label: handLabel,
+      icon: <HandIcon />,
+      onClick: toggleHand,
+      active: self.handRaised,
+      disabled: !live,
+      title: self.handRaised ? 'Lower your hand' : 'Raise your hand to ask to speak',
     },
     {
       id: 'settings',
@@ -420,6 +491,10 @@ export function Room({
   }));
 
   const reconnecting = state.phase === 'reconnecting';
+
+  if (state.phase === 'waiting') {
+    return <WaitingRoom name={entry.name} onLeave={() => void session.current?.leave()} />;
+  }
 
   return (
     <div className="room">
@@ -572,6 +647,9 @@ export function Room({
           onConfirm={() => removeConfirmed(dialog.who, dialog.name)}
           onCancel={() => setDialog(null)}
         />
+      )}
+      {dialog?.kind === 'log' && entry.hostKey && (
+        <MeetingLogDialog meetingId={entry.meetingId} hostKey={entry.hostKey} onClose={() => setDialog(null)} />
       )}
       {dialog?.kind === 'muteAll' && (
         <MuteAllDialog

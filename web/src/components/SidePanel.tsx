@@ -79,6 +79,8 @@ export function SidePanel({
       <div
         className="tabpanel"
         role={tabs.length > 1 ? 'tabpanel' : undefined}
+        // Reachable by keyboard to scroll, even when everything in it is disabled (reconnecting).
+        tabIndex={0}
         id={`tabpanel-${active.id}`}
         aria-labelledby={tabs.length > 1 ? `tab-${active.id}` : undefined}
       >

@@ -16,6 +16,8 @@ export interface ToolbarItem {
   keyShortcuts?: string | undefined;
   /** A switch that is on (pressed) or off; undefined for a plain button. */
   pressed?: boolean | undefined;
+  /** Shown filled, as an open panel's button is, without being a switch (e.g. a raised hand). */
+  active?: boolean | undefined;
   /** For an item opening a panel: whether it is open, and the panel's id. */
   expanded?: boolean | undefined;
   controls?: string | undefined;
@@ -43,7 +45,7 @@ function ToolbarButton({ item }: { item: ToolbarItem }) {
       <button
         id={toolId(item.id)}
         type="button"
-        className={`tool ${tone}${item.showLabel ? ' labelled' : ''}${item.expanded || item.pressed ? ' open' : ''}`}
+        className={`tool ${tone}${item.showLabel ? ' labelled' : ''}${item.expanded || item.pressed || item.active ? ' open' : ''}`}
         onClick={item.onClick}
         disabled={item.disabled}
         aria-label={item.label}

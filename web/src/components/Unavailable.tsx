@@ -1,6 +1,6 @@
 import { Notice } from './Notice';
 
-export type UnavailableReason = 'not_found' | 'ended' | 'locked' | 'full';
+export type UnavailableReason = 'not_found' | 'ended' | 'locked' | 'full' | 'denied' | 'lobbyTimeout';
 
 const texts: Record<UnavailableReason, { heading: string; detail: string; retry: boolean }> = {
   not_found: {
@@ -15,9 +15,22 @@ const texts: Record<UnavailableReason, { heading: string; detail: string; retry:
     retry: true,
   },
   full: { heading: 'This meeting is full', detail: 'There is no room for more participants.', retry: true },
+  denied: {
+    heading: 'The host did not let you in',
+    detail: 'The host of this meeting did not let you in. If you think this was a mistake, ask the host.',
+    retry: false,
+  },
+  lobbyTimeout: {
+    heading: 'Nobody let you in',
+    detail: 'The host did not answer in time. You can ask to join again.',
+    retry: true,
+  },
 };
 
-/** A meeting that cannot be joined: it does not exist, has ended, is locked or full. */
+/**
+ * A meeting that cannot be joined: it does not exist, has ended, is locked or full, or the host
+ * did not let this person in from the waiting room.
+ */
 export function Unavailable({
   reason,
   onHome,

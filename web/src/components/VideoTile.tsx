@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import type { TileSize } from './useGridLayout';
 import type { Participant, Quality } from '../protocol';
-import { CameraOffIcon, MicOffIcon } from './Icons';
+import { CameraOffIcon, HandIcon, MicOffIcon } from './Icons';
 import { useVideoQuality } from './useVideoQuality';
 import './VideoTile.css';
 
@@ -128,6 +128,11 @@ export function VideoTile({
         </div>
       )}
       <div className="nameplate">
+        {participant.handRaised && (
+          <span className="indicator hand" role="img" aria-label="Hand raised" title="Hand raised">
+            <HandIcon />
+          </span>
+        )}
         {micState && (
           <span className="indicator" role="img" aria-label={micState} title={micState}>
             <MicOffIcon />
