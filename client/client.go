@@ -285,6 +285,8 @@ func (c *Client) dispatch(data []byte, at time.Time) {
 	switch m.Type {
 	case wire.TypeOffer, wire.TypeCandidate:
 		c.signals.push(m)
+	case wire.PublisherLayers{}.EventType():
+		c.onPublisherLayers(m)
 	case wire.TypeError:
 		c.log.Warn("server error", "message", string(data))
 	}

@@ -26,6 +26,12 @@ type PublishOptions struct {
 	VideoBitrate     int
 	FPS              int
 	KeyframeInterval time.Duration
+	// Simulcast sends the camera as three layers (RIDs q, h, f at a tenth, a third and all of
+	// VideoBitrate), as a browser with three sendEncodings does (simulcast.go).
+	Simulcast bool
+	// IgnorePublisherLayers keeps every simulcast layer going whatever publisherLayers says
+	// (by default the publisher obeys it, as the web client does).
+	IgnorePublisherLayers bool
 }
 
 // PublishStats counts what the publisher sent.
@@ -36,6 +42,8 @@ type PublishStats struct {
 	Keyframes    uint64
 	// KeyframeRequests counts PLIs and FIRs received from the server.
 	KeyframeRequests uint64
+	// Layers counts each simulcast layer by RID; nil without simulcast.
+	Layers map[string]LayerSent
 }
 
 // publisher is the peer connection that sends this client's media.
@@ -45,6 +53,11 @@ type publisher struct {
 	audio *webrtc.TrackLocalStaticRTP
 	video *webrtc.TrackLocalStaticRTP
 	gen   *synth.Video
+	// layers are the simulcast camera's encodings, lowest first (nil without simulcast); gen is
+	// the full layer's generator then.
+	layers       []*pubLayer
+	videoSender  *webrtc.RTPSender
+	ignoreLayers bool
 
 	sendAudio, sendVideo atomic.Bool
 	audioPackets         atomic.Uint64
@@ -68,7 +81,14 @@ func (c *Client) Publish(ctx context.Context, opts PublishOptions) error {
 		return errors.New("publish: neither audio nor video")
 	}
 	var gen *synth.Video
-	if opts.Video {
+	var layers []*pubLayer
+	if opts.Video && opts.Simulcast {
+		var err error
+		if layers, err = newSimulcastLayers(opts); err != nil {
+			return fmt.Errorf("publish: %w", err)
+		}
+		gen = layers[len(layers)-1].gen
+	} else if opts.Video {
 		var err error
 		gen, err = synth.NewVideo(synth.VideoConfig{
 			Codec: opts.VideoCodec, Bitrate: opts.VideoBitrate, FPS: opts.FPS, KeyframeInterval: opts.KeyframeInterval,
@@ -77,7 +97,14 @@ func (c *Client) Publish(ctx context.Context, opts PublishOptions) error {
 			return fmt.Errorf("publish: %w", err)
 		}
 	}
-	api, err := c.newAPI(func(m *webrtc.MediaEngine) error { return registerPublishCodecs(m, gen) })
+	api, err := c.newAPI(func(m *webrtc.MediaEngine) error {
+		if layers != nil { // the server routes the layers by MID and RID
+			if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
+				return err
+			}
+		}
+		return registerPublishCodecs(m, gen)
+	})
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
@@ -85,7 +112,8 @@ func (c *Client) Publish(ctx context.Context, opts PublishOptions) error {
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
-	pub := &publisher{c: c, peer: p, gen: gen, connected: make(chan struct{}), failed: make(chan struct{})}
+	pub := &publisher{c: c, peer: p, gen: gen, layers: layers, ignoreLayers: opts.IgnorePublisherLayers,
+		connected: make(chan struct{}), failed: make(chan struct{})}
 	pub.sendAudio.Store(true)
 	pub.sendVideo.Store(true)
 	c.pubMu.Lock()
@@ -152,18 +180,9 @@ func (p *publisher) start(ctx context.Context, opts PublishOptions) error {
 		p.audio = t
 	}
 	if opts.Video {
-		codec := vp8Codec
-		if p.gen.Config().Codec == synth.H264 {
-			codec = h264Codec
-		}
-		t, err := webrtc.NewTrackLocalStaticRTP(codec, Video, streamID)
-		if err != nil {
-			return fmt.Errorf("video track: %w", err)
-		}
-		if err := p.addTrack(t, true); err != nil {
+		if err := p.addVideo(streamID); err != nil {
 			return err
 		}
-		p.video = t
 	}
 	offer, err := pc.CreateOffer(nil)
 	if err != nil {
@@ -183,6 +202,11 @@ func (p *publisher) start(ctx context.Context, opts PublishOptions) error {
 	if err := p.peer.setRemote(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer.SDP}); err != nil {
 		return err
 	}
+	if p.layers != nil {
+		if err := p.tagLayers(); err != nil {
+			return err
+		}
+	}
 	if !c.spawn(p.sendMedia) {
 		return c.closedErr()
 	}
@@ -194,6 +218,26 @@ func (p *publisher) start(ctx context.Context, opts PublishOptions) error {
 	case <-ctx.Done():
 		return fmt.Errorf("waiting for the publisher connection: %w", ctx.Err())
 	}
+}
+
+// addVideo adds the camera: one track, or a simulcast encoding per layer.
+func (p *publisher) addVideo(streamID string) error {
+	codec := vp8Codec
+	if p.gen.Config().Codec == synth.H264 {
+		codec = h264Codec
+	}
+	if p.layers != nil {
+		return p.addSimulcast(codec, streamID)
+	}
+	t, err := webrtc.NewTrackLocalStaticRTP(codec, Video, streamID)
+	if err != nil {
+		return fmt.Errorf("video track: %w", err)
+	}
+	if err := p.addTrack(t, true); err != nil {
+		return err
+	}
+	p.video = t
+	return nil
 }
 
 // addTrack adds a send-only transceiver for t and reads its RTCP (the interceptors see NACKs
@@ -255,7 +299,8 @@ func (p *publisher) sendMedia() {
 		frameEvery time.Duration
 		videoStep  uint32
 	)
-	if p.video != nil {
+	video := p.video != nil || p.layers != nil
+	if video {
 		frameEvery, videoStep = p.gen.FrameInterval(), p.gen.TimestampStep()
 	}
 	timer := time.NewTimer(0)
@@ -285,14 +330,18 @@ func (p *publisher) sendMedia() {
 			}
 			next = audioNext
 		}
-		if p.video != nil {
+		if video {
 			for !now.Before(videoNext) {
 				if now.Sub(videoNext) > maxLag {
 					skipped := now.Sub(videoNext) / frameEvery
 					videoNext = videoNext.Add(skipped * frameEvery)
 					videoPkt.Timestamp += uint32(skipped) * videoStep
 				}
-				if p.sendVideo.Load() {
+				switch {
+				case !p.sendVideo.Load():
+				case p.layers != nil:
+					p.writeLayers(videoPkt.Timestamp)
+				default:
 					p.writeFrame(&videoPkt)
 				}
 				videoPkt.Timestamp += videoStep
@@ -375,6 +424,7 @@ func (c *Client) PublishStats() PublishStats {
 		VideoFrames:      pub.videoFrames.Load(),
 		Keyframes:        pub.keyframes.Load(),
 		KeyframeRequests: pub.keyRequests.Load(),
+		Layers:           pub.layerStats(),
 	}
 }
 

@@ -46,7 +46,8 @@ type subscriber struct {
 	mu      sync.Mutex
 	tracks  map[TrackKey]*remoteTrack // current tracks
 	streams map[TrackKey]*rtpstats.Stream
-	changed chan struct{} // closed and replaced when tracks change
+	layers  map[TrackKey]*layerTracker // video streams only
+	changed chan struct{}              // closed and replaced when tracks change
 }
 
 type remoteTrack struct {
@@ -67,6 +68,7 @@ func newSubscriber(c *Client) (*subscriber, error) {
 		peer:    p,
 		tracks:  map[TrackKey]*remoteTrack{},
 		streams: map[TrackKey]*rtpstats.Stream{},
+		layers:  map[TrackKey]*layerTracker{},
 		changed: make(chan struct{}),
 	}
 	p.pc.OnTrack(s.onTrack)
@@ -109,7 +111,7 @@ func (s *subscriber) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	t := &remoteTrack{info: TrackInfo{
 		TrackKey: key, TrackID: tr.ID(), Codec: tr.Codec().MimeType, SSRC: uint32(tr.SSRC()), Started: time.Now(),
 	}}
-	stream := s.begin(key, t)
+	stream, layers := s.begin(key, t)
 	defer s.end(key, t)
 	codec := codecOf(t.info.Codec)
 	buf := make([]byte, 1600)
@@ -139,6 +141,9 @@ func (s *subscriber) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 			SentAt:    sentAt,
 			Keyframe:  codec != "" && synth.IsKeyframe(codec, payload),
 		}, now)
+		if layers != nil {
+			layers.observe(&h, payload, codec)
+		}
 		if s.c.firstPkt.Load() == 0 {
 			s.c.firstPkt.CompareAndSwap(0, now.UnixNano())
 		}
@@ -155,7 +160,7 @@ func codecOf(mime string) synth.Codec {
 	return ""
 }
 
-func (s *subscriber) begin(key TrackKey, t *remoteTrack) *rtpstats.Stream {
+func (s *subscriber) begin(key TrackKey, t *remoteTrack) (*rtpstats.Stream, *layerTracker) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.streams[key]
@@ -164,9 +169,17 @@ func (s *subscriber) begin(key TrackKey, t *remoteTrack) *rtpstats.Stream {
 		s.streams[key] = st
 	}
 	st.StartTrack()
+	var lt *layerTracker
+	if key.Kind == Video {
+		if lt = s.layers[key]; lt == nil {
+			lt = newLayerTracker()
+			s.layers[key] = lt
+		}
+		lt.newTrack()
+	}
 	s.tracks[key] = t
 	s.notify()
-	return st
+	return st, lt
 }
 
 func (s *subscriber) end(key TrackKey, t *remoteTrack) {
@@ -226,6 +239,18 @@ func (c *Client) Received(participantID, kind string) rtpstats.Counts {
 		return rtpstats.Counts{}
 	}
 	return st.Counts()
+}
+
+// Layers returns what arrived of participantID's camera, layer by layer (see LayerCounts);
+// zero counts when nothing did.
+func (c *Client) Layers(participantID string) LayerCounts {
+	c.sub.mu.Lock()
+	lt := c.sub.layers[TrackKey{StreamID: participantID, Kind: Video}]
+	c.sub.mu.Unlock()
+	if lt == nil {
+		return LayerCounts{Packets: map[string]uint64{}}
+	}
+	return lt.counts()
 }
 
 // pollInterval paces WaitReceived: per-packet wake-ups would cost more than they help.

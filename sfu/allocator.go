@@ -265,9 +265,16 @@ func (d *downTrack) setTarget(target, desired int32, limited bool) {
 }
 
 // needMask is the set of layers d needs the publisher to send: the one chosen for it and the
-// one it is on until the switch.
+// one it is on until the switch. A track paused for bandwidth still needs its lowest layer: its
+// frames pace the probes that find the bandwidth back (probe.go), and it resumes from a layer
+// being sent instead of waiting for the publisher to start one.
 func (d *downTrack) needMask() uint32 {
 	var m uint32
+	if d.limited.Load() && d.target.Load() < 0 && d.maxLayer.Load() >= 0 {
+		if low := d.up.lowestDeclared(); low >= 0 {
+			m |= 1 << low
+		}
+	}
 	if x := d.desired.Load(); x >= 0 && d.target.Load() >= 0 {
 		m |= 1 << x
 	}

@@ -27,6 +27,9 @@ import (
 //
 // The estimate itself follows GCC's shape with fewer moving parts, tuned for an SFU that can
 // change what it sends only by whole layers:
+//   - a packet reported missing that a later feedback reports received was overtaken on its way
+//     (the sfu writes from several goroutines; links reorder), not lost: its sample is replaced,
+//     and the newest missing packets are not counted lost yet (lossSettle);
 //   - over the last second of reported packets it measures the loss, the rate sent, the rate
 //     delivered (bytes over the span of their arrival times) and the queueing delay (one-way
 //     delay above its minimum of the last ten seconds);
@@ -61,6 +64,7 @@ const (
 	probeBursts       = 3                    // frame ends a probe pads after
 	burstGap          = 5 * time.Millisecond // padding sent further apart is another burst
 	lossCutInterval   = time.Second
+	lossSettle        = 100 * time.Millisecond // a feedback interval: see windowStats
 	noFeedbackTimeout = 3 * time.Second
 )
 
@@ -79,6 +83,7 @@ type feedbackSample struct {
 	arrival int64 // µs, the subscriber's clock
 	size    int
 	lost    bool
+	seq     uint16 // its transport-wide sequence number
 }
 
 // probeStats gathers the feedback on one probe cluster.
@@ -111,12 +116,21 @@ type estimator struct {
 	lastUpdate   int64 // µs
 	probe        probeStats
 	probeID      uint32
-	dropped      func() // called (under mu) when the estimate falls; must not block
+	lostSeqs     map[uint16]struct{} // reported missing (at most maxLostSeqs)
+	dropped      func()              // called (under mu) when the estimate falls; must not block
 }
 
 func newEstimator(ctr *counters) *estimator {
-	return &estimator{ctr: ctr, est: initialEstimate, samples: make([]feedbackSample, 0, 2048)}
+	e := &estimator{ctr: ctr, est: initialEstimate, samples: make([]feedbackSample, 0, 2048), lostSeqs: map[uint16]struct{}{}}
+	for i := range e.baseMin { // no second has a minimum yet (a zero would be one)
+		e.baseMin[i] = noDelay
+	}
+
+	return e
 }
+
+// noDelay is a second of baseMin without a packet.
+const noDelay = 1<<62 - 1
 
 // sent records a packet written to the subscriber (any goroutine, once per packet: one atomic
 // store and one add).
@@ -221,7 +235,19 @@ func (e *estimator) note(seq uint16, received bool, arrival, nowUs int64) {
 	if received && !slot.CompareAndSwap(v, v|histAcked) {
 		return
 	}
-	s := feedbackSample{send: send, arrival: arrival, size: int(v>>histSizeShift&1023) * 2, lost: !received}
+	s := feedbackSample{send: send, arrival: arrival, size: int(v>>histSizeShift&1023) * 2, lost: !received, seq: seq}
+	if !received {
+		if len(e.lostSeqs) >= maxLostSeqs {
+			clear(e.lostSeqs)
+		}
+		e.lostSeqs[seq] = struct{}{}
+	} else if _, ok := e.lostSeqs[seq]; ok && e.arrivedLate(s) {
+		// Reported missing by an earlier feedback, and it arrived after all (it was overtaken
+		// on its way): not a loss.
+		delete(e.lostSeqs, seq)
+
+		return
+	}
 	if len(e.samples) == cap(e.samples) {
 		n := copy(e.samples, e.samples[len(e.samples)/2:])
 		e.samples = e.samples[:n]
@@ -232,16 +258,40 @@ func (e *estimator) note(seq uint16, received bool, arrival, nowUs int64) {
 	}
 	if received {
 		sec := send / 1e6
-		if sec != e.baseSec {
-			for i := e.baseSec + 1; i <= sec && i <= e.baseSec+baseDelayWindow; i++ {
-				e.baseMin[i%baseDelayWindow] = 1<<62 - 1
+		if sec > e.baseSec { // a new second: the slots of the seconds since are emptied
+			for i := max(e.baseSec+1, sec-baseDelayWindow+1); i <= sec; i++ {
+				e.baseMin[i%baseDelayWindow] = noDelay
 			}
 			e.baseSec = sec
 		}
-		if owd := arrival - send; owd < e.baseMin[sec%baseDelayWindow] {
+		if owd := arrival - send; sec > e.baseSec-baseDelayWindow && owd < e.baseMin[sec%baseDelayWindow] {
 			e.baseMin[sec%baseDelayWindow] = owd
 		}
 	}
+}
+
+// maxLostSeqs bounds the packets reported missing that a later feedback may still report
+// received.
+const maxLostSeqs = 1024
+
+// arrivedLate puts a packet reported received in place of the sample that reported it missing
+// (and the probe's); false when that sample is gone. Callers hold mu.
+func (e *estimator) arrivedLate(s feedbackSample) bool {
+	found := false
+	for i := len(e.samples) - 1; i >= max(len(e.samples)-maxLostSeqs, 0); i-- {
+		if e.samples[i].lost && e.samples[i].seq == s.seq && e.samples[i].send == s.send {
+			e.samples[i], found = s, true
+
+			break
+		}
+	}
+	for i := range e.probe.pkts {
+		if p := &e.probe.pkts[i]; p.lost && p.seq == s.seq && p.send == s.send {
+			*p = s
+		}
+	}
+
+	return found
 }
 
 func (p *probeStats) add(s feedbackSample) {
@@ -296,12 +346,14 @@ func (p *probeStats) rates() (sendBps, recvBps, loss float64, ok bool) {
 // windowStats measures the recent feedback; callers hold mu. The delivery rate is what arrived
 // over the last deliveryWindow of arrivals, and it is compared with the rate those same packets
 // (and the ones lost among them) were sent at: while a queue builds, packets arrive more slowly
-// than they left. The loss is over the last estimateWindow of packets sent.
+// than they left. The loss is over the last estimateWindow of packets sent, but for the packets
+// reported missing that were sent in the last lossSettle: those may still come (overtaken on
+// their way, they are reported received by a later feedback).
 func (e *estimator) windowStats() (sendBps, recvBps, capBps, loss float64, queue int64, ok bool) {
 	if len(e.samples) < 10 {
 		return 0, 0, 0, 0, 0, false
 	}
-	base := int64(1<<62 - 1)
+	base := int64(noDelay)
 	for _, m := range e.baseMin {
 		base = min(base, m)
 	}
@@ -327,7 +379,7 @@ func (e *estimator) windowStats() (sendBps, recvBps, capBps, loss float64, queue
 		if s.send < lossFrom && (s.lost || s.arrival < arrFrom) {
 			break
 		}
-		if s.send >= lossFrom {
+		if s.send >= lossFrom && (!s.lost || s.send <= latestSend-int64(lossSettle/time.Microsecond)) {
 			n++
 			if s.lost {
 				lost++

@@ -54,7 +54,7 @@ func (p *Peer) runProber(now, est, spent, need int64, plans []*plan, audio []*do
 		r := int64(-1)
 		if c := d.curLayer.Load(); c >= 0 {
 			r = layerCost(d.up, int(c))
-		} else if !d.sentAny.Load() || !d.limited.Load() || d.target.Load() >= 0 {
+		} else if !d.sentAny.Load() || !d.limited.Load() || d.target.Load() >= 0 || !d.up.lowestActive(now) {
 			continue
 		}
 		if host == nil || r > hostRate {

@@ -103,7 +103,7 @@ func offerSections(offer string, sources map[string]Source) (map[string]sectionD
 		mid, _ := m.Attribute("mid")
 		mids[mid] = true
 		kind := Kind(strings.ToLower(m.MediaName.Media))
-		if (kind != KindAudio && kind != KindVideo) || m.MediaName.Port.Value == 0 || !sends(m) {
+		if (kind != KindAudio && kind != KindVideo) || rejected(m) || !sends(m) {
 			continue
 		}
 		layers, err := sendLayers(m)
@@ -162,6 +162,18 @@ func offerSections(offer string, sources map[string]Source) (map[string]sectionD
 	}
 
 	return out, nil
+}
+
+// rejected reports whether a section is turned off (port 0). A bundled section an offerer marks
+// a=bundle-only has port 0 too and is not (RFC 8843, section 6: Firefox offers its sections
+// after the first so).
+func rejected(m *sdp.MediaDescription) bool {
+	if m.MediaName.Port.Value != 0 {
+		return false
+	}
+	_, bundleOnly := m.Attribute("bundle-only")
+
+	return !bundleOnly
 }
 
 // sends reports whether a media section sends to us (sendrecv when no direction is given).

@@ -293,3 +293,24 @@ func TestLargeSingleLayerStarts(t *testing.T) {
 		t.Error("the camera did not start with a keyframe")
 	}
 }
+
+// A bundled section offered with port 0 and a=bundle-only (Firefox offers every section after
+// the first so) sends; a section with port 0 alone is rejected and does not.
+func TestBundleOnlySectionSends(t *testing.T) {
+	av, m := scratchOffer(t, "av")
+	audio, video := m[0], m[1]
+	portZero := func(sdp string) string {
+		i := strings.Index(sdp, "m=video ")
+		j := i + strings.Index(sdp[i:], " UDP/")
+		return sdp[:i] + "m=video 0" + sdp[j:]
+	}
+	bundleOnly := strings.Replace(portZero(av), "a=mid:"+video+"\r\n", "a=mid:"+video+"\r\na=bundle-only\r\n", 1)
+	secs, err := offerSections(bundleOnly, nil)
+	if err != nil || secs[video].source != SourceCamera || secs[audio].source != SourceMicrophone {
+		t.Errorf("bundle-only video: %+v, %v", secs, err)
+	}
+	secs, err = offerSections(portZero(av), nil)
+	if _, ok := secs[video]; err != nil || ok {
+		t.Errorf("rejected video: %+v, %v", secs, err)
+	}
+}

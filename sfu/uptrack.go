@@ -289,3 +289,26 @@ func (t *upTrack) close() {
 	}
 	t.ctr.retireTrack(t)
 }
+
+// lowestDeclared is the lowest layer the offer declared (noLayer for none).
+func (t *upTrack) lowestDeclared() int {
+	for i := range numLayers {
+		if t.declared&(1<<i) != 0 {
+			return i
+		}
+	}
+
+	return noLayer
+}
+
+// lowestActive reports whether the lowest declared layer is being received now (its frames can
+// pace a probe's padding).
+func (t *upTrack) lowestActive(now int64) bool {
+	low := t.lowestDeclared()
+	if low < 0 {
+		return false
+	}
+	l := t.layer(low)
+
+	return l != nil && l.active(now)
+}

@@ -140,6 +140,8 @@ func (s *session) sendSignal(sig sfu.Signal) {
 			UsernameFragment: sig.Candidate.UsernameFragment,
 		}
 		s.send(wire.TypeCandidate, nil, wire.CandidateBody{Target: string(sig.Target), Candidate: c})
+	case sfu.SignalPublisherLayers:
+		s.sendPublisherLayers(sig)
 	}
 }
 

@@ -33,6 +33,8 @@ var handlers = map[string]handlerFunc{
 	wire.TypeAnswer:    handleAnswer,
 	wire.TypeCandidate: handleCandidate,
 	wire.TypeLeave:     handleLeave,
+	// setVideoQuality is about the sender's own subscriber connection (quality.go).
+	wire.TypeSetVideoQuality: handleSetVideoQuality,
 }
 
 func handlerOf(typ string) handlerFunc {
@@ -130,7 +132,7 @@ func messageFor(code wire.Code, detail string) string {
 
 func handleOffer(ctx context.Context, s *session, req wire.Request) (reply, error) {
 	o := req.(*wire.Offer)
-	answer, err := s.peer.Offer(ctx, o.SDP)
+	answer, err := s.peer.OfferSources(ctx, o.SDP, offerSources(o))
 	if err != nil {
 		return reply{}, mediaError("publisher offer", err)
 	}

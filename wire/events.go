@@ -21,6 +21,7 @@ var eventTypes = []Event{
 	MeetingUpdated{},
 	Kicked{}, MeetingEnded{}, Replaced{},
 	Chat{}, LobbyWaiting{}, LobbyUpdated{},
+	PublisherLayers{},
 }
 
 // ParticipantJoined goes to everyone else when a participant joins.

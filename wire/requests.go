@@ -18,6 +18,7 @@ const (
 	TypeKick            = "kick"
 	TypeSetLocked       = "setLocked"
 	TypeEndMeeting      = "endMeeting"
+	TypeSetVideoQuality = "setVideoQuality"
 )
 
 // requestTypes is the one table of what a client may send: each type and a constructor of its
@@ -45,6 +46,7 @@ var requestTypes = map[string]func() Request{
 	TypeAdmit:           func() Request { return new(Admit) },
 	TypeDeny:            func() Request { return new(Deny) },
 	TypeAdmitAll:        func() Request { return new(AdmitAll) },
+	TypeSetVideoQuality: func() Request { return new(SetVideoQuality) },
 }
 
 // RequestTypes returns the type of every request a client may send, in no order.
@@ -86,10 +88,13 @@ func (j *Join) Key() string {
 }
 
 // Offer carries an SDP offer: from a client for its publisher connection, from the server for
-// the subscriber connection.
+// the subscriber connection. Sources names the source of each sending section by its mid (a
+// client's offer only; absent: the first audio section is the microphone, the first video
+// section the camera).
 type Offer struct {
-	Target string `json:"target"`
-	SDP    string `json:"sdp"`
+	Target  string            `json:"target"`
+	SDP     string            `json:"sdp"`
+	Sources map[string]Source `json:"sources,omitempty"`
 }
 
 // MessageType implements Request.
@@ -102,7 +107,7 @@ func (o *Offer) validate() error {
 	if o.SDP == "" {
 		return missing("sdp")
 	}
-	return nil
+	return validateSources(o.Sources)
 }
 
 // Answer carries an SDP answer: from the server for the publisher connection, from a client for

@@ -2,6 +2,7 @@ package wire_test
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 
 	"github.com/parleyhq/parley/wire"
@@ -30,6 +31,7 @@ func TestWireShapes(t *testing.T) {
 		{wire.Kicked{}, "kicked", `{}`},
 		{wire.MeetingEnded{}, "meetingEnded", `{}`},
 		{wire.Replaced{}, "replaced", `{}`},
+		{wire.PublisherLayers{Source: wire.SourceCamera, Active: []string{"q", "h"}}, "publisherLayers", `{"source":"camera","active":["q","h"]}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.typ, func(t *testing.T) {
@@ -58,7 +60,7 @@ func TestWireShapes(t *testing.T) {
 			if err != nil {
 				t.Fatalf("DecodeEvent(%s): %v", data, err)
 			}
-			if back != tt.ev {
+			if !reflect.DeepEqual(back, tt.ev) {
 				t.Errorf("decoded %#v, want %#v", back, tt.ev)
 			}
 		})

@@ -32,6 +32,9 @@ func TestDecodeWellFormed(t *testing.T) {
 		{"setLocked", `{"type":"setLocked","locked":true}`, TypeSetLocked, ""},
 		{"endMeeting", `{"type":"endMeeting","id":9}`, TypeEndMeeting, "9"},
 		{"unknown extra fields are allowed", `{"type":"leave","sources":{"x":1}}`, TypeLeave, ""},
+		{"publisher offer with sources", `{"type":"offer","target":"publisher","sdp":"v=0","sources":{"0":"microphone","1":"camera","2":"screen","3":"screenAudio"}}`, TypeOffer, ""},
+		{"setVideoQuality", `{"type":"setVideoQuality","id":3,"participantId":"p","source":"camera","quality":"low"}`, TypeSetVideoQuality, "3"},
+		{"setVideoQuality screen off", `{"type":"setVideoQuality","participantId":"p","source":"screen","quality":"off"}`, TypeSetVideoQuality, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -76,6 +79,11 @@ func TestDecodeRejects(t *testing.T) {
 		{"kick missing id", `{"type":"kick"}`, "", true, `"participantId" is required`},
 		{"startTimer number", `{"type":"startTimer","timerId":15}`, "", true, `"timerId" must be a string`},
 		{"setLocked missing", `{"type":"setLocked"}`, "", true, `"locked" is required`},
+		{"offer with an unknown source", `{"type":"offer","target":"publisher","sdp":"v=0","sources":{"0":"webcam"}}`, "", true, "not a source"},
+		{"offer sources not an object", `{"type":"offer","target":"publisher","sdp":"v=0","sources":["camera"]}`, "", true, `"sources"`},
+		{"setVideoQuality of the microphone", `{"type":"setVideoQuality","participantId":"p","source":"microphone","quality":"low"}`, "", true, `"source"`},
+		{"setVideoQuality bad quality", `{"type":"setVideoQuality","participantId":"p","source":"camera","quality":"ultra"}`, "", true, `"quality"`},
+		{"setVideoQuality without participant", `{"type":"setVideoQuality","source":"camera","quality":"low"}`, "", true, `"participantId" is required`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -137,6 +145,8 @@ func FuzzDecode(f *testing.F) {
 		`{"type":"muteParticipant","participantId":"p","allowSelfUnmute":true,"id":"z"}`,
 		`{"type":"allowUnmute","participantId":null}`,
 		`{"type":"startTimer","timerId":"t45"}`,
+		`{"type":"setVideoQuality","participantId":"p","source":"screen","quality":"medium"}`,
+		`{"type":"offer","target":"publisher","sdp":"v=0\r\n","sources":{"0":"microphone","1":"screen"}}`,
 		`{"type":"sendChat","text":"hi\n\t\u0000","to":null}`,
 		`{"type":"admit","requestId":"r","id":5}`,
 		`{"type":"lowerHand","participantId":7}`,

@@ -11,6 +11,7 @@ import (
 
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/synth"
+	"github.com/parleyhq/parley/wire"
 )
 
 // config is the run's settings, from the command line.
@@ -36,6 +37,8 @@ type config struct {
 	waitReady        time.Duration
 	verbose          bool
 	cpuProfile       string
+	simulcast        bool
+	qualities        []wire.Quality // asked of every publisher's camera, round robin over the subscribers
 }
 
 // maxDuration bounds a run's measurement window.
@@ -65,6 +68,8 @@ func parseConfig(args []string) (config, error) {
 	fs.DurationVar(&c.waitReady, "wait-ready", 0, "wait up to this long for the server's /readyz before starting")
 	fs.BoolVar(&c.verbose, "v", false, "log the clients' warnings")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write the load generator's own CPU profile of the measurement window to this file")
+	fs.BoolVar(&c.simulcast, "simulcast", false, "publish the camera as three simulcast layers (q, h, f at a tenth, a third and all of -video-bitrate), obeying the server's publisherLayers")
+	quality := fs.String("quality", "", "comma-separated qualities (high, medium, low, off) the subscribers ask of each publisher's camera, in turn (default: none asked, the server's high)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -88,6 +93,18 @@ func parseConfig(args []string) (config, error) {
 	})
 	if c.spreadSources && !local {
 		return c, errors.New("-spread-sources needs a loopback server URL")
+	}
+	if *quality != "" {
+		for _, q := range strings.Split(*quality, ",") {
+			if q := wire.Quality(strings.TrimSpace(q)); q.Valid() {
+				c.qualities = append(c.qualities, q)
+			} else {
+				return c, fmt.Errorf("-quality %q: want high, medium, low or off, comma-separated", *quality)
+			}
+		}
+	}
+	if c.simulcast && c.audioOnly {
+		return c, errors.New("-simulcast needs video (not -audio-only)")
 	}
 	if c.videoCodec = strings.ToUpper(c.videoCodec); c.videoCodec != string(synth.VP8) && c.videoCodec != string(synth.H264) {
 		return c, fmt.Errorf("-video-codec %q: want VP8 or H264", c.videoCodec)
@@ -141,6 +158,7 @@ func (c config) publishOptions() client.PublishOptions {
 	return client.PublishOptions{
 		Audio: true, Video: !c.audioOnly, VideoCodec: synth.Codec(c.videoCodec),
 		VideoBitrate: c.videoBitrate, FPS: c.fps, KeyframeInterval: c.keyframeInterval,
+		Simulcast: c.simulcast,
 	}
 }
 
@@ -156,6 +174,12 @@ func (c config) describe() string {
 	media := "audio only"
 	if !c.audioOnly {
 		media = fmt.Sprintf("audio + %s %.2f Mbit/s %d fps", c.videoCodec, float64(c.videoBitrate)/1e6, c.fps)
+		if c.simulcast {
+			media += " simulcast (3 layers)"
+		}
+		if len(c.qualities) > 0 {
+			media += fmt.Sprintf(", subscribers ask %v", c.qualities)
+		}
 	}
 	return fmt.Sprintf("%d meeting(s) x (%d publisher(s) + %d subscriber(s)), %s", c.meetings, c.publishers, c.subscribers, media)
 }

@@ -131,6 +131,8 @@ func (f *fleet) join(ctx context.Context, m *member) {
 			if err = c.Publish(ctx, f.cfg.publishOptions()); err == nil {
 				m.meeting.publishing.Add(1)
 			}
+		} else if len(f.cfg.qualities) > 0 && m.expectsMedia {
+			err = askQuality(ctx, c, f.cfg.qualities[m.index%len(f.cfg.qualities)])
 		}
 	}
 	f.mu.Lock()
@@ -194,4 +196,28 @@ func sourceClient(cfg config, kind, i int) (*http.Client, func()) {
 		DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}, Timeout: 10 * time.Second}).DialContext,
 	}
 	return &http.Client{Transport: tr}, tr.CloseIdleConnections
+}
+
+// askQuality waits for the cameras c receives and asks each for q.
+func askQuality(ctx context.Context, c *client.Client, q wire.Quality) error {
+	hasVideo := func(m map[client.TrackKey]client.TrackInfo) bool {
+		for k := range m {
+			if k.Kind == client.Video {
+				return true
+			}
+		}
+		return false
+	}
+	if err := c.WaitTracks(ctx, hasVideo); err != nil {
+		return fmt.Errorf("ask quality %s: %w", q, err)
+	}
+	for k := range c.Tracks() {
+		if k.Kind != client.Video {
+			continue
+		}
+		if err := c.SetVideoQuality(ctx, k.StreamID, wire.SourceCamera, q); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -39,6 +39,10 @@ func TestParseConfig(t *testing.T) {
 	if c.url != "https://meet.example.com" || c.loopback || c.spreadSources || c.meetings != 3 || !c.audioOnly {
 		t.Errorf("remote config %+v", c)
 	}
+	c, err = parseConfig([]string{"-simulcast", "-quality", "low, high"})
+	if err != nil || !c.simulcast || len(c.qualities) != 2 || c.qualities[0] != "low" || c.qualities[1] != "high" || !c.publishOptions().Simulcast {
+		t.Errorf("simulcast config %+v: %v", c, err)
+	}
 	c, err = parseConfig([]string{"-url", "http://localhost:9000", "-loopback=false"})
 	if err != nil || c.loopback || !c.spreadSources {
 		t.Errorf("explicit -loopback=false: %+v %v", c, err)
@@ -56,6 +60,8 @@ func TestParseConfig(t *testing.T) {
 		{"-video-bitrate", "5"},
 		{"-interceptors", "none"},
 		{"-metrics-url", "localhost/metrics"},
+		{"-quality", "low,best"},
+		{"-simulcast", "-audio-only"},
 		{"extra"},
 	} {
 		if _, err := parseConfig(bad); err == nil {
@@ -84,7 +90,8 @@ func TestPlanOrdersPublishersFirst(t *testing.T) {
 }
 
 // TestRunAgainstServer is a short real run: the server in this process, real clients, real
-// media on loopback; the figures must be there and plausible.
+// media on loopback; the figures must be there and plausible. The publishers send simulcast and
+// the subscribers ask low and high in turn.
 func TestRunAgainstServer(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -96,7 +103,7 @@ func TestRunAgainstServer(t *testing.T) {
 	cfg, err := parseConfig([]string{
 		"-url", srv.URL, "-meetings", "2", "-publishers", "2", "-subscribers", "1",
 		"-video-bitrate", "300000", "-duration", "2s", "-warmup", "1s", "-ramp", "4",
-		"-metrics-url", metrics.URL, "-json", jsonPath,
+		"-metrics-url", metrics.URL, "-json", jsonPath, "-simulcast", "-quality", "low,high",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +131,11 @@ func TestRunAgainstServer(t *testing.T) {
 		t.Errorf("received %+v", res.Received)
 	}
 	// Loss on a busy machine is allowed where the server says it shed load, nowhere else.
-	nodetest.Drops(t, srv.SFU.Stats())
+	st := srv.SFU.Stats()
+	nodetest.Drops(t, st)
+	if st.ForwardedByLayer["q"] == 0 || st.ForwardedByLayer["f"] == 0 {
+		t.Errorf("forwarded by layer %v: want q (a subscriber asked low) and f", st.ForwardedByLayer)
+	}
 	if res.Joins.FirstPacket.Count == 0 {
 		t.Errorf("no join-to-first-packet figures: %+v", res.Joins)
 	}
@@ -140,7 +151,7 @@ func TestRunAgainstServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	var back result
-	if err := json.Unmarshal(data, &back); err != nil || back.Joins.Joined != 6 {
+	if err := json.Unmarshal(data, &back); err != nil || back.Joins.Joined != 6 || !back.Config.Simulcast {
 		t.Errorf("JSON %s: %v", data, err)
 	}
 	var table bytes.Buffer

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/internal/rtpstats"
+	"github.com/parleyhq/parley/wire"
 )
 
 // result is a run's figures, as printed and as written with -json.
@@ -35,19 +36,21 @@ type result struct {
 }
 
 type configFacts struct {
-	Meetings         int     `json:"meetings"`
-	Publishers       int     `json:"publishersPerMeeting"`
-	Subscribers      int     `json:"subscribersPerMeeting"`
-	AudioOnly        bool    `json:"audioOnly"`
-	VideoCodec       string  `json:"videoCodec,omitempty"`
-	VideoBitrate     int     `json:"videoBitrate,omitempty"`
-	FPS              int     `json:"fps,omitempty"`
-	KeyframeInterval string  `json:"keyframeInterval,omitempty"`
-	Ramp             float64 `json:"rampJoinsPerSecond"`
-	Warmup           string  `json:"warmup"`
-	Loopback         bool    `json:"loopback"`
-	Interceptors     string  `json:"interceptors"`
-	SpreadSources    bool    `json:"spreadSources"`
+	Meetings         int            `json:"meetings"`
+	Publishers       int            `json:"publishersPerMeeting"`
+	Subscribers      int            `json:"subscribersPerMeeting"`
+	AudioOnly        bool           `json:"audioOnly"`
+	VideoCodec       string         `json:"videoCodec,omitempty"`
+	VideoBitrate     int            `json:"videoBitrate,omitempty"`
+	FPS              int            `json:"fps,omitempty"`
+	KeyframeInterval string         `json:"keyframeInterval,omitempty"`
+	Ramp             float64        `json:"rampJoinsPerSecond"`
+	Warmup           string         `json:"warmup"`
+	Loopback         bool           `json:"loopback"`
+	Interceptors     string         `json:"interceptors"`
+	SpreadSources    bool           `json:"spreadSources"`
+	Simulcast        bool           `json:"simulcast,omitempty"`
+	Qualities        []wire.Quality `json:"qualities,omitempty"`
 }
 
 type latency struct {
@@ -154,6 +157,7 @@ func (r *runner) results(before, start, end sample, rampTime time.Duration) *res
 			Meetings: cfg.meetings, Publishers: cfg.publishers, Subscribers: cfg.subscribers,
 			AudioOnly: cfg.audioOnly, Ramp: cfg.ramp, Warmup: cfg.warmup.String(), Loopback: cfg.loopback,
 			Interceptors: cfg.interceptors, SpreadSources: cfg.spreadSources,
+			Simulcast: cfg.simulcast, Qualities: cfg.qualities,
 		},
 	}
 	if !cfg.audioOnly {

@@ -27,7 +27,7 @@ func (a *Audio) Next() []byte {
 		a.buf = make([]byte, 0, opusPayloadSize)
 		a.buf = append(a.buf, opusTOC)
 		a.buf = append(a.buf, noise[:opusPayloadSize-1-StampSize]...)
-		a.buf = appendStampRoom(a.buf)
+		a.buf = appendStampRoom(a.buf, stampTag)
 	}
 	return a.buf
 }

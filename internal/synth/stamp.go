@@ -6,14 +6,18 @@ import (
 )
 
 // StampSize is the length of the stamp at the end of a stamped payload: a 4-byte marker then
-// the send time in Unix nanoseconds (big endian).
+// the send time in Unix nanoseconds (big endian). The marker is "PRL" and a tag: 'Y' for a
+// stream of its own, or the RID of the simulcast layer the payload belongs to ('q', 'h', 'f'),
+// so a receiver of a forwarded simulcast stream tells which layer each packet came from.
 const StampSize = 12
 
-var stampMarker = [4]byte{'P', 'R', 'L', 'Y'}
+// stampTag is the marker's last byte of a payload that belongs to no simulcast layer.
+const stampTag = 'Y'
 
-// appendStampRoom reserves a stamp at the end of p, to be filled by Stamp when it is sent.
-func appendStampRoom(p []byte) []byte {
-	p = append(p, stampMarker[:]...)
+// appendStampRoom reserves a stamp at the end of p, to be filled by Stamp when it is sent; tag
+// is stampTag or a layer's RID.
+func appendStampRoom(p []byte, tag byte) []byte {
+	p = append(p, 'P', 'R', 'L', tag)
 	return append(p, 0, 0, 0, 0, 0, 0, 0, 0)
 }
 
@@ -30,7 +34,14 @@ func Stamp(p []byte, t time.Time) bool {
 // Stamped reports whether p ends with a stamp.
 func Stamped(p []byte) bool {
 	n := len(p)
-	return n >= StampSize && [4]byte(p[n-StampSize:n-8]) == stampMarker
+	if n < StampSize || p[n-12] != 'P' || p[n-11] != 'R' || p[n-10] != 'L' {
+		return false
+	}
+	switch p[n-9] {
+	case stampTag, 'q', 'h', 'f':
+		return true
+	}
+	return false
 }
 
 // ReadStamp returns the send time in p's stamp, in Unix nanoseconds.
@@ -39,4 +50,13 @@ func ReadStamp(p []byte) (int64, bool) {
 		return 0, false
 	}
 	return int64(binary.BigEndian.Uint64(p[len(p)-8:])), true
+}
+
+// StampLayer returns the RID of the simulcast layer a stamped payload belongs to ("q", "h" or
+// "f"); "" for a payload of a stream of its own or without a stamp.
+func StampLayer(p []byte) string {
+	if !Stamped(p) || p[len(p)-9] == stampTag {
+		return ""
+	}
+	return string(p[len(p)-9])
 }

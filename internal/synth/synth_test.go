@@ -169,10 +169,45 @@ func TestH264PayloadsAreWellFormed(t *testing.T) {
 
 func TestNewVideoRejectsBadConfig(t *testing.T) {
 	for _, cfg := range []VideoConfig{
-		{Codec: "VP9"}, {Bitrate: 10}, {FPS: 500}, {KeyframeInterval: time.Millisecond}, {MTU: 5000},
+		{Codec: "VP9"}, {Bitrate: 10}, {FPS: 500}, {KeyframeInterval: time.Millisecond}, {MTU: 5000}, {Layer: "x"},
 	} {
 		if _, err := NewVideo(cfg); err == nil {
 			t.Errorf("NewVideo(%+v) accepted", cfg)
+		}
+	}
+}
+
+// A simulcast layer's payloads carry its RID in their stamps, and keep their send time there;
+// other payloads carry none.
+func TestStampLayer(t *testing.T) {
+	for _, rid := range []string{"q", "h", "f"} {
+		v, err := NewVideo(VideoConfig{Layer: rid})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps, _ := v.Next()
+		for i, p := range ps {
+			at := time.Unix(1700000000, int64(i))
+			if !Stamp(p, at) {
+				t.Fatalf("%s: packet %d has no stamp", rid, i)
+			}
+			if got := StampLayer(p); got != rid {
+				t.Errorf("%s: packet %d: StampLayer = %q", rid, i, got)
+			}
+			if sent, ok := ReadStamp(p); !ok || sent != at.UnixNano() {
+				t.Errorf("%s: packet %d: ReadStamp = %d, %v", rid, i, sent, ok)
+			}
+		}
+	}
+	plain, err := NewVideo(VideoConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, _ := plain.Next()
+	var a Audio
+	for _, p := range [][]byte{ps[0], a.Next(), make([]byte, 40)} {
+		if got := StampLayer(p); got != "" {
+			t.Errorf("StampLayer = %q for a payload of no layer", got)
 		}
 	}
 }

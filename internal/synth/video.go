@@ -42,6 +42,9 @@ type VideoConfig struct {
 	KeyframeInterval time.Duration
 	MTU              int // the largest payload, stamp included
 	Width, Height    int // written into VP8 keyframe headers; default 640x360
+	// Layer is the RID of the simulcast layer these frames are ("q", "h" or "f"), written into
+	// every stamp (StampLayer); "" for a stream of its own.
+	Layer string
 }
 
 // Video makes the frames of one video track. Next is for one goroutine; RequestKeyframe may be
@@ -57,6 +60,7 @@ type Video struct {
 	h264         codecs.H264Payloader
 	frameBuf     []byte
 	noiseOff     int
+	tag          byte // the stamps' tag: stampTag or the layer's RID
 }
 
 // NewVideo checks cfg and fills its defaults.
@@ -91,8 +95,13 @@ func NewVideo(cfg VideoConfig) (*Video, error) {
 		return nil, fmt.Errorf("keyframe interval %v: want at least 100ms", cfg.KeyframeInterval)
 	case cfg.MTU < 200 || cfg.MTU > 1400:
 		return nil, fmt.Errorf("MTU %d: want 200 to 1400", cfg.MTU)
+	case cfg.Layer != "" && cfg.Layer != "q" && cfg.Layer != "h" && cfg.Layer != "f":
+		return nil, fmt.Errorf("layer %q: want q, h or f", cfg.Layer)
 	}
-	v := &Video{cfg: cfg, frame: -1}
+	v := &Video{cfg: cfg, frame: -1, tag: stampTag}
+	if cfg.Layer != "" {
+		v.tag = cfg.Layer[0]
+	}
 	v.vp8.EnablePictureID = true
 	v.framesPerKey = max(1, int(math.Round(cfg.KeyframeInterval.Seconds()*float64(cfg.FPS))))
 	perInterval := float64(cfg.Bitrate) / 8 * float64(v.framesPerKey) / float64(cfg.FPS)
@@ -137,7 +146,7 @@ func (v *Video) Next() (payloads [][]byte, keyframe bool) {
 		if v.cfg.Codec == H264 && len(p) > 0 && p[0]&0x1f == h264STAPA {
 			continue // its length-prefixed NAL units must end where the packet does
 		}
-		payloads[i] = appendStampRoom(p)
+		payloads[i] = appendStampRoom(p, v.tag)
 	}
 	v.noiseOff += size
 	return payloads, keyframe

@@ -79,6 +79,23 @@ describe('the client in Firefox', { timeout: 120_000 }, () => {
       await eventually(() => speaking(page, grace), { what: 'Firefox to show Grace speaking', interval: 100 });
       await eventually(() => speaking(guest.page, ffion), { what: 'Chromium to show Ffion speaking', interval: 100 });
 
+      // Firefox sends its camera as the three simulcast layers too, each an outbound stream of
+      // its own; the server forwards Chromium one of them.
+      const layers = await page.evaluate(async () => {
+        const out = { rids: [], streams: 0 };
+        for (const pc of window.__testPeerConnections) {
+          for (const s of pc.getSenders()) {
+            if (s.track?.kind === 'video') out.rids.push(...s.getParameters().encodings.map((e) => e.rid));
+          }
+          (await pc.getStats()).forEach((st) => {
+            if (st.type === 'outbound-rtp' && st.kind === 'video') out.streams++;
+          });
+        }
+        return out;
+      });
+      assert.deepEqual(layers.rids, ['q', 'h', 'f'], 'Firefox sends the camera as layers q, h, f');
+      assert.equal(layers.streams, 3, 'Firefox has an outbound stream per layer');
+
       // Switching the camera in the settings replaces the track in Firefox too: no new offer, and
       // Grace keeps receiving video.
       await ariaLocator(page, 'button', 'Settings').click();

@@ -374,23 +374,28 @@ export function mediaState(page) {
   }));
 }
 
-/** Packets received so far for a participant's audio and video, from the page's getStats(). */
+/**
+ * Packets received so far for a participant's audio and video, from the stats of the receivers
+ * of the tracks its tile plays. (Not by track id: the server names tracks after their source,
+ * "microphone" and "camera", the same for everyone.)
+ */
 export function inboundPackets(page, participantId) {
   return page.evaluate(async (id) => {
     const v = document.querySelector(`video[data-participant-id="${id}"]`);
     const stream = v && v.srcObject;
     if (!stream) return null;
-    const audioId = stream.getAudioTracks()[0]?.id;
-    const videoId = stream.getVideoTracks()[0]?.id;
+    const audio = stream.getAudioTracks()[0];
+    const video = stream.getVideoTracks()[0];
     const out = { audio: null, video: null };
     for (const pc of window.__testPeerConnections) {
       if (pc.connectionState === 'closed') continue;
-      const stats = await pc.getStats();
-      stats.forEach((s) => {
-        if (s.type !== 'inbound-rtp') return;
-        if (audioId && s.trackIdentifier === audioId) out.audio = s.packetsReceived;
-        if (videoId && s.trackIdentifier === videoId) out.video = s.packetsReceived;
-      });
+      for (const r of pc.getReceivers()) {
+        const kind = r.track === audio ? 'audio' : r.track === video ? 'video' : null;
+        if (!kind) continue;
+        (await r.getStats()).forEach((s) => {
+          if (s.type === 'inbound-rtp') out[kind] = s.packetsReceived;
+        });
+      }
     }
     return out;
   }, participantId);

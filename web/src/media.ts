@@ -15,9 +15,11 @@ export interface DeviceIds {
   videoinput?: string | undefined;
 }
 
+// 720p: enough for the camera's three simulcast layers (browsers send fewer from a smaller
+// picture), and the full layer is what a large tile shows.
 const videoConstraints: MediaTrackConstraints = {
-  width: { ideal: 640 },
-  height: { ideal: 360 },
+  width: { ideal: 1280 },
+  height: { ideal: 720 },
   frameRate: { ideal: 24 },
 };
 

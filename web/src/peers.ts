@@ -4,6 +4,7 @@
 // connection, rejoin or tear down belongs to the session, not here.
 
 import type { IceCandidate, ProtocolClient } from './protocol';
+import { addCameraTransceiver, setActiveLayers } from './simulcast';
 
 /** The part of the signaling connection the peers use. */
 export type Signaling = Pick<ProtocolClient, 'send' | 'request'>;
@@ -110,10 +111,13 @@ export class Publisher {
       direction: 'sendonly',
       streams: [msid],
     }).sender;
-    this.videoSender = this.peer.pc.addTransceiver(tracks.video ?? 'video', {
-      direction: 'sendonly',
-      streams: [msid],
-    }).sender;
+    // The camera goes as three simulcast layers where the browser can (simulcast.ts).
+    this.videoSender = addCameraTransceiver(this.peer.pc, tracks.video, msid);
+  }
+
+  /** Sends only the camera layers the server says someone needs (publisherLayers). */
+  applyLayers(active: readonly string[]): Promise<void> {
+    return setActiveLayers(this.videoSender, active);
   }
 
   /** Offers the tracks to the server and applies its answer. */
@@ -165,12 +169,24 @@ export class Publisher {
   }
 }
 
+/** The fields of an inbound audio stream's stats that speaking detection reads. */
+interface InboundAudio {
+  type?: string;
+  kind?: string;
+  mid?: string;
+  audioLevel?: number;
+}
+
 /** Receives everyone else's media: answers the server's offers and keeps a stream per person. */
 export class Subscriber {
   private readonly peer: Peer;
   /** By participantId: the server names each stream after its sender. */
   private readonly remote = new Map<string, MediaStream>();
-  private readonly trackOwner = new Map<string, string>();
+  /**
+   * Whose track each receiver carries. Not by track id: the server names tracks after their
+   * source ("microphone", "camera"), the same for everyone.
+   */
+  private readonly receiverOwner = new Map<RTCRtpReceiver, string>();
 
   constructor(
     private readonly signaling: Signaling,
@@ -182,7 +198,7 @@ export class Subscriber {
     this.peer.pc.ontrack = (ev) => {
       const stream = ev.streams[0];
       if (!stream || this.peer.isClosed) return;
-      this.trackOwner.set(ev.track.id, stream.id);
+      this.receiverOwner.set(ev.receiver, stream.id);
       this.remote.set(stream.id, stream);
       stream.onremovetrack = () => {
         if (stream.getTracks().length === 0 && this.remote.get(stream.id) === stream) {
@@ -228,20 +244,47 @@ export class Subscriber {
    * negotiated the ssrc-audio-level header extension, which it does not.)
    */
   async audioLevels(): Promise<[participantId: string, level: number][]> {
-    const stats = await this.peer.pc.getStats().catch(() => null);
+    const { pc } = this.peer;
+    // Each inbound stream's stats name its transceiver's mid; the receiver there says whose it is.
+    const byMid = new Map<string, string>();
+    const receivers: [RTCRtpReceiver, string][] = [];
+    for (const t of pc.getTransceivers()) {
+      const owner = this.receiverOwner.get(t.receiver);
+      if (owner === undefined || t.receiver.track.kind !== 'audio') continue;
+      receivers.push([t.receiver, owner]);
+      if (t.mid !== null) byMid.set(t.mid, owner);
+    }
+    const stats = await pc.getStats().catch(() => null);
     const out: [string, number][] = [];
-    stats?.forEach((s: { type?: string; kind?: string; trackIdentifier?: string; audioLevel?: number }) => {
-      if (s.type !== 'inbound-rtp' || s.kind !== 'audio' || s.trackIdentifier === undefined) return;
-      const owner = this.trackOwner.get(s.trackIdentifier);
+    let withoutMid = false;
+    for (const s of (stats?.values() ?? []) as Iterable<InboundAudio>) {
+      if (s.type !== 'inbound-rtp' || s.kind !== 'audio') continue;
+      if (s.mid === undefined) {
+        withoutMid = true;
+        continue;
+      }
+      const owner = byMid.get(s.mid);
       if (owner !== undefined) out.push([owner, s.audioLevel ?? 0]);
-    });
-    return out;
+    }
+    if (!withoutMid) return out;
+    // A browser whose stats carry no mid: each receiver's own stats, one by one.
+    const levels = await Promise.all(
+      receivers.map(async ([r, owner]): Promise<[string, number]> => {
+        const st = await r.getStats().catch(() => null);
+        let level = 0;
+        st?.forEach((x: InboundAudio) => {
+          if (x.type === 'inbound-rtp') level = Math.max(level, x.audioLevel ?? 0);
+        });
+        return [owner, level];
+      }),
+    );
+    return levels;
   }
 
   close(): void {
     this.peer.close();
     this.remote.clear();
-    this.trackOwner.clear();
+    this.receiverOwner.clear();
   }
 
   private emit(): void {

@@ -6,6 +6,11 @@ export type Role = 'host' | 'participant';
 export type Kind = 'audio' | 'video';
 export type Target = 'publisher' | 'subscriber';
 export type LeaveReason = 'left' | 'kicked' | 'disconnected';
+/** What a published track carries (PROTOCOL.md 1.1): the track id every receiver sees. */
+export type Source = 'microphone' | 'camera' | 'screen' | 'screenAudio';
+export type VideoSource = 'camera' | 'screen';
+/** What a receiver asks of one video track: up to the full layer, up to half, the quarter, none. */
+export type Quality = 'high' | 'medium' | 'low' | 'off';
 
 export type ErrorCode =
   | 'bad_request'
@@ -94,7 +99,7 @@ export interface IceCandidate {
 
 export type ClientMessage =
   | { type: 'join'; meetingId: string; name: string; hostKey?: string }
-  | { type: 'offer'; target: 'publisher'; sdp: string }
+  | { type: 'offer'; target: 'publisher'; sdp: string; sources?: Record<string, Source> }
   | { type: 'answer'; target: 'subscriber'; sdp: string }
   | { type: 'candidate'; target: Target; candidate: IceCandidate }
   | { type: 'setMuted'; kind: Kind; muted: boolean }
@@ -114,7 +119,8 @@ export type ClientMessage =
   | { type: 'setLobby'; enabled: boolean }
   | { type: 'admit'; requestId: string }
   | { type: 'deny'; requestId: string }
-  | { type: 'admitAll' };
+  | { type: 'admitAll' }
+  | { type: 'setVideoQuality'; participantId: string; source: VideoSource; quality: Quality };
 
 export type RequestId = number | string;
 
@@ -178,7 +184,9 @@ export type ServerEvent =
   | { type: 'lobbyWaiting' }
   | { type: 'lobbyUpdated'; waiting: LobbyEntry[] }
   /** Addition to PROTOCOL.md v1: the server is going away; the connection closes next (1001). */
-  | { type: 'serverShutdown' };
+  | { type: 'serverShutdown' }
+  /** To a publisher: the simulcast layers (RIDs) of a source that someone needs now. */
+  | { type: 'publisherLayers'; source: VideoSource; active: string[] };
 
 export type ServerMessage = JoinedMessage | OkMessage | ErrorMessage | AnswerMessage | ServerEvent;
 
@@ -217,6 +225,7 @@ const eventTypeTable = {
   lobbyWaiting: true,
   lobbyUpdated: true,
   serverShutdown: true,
+  publisherLayers: true,
 } as const satisfies Record<ServerEvent['type'], true>;
 
 const eventTypes: ReadonlySet<string> = new Set(Object.keys(eventTypeTable));

@@ -241,6 +241,7 @@ function applyEvent(state: RoomState, ev: ServerEvent, now: number): RoomState {
     case 'chat':
     case 'offer':
     case 'candidate':
+    case 'publisherLayers':
       return state;
   }
 }

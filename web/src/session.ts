@@ -6,12 +6,14 @@
 
 import { acquireCamera, acquireMicrophone } from './media';
 import { Publisher, Subscriber } from './peers';
+import { CameraQualities } from './quality';
 import {
   ProtocolClient,
   ProtocolError,
   type ClientMessage,
   type ErrorCode,
   type JoinedMessage,
+  type Quality,
   type ServerEvent,
 } from './protocol';
 import type { RoomAction } from './roomState';
@@ -81,6 +83,7 @@ export class MeetingSession {
   private attempt = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly speaking: SpeakingDetector;
+  private readonly qualities = new CameraQualities((msg) => this.request(msg));
 
   constructor(
     private readonly opts: SessionOptions,
@@ -200,6 +203,11 @@ export class MeetingSession {
     this.cb.onLocalStream(this.localStream());
   }
 
+  /** The quality a tile needs of a person's camera (quality.ts settles and asks). */
+  setVideoQuality(participantId: string, quality: Quality): void {
+    this.qualities.want(participantId, quality);
+  }
+
   // ---- requests (host-only ones are refused by the server for anyone else) ----
 
   request(msg: ClientMessage): Promise<unknown> {
@@ -275,9 +283,13 @@ export class MeetingSession {
     this.joinedOnce = true;
     this.selfId = joined.participantId;
     // The subscriber must exist before the next message: the server's offer may follow at once.
+    this.qualities.reset();
     this.subscriber = new Subscriber(
       client,
-      (streams) => this.cb.onRemoteStreams(streams),
+      (streams) => {
+        this.qualities.streamsChanged(streams);
+        this.cb.onRemoteStreams(streams);
+      },
       () => this.lost(client),
     );
     this.cb.dispatch({ type: 'joined', msg: joined, now: Date.now() });
@@ -329,6 +341,7 @@ export class MeetingSession {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     this.speaking.stop();
+    this.qualities.close();
     this.client?.close();
     this.client = null;
     this.closePeers();
@@ -392,7 +405,11 @@ export class MeetingSession {
         break;
       case 'participantLeft':
         this.subscriber?.dropParticipant(ev.participantId);
+        this.qualities.forget(ev.participantId);
         break;
+      case 'publisherLayers':
+        if (ev.source === 'camera') void this.publisher?.applyLayers(ev.active);
+        return;
       case 'kicked':
       case 'meetingEnded':
       case 'replaced':

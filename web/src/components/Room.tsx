@@ -2,7 +2,7 @@ import { useCallback, useEffect, useEffectEvent, useReducer, useRef, useState, t
 import { loadDeviceChoices, saveDeviceChoice } from '../devices';
 import { deviceErrorText } from '../media';
 import type { RoomEntry } from '../roomEntry';
-import { ProtocolError, type ClientMessage, type ErrorCode, type Participant, type Role } from '../protocol';
+import { ProtocolError, type ClientMessage, type ErrorCode, type Participant, type Quality, type Role } from '../protocol';
 import {
   canUnmuteSelf,
   displayNames,
@@ -228,6 +228,9 @@ export function Room({
   const send = useCallback((msg: ClientMessage) => void act(msg), [act]);
 
   const onSoundBlocked = useCallback(() => setSoundBlocked(true), []);
+  const onQuality = useCallback((participantId: string, quality: Quality) => {
+    session.current?.setVideoQuality(participantId, quality);
+  }, []);
 
   const { self } = state;
   const isHost = state.role === 'host';
@@ -593,6 +596,7 @@ export function Room({
                 onSoundBlocked={onSoundBlocked}
                 size={tileSize}
                 sinkId={choices.audiooutput?.deviceId}
+                onQuality={onQuality}
               />
             ))}
             {alone && (

@@ -1,7 +1,8 @@
 import { useEffect, useRef, useState } from 'react';
 import type { TileSize } from './useGridLayout';
-import type { Participant } from '../protocol';
+import type { Participant, Quality } from '../protocol';
 import { CameraOffIcon, HandIcon, MicOffIcon } from './Icons';
+import { useVideoQuality } from './useVideoQuality';
 import './VideoTile.css';
 
 const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
@@ -34,6 +35,7 @@ export function VideoTile({
   onSoundBlocked,
   size,
   sinkId,
+  onQuality,
 }: {
   participant: Participant;
   name: string;
@@ -45,6 +47,8 @@ export function VideoTile({
   size?: TileSize | undefined;
   /** The speaker to play through (undefined: the default one). */
   sinkId?: string | undefined;
+  /** Told the quality this tile's picture needs, as it is shown (another person's tile). */
+  onQuality?: ((participantId: string, quality: Quality) => void) | undefined;
 }) {
   const video = useRef<HTMLVideoElement>(null);
   const videoTracks = stream?.getVideoTracks().length ?? 0;
@@ -90,6 +94,8 @@ export function VideoTile({
   }, [isSelf, soundBlocked]);
 
   const showVideo = !participant.videoMuted && videoTracks > 0;
+  const { participantId } = participant;
+  useVideoQuality(video, showVideo && !isSelf, onQuality && ((q: Quality) => onQuality(participantId, q)));
   // A camera that is on but whose picture has not come yet (the track, or its first frame).
   const connecting = !participant.videoMuted && (videoTracks === 0 ? !isSelf : framed !== videoTrackId);
   const label = isSelf ? `${name} (you)` : name;
