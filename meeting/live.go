@@ -46,6 +46,8 @@ type liveMeeting struct {
 	lobby lobby     // joins held for the host's decision
 	audit *auditLog // set by load; the Service keeps it beyond the meeting's memory
 
+	speakers []string // the active speakers last told (screen.go)
+
 	deliveries []delivery // events for members, in the order they were sent, until unlock
 	recipients []*Member  // the members in deliveries, each once
 }
@@ -56,6 +58,7 @@ type seat struct {
 	member    *Member
 	joinedAt  time.Time
 	chatLimit *rate.Limiter // the participant's chat allowance, made on its first message
+	screen    screenState   // its screen share (screen.go)
 }
 
 // send delivers an event to s alone.
@@ -175,6 +178,7 @@ func (lm *liveMeeting) enter(name string, isHost bool, sink Sink) *seat {
 	lm.cancelIdle()
 	lm.applyGate(s, wire.KindAudio)
 	lm.applyGate(s, wire.KindVideo)
+	lm.applyScreenGates(s)
 	lm.toOthers(s, wire.ParticipantJoined{Participant: s.p})
 	lm.logJoined(s)
 	return s
@@ -216,7 +220,7 @@ func (lm *liveMeeting) newSeat(name string, isHost bool) *seat {
 			p.AudioMuted, p.MutedByHost, p.CanUnmute = true, true, false
 		}
 	}
-	return &seat{p: p}
+	return &seat{p: p, screen: newScreenState()}
 }
 
 func (lm *liveMeeting) uniqueParticipantID() string {
@@ -238,6 +242,10 @@ func (lm *liveMeeting) replaceHost(hs *seat, name string, sink Sink) *Member {
 	hs.p.Name = name
 	lm.applyGate(hs, wire.KindAudio)
 	lm.applyGate(hs, wire.KindVideo)
+	lm.applyScreenGates(hs)
+	// The new connection publishes anew: nothing of the old one's screen is shared.
+	hs.screen.offered, hs.screen.published = false, false
+	lm.refreshSharing(hs, false)
 	lm.toOthers(hs, wire.ParticipantUpdated{Participant: hs.p})
 	lm.svc.log.Debug("host connection replaced", "meetingId", lm.id, "participantId", hs.p.ID)
 	return hs.member
@@ -271,22 +279,25 @@ func (lm *liveMeeting) view() wire.MeetingView {
 	if lm.ended {
 		st = wire.StateEnded
 	}
-	return wire.MeetingView{MeetingID: lm.id, State: st, Locked: lm.rec.Locked, ChatAllowed: !lm.rec.ChatDisabled, Lobby: lm.rec.Lobby}
+	return wire.MeetingView{MeetingID: lm.id, State: st, Locked: lm.rec.Locked, ChatAllowed: !lm.rec.ChatDisabled, Lobby: lm.rec.Lobby,
+		ScreenShareAllowed: !lm.rec.ScreenShareDisabled}
 }
 
-// applyGate tells Media whether s's kind is forwarded: exactly while it is not muted.
+// applyGate tells Media whether s's microphone (audio) or camera (video) is forwarded: exactly
+// while that kind is not muted. The screen's gates are applyScreenGates' (screen.go).
 func (lm *liveMeeting) applyGate(s *seat, k wire.Kind) {
 	g := s.gate(k)
-	lm.svc.media.SetForwarding(lm.id, g.ParticipantID, g.Kind, g.Forward)
+	lm.svc.media.SetForwarding(lm.id, g.ParticipantID, g.Source, g.Forward)
 }
 
-// gate is the state of s's gate of kind k: open exactly while that kind is not muted.
+// gate is the state of s's microphone (audio) or camera (video) gate: open exactly while that
+// kind is not muted.
 func (s *seat) gate(k wire.Kind) Gate {
-	muted := s.p.AudioMuted
+	muted, src := s.p.AudioMuted, wire.SourceMicrophone
 	if k == wire.KindVideo {
-		muted = s.p.VideoMuted
+		muted, src = s.p.VideoMuted, wire.SourceCamera
 	}
-	return Gate{ParticipantID: s.p.ID, Kind: k, Forward: !muted}
+	return Gate{ParticipantID: s.p.ID, Source: src, Forward: !muted}
 }
 
 // toAll delivers ev to everyone: one message, shared, so it is encoded once.
@@ -326,6 +337,9 @@ func (lm *liveMeeting) seatOf(participantID string) (*seat, error) {
 // remove takes s out of the meeting: its member is gone and Media drops it.
 func (lm *liveMeeting) remove(s *seat) {
 	s.member.gone = true
+	if s.p.ScreenSharing {
+		lm.svc.stats.screenStoppedSelf.Add(1) // the share ends with its sharer
+	}
 	lm.seats = slices.DeleteFunc(lm.seats, func(x *seat) bool { return x == s })
 	delete(lm.byID, s.p.ID)
 	lm.svc.media.RemoveParticipant(lm.id, s.p.ID)

@@ -22,6 +22,9 @@ type Record struct {
 	// ChatDisabled stops chat for everyone but the host (the protocol's chatAllowed, negated
 	// so that the zero record allows chat).
 	ChatDisabled bool
+	// ScreenShareDisabled lets only the host share a screen (the protocol's
+	// screenShareAllowed, negated so that the zero record allows sharing).
+	ScreenShareDisabled bool
 }
 
 // Store keeps meeting records: in memory by default, in Redis for several nodes.

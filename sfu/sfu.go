@@ -61,6 +61,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Registerer gets the sfu's metrics; nil means no metrics.
 	Registerer prometheus.Registerer
+	// ActiveSpeakers is told who speaks in a room now, loudest first, when that changes, at
+	// most every ActiveSpeakerInterval per room (speakers.go). It is called from one goroutine
+	// of the sfu holding no sfu lock; it must not block for long. Nil: no detection.
+	ActiveSpeakers func(roomID string, participantIDs []string)
 	// BatchWrites queues the media sockets' writes and sends them in batches (sendmmsg, UDP GSO)
 	// from one goroutine per socket instead of one sendto per datagram on the writer's goroutine
 	// (package udpbatch; docs/benchmarks.md, "Batched writes").
@@ -107,6 +111,9 @@ type SFU struct {
 	writes     *udpbatch.Stats // nil unless cfg.BatchWrites
 	maxRefused int             // maxRefusedStreams; tests lower it
 
+	speakerStop chan struct{}  // closed by Close: the speaker goroutine ends
+	speakerWG   sync.WaitGroup // the speaker goroutine
+
 	mu     sync.Mutex
 	closed bool
 	rooms  map[string]*room
@@ -143,6 +150,7 @@ func New(cfg Config) (*SFU, error) {
 	s := &SFU{
 		log: log, logs: lf, mux: mux, port: port, apis: apis, codecs: supportedCodecs(),
 		counters: newCounters(), rooms: map[string]*room{}, writes: writes, maxRefused: maxRefusedStreams,
+		speakerStop: make(chan struct{}),
 	}
 	if cfg.Registerer != nil {
 		c := collectors{newCollector(s), lf.faults}
@@ -155,6 +163,10 @@ func New(cfg Config) (*SFU, error) {
 			return nil, fmt.Errorf("register sfu metrics: %w", err)
 		}
 		s.registerer, s.collector = cfg.Registerer, c
+	}
+	if cfg.ActiveSpeakers != nil {
+		s.speakerWG.Add(1)
+		go s.speakerLoop(cfg.ActiveSpeakers)
 	}
 	log.Info("sfu listening", "udpPort", port, "loopbackOnly", cfg.LoopbackOnly)
 
@@ -177,6 +189,8 @@ func (s *SFU) Close() error {
 	rooms := s.rooms
 	s.rooms = nil
 	s.mu.Unlock()
+	close(s.speakerStop)
+	s.speakerWG.Wait()
 	for _, r := range rooms {
 		r.close()
 	}

@@ -45,7 +45,10 @@ type upTrack struct {
 	layers    [numLayers]atomic.Pointer[upLayer]
 	// congestedAt is when a lane or a reader last dropped a packet for being behind (monoNow).
 	congestedAt atomic.Int64
-	done        chan struct{}
+	// levels sums the audio levels of a microphone's packets since the speaker detector last
+	// took them: the count in the high 32 bits, the loudness in the low (speakers.go).
+	levels atomic.Uint64
+	done   chan struct{}
 
 	// Fan-out policy; fixed at creation (tests and benchmarks may set them before any subscriber).
 	inlineMax, perWriter, writerMax int

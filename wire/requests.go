@@ -47,6 +47,9 @@ var requestTypes = map[string]func() Request{
 	TypeDeny:            func() Request { return new(Deny) },
 	TypeAdmitAll:        func() Request { return new(AdmitAll) },
 	TypeSetVideoQuality: func() Request { return new(SetVideoQuality) },
+
+	TypeSetScreenShareAllowed: func() Request { return new(SetScreenShareAllowed) },
+	TypeStopScreenShare:       func() Request { return new(StopScreenShare) },
 }
 
 // RequestTypes returns the type of every request a client may send, in no order.

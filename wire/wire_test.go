@@ -35,6 +35,8 @@ func TestDecodeWellFormed(t *testing.T) {
 		{"publisher offer with sources", `{"type":"offer","target":"publisher","sdp":"v=0","sources":{"0":"microphone","1":"camera","2":"screen","3":"screenAudio"}}`, TypeOffer, ""},
 		{"setVideoQuality", `{"type":"setVideoQuality","id":3,"participantId":"p","source":"camera","quality":"low"}`, TypeSetVideoQuality, "3"},
 		{"setVideoQuality screen off", `{"type":"setVideoQuality","participantId":"p","source":"screen","quality":"off"}`, TypeSetVideoQuality, ""},
+		{"setScreenShareAllowed", `{"type":"setScreenShareAllowed","id":"s","allowed":false}`, TypeSetScreenShareAllowed, `"s"`},
+		{"stopScreenShare", `{"type":"stopScreenShare","participantId":"p"}`, TypeStopScreenShare, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -84,6 +86,9 @@ func TestDecodeRejects(t *testing.T) {
 		{"setVideoQuality of the microphone", `{"type":"setVideoQuality","participantId":"p","source":"microphone","quality":"low"}`, "", true, `"source"`},
 		{"setVideoQuality bad quality", `{"type":"setVideoQuality","participantId":"p","source":"camera","quality":"ultra"}`, "", true, `"quality"`},
 		{"setVideoQuality without participant", `{"type":"setVideoQuality","source":"camera","quality":"low"}`, "", true, `"participantId" is required`},
+		{"setScreenShareAllowed missing", `{"type":"setScreenShareAllowed"}`, "", true, `"allowed" is required`},
+		{"setScreenShareAllowed a string", `{"type":"setScreenShareAllowed","allowed":"no"}`, "", true, `"allowed" must be a boolean`},
+		{"stopScreenShare missing id", `{"type":"stopScreenShare"}`, "", true, `"participantId" is required`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -150,6 +155,8 @@ func FuzzDecode(f *testing.F) {
 		`{"type":"sendChat","text":"hi\n\t\u0000","to":null}`,
 		`{"type":"admit","requestId":"r","id":5}`,
 		`{"type":"lowerHand","participantId":7}`,
+		`{"type":"stopScreenShare","participantId":"p","id":2}`,
+		`{"type":"setScreenShareAllowed","allowed":null}`,
 		`{"type":"","id":[]}`,
 		`{"type":"join","name":"\u202e"}`,
 		`not json`,

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -60,6 +61,14 @@ func New(cfg Config) (*Node, error) {
 	}
 	mc := cfg.Media
 	mc.Logger, mc.Registerer = log.With("component", "sfu"), reg
+	// The sfu's word on who speaks goes to the domain, which tells the meeting; the domain is
+	// made after the sfu (it acts on it), hence the pointer.
+	var domain atomic.Pointer[meeting.Service]
+	mc.ActiveSpeakers = func(roomID string, speakers []string) {
+		if d := domain.Load(); d != nil {
+			d.SetActiveSpeakers(roomID, speakers)
+		}
+	}
 	media, err := sfu.New(mc)
 	if err != nil {
 		return nil, fmt.Errorf("start media: %w", err)
@@ -67,6 +76,7 @@ func New(cfg Config) (*Node, error) {
 	dc := cfg.Meetings
 	dc.Media, dc.Logger = meetingMedia{media}, log.With("component", "meeting")
 	meetings := meeting.NewService(dc)
+	domain.Store(meetings)
 	ec := cfg.Edge
 	ec.Registry, ec.Logger = reg, log.With("component", "signaling")
 	srv := signaling.New(ec, meetings, media)
