@@ -10,11 +10,14 @@ import (
 
 // Active speakers. Publishers put the level of each audio packet in the RTP header extension
 // urn:ietf:params:rtp-hdrext:ssrc-audio-level (RFC 6464: 0 to 127, in -dBov, 127 for
-// silence), negotiated on every publisher connection (codecs.go). A microphone's reader adds
-// each level to an atomic sum (noteLevel: one atomic add, nothing allocated); one goroutine of
-// the SFU takes the sums every speakerTick, smooths them per participant, and keeps a
-// participant speaking for speakerHangover after its level last crossed the threshold, so the
-// list does not flicker between words. A closed microphone gate (muted by itself or the host)
+// silence), negotiated on every publisher connection (codecs.go). A microphone's reader keeps
+// the loudest level since the last look in an atomic (noteLevel: a load and, for a louder
+// packet, a compare-and-swap; nothing allocated); one goroutine of the SFU takes the peaks every
+// speakerTick and smooths them per participant: a peak lifts the level at once, which then
+// falls by speakerDecay a tick (speech and a browser's test beep come in bursts; a mean over a
+// tick would miss a short loud syllable among pauses). A participant speaks while the level is
+// above the threshold and for speakerHangover after, so the list does not flicker between
+// words. A closed microphone gate (muted by itself or the host)
 // takes the participant out at once: the list never names someone whose audio is not
 // forwarded. The list, loudest first, goes to Config.ActiveSpeakers when it changes, at most
 // every ActiveSpeakerInterval per room.
@@ -30,8 +33,8 @@ const (
 	// speakerThreshold is the smoothed loudness (127 minus the level: 127 is 0 dBov, 0 silence)
 	// from which a participant speaks: louder than -50 dBov, above a quiet room's noise.
 	speakerThreshold = 127 - 50
-	// speakerSmoothing is the weight of a tick's level in the smoothed one.
-	speakerSmoothing = 0.5
+	// speakerDecay is how much the smoothed loudness falls a tick (80 dB a second).
+	speakerDecay = 8
 )
 
 // noteLevel adds an audio packet's level to the track's sum for the speaker detector. It runs
@@ -48,19 +51,17 @@ func (t *upTrack) noteLevel(p *rtp.Packet) {
 	if len(e) == 0 {
 		return
 	}
-	loudness := uint64(127 - e[0]&0x7f)
-	t.levels.Add(1<<32 | loudness)
+	loudness := uint32(127 - e[0]&0x7f)
+	for {
+		peak := t.levelPeak.Load()
+		if loudness <= peak || t.levelPeak.CompareAndSwap(peak, loudness) {
+			return
+		}
+	}
 }
 
-// takeLevel returns the mean loudness of the packets since the last call (0 without any).
-func (t *upTrack) takeLevel() float64 {
-	v := t.levels.Swap(0)
-	n := v >> 32
-	if n == 0 {
-		return 0
-	}
-	return float64(v&0xffffffff) / float64(n)
-}
+// takeLevel returns the loudest level since the last call (0: silence, or no packet).
+func (t *upTrack) takeLevel() float64 { return float64(t.levelPeak.Swap(0)) }
 
 // speaker is one participant's state in a room's detector.
 type speaker struct {
@@ -141,7 +142,7 @@ func (r *room) judgeSpeakers(now int64) ([]string, bool) {
 			continue
 		}
 		sp.seen = true
-		sp.smoothed += (level - sp.smoothed) * speakerSmoothing
+		sp.smoothed = max(level, sp.smoothed-speakerDecay)
 		switch {
 		case sp.smoothed >= speakerThreshold:
 			sp.active, sp.loudAt = true, now

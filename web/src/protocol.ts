@@ -35,6 +35,8 @@ export interface Participant {
   handRaised: boolean;
   /** This server's addition: when the hand went up (Unix ms, server clock); absent while down. */
   handRaisedAt?: number;
+  /** Publishes a screen that the server forwards (absent from servers before 1.1). */
+  screenSharing?: boolean;
 }
 
 export interface MeetingInfo {
@@ -44,6 +46,8 @@ export interface MeetingInfo {
   chatAllowed: boolean;
   /** The waiting room: joins without the host key wait for the host's decision. */
   lobby: boolean;
+  /** Whether anyone but the host may share a screen (absent from servers before 1.1: true). */
+  screenShareAllowed?: boolean;
 }
 
 /** One chat message: the `chat` event without its type, and an entry of joined.chat. */
@@ -120,7 +124,9 @@ export type ClientMessage =
   | { type: 'admit'; requestId: string }
   | { type: 'deny'; requestId: string }
   | { type: 'admitAll' }
-  | { type: 'setVideoQuality'; participantId: string; source: VideoSource; quality: Quality };
+  | { type: 'setVideoQuality'; participantId: string; source: VideoSource; quality: Quality }
+  | { type: 'setScreenShareAllowed'; allowed: boolean }
+  | { type: 'stopScreenShare'; participantId: string };
 
 export type RequestId = number | string;
 
@@ -186,7 +192,11 @@ export type ServerEvent =
   /** Addition to PROTOCOL.md v1: the server is going away; the connection closes next (1001). */
   | { type: 'serverShutdown' }
   /** To a publisher: the simulcast layers (RIDs) of a source that someone needs now. */
-  | { type: 'publisherLayers'; source: VideoSource; active: string[] };
+  | { type: 'publisherLayers'; source: VideoSource; active: string[] }
+  /** To a sharer: the server stopped forwarding its screen (the host stopped it, or turned sharing off). */
+  | { type: 'screenShareStopped' }
+  /** Who is speaking now, loudest first (never someone muted). */
+  | { type: 'activeSpeakers'; speakers: string[] };
 
 export type ServerMessage = JoinedMessage | OkMessage | ErrorMessage | AnswerMessage | ServerEvent;
 
@@ -226,6 +236,8 @@ const eventTypeTable = {
   lobbyUpdated: true,
   serverShutdown: true,
   publisherLayers: true,
+  screenShareStopped: true,
+  activeSpeakers: true,
 } as const satisfies Record<ServerEvent['type'], true>;
 
 const eventTypes: ReadonlySet<string> = new Set(Object.keys(eventTypeTable));
