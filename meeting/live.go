@@ -180,6 +180,7 @@ func (lm *liveMeeting) enter(name string, isHost bool, sink Sink) *seat {
 	lm.applyGate(s, wire.KindVideo)
 	lm.applyScreenGates(s)
 	lm.toOthers(s, wire.ParticipantJoined{Participant: s.p})
+	lm.tellSpeakers(s)
 	lm.logJoined(s)
 	return s
 }
@@ -247,6 +248,7 @@ func (lm *liveMeeting) replaceHost(hs *seat, name string, sink Sink) *Member {
 	hs.screen.offered, hs.screen.published = false, false
 	lm.refreshSharing(hs, false)
 	lm.toOthers(hs, wire.ParticipantUpdated{Participant: hs.p})
+	lm.tellSpeakers(hs)
 	lm.svc.log.Debug("host connection replaced", "meetingId", lm.id, "participantId", hs.p.ID)
 	return hs.member
 }

@@ -256,6 +256,14 @@ func (s *Service) SetActiveSpeakers(meetingID string, speakers []string) {
 	lm.toAll(wire.ActiveSpeakers{Speakers: list})
 }
 
+// tellSpeakers gives a newcomer the active speakers of the moment, if anyone speaks: the others
+// were told when the list last changed. (It reaches the client after joined.)
+func (lm *liveMeeting) tellSpeakers(s *seat) {
+	if len(lm.speakers) > 0 {
+		s.send(wire.ActiveSpeakers{Speakers: lm.speakers})
+	}
+}
+
 // serviceStats are the domain's counters for the metrics.
 type serviceStats struct {
 	screenStarted, screenStoppedSelf, screenStoppedHost, speakerChanges atomic.Uint64

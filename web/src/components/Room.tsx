@@ -14,6 +14,7 @@ import {
   type Phase,
   type RoomAction,
 } from '../roomState';
+import { canShareScreen } from '../screen';
 import { MeetingSession } from '../session';
 import { isMac, shortcutFor, shortcutLabel } from '../shortcuts';
 import { playTimerEnd, setSoundsEnabled, soundsEnabled } from '../sounds';
@@ -70,10 +71,6 @@ function loadLayout(): Layout {
   }
 }
 
-/** Whether this browser can share a screen (or a test stands in for one, see screen.ts). */
-function canShareScreen(): boolean {
-  return Boolean(window.parleyTestScreen) || typeof navigator.mediaDevices?.getDisplayMedia === 'function';
-}
 
 function describeError(err: unknown): string {
   if (err instanceof ProtocolError) {

@@ -44,7 +44,7 @@ export function ScreenStage({
         <span className="name">{isSelf ? 'You are sharing your screen' : label}</span>
         {isSelf && onStop && (
           <button type="button" className="small danger" onClick={onStop}>
-            <StopScreenIcon /> Stop sharing
+            <StopScreenIcon /> Stop sharing your screen
           </button>
         )}
       </div>
