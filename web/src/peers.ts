@@ -180,16 +180,8 @@ export class Publisher {
 
   /** Offers the tracks to the server and applies its answer, one negotiation at a time. */
   negotiate(): Promise<void> {
-    let failure: unknown = null;
-    const run = this.peer.serial(async () => {
-      try {
-        await this.offerOnce();
-      } catch (err) {
-        failure = err;
-      }
-    });
-    return run.then(() => {
-      if (failure !== null) throw failure;
+    return new Promise<void>((resolve, reject) => {
+      void this.peer.serial(() => this.offerOnce().then(resolve, reject));
     });
   }
 

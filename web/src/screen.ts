@@ -3,7 +3,8 @@
 
 /** Whether this browser can share a screen. */
 export function canShareScreen(): boolean {
-  return typeof navigator.mediaDevices?.getDisplayMedia === 'function';
+  // Absent on pages that are not a secure context, and on most phones.
+  return 'mediaDevices' in navigator && 'getDisplayMedia' in navigator.mediaDevices;
 }
 
 /** Asks for a screen to share; rejects when the person cancels or the browser cannot. */
