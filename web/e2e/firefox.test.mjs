@@ -10,6 +10,7 @@ import {
   inboundPackets,
   joinAs,
   launchFirefox,
+  mediaState,
   newPerson,
   serverAndBrowser,
   tileId,
@@ -128,6 +129,33 @@ describe('the client in Firefox', { timeout: 120_000 }, () => {
       assert.equal(await page.evaluate(() => window.__testOffers ?? 0), offers, 'no new offer in Firefox');
       await eventually(async () => (await inboundPackets(guest.page, ffion)).video > before.video + 30, {
         what: "Ffion's video to keep arriving at Chromium",
+      });
+
+      // Grace shares her screen: Firefox tells it from her camera (by the section's a=msid, as
+      // Firefox gives remote tracks ids of its own) and shows it large, her camera still in her
+      // tile.
+      await guest.page.getByRole('button', { name: 'Share screen', exact: true }).click();
+      await eventually(() => page.evaluate(() => document.querySelector('section[aria-label="Grace\'s screen"]') !== null), {
+        what: "Grace's screen in Firefox's page",
+      }).catch(async (err) => {
+        err.message += `\n${JSON.stringify(await mediaState(page), null, 1)}`;
+        throw err;
+      });
+      const shown = await eventually(
+        () =>
+          page.evaluate(() => {
+            const screen = document.querySelector('section.screen-stage video');
+            const tile = document.querySelector('section.tile[aria-label="Grace"] video');
+            const s = screen?.srcObject?.getVideoTracks()[0];
+            const c = tile?.srcObject?.getVideoTracks()[0];
+            return screen && screen.videoWidth > 0 && s && c && s !== c ? { screen: screen.videoWidth, camera: tile.videoWidth } : null;
+          }),
+        { what: "Grace's screen playing in Firefox beside her camera" },
+      );
+      assert.ok(shown.screen > 0 && shown.camera > 0, `screen ${shown.screen}px, camera ${shown.camera}px wide`);
+      await guest.page.getByRole('button', { name: 'Stop sharing', exact: true }).click();
+      await eventually(() => page.evaluate(() => document.querySelector('section.screen-stage') === null), {
+        what: "Grace's screen to leave Firefox's page",
       });
     } finally {
       await guest.context.close();
