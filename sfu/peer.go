@@ -28,6 +28,8 @@ type Peer struct {
 	sub     *webrtc.PeerConnection
 	twccSeq atomic.Uint32 // transport-wide sequence of the subscriber connection
 	bwe     *estimator    // the subscriber connection's downlink
+	// resendBudget bounds the bytes resent for the subscriber's NACKs (nack.go).
+	resendBudget *byteBudget
 	alloc   allocator
 
 	// The prober's choice of a downTrack to carry padding, and the padding rate (bytes per
@@ -90,6 +92,7 @@ func newPeer(s *SFU, r *room, id string, send func(Signal)) (*Peer, error) {
 		done:      make(chan struct{}),
 	}
 	p.bwe = newEstimator(s.counters)
+	p.resendBudget = newByteBudget(s.resendRate)
 	p.bwe.dropped, p.bwe.log = p.kickAlloc, p.log
 	p.alloc.init()
 	p.streams = newPubStreams(p)

@@ -65,6 +65,9 @@ type Config struct {
 	// from one goroutine per socket instead of one sendto per datagram on the writer's goroutine
 	// (package udpbatch; docs/benchmarks.md, "Batched writes").
 	BatchWrites bool
+	// ResendBytesPerSecond bounds what one subscriber's NACKs can make the server resend, all its
+	// tracks together (default DefaultResendBytesPerSecond; nack.go).
+	ResendBytesPerSecond int
 }
 
 // The types of Signal.
@@ -106,6 +109,7 @@ type SFU struct {
 	livePeers  atomic.Int64
 	writes     *udpbatch.Stats // nil unless cfg.BatchWrites
 	maxRefused int             // maxRefusedStreams; tests lower it
+	resendRate int             // Config.ResendBytesPerSecond, defaulted
 
 	mu     sync.Mutex
 	closed bool
@@ -143,6 +147,10 @@ func New(cfg Config) (*SFU, error) {
 	s := &SFU{
 		log: log, logs: lf, mux: mux, port: port, apis: apis, codecs: supportedCodecs(),
 		counters: newCounters(), rooms: map[string]*room{}, writes: writes, maxRefused: maxRefusedStreams,
+		resendRate: cfg.ResendBytesPerSecond,
+	}
+	if s.resendRate <= 0 {
+		s.resendRate = DefaultResendBytesPerSecond
 	}
 	if cfg.Registerer != nil {
 		c := collectors{newCollector(s), lf.faults}
