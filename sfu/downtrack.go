@@ -103,11 +103,11 @@ type downTrack struct {
 	resendBudget *byteBudget    // the subscriber's, shared by its tracks (nack.go)
 	resendBytes  *atomic.Uint64 // the sfu's count of resent bytes; nil in unit rigs
 	resends      []resendMark   // by downstream sequence number, resendHistory of them
-	nackBuf  []byte
-	nackPkt  rtp.Packet
-	nackHdr  rtp.Header
-	nackExt  [1]rtp.Extension
-	nackTWCC [2]byte
+	nackBuf      []byte
+	nackPkt      rtp.Packet
+	nackHdr      rtp.Header
+	nackExt      [1]rtp.Extension
+	nackTWCC     [2]byte
 }
 
 func newDownTrack(up *upTrack, sub *Peer) *downTrack {

@@ -30,7 +30,7 @@ type Peer struct {
 	bwe     *estimator    // the subscriber connection's downlink
 	// resendBudget bounds the bytes resent for the subscriber's NACKs (nack.go).
 	resendBudget *byteBudget
-	alloc   allocator
+	alloc        allocator
 
 	// The prober's choice of a downTrack to carry padding, and the padding rate (bytes per
 	// second) until probeUntil (monoNow).
