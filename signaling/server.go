@@ -45,8 +45,19 @@ type Config struct {
 	// until a dead client is reported as disconnected).
 	PingInterval time.Duration
 	PingTimeout  time.Duration
-	// JoinTimeout is how long a new connection may take to send its join (default 30 s).
+	// JoinTimeout is how long a new connection may take to send its join (default
+	// DefaultJoinTimeout).
 	JoinTimeout time.Duration
+	// MaxConnections and MaxConnectionsPerAddr cap the TCP connections served through Listener,
+	// in total and from one address, and MaxConnectionsPerAddr the WebSockets of one client
+	// address (defaults DefaultMaxConnections and DefaultMaxConnectionsPerAddr; limits.go).
+	MaxConnections        int
+	MaxConnectionsPerAddr int
+	// ReadTimeout bounds reading one HTTP request with its body, IdleTimeout how long a
+	// keep-alive connection may wait for its next request (HTTPServer; defaults
+	// DefaultReadTimeout and DefaultIdleTimeout).
+	ReadTimeout time.Duration
+	IdleTimeout time.Duration
 	// WriteTimeout bounds one message write to a client (default 10 s).
 	WriteTimeout time.Duration
 	// Web is the web client's files (index.html at the root); nil serves a note instead.
@@ -76,7 +87,19 @@ func (c *Config) defaults() {
 		c.PingTimeout = 10 * time.Second
 	}
 	if c.JoinTimeout == 0 {
-		c.JoinTimeout = 30 * time.Second
+		c.JoinTimeout = DefaultJoinTimeout
+	}
+	if c.MaxConnections == 0 {
+		c.MaxConnections = DefaultMaxConnections
+	}
+	if c.MaxConnectionsPerAddr == 0 {
+		c.MaxConnectionsPerAddr = DefaultMaxConnectionsPerAddr
+	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = DefaultReadTimeout
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = DefaultIdleTimeout
 	}
 	if c.WriteTimeout == 0 {
 		c.WriteTimeout = 10 * time.Second
@@ -99,6 +122,7 @@ type Server struct {
 	metrics     *metrics
 	createLimit *limiter
 	joinLimit   *limiter
+	limits      *limits
 	draining    atomic.Bool
 
 	mu       sync.Mutex
@@ -119,6 +143,7 @@ func New(cfg Config, meetings *meeting.Service, media *sfu.SFU) *Server {
 		metrics:     newMetrics(cfg.Registry),
 		createLimit: newLimiter(cfg.CreatesPerMinute),
 		joinLimit:   newLimiter(cfg.JoinsPerMinute),
+		limits:      newLimits(cfg),
 		sessions:    make(map[*session]struct{}),
 		baseCtx:     ctx,
 		stop:        stop,
@@ -138,7 +163,7 @@ func (s *Server) routes() *echo.Echo {
 		e.IPExtractor = echo.ExtractIPDirect()
 	}
 	e.HTTPErrorHandler = s.httpError
-	e.Use(securityHeaders(s.cfg))
+	e.Use(securityHeaders(s.cfg), bodyLimit)
 	e.POST("/api/meetings", s.createMeeting)
 	e.GET("/api/meetings/:id", s.getMeeting)
 	e.GET("/api/meetings/:id/audit", s.getAudit)
@@ -164,6 +189,11 @@ func (s *Server) websocket(c echo.Context) error {
 	if s.draining.Load() {
 		return writeHTTPError(c, http.StatusServiceUnavailable, wire.CodeUnavailable, "the server is shutting down")
 	}
+	release, ok := s.acquireWebSocket(c)
+	if !ok {
+		return nil
+	}
+	defer release()
 	conn, err := websocket.Accept(c.Response(), c.Request(), &websocket.AcceptOptions{OriginPatterns: s.cfg.AllowedOrigins})
 	if err != nil {
 		// Accept has already answered (403 for a foreign origin, 400 for a bad handshake).
