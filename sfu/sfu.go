@@ -12,6 +12,7 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/parleyhq/parley/internal/lograte"
 	"github.com/parleyhq/parley/internal/pionlog"
 	"github.com/parleyhq/parley/sfu/udpbatch"
 )
@@ -68,6 +69,10 @@ type Config struct {
 	// ResendBytesPerSecond bounds what one subscriber's NACKs can make the server resend, all its
 	// tracks together (default DefaultResendBytesPerSecond; nack.go).
 	ResendBytesPerSecond int
+	// Repeats limits and counts the log lines a remote party can provoke per datagram (STUN
+	// without USERNAME, RTCP for unknown SSRCs); nil makes a private one. Its counter is the
+	// caller's to register.
+	Repeats *lograte.Limiter
 }
 
 // The types of Signal.
@@ -123,7 +128,11 @@ func New(cfg Config) (*SFU, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	lf := slogFactory{log: log, faults: pionlog.NewFaults()}
+	repeats := cfg.Repeats
+	if repeats == nil {
+		repeats = lograte.New(0) // counted, but not exported
+	}
+	lf := slogFactory{log: log, faults: pionlog.NewFaults(), repeats: repeats}
 	var writes *udpbatch.Stats
 	if cfg.BatchWrites {
 		writes = &udpbatch.Stats{}

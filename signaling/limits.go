@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -9,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/parleyhq/parley/internal/lograte"
 	"github.com/parleyhq/parley/wire"
 )
 
@@ -18,7 +20,7 @@ import (
 // (IdleTimeout), a WebSocket that has not joined yet (Config.JoinTimeout) and the WebSockets of
 // one address (Config.MaxConnectionsPerAddr, counted by client address, so also behind a
 // proxy). A connection over a cap is closed at once, counted in
-// parley_connections_refused_total and never logged one by one.
+// parley_connections_refused_total and logged once in a while (Config.Repeats).
 const (
 	// DefaultMaxConnections bounds the server's TCP connections: well below the file limit the
 	// server raises itself to at start (cmd/parley lowers it further if the limit is low).
@@ -122,13 +124,15 @@ func newLimits(cfg Config) *limits {
 // is left to the WebSocket count when TrustProxy says every connection comes from a proxy).
 // A connection over a cap is closed as soon as it is accepted.
 func (s *Server) Listener(ln net.Listener) net.Listener {
-	return &guardedListener{Listener: ln, g: s.limits.tcp, perAddr: !s.cfg.TrustProxy}
+	return &guardedListener{Listener: ln, g: s.limits.tcp, perAddr: !s.cfg.TrustProxy, log: s.cfg.Logger, repeats: s.cfg.Repeats}
 }
 
 type guardedListener struct {
 	net.Listener
 	g       *connGuard
 	perAddr bool
+	log     *slog.Logger
+	repeats *lograte.Limiter
 }
 
 func (l *guardedListener) Accept() (net.Conn, error) {
@@ -143,6 +147,7 @@ func (l *guardedListener) Accept() (net.Conn, error) {
 		}
 		if !l.g.acquire(addr) {
 			_ = c.Close()
+			l.repeats.Log(l.log, slog.LevelWarn, "connection_over_cap", "connection refused: too many open", "addr", addr)
 			continue
 		}
 		return &guardedConn{Conn: c, g: l.g, addr: addr}, nil
@@ -202,6 +207,7 @@ func bodyLimit(next echo.HandlerFunc) echo.HandlerFunc {
 func (s *Server) acquireWebSocket(c echo.Context) (release func(), ok bool) {
 	ip := c.RealIP()
 	if !s.limits.ws.acquire(ip) {
+		s.cfg.Repeats.Log(s.cfg.Logger, slog.LevelWarn, "websocket_over_cap", "websocket refused: too many from one address", "addr", ip)
 		_ = writeHTTPError(c, http.StatusTooManyRequests, wire.CodeRateLimited, "too many connections from this address")
 		return nil, false
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/time/rate"
 
+	"github.com/parleyhq/parley/internal/lograte"
 	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/sfu"
 	"github.com/parleyhq/parley/wire"
@@ -60,6 +61,10 @@ type Config struct {
 	IdleTimeout time.Duration
 	// WriteTimeout bounds one message write to a client (default 10 s).
 	WriteTimeout time.Duration
+	// Repeats limits and counts the log lines a remote party can provoke at will (connections
+	// over a cap, refused WebSockets, WebSockets that never join); nil makes a private one. Its
+	// counter is the caller's to register.
+	Repeats *lograte.Limiter
 	// Web is the web client's files (index.html at the root); nil serves a note instead.
 	Web fs.FS
 	// Registry receives the edge's metrics and is served at /metrics; nil makes a private one.
@@ -106,6 +111,9 @@ func (c *Config) defaults() {
 	}
 	if c.Registry == nil {
 		c.Registry = prometheus.NewRegistry()
+	}
+	if c.Repeats == nil {
+		c.Repeats = lograte.New(0)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -197,7 +205,7 @@ func (s *Server) websocket(c echo.Context) error {
 	conn, err := websocket.Accept(c.Response(), c.Request(), &websocket.AcceptOptions{OriginPatterns: s.cfg.AllowedOrigins})
 	if err != nil {
 		// Accept has already answered (403 for a foreign origin, 400 for a bad handshake).
-		s.cfg.Logger.Debug("websocket refused", "err", err, "origin", c.Request().Header.Get("Origin"))
+		s.cfg.Repeats.Log(s.cfg.Logger, slog.LevelDebug, "websocket_refused", "websocket refused", "err", err, "origin", c.Request().Header.Get("Origin"))
 		return nil
 	}
 	conn.SetReadLimit(wire.MaxClientMessage)

@@ -59,6 +59,14 @@ func (s *session) run(ctx context.Context) {
 	<-writerDone
 	s.helpers.Wait()
 	s.conn.CloseNow()
+	s.mu.Lock()
+	joined := s.member != nil || s.held != nil
+	s.mu.Unlock()
+	if !joined {
+		// Anyone can open WebSockets that never join: counted, and logged once in a while.
+		s.srv.cfg.Repeats.Log(s.log, slog.LevelDebug, "websocket_unjoined", "connection closed before joining", "reason", reason)
+		return
+	}
 	s.log.Debug("session ended", "reason", reason)
 }
 
