@@ -336,6 +336,7 @@ func setRemote(pc *webrtc.PeerConnection, desc webrtc.SessionDescription) (err e
 // signaling state before it has checked a description and cannot roll back, so an offer that
 // fails there would otherwise leave the real connection refusing every later offer.
 func (s *SFU) dryRunOffer(desc webrtc.SessionDescription) error {
+	s.dryRuns.Add(1)
 	pc, err := s.apis.scratch.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return fmt.Errorf("scratch connection: %w", err)
@@ -365,10 +366,15 @@ func (p *Peer) Offer(ctx context.Context, offer string) (string, error) {
 // The answer carries all our candidates: with one UDP port gathering is immediate, and the
 // client gets them in the same message.
 func (p *Peer) OfferSources(ctx context.Context, offer string, sources map[string]Source) (string, error) {
-	if err := validateSDP(offer); err != nil {
+	// One parse for the cheap checks (parseSDP, the sources), before a scratch connection.
+	parsed, err := parseSDP(offer)
+	if err != nil {
 		return "", fmt.Errorf("publisher offer: %w", err)
 	}
-	secs, err := offerSections(offer, sources)
+	if n := len(parsed.MediaDescriptions); n > maxOfferSection {
+		return "", fmt.Errorf("publisher offer: %w: %d media sections", ErrBadSDP, n)
+	}
+	secs, err := sectionsOf(parsed, sources)
 	if err != nil {
 		return "", fmt.Errorf("publisher offer: %w", err)
 	}

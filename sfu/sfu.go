@@ -115,6 +115,7 @@ type SFU struct {
 	writes     *udpbatch.Stats // nil unless cfg.BatchWrites
 	maxRefused int             // maxRefusedStreams; tests lower it
 	resendRate int             // Config.ResendBytesPerSecond, defaulted
+	dryRuns    atomic.Int64    // offers tried on a scratch connection (dryRunOffer), for tests
 
 	mu     sync.Mutex
 	closed bool

@@ -51,6 +51,14 @@ func (s *session) handle(ctx context.Context, data []byte) {
 	s.mu.Lock()
 	member, entered := s.member, s.peer != nil
 	s.mu.Unlock()
+	if s.overBytes(len(data)) { // before any decoding: junk costs nothing
+		if entered {
+			s.sendError(nil, wire.CodeRateLimited, "too much data: slow down")
+		} else {
+			s.out.pushEarly(wire.EncodeError(nil, wire.CodeRateLimited, "too much data: slow down"))
+		}
+		return
+	}
 	if !entered {
 		s.whileHeld(data)
 		return
@@ -62,8 +70,15 @@ func (s *session) handle(ctx context.Context, data []byte) {
 		if err == nil {
 			id = d.ID
 		}
+		s.srv.budgets.limited.WithLabelValues("messages").Inc()
 		s.sendError(id, wire.CodeRateLimited, "too many messages: slow down")
 		return
+	}
+	if err == nil {
+		if over := s.srv.budgets.spend(s.ip, member.MeetingID(), d.Request.MessageType()); over != "" {
+			s.sendError(d.ID, wire.CodeRateLimited, "too many requests from this "+over+": slow down")
+			return
+		}
 	}
 	if err != nil {
 		var de *wire.DecodeError

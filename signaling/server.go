@@ -42,6 +42,13 @@ type Config struct {
 	// 200): a flood gets rate_limited errors instead of costing the meeting.
 	MessagesPerSecond float64
 	MessageBurst      int
+	// MessageBytesPerSecond is each connection's budget of bytes received, checked before a
+	// message is decoded; AddrCostPerSecond and MeetingCostPerSecond bound the cost of the
+	// requests of one client address and of one meeting (defaults DefaultMessageBytesPerSecond,
+	// DefaultAddrCostPerSecond, DefaultMeetingCostPerSecond; budget.go).
+	MessageBytesPerSecond int
+	AddrCostPerSecond     float64
+	MeetingCostPerSecond  float64
 	// PingInterval and PingTimeout find dead clients (defaults 10 s and 10 s: at most 20 s
 	// until a dead client is reported as disconnected).
 	PingInterval time.Duration
@@ -84,6 +91,15 @@ func (c *Config) defaults() {
 	}
 	if c.MessageBurst == 0 {
 		c.MessageBurst = 200
+	}
+	if c.MessageBytesPerSecond == 0 {
+		c.MessageBytesPerSecond = DefaultMessageBytesPerSecond
+	}
+	if c.AddrCostPerSecond == 0 {
+		c.AddrCostPerSecond = DefaultAddrCostPerSecond
+	}
+	if c.MeetingCostPerSecond == 0 {
+		c.MeetingCostPerSecond = DefaultMeetingCostPerSecond
 	}
 	if c.PingInterval == 0 {
 		c.PingInterval = 10 * time.Second
@@ -131,6 +147,7 @@ type Server struct {
 	createLimit *limiter
 	joinLimit   *limiter
 	limits      *limits
+	budgets     *budgets
 	draining    atomic.Bool
 
 	mu       sync.Mutex
@@ -152,6 +169,7 @@ func New(cfg Config, meetings *meeting.Service, media *sfu.SFU) *Server {
 		createLimit: newLimiter(cfg.CreatesPerMinute),
 		joinLimit:   newLimiter(cfg.JoinsPerMinute),
 		limits:      newLimits(cfg),
+		budgets:     newBudgets(cfg),
 		sessions:    make(map[*session]struct{}),
 		baseCtx:     ctx,
 		stop:        stop,
@@ -210,7 +228,7 @@ func (s *Server) websocket(c echo.Context) error {
 	}
 	conn.SetReadLimit(wire.MaxClientMessage)
 	sess := &session{srv: s, conn: conn, out: newOutbox(), log: s.cfg.Logger, ip: c.RealIP(),
-		flood: rate.NewLimiter(rate.Limit(s.cfg.MessagesPerSecond), s.cfg.MessageBurst)}
+		flood: rate.NewLimiter(rate.Limit(s.cfg.MessagesPerSecond), s.cfg.MessageBurst), bytes: newByteBudget(s.cfg)}
 	if !s.track(sess) {
 		conn.Close(websocket.StatusGoingAway, "the server is shutting down")
 		return nil

@@ -23,8 +23,10 @@ type session struct {
 	out  *outbox
 	log  *slog.Logger
 	ip   string
-	// flood limits the requests of a joined connection; only the read loop uses it.
+	// flood limits the requests of a joined connection, bytes the bytes it sends (budget.go);
+	// only the read loop uses them.
 	flood *rate.Limiter
+	bytes *rate.Limiter
 	// helpers are the session's goroutines besides its writer (the pinger, the peer watcher):
 	// run waits for them, so none outlives the session.
 	helpers sync.WaitGroup
