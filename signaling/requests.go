@@ -120,6 +120,9 @@ func hostOnly(typ string) bool { return meeting.HostOnly(meeting.RequestKind(typ
 
 // answer sends a request's reply or error. "ok" needs an id to answer; other replies always go.
 func (s *session) answer(id wire.ID, typ string, r reply, err error) {
+	if errors.Is(err, errClosing) {
+		return
+	}
 	if err != nil {
 		code := meeting.CodeOf(err)
 		msg := errorMessage(err)
@@ -149,20 +152,20 @@ func handleOffer(ctx context.Context, s *session, req wire.Request) (reply, erro
 	o := req.(*wire.Offer)
 	answer, err := s.peer.OfferSources(ctx, o.SDP, offerSources(o))
 	if err != nil {
-		return reply{}, mediaError("publisher offer", err)
+		return reply{}, s.mediaError(ctx, "publisher offer", err)
 	}
 	return reply{typ: wire.TypeAnswer, body: wire.SessionDescription{Target: wire.TargetPublisher, SDP: answer}}, nil
 }
 
-func handleAnswer(_ context.Context, s *session, req wire.Request) (reply, error) {
+func handleAnswer(ctx context.Context, s *session, req wire.Request) (reply, error) {
 	a := req.(*wire.Answer)
 	if err := s.peer.Answer(a.SDP); err != nil {
-		return reply{}, mediaError("subscriber answer", err)
+		return reply{}, s.mediaError(ctx, "subscriber answer", err)
 	}
 	return okReply, nil
 }
 
-func handleCandidate(_ context.Context, s *session, req wire.Request) (reply, error) {
+func handleCandidate(ctx context.Context, s *session, req wire.Request) (reply, error) {
 	c := req.(*wire.Candidate)
 	init := webrtc.ICECandidateInit{
 		Candidate:        c.Candidate.Candidate,
@@ -171,7 +174,7 @@ func handleCandidate(_ context.Context, s *session, req wire.Request) (reply, er
 		UsernameFragment: c.Candidate.UsernameFragment,
 	}
 	if err := s.peer.AddCandidate(sfu.Target(c.Target), init); err != nil {
-		return reply{}, mediaError("candidate", err)
+		return reply{}, s.mediaError(ctx, "candidate", err)
 	}
 	return okReply, nil
 }
