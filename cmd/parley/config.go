@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/signaling"
 )
 
@@ -30,6 +31,7 @@ type config struct {
 	maxConns        int
 	maxConnsPerAddr int
 	joinTimeout     time.Duration
+	unusedExpiry    time.Duration
 	logFormat       string
 	logNames        bool
 	tls             tlsFlags
@@ -77,6 +79,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.IntVar(&c.maxConns, "max-conns", signaling.DefaultMaxConnections, "most TCP connections the server keeps open (lowered to fit the process's file limit)")
 	fs.IntVar(&c.maxConnsPerAddr, "max-conns-per-addr", signaling.DefaultMaxConnectionsPerAddr, "most TCP connections, and WebSockets, from one client address")
 	fs.DurationVar(&c.joinTimeout, "join-timeout", signaling.DefaultJoinTimeout, "how long a new WebSocket may take to send its join")
+	fs.DurationVar(&c.unusedExpiry, "unused-meeting-expiry", meeting.DefaultRecordRetention, "how long an open meeting nobody uses is kept before it is ended (its record and audit log go 24 h later)")
 	fs.DurationVar(&c.lobbyTimeout, "lobby-timeout", 10*time.Minute, "how long a join may wait in the lobby for the host's decision")
 
 	var envErr error
@@ -108,6 +111,9 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	}
 	if c.maxConns < 1 || c.maxConnsPerAddr < 1 {
 		return c, fmt.Errorf("-max-conns and -max-conns-per-addr must be at least 1")
+	}
+	if c.unusedExpiry < time.Hour {
+		return c, fmt.Errorf("-unused-meeting-expiry %s: at least 1h", c.unusedExpiry)
 	}
 	if c.joinTimeout <= 0 {
 		return c, fmt.Errorf("-join-timeout %s: must be positive", c.joinTimeout)
