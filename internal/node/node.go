@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/parleyhq/parley/internal/lograte"
 	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/sfu"
 	"github.com/parleyhq/parley/signaling"
@@ -58,8 +59,13 @@ func New(cfg Config) (*Node, error) {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
+	// One limiter of repetitive log lines for the node, its counter exported once.
+	repeats := lograte.New(0)
+	if err := reg.Register(repeats.Collector()); err != nil {
+		return nil, fmt.Errorf("register log limiter: %w", err)
+	}
 	mc := cfg.Media
-	mc.Logger, mc.Registerer = log.With("component", "sfu"), reg
+	mc.Logger, mc.Registerer, mc.Repeats = log.With("component", "sfu"), reg, repeats
 	media, err := sfu.New(mc)
 	if err != nil {
 		return nil, fmt.Errorf("start media: %w", err)
@@ -68,7 +74,7 @@ func New(cfg Config) (*Node, error) {
 	dc.Media, dc.Logger = meetingMedia{media}, log.With("component", "meeting")
 	meetings := meeting.NewService(dc)
 	ec := cfg.Edge
-	ec.Registry, ec.Logger = reg, log.With("component", "signaling")
+	ec.Registry, ec.Logger, ec.Repeats = reg, log.With("component", "signaling"), repeats
 	srv := signaling.New(ec, meetings, media)
 	return &Node{SFU: media, Meetings: meetings, Server: srv, Registry: reg}, nil
 }
