@@ -23,6 +23,7 @@ type session struct {
 	out  *outbox
 	log  *slog.Logger
 	ip   string
+	host string // the name the client reached the server by (Server.hostOf)
 	// flood limits the requests of a joined connection; only the read loop uses it.
 	flood *rate.Limiter
 	// helpers are the session's goroutines besides its writer (the pinger, the peer watcher):

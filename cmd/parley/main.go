@@ -20,6 +20,7 @@ import (
 
 	"github.com/parleyhq/parley/internal/node"
 	"github.com/parleyhq/parley/internal/tlsconf"
+	"github.com/parleyhq/parley/internal/turnrelay"
 	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/sfu"
 	"github.com/parleyhq/parley/signaling"
@@ -52,13 +53,26 @@ func run(ctx context.Context, cfg config, logs io.Writer) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	var relay *turnrelay.Config
+	if cfg.turnOn {
+		turnCtx, stopTurn := context.WithCancel(ctx)
+		rc, watching, err := cfg.turn.relayConfig(turnCtx, cfg.tls.poll, log)
+		if err != nil {
+			stopTurn()
+			return err
+		}
+		defer func() { stopTurn(); watching.Wait() }()
+		relay = rc
+	}
 	n, err := node.New(node.Config{
 		Media: sfu.Config{
 			UDPPort:      cfg.udpPort,
 			PublicIPs:    cfg.publicIPs,
 			LoopbackOnly: cfg.loopbackOnly,
 			BatchWrites:  cfg.batchWrites,
+			NoICETCP:     !cfg.iceTCP,
 		},
+		TURN:     relay,
 		Meetings: meeting.Config{MaxParticipants: cfg.maxParticipants, LogNames: cfg.logNames, LobbyTimeout: cfg.lobbyTimeout},
 		Edge: signaling.Config{
 			PublicURL:        cfg.publicURL,
@@ -93,8 +107,15 @@ func run(ctx context.Context, cfg config, logs io.Writer) error {
 	tlsCtx, stopTLS := context.WithCancel(ctx)
 	defer func() { stopTLS(); ts.wait() }()
 	ts.run(tlsCtx, cfg.tls.poll, log)
-	log.Info("parley is ready", "listen", ln.Addr().String(), "scheme", ts.scheme(), "udp_port", n.SFU.UDPPort(),
-		"loopback_only", cfg.loopbackOnly)
+	ready := []any{"listen", ln.Addr().String(), "scheme", ts.scheme(), "udp_port", n.SFU.UDPPort(),
+		"ice_tcp", cfg.iceTCP, "loopback_only", cfg.loopbackOnly}
+	if n.Relay != nil {
+		ready = append(ready, "turn_port", n.Relay.Port(), "turn_external_ip", n.Relay.ExternalIP().String())
+		if p := n.Relay.TLSPort(); p != 0 {
+			ready = append(ready, "turn_tls_port", p)
+		}
+	}
+	log.Info("parley is ready", ready...)
 	lan, err := tlsconf.LocalAddrs()
 	if err != nil {
 		log.Debug("no LAN addresses to print", "err", err)

@@ -78,7 +78,8 @@ type Relay struct {
 	mu     sync.Mutex
 	allocs map[string]int // live allocations by username
 
-	refused atomic.Uint64 // datagrams dropped for going to, or coming from, a non-media address
+	closeOnce sync.Once
+	refused   atomic.Uint64 // datagrams dropped for going to, or coming from, a non-media address
 }
 
 // New opens the relay's ports and serves until Close.
@@ -231,13 +232,16 @@ func (r *Relay) listen(ip string) error {
 	return nil
 }
 
-// Close stops the relay: its ports and every allocation's socket.
+// Close stops the relay: its ports and every allocation's socket. A second call does nothing.
 func (r *Relay) Close() error {
-	if err := r.server.Close(); err != nil {
-		return fmt.Errorf("close turn relay: %w", err)
-	}
+	var err error
+	r.closeOnce.Do(func() {
+		if e := r.server.Close(); e != nil {
+			err = fmt.Errorf("close turn relay: %w", e)
+		}
+	})
 
-	return nil
+	return err
 }
 
 // Port is the relay's UDP and TCP port; TLSPort its TLS port (0 without TLS).
