@@ -84,11 +84,11 @@ type Joined struct {
 	Protocol string `json:"protocol"`
 	// Chat is the meeting's last public chat messages, oldest first.
 	Chat []Chat `json:"chat"`
-	// Lobby is the held joins, for the host only (empty, not absent, when nobody waits).
-	Lobby []LobbyEntry `json:"lobby,omitzero"`
 	// ICEServers are the STUN and TURN servers for this participant's peer connections (the
 	// server's own relay, with credentials that expire); empty, not absent, when it runs none.
 	ICEServers []ICEServer `json:"iceServers"`
+	// Lobby is the held joins, for the host only (empty, not absent, when nobody waits).
+	Lobby []LobbyEntry `json:"lobby,omitzero"`
 }
 
 // ICEServer is one entry of joined.iceServers, shaped as the browser's RTCIceServer.
