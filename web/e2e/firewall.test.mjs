@@ -1,0 +1,130 @@
+// A network that blocks UDP to the server's media port, made with a real nftables rule inside the
+// test's network namespace: the browsers still meet, over ICE-TCP to the media port's TCP twin
+// or over the TURN relay's TCP port, and getStats says which.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import {
+  eventually,
+  freePort,
+  inboundPackets,
+  joinAs,
+  launchBrowser,
+  newPerson,
+  ParleyServer,
+  startMeeting,
+  tileId,
+  waitVideoPlaying,
+} from './harness.mjs';
+
+const NFT = '/usr/sbin/nft';
+const TABLE = 'parley_e2e_firewall';
+
+function nft(...args) {
+  const r = spawnSync(NFT, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`nft ${args.join(' ')}: ${r.stderr || r.error?.message}`);
+  return r.stdout;
+}
+
+/** How many packets the rule has dropped so far. */
+function dropped() {
+  const m = /counter packets (\d+)/.exec(nft('list', 'table', 'inet', TABLE));
+  return m ? Number(m[1]) : 0;
+}
+
+/**
+ * The candidate pair each live peer connection of the page sends its media over: the local
+ * candidate's protocol, type and (for a relayed one) the protocol to the relay, and the remote
+ * port.
+ */
+function selectedPairs(page) {
+  return page.evaluate(async () => {
+    const out = [];
+    for (const pc of window.__testPeerConnections) {
+      if (pc.connectionState !== 'connected') continue;
+      const stats = new Map();
+      (await pc.getStats()).forEach((s) => stats.set(s.id, s));
+      const transport = [...stats.values()].find((s) => s.type === 'transport' && s.selectedCandidatePairId);
+      const pair = transport && stats.get(transport.selectedCandidatePairId);
+      const local = pair && stats.get(pair.localCandidateId);
+      const remote = pair && stats.get(pair.remoteCandidateId);
+      out.push({
+        protocol: local?.protocol,
+        type: local?.candidateType,
+        relayProtocol: local?.relayProtocol,
+        remotePort: remote?.port,
+      });
+    }
+    return out;
+  });
+}
+
+describe('UDP to the media port blocked', () => {
+  const env = { server: null, browser: null, mediaPort: 0 };
+
+  before(async () => {
+    assert.ok(existsSync(NFT), `${NFT} is missing: install nftables (make browsers does)`);
+    env.mediaPort = await freePort();
+    const turnPort = await freePort();
+    env.server = new ParleyServer(await freePort(), 'firewall-server.log', [
+      '-udp-port',
+      String(env.mediaPort),
+      '-turn',
+      '-turn-port',
+      String(turnPort),
+    ]);
+    await env.server.start();
+    // Every datagram to the media port is dropped on its way out, whoever sends it (the
+    // browsers, and the relay's relayed sockets too).
+    nft('add', 'table', 'inet', TABLE);
+    nft('add', 'chain', 'inet', TABLE, 'out', '{ type filter hook output priority 0; policy accept; }');
+    nft('add', 'rule', 'inet', TABLE, 'out', 'udp', 'dport', String(env.mediaPort), 'counter', 'drop');
+    env.browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.stop();
+    if (existsSync(NFT)) spawnSync(NFT, ['delete', 'table', 'inet', TABLE]);
+  });
+
+  it('a guest still joins, sees and hears the host, over TCP', async () => {
+    const host = await newPerson(env.browser, { name: 'firewall-host' });
+    const guest = await newPerson(env.browser, { name: 'firewall-guest' });
+    try {
+      const url = await startMeeting(env.server, host, 'Hana');
+      await joinAs(guest, url, 'Gus');
+      const hana = await tileId(guest.page, 'Hana');
+      const gus = await tileId(host.page, 'Gus');
+      await Promise.all([waitVideoPlaying(guest.page, hana), waitVideoPlaying(host.page, gus)]);
+      for (const [viewer, from, who] of [
+        [guest.page, hana, 'Gus receiving Hana'],
+        [host.page, gus, 'Hana receiving Gus'],
+      ]) {
+        const first = await eventually(() => inboundPackets(viewer, from), { what: `${who}: a stream` });
+        await eventually(
+          async () => {
+            const now = await inboundPackets(viewer, from);
+            return now.audio > (first.audio ?? 0) + 20 && now.video > (first.video ?? 0) + 20;
+          },
+          { what: `${who}: audio and video packets arriving` },
+        );
+      }
+
+      const pairs = await selectedPairs(guest.page);
+      console.log(`the guest's selected candidate pairs: ${JSON.stringify(pairs)}`);
+      assert.equal(pairs.length, 2, "the guest's publisher and subscriber connections are both connected");
+      for (const p of pairs) {
+        const iceTCP = p.protocol === 'tcp' && p.type !== 'relay' && p.remotePort === env.mediaPort;
+        const turnTCP = p.type === 'relay' && p.relayProtocol === 'tcp';
+        assert.ok(iceTCP || turnTCP, `media over ICE-TCP to the media port or the relay over TCP, not ${JSON.stringify(p)}`);
+      }
+      // The rule did block something: the browsers tried UDP to the media port first.
+      assert.ok(dropped() > 0, 'the nft rule dropped the UDP datagrams sent to the media port');
+    } finally {
+      await host.context.close();
+      await guest.context.close();
+    }
+  });
+});
