@@ -80,7 +80,7 @@ func (t *turnFlags) check(publicIPs []string, loopbackOnly bool) (on bool, err e
 			return false, fmt.Errorf("-turn-external-ip %q: not an IP address", t.externalIP)
 		}
 	}
-	if on && t.tlsCert != "" && t.tlsPort == t.port {
+	if on && t.tlsCert != "" && t.tlsPort == t.port && t.port != 0 {
 		return false, fmt.Errorf("-turn-tls-port %d: the same as -turn-port", t.tlsPort)
 	}
 	return on, nil
