@@ -33,7 +33,7 @@ func (g *generator) AllocatePacketConn(c turn.AllocateListenerConfig) (net.Packe
 	if !g.r.reserve(c.UserID) {
 		return nil, nil, errQuota
 	}
-	conn, err := net.ListenPacket("udp4", net.JoinHostPort(g.ip, "0")) //nolint:noctx // lives as long as the allocation
+	conn, err := net.ListenPacket("udp4", net.JoinHostPort(g.ip, "0"))
 	if err != nil {
 		g.r.release(c.UserID)
 

@@ -3,7 +3,7 @@ package turnrelay
 import (
 	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha1" //nolint:gosec // the TURN REST scheme's MAC, as every TURN server checks it
+	"crypto/sha1" // the TURN REST scheme's MAC: what browsers and every TURN server use
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
@@ -173,12 +173,12 @@ func (r *Relay) listen(ip string) error {
 		err error
 	)
 	for attempt := 0; ; attempt++ {
-		udp, err = net.ListenPacket("udp4", net.JoinHostPort(ip, strconv.Itoa(r.cfg.Port))) //nolint:noctx // a listener for the process's life
+		udp, err = net.ListenPacket("udp4", net.JoinHostPort(ip, strconv.Itoa(r.cfg.Port)))
 		if err != nil {
 			return fmt.Errorf("turn relay: listen udp port %d: %w", r.cfg.Port, err)
 		}
 		r.port = udp.LocalAddr().(*net.UDPAddr).Port
-		tcp, err = net.Listen("tcp4", net.JoinHostPort(ip, strconv.Itoa(r.port))) //nolint:noctx // as above
+		tcp, err = net.Listen("tcp4", net.JoinHostPort(ip, strconv.Itoa(r.port)))
 		if err == nil {
 			break
 		}
