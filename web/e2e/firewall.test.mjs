@@ -6,11 +6,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import {
+  ariaLocator,
   eventually,
   freePort,
   inboundPackets,
   joinAs,
   launchBrowser,
+  launchFirefox,
   newPerson,
   ParleyServer,
   startMeeting,
@@ -60,7 +62,7 @@ function selectedPairs(page) {
   });
 }
 
-describe('UDP to the media port blocked', () => {
+describe('UDP to the media port blocked', { timeout: 180_000 }, () => {
   const env = { server: null, browser: null, mediaPort: 0 };
 
   before(async () => {
@@ -125,6 +127,49 @@ describe('UDP to the media port blocked', () => {
     } finally {
       await host.context.close();
       await guest.context.close();
+    }
+  });
+
+  it('a Firefox guest too', async () => {
+    const host = await newPerson(env.browser, { name: 'firewall-host-2' });
+    const firefox = await launchFirefox('firewall-firefox');
+    try {
+      const url = await startMeeting(env.server, host, 'Hana');
+      const { page } = firefox;
+      await page.goto(url);
+      await ariaLocator(page, 'textbox', 'Your name').fill('Ffion');
+      await ariaLocator(page, 'button', 'Join').click();
+      await ariaLocator(page, 'region', 'Ffion (you)').wait();
+      const ffion = await tileId(host.page, 'Ffion');
+      const hana = await eventually(
+        () => page.evaluate(() => document.querySelector('section[aria-label="Hana"]')?.dataset.participantId),
+        { what: "Hana's tile at Firefox" },
+      );
+      await Promise.all([waitVideoPlaying(page, hana), waitVideoPlaying(host.page, ffion)]);
+      for (const [viewer, from, who] of [
+        [page, hana, 'Ffion receiving Hana'],
+        [host.page, ffion, 'Hana receiving Ffion'],
+      ]) {
+        const first = await eventually(() => inboundPackets(viewer, from), { what: `${who}: a stream` });
+        await eventually(
+          async () => {
+            const now = await inboundPackets(viewer, from);
+            return now.audio > (first.audio ?? 0) + 20 && now.video > (first.video ?? 0) + 20;
+          },
+          { what: `${who}: audio and video packets arriving` },
+        );
+      }
+      const pairs = await selectedPairs(page);
+      console.log(`Firefox's selected candidate pairs: ${JSON.stringify(pairs)}`);
+      assert.equal(pairs.length, 2, "Firefox's publisher and subscriber connections are both connected");
+      for (const p of pairs) {
+        const iceTCP = p.protocol === 'tcp' && p.type !== 'relay';
+        const turnTCP = p.type === 'relay' && p.relayProtocol === 'tcp';
+        assert.ok(iceTCP || turnTCP, `Firefox: media over ICE-TCP or the relay over TCP, not ${JSON.stringify(p)}`);
+      }
+    } finally {
+      await host.context.close();
+      await firefox.browser.close();
     }
   });
 });
