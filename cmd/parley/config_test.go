@@ -61,6 +61,8 @@ func TestParseConfigRejects(t *testing.T) {
 		{"-turn-port", "-1"},
 		{"-turn", "-turn-port", "5349", "-turn-tls-cert", "c.pem", "-turn-tls-key", "k.pem"},
 		{"-turn=maybe"},
+		{"-turn-relay-ports", "61000"},
+		{"-turn-relay-ports", "62000-61000"},
 	} {
 		if _, err := parseConfig(args, none); err == nil {
 			t.Errorf("%v accepted", args)

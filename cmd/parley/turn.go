@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,6 +26,7 @@ type turnFlags struct {
 	tlsCert    string
 	tlsKey     string
 	secret     string
+	relayPorts string
 }
 
 // optionalBool is a boolean flag that knows whether it was given at all, for a default that
@@ -58,6 +60,7 @@ func (t *turnFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&t.externalIP, "turn-external-ip", "", "the TURN relay's public address (default: the first -public-ip)")
 	fs.StringVar(&t.tlsCert, "turn-tls-cert", "", "PEM certificate chain for TURN over TLS (turns:)")
 	fs.StringVar(&t.tlsKey, "turn-tls-key", "", "PEM key of -turn-tls-cert")
+	fs.StringVar(&t.relayPorts, "turn-relay-ports", "", "range of the relay's relayed UDP ports, e.g. 61000-61999 (default: any free port)")
 	fs.StringVar(&t.secret, "turn-secret", "", "secret signing TURN credentials (default: a random one per start; give several nodes the same)")
 }
 
@@ -80,16 +83,34 @@ func (t *turnFlags) check(publicIPs []string, loopbackOnly bool) (on bool, err e
 			return false, fmt.Errorf("-turn-external-ip %q: not an IP address", t.externalIP)
 		}
 	}
+	if _, _, err := t.relayPortRange(); err != nil {
+		return false, err
+	}
 	if on && t.tlsCert != "" && t.tlsPort == t.port && t.port != 0 {
 		return false, fmt.Errorf("-turn-tls-port %d: the same as -turn-port", t.tlsPort)
 	}
 	return on, nil
 }
 
+// relayPortRange parses -turn-relay-ports ("min-max"); 0, 0 when not set.
+func (t *turnFlags) relayPortRange() (lo, hi int, err error) {
+	if t.relayPorts == "" {
+		return 0, 0, nil
+	}
+	a, b, ok := strings.Cut(t.relayPorts, "-")
+	lo, errLo := strconv.Atoi(strings.TrimSpace(a))
+	hi, errHi := strconv.Atoi(strings.TrimSpace(b))
+	if !ok || errLo != nil || errHi != nil || lo < 1 || hi > 65535 || lo > hi {
+		return 0, 0, fmt.Errorf("-turn-relay-ports %q: a range of ports, e.g. 61000-61999", t.relayPorts)
+	}
+	return lo, hi, nil
+}
+
 // relayConfig is the relay's configuration; with TLS it also loads the certificate and keeps
 // it fresh until ctx ends (wait for that with the returned wait group).
 func (t *turnFlags) relayConfig(ctx context.Context, poll time.Duration, log *slog.Logger) (*turnrelay.Config, *sync.WaitGroup, error) {
 	c := &turnrelay.Config{Port: t.port, Secret: []byte(t.secret)}
+	c.RelayPortMin, c.RelayPortMax, _ = t.relayPortRange() // checked by check
 	var wg sync.WaitGroup
 	if t.externalIP != "" {
 		c.ExternalIP = netip.MustParseAddr(t.externalIP) // checked by check

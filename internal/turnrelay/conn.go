@@ -2,8 +2,10 @@ package turnrelay
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
 	"sync"
 
 	"github.com/pion/turn/v5"
@@ -20,6 +22,29 @@ var errQuota = errors.New("turn relay: allocation quota reached")
 type generator struct {
 	r  *Relay
 	ip string
+
+	mu   sync.Mutex
+	next int // the port of the range tried first next time
+}
+
+// listen opens a relayed socket: on any free port, or on a free one of the configured range.
+func (g *generator) listen() (net.PacketConn, error) {
+	lo, hi := g.r.cfg.RelayPortMin, g.r.cfg.RelayPortMax
+	if lo == 0 && hi == 0 {
+		return net.ListenPacket("udp4", net.JoinHostPort(g.ip, "0"))
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var err error
+	for range hi - lo + 1 {
+		port := lo + g.next%(hi-lo+1)
+		g.next++
+		var conn net.PacketConn
+		if conn, err = net.ListenPacket("udp4", net.JoinHostPort(g.ip, strconv.Itoa(port))); err == nil {
+			return conn, nil
+		}
+	}
+	return nil, fmt.Errorf("turn relay: no free relay port in %d-%d: %w", lo, hi, err)
 }
 
 var _ turn.RelayAddressGenerator = (*generator)(nil)
@@ -33,7 +58,7 @@ func (g *generator) AllocatePacketConn(c turn.AllocateListenerConfig) (net.Packe
 	if !g.r.reserve(c.UserID) {
 		return nil, nil, errQuota
 	}
-	conn, err := net.ListenPacket("udp4", net.JoinHostPort(g.ip, "0"))
+	conn, err := g.listen()
 	if err != nil {
 		g.r.release(c.UserID)
 

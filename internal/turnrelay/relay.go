@@ -55,6 +55,9 @@ type Config struct {
 	Secret []byte
 	// TTL is how long issued credentials work (default DefaultTTL, at least MinTTL).
 	TTL time.Duration
+	// RelayPortMin and RelayPortMax, when set, are the range of the allocations' relayed UDP
+	// ports (which talk only to the media port on this machine); unset: any free port.
+	RelayPortMin, RelayPortMax int
 	// MaxAllocations bounds the live allocations of one credential (default
 	// DefaultMaxAllocations).
 	MaxAllocations int
@@ -92,6 +95,9 @@ func New(cfg Config) (*Relay, error) {
 	}
 	if cfg.MaxAllocations == 0 {
 		cfg.MaxAllocations = DefaultMaxAllocations
+	}
+	if cfg.RelayPortMin < 0 || cfg.RelayPortMax > 65535 || cfg.RelayPortMin > cfg.RelayPortMax {
+		return nil, fmt.Errorf("turn relay ports %d-%d: not a range of ports", cfg.RelayPortMin, cfg.RelayPortMax)
 	}
 	if len(cfg.MediaLocal) == 0 {
 		return nil, errors.New("turn relay: no media address to relay to")

@@ -295,3 +295,26 @@ func TestShortTTLRefused(t *testing.T) {
 		t.Fatal("a TTL of 1h was accepted")
 	}
 }
+
+// TestRelayPortRange: with a range, relayed sockets take its ports, and an allocation beyond
+// them is refused.
+func TestRelayPortRange(t *testing.T) {
+	media := newSink(t, "127.0.0.1")
+	probe := newSink(t, "127.0.0.1") // a free port a moment ago, and the next one, for the range
+	lo := int(probe.addr().Port())
+	_ = probe.conn.Close()
+	r := startRelay(t, turnrelay.Config{MediaLocal: []netip.AddrPort{media.addr()}, RelayPortMin: lo, RelayPortMax: lo})
+	user, pass, _ := r.Credentials("p1")
+	relayed, err := turnClient(t, r, user, pass, false).Allocate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer relayed.Close()
+	if got := relayed.LocalAddr().(*net.UDPAddr).Port; got != lo {
+		t.Errorf("relayed port %d, want %d (the range)", got, lo)
+	}
+	if second, err := turnClient(t, r, user, pass, false).Allocate(); err == nil {
+		_ = second.Close()
+		t.Error("a second allocation got a port, though the range holds one and it is taken")
+	}
+}
