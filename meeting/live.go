@@ -28,8 +28,9 @@ type liveMeeting struct {
 	ended    bool
 	rec      Record // the durable record as last written (state, lock)
 
-	seats []*seat          // connected participants, in join order
-	byID  map[string]*seat // the same, by participantId
+	seats  []*seat             // participants (reconnecting ones included), in join order
+	byID   map[string]*seat    // the same, by participantId
+	tokens map[tokenHash]*seat // the seats by their current resume token (resume.go)
 
 	hostPID  string // kept while the host is away so a returning host gets its id back
 	muteLock bool   // muteAll without allowSelfUnmute: joiners come in muted by the host
@@ -56,6 +57,10 @@ type seat struct {
 	member    *Member
 	joinedAt  time.Time
 	chatLimit *rate.Limiter // the participant's chat allowance, made on its first message
+	token     tokenHash     // the hash of its current resume token, while hasToken
+	hasToken  bool
+	grace     Stopper // the pending end of its grace period while it is reconnecting
+	graceGen  uint64  // tells a stale grace timer from the current one
 }
 
 // send delivers an event to s alone.
@@ -143,6 +148,18 @@ func (lm *liveMeeting) join(ctx context.Context, req JoinRequest, name string, s
 			return nil, JoinResult{}, false, newError(wire.CodeForbidden, "the host key is not valid for this meeting")
 		}
 		isHost = true
+	}
+	if req.ResumeToken != "" {
+		// A resume is the participant coming back, not a newcomer: neither the lock, nor the
+		// size (its seat is still counted), nor the lobby stands in its way.
+		s := lm.tokens[hashToken(req.ResumeToken)]
+		if s == nil {
+			return nil, JoinResult{}, false, newError(wire.CodeForbidden, "this resume token is not valid: it was used already, has expired, or the participant was removed")
+		}
+		m := lm.resume(s, sink)
+		res := lm.joinResult(s)
+		res.Resumed = true
+		return m, res, false, nil
 	}
 	if lm.rec.Locked && !isHost {
 		return nil, JoinResult{}, false, newError(wire.CodeMeetingLocked, "this meeting is locked; the host is not letting anyone else in")
@@ -234,8 +251,10 @@ func (lm *liveMeeting) replaceHost(hs *seat, name string, sink Sink) *Member {
 	old := hs.member
 	old.gone = true
 	lm.deliver(old, wire.NewEventMessage(wire.Replaced{}))
+	lm.stopGrace(hs)
 	hs.member = &Member{lm: lm, id: hs.p.ID, role: wire.RoleHost, sink: sink}
 	hs.p.Name = name
+	hs.p.Reconnecting = false
 	lm.applyGate(hs, wire.KindAudio)
 	lm.applyGate(hs, wire.KindVideo)
 	lm.toOthers(hs, wire.ParticipantUpdated{Participant: hs.p})
@@ -243,6 +262,7 @@ func (lm *liveMeeting) replaceHost(hs *seat, name string, sink Sink) *Member {
 	return hs.member
 }
 
+// joinResult is what self is told on joining, with a fresh resume token.
 func (lm *liveMeeting) joinResult(self *seat) JoinResult {
 	res := JoinResult{
 		Self:         self.p,
@@ -250,6 +270,7 @@ func (lm *liveMeeting) joinResult(self *seat) JoinResult {
 		Participants: make([]wire.Participant, 0, len(lm.seats)-1),
 		Timers:       timerCatalogue(),
 		Chat:         lm.chat.recent(),
+		ResumeToken:  lm.issueToken(self),
 	}
 	if self.p.Role == wire.RoleHost {
 		res.Lobby = lm.lobby.view()
@@ -326,6 +347,8 @@ func (lm *liveMeeting) seatOf(participantID string) (*seat, error) {
 // remove takes s out of the meeting: its member is gone and Media drops it.
 func (lm *liveMeeting) remove(s *seat) {
 	s.member.gone = true
+	lm.stopGrace(s)
+	lm.dropToken(s)
 	lm.seats = slices.DeleteFunc(lm.seats, func(x *seat) bool { return x == s })
 	delete(lm.byID, s.p.ID)
 	lm.svc.media.RemoveParticipant(lm.id, s.p.ID)
@@ -371,6 +394,10 @@ func (lm *liveMeeting) release() {
 	lm.stopTimer()
 	lm.cancelIdle()
 	lm.closeLobby()
+	for _, s := range lm.seats {
+		lm.stopGrace(s)
+	}
+	lm.tokens = nil
 	if lm.ended && lm.audit != nil {
 		lm.svc.retainAudit(lm.id, lm.audit)
 	}
