@@ -25,6 +25,7 @@ type config struct {
 	joinsPerMin     int
 	batchWrites     bool
 	lobbyTimeout    time.Duration
+	resumeGrace     time.Duration
 	logFormat       string
 	logNames        bool
 	tls             tlsFlags
@@ -70,6 +71,8 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.BoolVar(&c.batchWrites, "batch-writes", false, "send media in batches (sendmmsg) from one writer per socket; see docs/benchmarks.md")
 	fs.DurationVar(&c.drainTimeout, "drain-timeout", 10*time.Second, "how long shutdown waits for clients to go")
 	fs.DurationVar(&c.lobbyTimeout, "lobby-timeout", 10*time.Minute, "how long a join may wait in the lobby for the host's decision")
+	fs.DurationVar(&c.resumeGrace, "resume-grace", 30*time.Second, // meeting.DefaultResumeGrace
+		"how long a participant whose connection dropped is kept for a resume (0: it leaves at once)")
 
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
@@ -100,6 +103,9 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	}
 	if c.lobbyTimeout <= 0 {
 		return c, fmt.Errorf("-lobby-timeout %s: must be positive", c.lobbyTimeout)
+	}
+	if c.resumeGrace < 0 {
+		return c, fmt.Errorf("-resume-grace %s: must not be negative", c.resumeGrace)
 	}
 	if c.maxParticipants < 2 {
 		return c, fmt.Errorf("-max-participants %d: a meeting needs room for at least 2", c.maxParticipants)

@@ -59,7 +59,8 @@ func run(ctx context.Context, cfg config, logs io.Writer) error {
 			LoopbackOnly: cfg.loopbackOnly,
 			BatchWrites:  cfg.batchWrites,
 		},
-		Meetings: meeting.Config{MaxParticipants: cfg.maxParticipants, LogNames: cfg.logNames, LobbyTimeout: cfg.lobbyTimeout},
+		Meetings: meeting.Config{MaxParticipants: cfg.maxParticipants, LogNames: cfg.logNames, LobbyTimeout: cfg.lobbyTimeout,
+			ResumeGrace: cfg.resumeGrace},
 		Edge: signaling.Config{
 			PublicURL:        cfg.publicURL,
 			AllowedOrigins:   cfg.allowedOrigins,
