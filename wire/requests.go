@@ -73,6 +73,10 @@ type Join struct {
 	// lost its peer connections (a reloaded page) and needs new ones; absent means true, the
 	// protocol's resume, on which the media kept flowing (see Joined.MediaKept).
 	KeepMedia *bool `json:"keepMedia"`
+	// BrowserID is this server's addition (docs/protocol.md): an id the web client keeps in
+	// its browser's local storage, so that a host's mute and removal stick to the person
+	// across a fresh join from the same browser. Optional; at most maxBrowserID bytes.
+	BrowserID *string `json:"browserId"`
 }
 
 // MessageType implements Request.
@@ -85,7 +89,21 @@ func (j *Join) validate() error {
 	if j.Name == nil {
 		return missing("name")
 	}
+	if j.BrowserID != nil && len(*j.BrowserID) > maxBrowserID {
+		return errors.New(`"browserId" is too long`)
+	}
 	return nil
+}
+
+// maxBrowserID bounds join.browserId: the web client sends 32 hex digits.
+const maxBrowserID = 128
+
+// Browser is the browser id, "" when absent.
+func (j *Join) Browser() string {
+	if j.BrowserID == nil {
+		return ""
+	}
+	return *j.BrowserID
 }
 
 // Resume is the resume token, "" when absent.

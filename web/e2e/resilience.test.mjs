@@ -15,7 +15,9 @@ import {
   nameField,
   newPerson,
   outDir,
+  joinedRoom,
   region,
+  rowAction,
   serverAndBrowser,
   webDir,
   startMeeting,
@@ -48,6 +50,33 @@ const framelessCamera = () => {
     return new MediaStream([...audio.getTracks(), video]);
   };
 };
+
+/**
+ * Records the participantJoined and participantLeft events the page's WebSocket receives;
+ * since() returns those after the previous call, as "type participantId" strings.
+ */
+function watchEvents(page) {
+  const seen = [];
+  let from = 0;
+  page.on('websocket', (ws) =>
+    ws.on('framereceived', ({ payload }) => {
+      try {
+        const m = JSON.parse(String(payload));
+        if (m.type === 'participantJoined') seen.push(`${m.type} ${m.participant.participantId}`);
+        if (m.type === 'participantLeft') seen.push(`${m.type} ${m.participantId}`);
+      } catch {
+        // not JSON: nothing of ours
+      }
+    }),
+  );
+  return {
+    since() {
+      const out = seen.slice(from);
+      from = seen.length;
+      return out;
+    },
+  };
+}
 
 describe('the client when things go wrong', { timeout: 240_000 }, () => {
   const env = serverAndBrowser('server-resilience.log');
@@ -141,36 +170,79 @@ describe('the client when things go wrong', { timeout: 240_000 }, () => {
     }
   });
 
-  it('a dropped connection shows "Reconnecting…" and comes back by itself', async () => {
+  it('a dropped connection shows "Reconnecting…" to her and on her tile, and resumes as the same participant', async () => {
     const host = await newPerson(env.browser, { name: 'ada' });
     const guest = await newPerson(env.browser, { name: 'guest' });
     // The guest reaches the server through a proxy that the test can cut, like a network drop.
     const proxy = new CuttableProxy(env.server.port);
     await proxy.start();
     try {
+      const events = watchEvents(host.page); // before the host's WebSocket opens
       const url = await startMeeting(env.server, host, 'Ada');
       await joinAs(guest, url.replace(env.server.base, proxy.base), 'Grace');
       const before = await tileId(host.page, 'Grace');
       await waitVideoPlaying(host.page, before);
+      events.since();
 
       proxy.cut();
       await guest.page.getByRole('alert').filter({ hasText: 'Reconnecting…' }).waitFor();
       // Still a meeting page, not a frozen or blank one.
       await button(guest.page, 'Leave meeting').waitFor();
+      // The host sees her reconnecting, and her media still flows (only the WebSocket was cut).
+      await region(host.page, 'Grace').getByRole('status').filter({ hasText: 'Reconnecting…' }).waitFor();
+      await waitVideoPlaying(host.page, before);
       proxy.restore();
       await eventually(async () => (await guest.page.getByText('Reconnecting…').count()) === 0, {
         what: 'the reconnect to finish',
         timeout: 30_000,
       });
-      // Back as a live participant: one Grace at the host, and media flows both ways again.
+      await eventually(async () => (await region(host.page, 'Grace').getByText('Reconnecting…').count()) === 0, {
+        what: 'the host to see Grace back',
+      });
+      // The same participant: the same tile, media both ways, and no leave or join at the host.
+      assert.equal(await tileId(host.page, 'Grace'), before);
       await waitVideoPlaying(guest.page, await tileId(guest.page, 'Ada'));
-      await eventually(
-        async () => (await region(host.page, 'Grace').count()) === 1 && (await tileId(host.page, 'Grace')) !== before,
-        { what: 'the host to see the rejoined Grace' },
-      );
-      await waitVideoPlaying(host.page, await tileId(host.page, 'Grace'));
+      await waitVideoPlaying(host.page, before);
+      assert.deepEqual(events.since(), [], 'the host saw a leave or a join');
     } finally {
       await proxy.stop();
+      await host.context.close();
+      await guest.context.close();
+    }
+  });
+
+  it('a guest who reloads comes back as the same participant, still muted by the host', async () => {
+    const host = await newPerson(env.browser, { name: 'ada' });
+    const guest = await newPerson(env.browser, { name: 'guest' });
+    try {
+      const events = watchEvents(host.page); // before the host's WebSocket opens
+      const url = await startMeeting(env.server, host, 'Ada');
+      await joinAs(guest, url, 'Grace');
+      const grace = await tileId(host.page, 'Grace');
+      await waitVideoPlaying(host.page, grace);
+      await (await rowAction(host.page, 'Grace', 'Mute Grace')).click();
+      await region(host.page, 'Grace').getByRole('img', { name: 'Muted by the host' }).waitFor();
+      events.since();
+
+      await guest.page.reload();
+      await button(guest.page, 'Join').click();
+      await joinedRoom(guest.page, 'Grace');
+      // The same participant: same tile, no leave or join at the host.
+      assert.equal(await tileId(host.page, 'Grace'), grace);
+      await waitVideoPlaying(host.page, grace);
+      await waitVideoPlaying(guest.page, await tileId(guest.page, 'Ada'));
+      assert.deepEqual(events.since(), [], 'the host saw a leave or a join');
+      // Still muted by the host: she is told, cannot unmute, and not one audio packet of hers
+      // reaches the host while her video flows.
+      await guest.page.locator('.tool-caption').getByText('The host muted you').waitFor();
+      await region(host.page, 'Grace').getByRole('img', { name: 'Muted by the host' }).waitFor();
+      const first = await inboundPackets(host.page, grace);
+      await eventually(async () => ((await inboundPackets(host.page, grace))?.video ?? 0) >= (first?.video ?? 0) + 100, {
+        what: 'more video from Grace',
+      });
+      const last = await inboundPackets(host.page, grace);
+      assert.equal(last.audio ?? 0, first.audio ?? 0, 'audio of the host-muted guest reached the host after her reload');
+    } finally {
       await host.context.close();
       await guest.context.close();
     }

@@ -152,6 +152,7 @@ export function App() {
           entry={view.entry}
           onFinished={(phase, role) => onRoomFinished(view.entry.meetingId, phase, role)}
           onJoinRefused={(code, message) => onJoinRefused(view.entry.meetingId, code, message)}
+          onMediaBlocked={() => setView({ kind: 'unavailable', meetingId: view.entry.meetingId, reason: 'mediaBlocked' })}
         />
       );
     case 'end':

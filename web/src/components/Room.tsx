@@ -89,10 +89,13 @@ export function Room({
   entry,
   onFinished,
   onJoinRefused,
+  onMediaBlocked,
 }: {
   entry: RoomEntry;
   onFinished: (phase: Phase, role: Role) => void;
   onJoinRefused: (code: ErrorCode, message: string) => void;
+  /** The media could not connect after several joins: the room gave up (session.ts). */
+  onMediaBlocked: () => void;
 }) {
   const [state, dispatch] = useReducer(roomReducer, entry.name, initialRoomState);
   const [remote, setRemote] = useState<ReadonlyMap<string, MediaStream>>(new Map());
@@ -128,6 +131,7 @@ export function Room({
 
   // The session keeps its callbacks for its whole life; this one reaches the props of the moment.
   const refused = useEffectEvent(onJoinRefused);
+  const mediaBlocked = useEffectEvent(onMediaBlocked);
 
   useEffect(() => {
     const s = new MeetingSession(
@@ -146,14 +150,14 @@ export function Room({
         onLocalStream: setLocal,
         onSpeaking: setSpeaking,
         onJoinRefused: (code, message) => refused(code, message),
+        onMediaBlocked: () => mediaBlocked(),
       },
     );
     session.current = s;
     s.start();
-    const bye = () => s.leaveNow();
-    window.addEventListener('pagehide', bye);
+    // No leave when the page goes away: a reload resumes the same participant with the token in
+    // session storage; a closed tab leaves once the server's resume grace is over.
     return () => {
-      window.removeEventListener('pagehide', bye);
       void s.leave();
       s.close();
     };
