@@ -182,7 +182,8 @@ describe('the client when things go wrong', { timeout: 240_000 }, () => {
       await joinAs(guest, url.replace(env.server.base, proxy.base), 'Grace');
       const before = await tileId(host.page, 'Grace');
       await waitVideoPlaying(host.page, before);
-      events.since();
+      // The watch sees the host's events: her join is there.
+      assert.deepEqual(events.since(), [`participantJoined ${before}`]);
 
       proxy.cut();
       await guest.page.getByRole('alert').filter({ hasText: 'Reconnecting…' }).waitFor();
@@ -222,7 +223,8 @@ describe('the client when things go wrong', { timeout: 240_000 }, () => {
       await waitVideoPlaying(host.page, grace);
       await (await rowAction(host.page, 'Grace', 'Mute Grace')).click();
       await region(host.page, 'Grace').getByRole('img', { name: 'Muted by the host' }).waitFor();
-      events.since();
+      // The watch sees the host's events: her join is there.
+      assert.deepEqual(events.since(), [`participantJoined ${grace}`]);
 
       await guest.page.reload();
       await button(guest.page, 'Join').click();
