@@ -30,6 +30,9 @@ type Options struct {
 	// client's peer connections are new, so it asks for new ones with keepMedia false). To
 	// resume on the same peer connections, use Client.Resume.
 	ResumeToken string
+	// BrowserID is sent in join as browserId (docs/protocol.md): the id a browser keeps, by
+	// which the host's mute and removal stick to the person across fresh joins.
+	BrowserID string
 	// Loopback restricts both peer connections to 127.0.0.1 over UDP4 (tests, local load).
 	Loopback bool
 	// Logger receives the client's diagnostics; nil discards them.
@@ -173,6 +176,9 @@ func (c *Client) connect(ctx context.Context) error {
 	join := wire.Join{MeetingID: &c.opts.MeetingID, Name: &c.opts.Name}
 	if c.opts.HostKey != "" {
 		join.HostKey = &c.opts.HostKey
+	}
+	if c.opts.BrowserID != "" {
+		join.BrowserID = &c.opts.BrowserID
 	}
 	if c.opts.ResumeToken != "" {
 		keep := false

@@ -32,6 +32,9 @@ type liveMeeting struct {
 	byID   map[string]*seat    // the same, by participantId
 	tokens map[tokenHash]*seat // the seats by their current resume token (resume.go)
 
+	browsers    map[string]*browserDecision // the host's decisions by browser id (decisions.go)
+	bannedAddrs map[string]bool             // addresses banned, with Config.BanAddresses
+
 	hostPID  string // kept while the host is away so a returning host gets its id back
 	muteLock bool   // muteAll without allowSelfUnmute: joiners come in muted by the host
 
@@ -61,6 +64,8 @@ type seat struct {
 	hasToken  bool
 	grace     Stopper // the pending end of its grace period while it is reconnecting
 	graceGen  uint64  // tells a stale grace timer from the current one
+	browser   string  // the browser id it joined with, "" if none (decisions.go)
+	addr      string  // the client address it joined from
 }
 
 // send delivers an event to s alone.
@@ -149,6 +154,9 @@ func (lm *liveMeeting) join(ctx context.Context, req JoinRequest, name string, s
 		}
 		isHost = true
 	}
+	if !isHost && lm.banned(req.Joiner) {
+		return nil, JoinResult{}, false, newError(wire.CodeForbidden, "the host removed you from this meeting and does not let you back in")
+	}
 	if req.ResumeToken != "" {
 		// A resume is the participant coming back, not a newcomer: neither the lock, nor the
 		// size (its seat is still counted), nor the lobby stands in its way.
@@ -174,18 +182,21 @@ func (lm *liveMeeting) join(ctx context.Context, req JoinRequest, name string, s
 	if len(lm.seats) >= lm.svc.maxParticipants {
 		return nil, JoinResult{}, false, newError(wire.CodeMeetingFull, "this meeting is full (%d participants)", lm.svc.maxParticipants)
 	}
-	if lm.rec.Lobby && !isHost {
-		return nil, JoinResult{Held: lm.hold(name, sink)}, false, nil
+	if (lm.rec.Lobby || lm.removedBefore(req.Joiner)) && !isHost {
+		// A participant the host removed comes back only if the host lets it (decisions.go).
+		return nil, JoinResult{Held: lm.hold(name, req.Joiner, sink)}, false, nil
 	}
 
-	s := lm.enter(name, isHost, sink)
+	s := lm.enter(name, req.Joiner, isHost, sink)
 	lm.logged(lm.entry(wire.AuditJoin, s.p))
 	return s.member, lm.joinResult(s), false, nil
 }
 
 // enter seats a new participant: its gates are set and the others told.
-func (lm *liveMeeting) enter(name string, isHost bool, sink Sink) *seat {
+func (lm *liveMeeting) enter(name string, j Joiner, isHost bool, sink Sink) *seat {
 	s := lm.newSeat(name, isHost)
+	s.browser, s.addr = j.BrowserID, j.Address
+	lm.inheritMute(s)
 	s.member = &Member{lm: lm, id: s.p.ID, role: s.p.Role, sink: sink}
 	lm.seats = append(lm.seats, s)
 	lm.byID[s.p.ID] = s
@@ -349,6 +360,7 @@ func (lm *liveMeeting) remove(s *seat) {
 	s.member.gone = true
 	lm.stopGrace(s)
 	lm.dropToken(s)
+	lm.rememberLeaving(s)
 	lm.seats = slices.DeleteFunc(lm.seats, func(x *seat) bool { return x == s })
 	delete(lm.byID, s.p.ID)
 	lm.svc.media.RemoveParticipant(lm.id, s.p.ID)

@@ -6,8 +6,12 @@ import (
 	"github.com/parleyhq/parley/wire"
 )
 
-// Kick removes a participant (not the host) from the meeting.
-type Kick struct{ ParticipantID string }
+// Kick removes a participant (not the host) from the meeting. With Ban its browser (and
+// address, with Config.BanAddresses) is refused for the meeting's life (decisions.go).
+type Kick struct {
+	ParticipantID string
+	Ban           bool
+}
 
 // SetLocked locks or unlocks the meeting; while locked, only the host can join.
 type SetLocked struct{ Locked bool }
@@ -34,6 +38,7 @@ func (r Kick) apply(a *action) error {
 		return newError(wire.CodeBadRequest, "the host cannot remove themselves; leave or end the meeting instead")
 	}
 	lm.remove(s)
+	lm.rememberRemoval(s, r.Ban)
 	s.send(wire.Kicked{})
 	lm.toAll(wire.ParticipantLeft{ParticipantID: s.p.ID, Reason: wire.ReasonKicked})
 	lm.logLeft(s, wire.ReasonKicked)

@@ -47,6 +47,9 @@ type Config struct {
 	// kept, reconnecting, for a resume (resume.go); zero or less: not at all, it leaves at once
 	// (the server's default is DefaultResumeGrace).
 	ResumeGrace time.Duration
+	// BanAddresses makes a ban (kick with ban) refuse the banned participant's address too, not
+	// only its browser: stronger against bots, but one address is often a whole office.
+	BanAddresses bool
 }
 
 // Service holds every live meeting of this node. Each live meeting has its own lock; the
@@ -65,6 +68,7 @@ type Service struct {
 	chatRate        rate.Limit
 	chatBurst       int
 	resumeGrace     time.Duration
+	banAddresses    bool
 
 	mu     sync.Mutex
 	live   map[string]*liveMeeting
@@ -87,6 +91,7 @@ func NewService(cfg Config) *Service {
 		chatRate:        cmp.Or(cfg.ChatRate, DefaultChatRate),
 		chatBurst:       cmp.Or(cfg.ChatBurst, DefaultChatBurst),
 		resumeGrace:     cfg.ResumeGrace,
+		banAddresses:    cfg.BanAddresses,
 		live:            make(map[string]*liveMeeting),
 		audits:          make(map[string]*auditLog),
 	}
@@ -177,6 +182,8 @@ type JoinRequest struct {
 	Name        string
 	HostKey     string
 	ResumeToken string
+	// Joiner is the browser id and address the join came with (decisions.go).
+	Joiner Joiner
 }
 
 // JoinResult is what the joiner is told, the protocol's "joined".

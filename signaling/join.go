@@ -34,7 +34,16 @@ func (s *session) join(ctx context.Context, data []byte) bool {
 		s.fail(d.ID, wire.CodeRateLimited, "too many joins from this address; try again in a minute")
 		return false
 	}
-	req := meeting.JoinRequest{MeetingID: *j.MeetingID, Name: name, HostKey: j.Key(), ResumeToken: j.Resume()}
+	// Joins per meeting are limited too, so that bots from many addresses cannot squat a meeting
+	// by rejoining as fast as the host removes them. A join with a hostKey or a resume token
+	// is not counted (a wrong one is forbidden at once): the host always gets in.
+	if j.Key() == "" && j.Resume() == "" && !s.srv.meetingJoinLimit.allow(*j.MeetingID) {
+		s.srv.metrics.joins.WithLabelValues(string(wire.CodeRateLimited)).Inc()
+		s.fail(d.ID, wire.CodeRateLimited, "too many people are joining this meeting right now; try again in a minute")
+		return false
+	}
+	req := meeting.JoinRequest{MeetingID: *j.MeetingID, Name: name, HostKey: j.Key(), ResumeToken: j.Resume(),
+		Joiner: meeting.Joiner{BrowserID: j.Browser(), Address: s.ip}}
 	member, res, err := s.srv.meetings.Join(ctx, req, sessionSink{s})
 	if err != nil {
 		code := meeting.CodeOf(err)

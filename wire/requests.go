@@ -287,9 +287,11 @@ type CancelTimer struct{}
 func (*CancelTimer) MessageType() string { return TypeCancelTimer }
 func (*CancelTimer) validate() error     { return nil }
 
-// Kick removes a participant (host only).
+// Kick removes a participant (host only). Ban is this server's addition (docs/protocol.md):
+// the removed participant's browser is refused for the meeting's life.
 type Kick struct {
 	ParticipantID *string `json:"participantId"`
+	Ban           *bool   `json:"ban"`
 }
 
 // MessageType implements Request.
