@@ -250,6 +250,55 @@ describe('the client when things go wrong', { timeout: 240_000 }, () => {
     }
   });
 
+  it('a host mute survives leaving and joining again from the same browser', async () => {
+    const host = await newPerson(env.browser, { name: 'ada' });
+    const guest = await newPerson(env.browser, { name: 'guest' });
+    try {
+      const url = await startMeeting(env.server, host, 'Ada');
+      await joinAs(guest, url, 'Grace');
+      await (await rowAction(host.page, 'Grace', 'Mute Grace')).click();
+      await guest.page.locator('.tool-caption').getByText('The host muted you').waitFor();
+      await button(guest.page, 'Leave meeting').click();
+      await heading(guest.page, 'You left the meeting').waitFor();
+      await eventually(async () => (await region(host.page, 'Grace').count()) === 0, { what: 'Grace to leave' });
+
+      // A fresh join (no resume: she left) from the same browser comes in muted by the host.
+      await joinAs(guest, url, 'Grace');
+      await guest.page.locator('.tool-caption').getByText('The host muted you').waitFor();
+      await region(host.page, 'Grace').getByRole('img', { name: 'Muted by the host' }).waitFor();
+    } finally {
+      await host.context.close();
+      await guest.context.close();
+    }
+  });
+
+  it('"Remove and don\'t let back in" keeps the removed browser out of the meeting', async () => {
+    const host = await newPerson(env.browser, { name: 'ada' });
+    const guest = await newPerson(env.browser, { name: 'guest' });
+    const other = await newPerson(env.browser, { name: 'other' });
+    try {
+      const url = await startMeeting(env.server, host, 'Ada');
+      await joinAs(guest, url, 'Mallory');
+      await (await rowAction(host.page, 'Mallory', "Remove Mallory and don't let back in")).click();
+      const confirm = host.page.getByRole('alertdialog', { name: "Remove Mallory and don't let them back in?" });
+      await confirm.getByRole('button', { name: "Remove and don't let back in", exact: true }).click();
+      await heading(guest.page, 'You were removed from the meeting').waitFor();
+
+      await guest.page.goto(url);
+      await nameField(guest.page).fill('Mallory');
+      await button(guest.page, 'Join').click();
+      await heading(guest.page, 'You cannot join this meeting').waitFor();
+      await expectAccessible(guest.page, 'the page of a banned guest');
+      // Anyone else still gets in.
+      await joinAs(other, url, 'Grace');
+      assert.equal(await region(host.page, 'Mallory').count(), 0);
+    } finally {
+      await host.context.close();
+      await guest.context.close();
+      await other.context.close();
+    }
+  });
+
   it('a server shutting down says it is restarting and disables host controls, then says how it ended', async () => {
     const host = await newPerson(env.browser, { name: 'ada' });
     try {

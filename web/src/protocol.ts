@@ -122,7 +122,8 @@ export type ClientMessage =
   | { type: 'allowUnmute'; participantId?: string }
   | { type: 'startTimer'; timerId: string }
   | { type: 'cancelTimer' }
-  | { type: 'kick'; participantId: string }
+  /** ban is this server's addition: the person's browser is refused for the meeting's life. */
+  | { type: 'kick'; participantId: string; ban?: boolean }
   | { type: 'setLocked'; locked: boolean }
   | { type: 'endMeeting' }
   | { type: 'sendChat'; text: string; to?: string }

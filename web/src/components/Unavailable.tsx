@@ -1,6 +1,6 @@
 import { Notice } from './Notice';
 
-export type UnavailableReason = 'not_found' | 'ended' | 'locked' | 'full' | 'denied' | 'lobbyTimeout' | 'mediaBlocked';
+export type UnavailableReason = 'not_found' | 'ended' | 'locked' | 'full' | 'denied' | 'lobbyTimeout' | 'mediaBlocked' | 'banned';
 
 const texts: Record<UnavailableReason, { heading: string; detail: string; retry: boolean }> = {
   not_found: {
@@ -24,6 +24,11 @@ const texts: Record<UnavailableReason, { heading: string; detail: string; retry:
     heading: 'Nobody let you in',
     detail: 'The host did not answer in time. You can ask to join again.',
     retry: true,
+  },
+  banned: {
+    heading: 'You cannot join this meeting',
+    detail: 'The host removed you from this meeting and does not let you back in.',
+    retry: false,
   },
   mediaBlocked: {
     heading: 'Your network blocks the call',
