@@ -1,6 +1,13 @@
 package meeting
 
-import "github.com/parleyhq/parley/wire"
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"slices"
+
+	"github.com/parleyhq/parley/wire"
+)
 
 // Host decisions that stick (docs/security.md): a host's mute and removal follow the person, as
 // far as the server can tell one person from another. A resume token does so across a dropped
@@ -67,9 +74,21 @@ func (lm *liveMeeting) decisionFor(browser string) *browserDecision {
 	return d
 }
 
+// maxStoredBans bounds the bans a meeting's durable record keeps; more are kept in memory only.
+const maxStoredBans = 1000
+
+// BrowserHash is how a banned browser id is stored: its SHA-256, base64url.
+func BrowserHash(browserID string) string {
+	h := sha256.Sum256([]byte(browserID))
+	return base64.RawURLEncoding.EncodeToString(h[:])
+}
+
 // banned reports whether the host banned this joiner.
 func (lm *liveMeeting) banned(j Joiner) bool {
 	if d := lm.decision(j.BrowserID); d != nil && d.banned {
+		return true
+	}
+	if j.BrowserID != "" && len(lm.rec.BannedBrowsers) > 0 && slices.Contains(lm.rec.BannedBrowsers, BrowserHash(j.BrowserID)) {
 		return true
 	}
 	return lm.svc.banAddresses && j.Address != "" && lm.bannedAddrs[j.Address]
@@ -114,6 +133,21 @@ func (lm *liveMeeting) rememberLeaving(s *seat) {
 	} else if d := lm.decision(s.browser); d != nil {
 		d.muted = false
 	}
+}
+
+// saveBan writes the ban of s's browser into the meeting's durable record, so that it outlives
+// the meeting's memory; it fails, changing nothing, if the record cannot be saved.
+func (lm *liveMeeting) saveBan(a *action, s *seat) error {
+	if s.browser == "" || len(lm.rec.BannedBrowsers) >= maxStoredBans {
+		return nil
+	}
+	rec := lm.rec.clone()
+	rec.BannedBrowsers = append(rec.BannedBrowsers, BrowserHash(s.browser))
+	if err := lm.svc.store.Update(a.ctx, rec); err != nil {
+		return fmt.Errorf("ban: %w: %w", errNotSaved(), err)
+	}
+	lm.rec = rec
+	return nil
 }
 
 // rememberRemoval keeps the host's removal of s for its browser (and address, for a ban).

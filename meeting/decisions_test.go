@@ -135,3 +135,23 @@ func TestBan(t *testing.T) {
 		}
 	}
 }
+
+// TestBanOutlivesTheMeetingsMemory: a meeting released from memory after everyone left keeps
+// its bans (they are in its durable record).
+func TestBanOutlivesTheMeetingsMemory(t *testing.T) {
+	e := newEnv(t)
+	r := e.room(0)
+	p := e.mustJoinFrom(r.id(), "Bot", browserA)
+	r.do(r.host, meeting.Kick{ParticipantID: p.id(), Ban: true})
+	r.host.m.Leave()
+	e.clock.Advance(meeting.DefaultIdleTimeout)
+	if e.svc.LiveMeetings() != 0 {
+		t.Fatal("the empty meeting was not released")
+	}
+	if _, _, err := e.joinFrom(r.id(), "Bot", browserA); meeting.CodeOf(err) != wire.CodeForbidden {
+		t.Fatalf("banned browser after the meeting's release: %v, want forbidden", err)
+	}
+	if rec := r.record(); len(rec.BannedBrowsers) != 1 || rec.BannedBrowsers[0] == browserA.BrowserID {
+		t.Fatalf("stored bans %v: want one, hashed", rec.BannedBrowsers)
+	}
+}

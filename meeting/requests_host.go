@@ -37,6 +37,11 @@ func (r Kick) apply(a *action) error {
 	if s.p.Role == wire.RoleHost {
 		return newError(wire.CodeBadRequest, "the host cannot remove themselves; leave or end the meeting instead")
 	}
+	if r.Ban {
+		if err := lm.saveBan(a, s); err != nil {
+			return err
+		}
+	}
 	lm.remove(s)
 	lm.rememberRemoval(s, r.Ban)
 	s.send(wire.Kicked{})
