@@ -78,7 +78,42 @@ function watchEvents(page) {
   };
 }
 
-describe('the client when things go wrong', { timeout: 240_000 }, () => {
+// A network that lets the signaling through but no media: the server's candidates point at a
+// closed port and the browser's own are never told, so no ICE check ever gets an answer.
+const blockMedia = () => {
+  const deadPort = (c) => c.replace(/^((?:a=)?candidate:\S+ \d+ \S+ \d+ \S+ )\d+/, '$19');
+  const proto = RTCPeerConnection.prototype;
+  const setRemote = proto.setRemoteDescription;
+  proto.setRemoteDescription = function (d) {
+    const sdp = d && d.sdp ? d.sdp.split('\r\n').map(deadPort).join('\r\n') : undefined;
+    return setRemote.call(this, sdp ? { type: d.type, sdp } : d);
+  };
+  const addCandidate = proto.addIceCandidate;
+  proto.addIceCandidate = function (c) {
+    return addCandidate.call(this, c && c.candidate ? { ...c, candidate: deadPort(c.candidate) } : c);
+  };
+  for (const name of ['createOffer', 'createAnswer']) {
+    const create = proto[name];
+    proto[name] = async function (...args) {
+      const d = await create.apply(this, args);
+      return { type: d.type, sdp: d.sdp.replace(/a=candidate:[^\r\n]*\r\n/g, '') };
+    };
+  }
+  let owner = proto;
+  while (!Object.getOwnPropertyDescriptor(owner, 'onicecandidate')) owner = Object.getPrototypeOf(owner);
+  const handler = Object.getOwnPropertyDescriptor(owner, 'onicecandidate');
+  Object.defineProperty(proto, 'onicecandidate', {
+    configurable: true,
+    get() {
+      return handler.get.call(this);
+    },
+    set(h) {
+      handler.set.call(this, h && (() => h({ candidate: null })));
+    },
+  });
+};
+
+describe('the client when things go wrong', { timeout: 480_000 }, () => {
   const env = serverAndBrowser('server-resilience.log');
 
   it('without a camera, a guest is told so in plain words; on a phone the tiles fill the screen', async () => {
@@ -296,6 +331,33 @@ describe('the client when things go wrong', { timeout: 240_000 }, () => {
       await host.context.close();
       await guest.context.close();
       await other.context.close();
+    }
+  });
+
+  it('a guest whose network blocks the media is told so after a few tries instead of rejoining forever', { timeout: 200_000 }, async () => {
+    const host = await newPerson(env.browser, { name: 'ada' });
+    const guest = await newPerson(env.browser, { name: 'blocked', initScript: blockMedia });
+    let sockets = 0;
+    guest.page.on('websocket', () => sockets++);
+    try {
+      const events = watchEvents(host.page);
+      const url = await startMeeting(env.server, host, 'Ada');
+      await guest.page.goto(url);
+      await nameField(guest.page).fill('Grace');
+      await button(guest.page, 'Join').click();
+      await heading(guest.page, 'Your network blocks the call').waitFor({ timeout: 150_000 });
+      await guest.page.getByText("Your network blocks the call's media", { exact: false }).waitFor();
+      await expectAccessible(guest.page, 'the page saying the network blocks the media');
+      // Three joins, each after a longer wait, all as the same participant: one join and one
+      // leave at the host, not a stranger each time.
+      assert.equal(sockets, 3, 'WebSocket connections the guest opened');
+      const seen = events.since();
+      const joins = seen.filter((e) => e.startsWith('participantJoined'));
+      assert.equal(joins.length, 1, `the host saw ${seen.join(', ')}`);
+      await eventually(async () => (await region(host.page, 'Grace').count()) === 0, { what: 'Grace to leave' });
+    } finally {
+      await host.context.close();
+      await guest.context.close();
     }
   });
 

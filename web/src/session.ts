@@ -78,6 +78,11 @@ const refusalIsFinal = {
 const maxMediaFailures = 3;
 /** The wait before the next join after the n-th join whose media never connected. */
 const mediaBackoffMs = [0, 2000, 6000];
+/**
+ * How long new peer connections may take to connect before they count as failed. A browser with
+ * no usable candidate pair may sit in "checking" for a long time, or for good, without "failed".
+ */
+const mediaConnectMs = 20_000;
 
 function defaultWsUrl(): string {
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -107,6 +112,7 @@ export class MeetingSession {
   /** Joins in a row whose media never connected, and whether this join's has. */
   private mediaFailures = 0;
   private mediaUp = false;
+  private mediaTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly onOnline = () => this.networkChanged();
   /** What the peer connections send through: always the connection of the moment. */
   private readonly signaling: Signaling = {
@@ -118,6 +124,7 @@ export class MeetingSession {
     connected: () => {
       this.mediaUp = true;
       this.mediaFailures = 0;
+      this.stopMediaTimer();
     },
     stalled: () => this.restartIce(),
     failed: () => this.mediaFailed(),
@@ -356,6 +363,11 @@ export class MeetingSession {
       // Resumed on the same peer connections: offer again (the server sends a subscriber offer).
       if (!kept || !this.publisher) {
         this.publisher = new Publisher(this.signaling, { audio: this.audioTrack, video: this.videoTrack }, this.peerEvents);
+        this.stopMediaTimer();
+        this.mediaTimer = setTimeout(() => {
+          this.mediaTimer = null;
+          if (!this.mediaUp) this.mediaFailed();
+        }, mediaConnectMs);
       }
       await this.publisher.negotiate();
     } catch (err) {
@@ -458,7 +470,13 @@ export class MeetingSession {
     });
   }
 
+  private stopMediaTimer(): void {
+    if (this.mediaTimer) clearTimeout(this.mediaTimer);
+    this.mediaTimer = null;
+  }
+
   private closePeers(): void {
+    this.stopMediaTimer();
     this.publisher?.close();
     this.subscriber?.close();
     this.publisher = null;
