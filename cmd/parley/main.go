@@ -13,13 +13,13 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/parleyhq/parley/internal/node"
 	"github.com/parleyhq/parley/internal/tlsconf"
+	"github.com/parleyhq/parley/internal/turnrelay"
 	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/sfu"
 	"github.com/parleyhq/parley/signaling"
@@ -49,18 +49,33 @@ func run(ctx context.Context, cfg config, logs io.Writer) error {
 		return err
 	}
 
+	maxConns := fitFileLimit(cfg.maxConns, log)
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	var relay *turnrelay.Config
+	if cfg.turnOn {
+		turnCtx, stopTurn := context.WithCancel(ctx)
+		rc, watching, err := cfg.turn.relayConfig(turnCtx, cfg.tls.poll, log)
+		if err != nil {
+			stopTurn()
+			return err
+		}
+		defer func() { stopTurn(); watching.Wait() }()
+		relay = rc
+	}
 	n, err := node.New(node.Config{
 		Media: sfu.Config{
 			UDPPort:      cfg.udpPort,
 			PublicIPs:    cfg.publicIPs,
 			LoopbackOnly: cfg.loopbackOnly,
 			BatchWrites:  cfg.batchWrites,
+			NoICETCP:     !cfg.iceTCP,
 		},
+		TURN: relay,
 		Meetings: meeting.Config{MaxParticipants: cfg.maxParticipants, LogNames: cfg.logNames, LobbyTimeout: cfg.lobbyTimeout,
-			ResumeGrace: cfg.resumeGrace, BanAddresses: cfg.banAddresses},
+			RecordRetention: cfg.unusedExpiry, ResumeGrace: cfg.resumeGrace, BanAddresses: cfg.banAddresses},
 		Edge: signaling.Config{
 			PublicURL:             cfg.publicURL,
 			AllowedOrigins:        cfg.allowedOrigins,
@@ -69,6 +84,9 @@ func run(ctx context.Context, cfg config, logs io.Writer) error {
 			CreatesPerMinute:      cfg.createsPerMin,
 			JoinsPerMinute:        cfg.joinsPerMin,
 			MeetingJoinsPerMinute: cfg.meetingJoinsMin,
+			JoinTimeout:           cfg.joinTimeout,
+			MaxConnections:        maxConns,
+			MaxConnectionsPerAddr: cfg.maxConnsPerAddr,
 			Web:                   web.Dist(),
 		},
 		Logger:   log,
@@ -84,7 +102,8 @@ func run(ctx context.Context, cfg config, logs io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	httpSrv := &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	ln = n.Server.Listener(ln)
+	httpSrv := n.Server.HTTPServer()
 	served := make(chan error, 2)
 	redirect, err := ts.redirect(cfg.tls.httpListen, httpsPort(cfg.publicURL, ln.Addr().(*net.TCPAddr).Port), served, log)
 	if err != nil {
@@ -101,8 +120,15 @@ func run(ctx context.Context, cfg config, logs io.Writer) error {
 	}
 	logURLs(log, openURLs(ts.scheme(), ln.Addr().(*net.TCPAddr), cfg.publicURL, cfg.tls.acmeDomains, lan))
 	// The ready line comes last: whoever waits for it (a script, a test) has every startup line.
-	log.Info("parley is ready", "listen", ln.Addr().String(), "scheme", ts.scheme(), "udp_port", n.SFU.UDPPort(),
-		"loopback_only", cfg.loopbackOnly)
+	ready := []any{"listen", ln.Addr().String(), "scheme", ts.scheme(), "udp_port", n.SFU.UDPPort(),
+		"ice_tcp", cfg.iceTCP, "loopback_only", cfg.loopbackOnly}
+	if n.Relay != nil {
+		ready = append(ready, "turn_port", n.Relay.Port(), "turn_external_ip", n.Relay.ExternalIP().String())
+		if p := n.Relay.TLSPort(); p != 0 {
+			ready = append(ready, "turn_tls_port", p)
+		}
+	}
+	log.Info("parley is ready", ready...)
 
 	select {
 	case err := <-served:

@@ -4,7 +4,7 @@
 // for a while, failed); when to restart ICE, give up on a connection, rejoin or tear down belongs
 // to the session, not here.
 
-import type { IceCandidate, ProtocolClient } from './protocol';
+import type { IceCandidate, IceServer, ProtocolClient } from './protocol';
 import { addCameraTransceiver, setActiveLayers } from './simulcast';
 
 /** The part of the signaling connection the peers use. */
@@ -16,8 +16,21 @@ export interface OwnTracks {
   video: MediaStreamTrack | null;
 }
 
-// Loopback and host candidates only reach the server directly; bundling keeps it to one port.
-const rtcConfig: RTCConfiguration = { iceServers: [], bundlePolicy: 'max-bundle' };
+/**
+ * Host candidates reach the server directly (over UDP, or TCP to the media port's TCP twin); the
+ * servers of joined.iceServers (the server's own TURN relay) are for networks that block both.
+ * Bundling keeps it all to one port.
+ */
+function rtcConfig(iceServers: readonly IceServer[]): RTCConfiguration {
+  return {
+    iceServers: iceServers.map((s) => ({
+      urls: [...s.urls],
+      ...(s.username === undefined ? {} : { username: s.username }),
+      ...(s.credential === undefined ? {} : { credential: s.credential }),
+    })),
+    bundlePolicy: 'max-bundle',
+  };
+}
 
 function candidateJSON(c: RTCIceCandidate): IceCandidate {
   const j = c.toJSON();
@@ -44,13 +57,14 @@ export const stallMs = 3000;
 
 /** A peer connection plus the remote candidates that came before its remote description. */
 class Peer {
-  readonly pc = new RTCPeerConnection(rtcConfig);
+  readonly pc: RTCPeerConnection;
   private early: RTCIceCandidateInit[] = [];
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
   private stallTimer: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(events: PeerEvents) {
+  constructor(events: PeerEvents, iceServers: readonly IceServer[]) {
+    this.pc = new RTCPeerConnection(rtcConfig(iceServers));
     this.pc.onconnectionstatechange = () => {
       const state = this.pc.connectionState;
       if (this.stallTimer && state !== 'disconnected') {
@@ -135,8 +149,9 @@ export class Publisher {
     private readonly signaling: Signaling,
     tracks: OwnTracks,
     events: PeerEvents,
+    iceServers: readonly IceServer[] = [],
   ) {
-    this.peer = new Peer(events);
+    this.peer = new Peer(events, iceServers);
     // Both transceivers exist even without a device, so that one switched on later needs no
     // new negotiation: replaceTrack is enough.
     const msid = new MediaStream();
@@ -233,8 +248,9 @@ export class Subscriber {
     private readonly signaling: Signaling,
     private readonly onStreams: (streams: ReadonlyMap<string, MediaStream>) => void,
     private readonly events: PeerEvents,
+    iceServers: readonly IceServer[] = [],
   ) {
-    this.peer = new Peer(events);
+    this.peer = new Peer(events, iceServers);
     this.peer.sendCandidates((candidate) => signaling.send({ type: 'candidate', target: 'subscriber', candidate }));
     this.peer.pc.ontrack = (ev) => {
       const stream = ev.streams[0];

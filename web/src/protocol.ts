@@ -163,6 +163,15 @@ export interface JoinedMessage {
   resumed?: boolean;
   /** This server's addition, on a resume: the server kept the peer connections (else make new ones). */
   mediaKept?: boolean;
+  /** STUN and TURN servers (the server's own relay, with expiring credentials) for both peer connections. */
+  iceServers?: IceServer[];
+}
+
+/** An entry of joined.iceServers, shaped as RTCIceServer. */
+export interface IceServer {
+  urls: string[];
+  username?: string;
+  credential?: string;
 }
 
 export interface OkMessage {

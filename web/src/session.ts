@@ -354,6 +354,7 @@ export class MeetingSession {
           this.cb.onRemoteStreams(streams);
         },
         this.peerEvents,
+        joined.iceServers,
       );
     }
     this.cb.dispatch({ type: 'joined', msg: joined, now: Date.now() });
@@ -362,7 +363,12 @@ export class MeetingSession {
     try {
       // Resumed on the same peer connections: offer again (the server sends a subscriber offer).
       if (!kept || !this.publisher) {
-        this.publisher = new Publisher(this.signaling, { audio: this.audioTrack, video: this.videoTrack }, this.peerEvents);
+        this.publisher = new Publisher(
+          this.signaling,
+          { audio: this.audioTrack, video: this.videoTrack },
+          this.peerEvents,
+          joined.iceServers,
+        );
         this.stopMediaTimer();
         this.mediaTimer = setTimeout(() => {
           this.mediaTimer = null;
