@@ -190,6 +190,7 @@ func New(cfg Config, meetings *meeting.Service, media *sfu.SFU) *Server {
 		stop:             stop,
 	}
 	s.metrics.gauges(cfg.Registry, s.sessionCount, func() float64 { return float64(meetings.LiveMeetings()) })
+	cfg.Registry.MustRegister(domainCollector{meetings.Stats})
 	s.echo = s.routes()
 	return s
 }

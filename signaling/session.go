@@ -42,6 +42,10 @@ type session struct {
 	// heldLeave is set when the client sent leave meanwhile (lobby.go).
 	held      *meeting.Held
 	heldLeave *wire.ID
+
+	// published is the latest list of sources the media server receives from the client, on
+	// its way to the domain (tellPublished).
+	published latest[[]wire.Source]
 }
 
 func (s *session) run(ctx context.Context) {

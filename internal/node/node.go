@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -75,6 +76,14 @@ func New(cfg Config) (*Node, error) {
 	}
 	mc := cfg.Media
 	mc.Logger, mc.Registerer, mc.Repeats = log.With("component", "sfu"), reg, repeats
+	// The sfu's word on who speaks goes to the domain, which tells the meeting; the domain is
+	// made after the sfu (it acts on it), hence the pointer.
+	var domain atomic.Pointer[meeting.Service]
+	mc.ActiveSpeakers = func(roomID string, speakers []string) {
+		if d := domain.Load(); d != nil {
+			d.SetActiveSpeakers(roomID, speakers)
+		}
+	}
 	media, err := sfu.New(mc)
 	if err != nil {
 		return nil, fmt.Errorf("start media: %w", err)
@@ -95,6 +104,7 @@ func New(cfg Config) (*Node, error) {
 	dc := cfg.Meetings
 	dc.Media, dc.Logger = meetingMedia{media}, log.With("component", "meeting")
 	meetings := meeting.NewService(dc)
+	domain.Store(meetings)
 	ec := cfg.Edge
 	ec.Registry, ec.Logger, ec.Repeats = reg, log.With("component", "signaling"), repeats
 	if relay != nil {
