@@ -15,6 +15,7 @@ import (
 	"github.com/pion/transport/v5/stdnet"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/parleyhq/parley/internal/lograte"
 	"github.com/parleyhq/parley/internal/loopback"
 	"github.com/parleyhq/parley/internal/pionlog"
 	"github.com/parleyhq/parley/sfu/udpbatch"
@@ -184,10 +185,11 @@ func (a *pionAPIs) publisherAPI(streams *pubStreams, lf logging.LoggerFactory) *
 // slogFactory routes Pion's logs into the sfu's logger, at the levels a server wants
 // (pionlog.Server), counting Pion's faults for the metrics.
 type slogFactory struct {
-	log    *slog.Logger
-	faults *pionlog.Faults
+	log     *slog.Logger
+	faults  *pionlog.Faults
+	repeats *lograte.Limiter // Pion's per-datagram lines (logrepeat.go)
 }
 
 func (f slogFactory) NewLogger(scope string) logging.LeveledLogger {
-	return pionlog.New(f.log, pionlog.Server, f.faults).NewLogger(scope)
+	return repeatLogger{LeveledLogger: pionlog.New(f.log, pionlog.Server, f.faults).NewLogger(scope), lim: f.repeats}
 }

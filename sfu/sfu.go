@@ -12,6 +12,7 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/parleyhq/parley/internal/lograte"
 	"github.com/parleyhq/parley/internal/pionlog"
 	"github.com/parleyhq/parley/sfu/udpbatch"
 )
@@ -65,6 +66,13 @@ type Config struct {
 	// from one goroutine per socket instead of one sendto per datagram on the writer's goroutine
 	// (package udpbatch; docs/benchmarks.md, "Batched writes").
 	BatchWrites bool
+	// ResendBytesPerSecond bounds what one subscriber's NACKs can make the server resend, all its
+	// tracks together (default DefaultResendBytesPerSecond; nack.go).
+	ResendBytesPerSecond int
+	// Repeats limits and counts the log lines a remote party can provoke per datagram (STUN
+	// without USERNAME, RTCP for unknown SSRCs); nil makes a private one. Its counter is the
+	// caller's to register.
+	Repeats *lograte.Limiter
 	// NoICETCP keeps media on UDP only. By default the media port's TCP twin (the same port
 	// number) takes ICE over TCP from clients whose network blocks UDP (icetcp.go).
 	NoICETCP bool
@@ -111,6 +119,8 @@ type SFU struct {
 	livePeers  atomic.Int64
 	writes     *udpbatch.Stats // nil unless cfg.BatchWrites
 	maxRefused int             // maxRefusedStreams; tests lower it
+	resendRate int             // Config.ResendBytesPerSecond, defaulted
+	dryRuns    atomic.Int64    // offers tried on a scratch connection (dryRunOffer), for tests
 
 	mu     sync.Mutex
 	closed bool
@@ -124,7 +134,11 @@ func New(cfg Config) (*SFU, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	lf := slogFactory{log: log, faults: pionlog.NewFaults()}
+	repeats := cfg.Repeats
+	if repeats == nil {
+		repeats = lograte.New(0) // counted, but not exported
+	}
+	lf := slogFactory{log: log, faults: pionlog.NewFaults(), repeats: repeats}
 	var writes *udpbatch.Stats
 	if cfg.BatchWrites {
 		writes = &udpbatch.Stats{}
@@ -158,6 +172,10 @@ func New(cfg Config) (*SFU, error) {
 	s := &SFU{
 		log: log, logs: lf, mux: mux, tcpMux: tcpMux, port: port, publicIPs: cfg.PublicIPs, apis: apis, codecs: supportedCodecs(),
 		counters: newCounters(), rooms: map[string]*room{}, writes: writes, maxRefused: maxRefusedStreams,
+		resendRate: cfg.ResendBytesPerSecond,
+	}
+	if s.resendRate <= 0 {
+		s.resendRate = DefaultResendBytesPerSecond
 	}
 	if cfg.Registerer != nil {
 		c := collectors{newCollector(s), lf.faults}

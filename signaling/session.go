@@ -24,8 +24,10 @@ type session struct {
 	log  *slog.Logger
 	ip   string
 	host string // the name the client reached the server by (Server.hostOf)
-	// flood limits the requests of a joined connection; only the read loop uses it.
+	// flood limits the requests of a joined connection, bytes the bytes it sends (budget.go);
+	// only the read loop uses them.
 	flood *rate.Limiter
+	bytes *rate.Limiter
 	// helpers are the session's goroutines besides its writer (the pinger, the peer watcher):
 	// run waits for them, so none outlives the session.
 	helpers sync.WaitGroup
@@ -60,6 +62,14 @@ func (s *session) run(ctx context.Context) {
 	<-writerDone
 	s.helpers.Wait()
 	s.conn.CloseNow()
+	s.mu.Lock()
+	joined := s.member != nil || s.held != nil
+	s.mu.Unlock()
+	if !joined {
+		// Anyone can open WebSockets that never join: counted, and logged once in a while.
+		s.srv.cfg.Repeats.Log(s.log, slog.LevelDebug, "websocket_unjoined", "connection closed before joining", "reason", reason)
+		return
+	}
 	s.log.Debug("session ended", "reason", reason)
 }
 

@@ -6,6 +6,9 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/parleyhq/parley/meeting"
+	"github.com/parleyhq/parley/signaling"
 )
 
 // config is the server's settings: each flag can also be set by an environment variable
@@ -26,6 +29,10 @@ type config struct {
 	batchWrites     bool
 	iceTCP          bool
 	lobbyTimeout    time.Duration
+	maxConns        int
+	maxConnsPerAddr int
+	joinTimeout     time.Duration
+	unusedExpiry    time.Duration
 	logFormat       string
 	logNames        bool
 	tls             tlsFlags
@@ -74,6 +81,10 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.IntVar(&c.joinsPerMin, "joins-per-minute", 60, "joins one client address may make a minute (raise it for load tests from one address)")
 	fs.BoolVar(&c.batchWrites, "batch-writes", false, "send media in batches (sendmmsg) from one writer per socket; see docs/benchmarks.md")
 	fs.DurationVar(&c.drainTimeout, "drain-timeout", 10*time.Second, "how long shutdown waits for clients to go")
+	fs.IntVar(&c.maxConns, "max-conns", signaling.DefaultMaxConnections, "most TCP connections the server keeps open (lowered to fit the process's file limit)")
+	fs.IntVar(&c.maxConnsPerAddr, "max-conns-per-addr", signaling.DefaultMaxConnectionsPerAddr, "most TCP connections, and WebSockets, from one client address")
+	fs.DurationVar(&c.joinTimeout, "join-timeout", signaling.DefaultJoinTimeout, "how long a new WebSocket may take to send its join")
+	fs.DurationVar(&c.unusedExpiry, "unused-meeting-expiry", meeting.DefaultRecordRetention, "how long an open meeting nobody uses is kept before it is ended (its record and audit log go 24 h later)")
 	fs.DurationVar(&c.lobbyTimeout, "lobby-timeout", 10*time.Minute, "how long a join may wait in the lobby for the host's decision")
 
 	var envErr error
@@ -102,6 +113,15 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	}
 	if c.createsPerMin < 1 || c.joinsPerMin < 1 {
 		return c, fmt.Errorf("-creates-per-minute and -joins-per-minute must be at least 1")
+	}
+	if c.maxConns < 1 || c.maxConnsPerAddr < 1 {
+		return c, fmt.Errorf("-max-conns and -max-conns-per-addr must be at least 1")
+	}
+	if c.unusedExpiry < time.Hour {
+		return c, fmt.Errorf("-unused-meeting-expiry %s: at least 1h", c.unusedExpiry)
+	}
+	if c.joinTimeout <= 0 {
+		return c, fmt.Errorf("-join-timeout %s: must be positive", c.joinTimeout)
 	}
 	if c.lobbyTimeout <= 0 {
 		return c, fmt.Errorf("-lobby-timeout %s: must be positive", c.lobbyTimeout)

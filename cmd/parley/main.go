@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -50,6 +49,8 @@ func run(ctx context.Context, cfg config, logs io.Writer) error {
 		return err
 	}
 
+	maxConns := fitFileLimit(cfg.maxConns, log)
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -72,16 +73,20 @@ func run(ctx context.Context, cfg config, logs io.Writer) error {
 			BatchWrites:  cfg.batchWrites,
 			NoICETCP:     !cfg.iceTCP,
 		},
-		TURN:     relay,
-		Meetings: meeting.Config{MaxParticipants: cfg.maxParticipants, LogNames: cfg.logNames, LobbyTimeout: cfg.lobbyTimeout},
+		TURN: relay,
+		Meetings: meeting.Config{MaxParticipants: cfg.maxParticipants, LogNames: cfg.logNames, LobbyTimeout: cfg.lobbyTimeout,
+			RecordRetention: cfg.unusedExpiry},
 		Edge: signaling.Config{
-			PublicURL:        cfg.publicURL,
-			AllowedOrigins:   cfg.allowedOrigins,
-			TrustProxy:       cfg.trustProxy,
-			HSTS:             ts.hsts(),
-			CreatesPerMinute: cfg.createsPerMin,
-			JoinsPerMinute:   cfg.joinsPerMin,
-			Web:              web.Dist(),
+			PublicURL:             cfg.publicURL,
+			AllowedOrigins:        cfg.allowedOrigins,
+			TrustProxy:            cfg.trustProxy,
+			HSTS:                  ts.hsts(),
+			CreatesPerMinute:      cfg.createsPerMin,
+			JoinsPerMinute:        cfg.joinsPerMin,
+			JoinTimeout:           cfg.joinTimeout,
+			MaxConnections:        maxConns,
+			MaxConnectionsPerAddr: cfg.maxConnsPerAddr,
+			Web:                   web.Dist(),
 		},
 		Logger:   log,
 		Registry: reg,
@@ -96,7 +101,8 @@ func run(ctx context.Context, cfg config, logs io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	httpSrv := &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	ln = n.Server.Listener(ln)
+	httpSrv := n.Server.HTTPServer()
 	served := make(chan error, 2)
 	redirect, err := ts.redirect(cfg.tls.httpListen, httpsPort(cfg.publicURL, ln.Addr().(*net.TCPAddr).Port), served, log)
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/parleyhq/parley/internal/lograte"
 	"github.com/parleyhq/parley/internal/turnrelay"
 	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/sfu"
@@ -66,8 +67,13 @@ func New(cfg Config) (*Node, error) {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
+	// One limiter of repetitive log lines for the node, its counter exported once.
+	repeats := lograte.New(0)
+	if err := reg.Register(repeats.Collector()); err != nil {
+		return nil, fmt.Errorf("register log limiter: %w", err)
+	}
 	mc := cfg.Media
-	mc.Logger, mc.Registerer = log.With("component", "sfu"), reg
+	mc.Logger, mc.Registerer, mc.Repeats = log.With("component", "sfu"), reg, repeats
 	media, err := sfu.New(mc)
 	if err != nil {
 		return nil, fmt.Errorf("start media: %w", err)
@@ -95,7 +101,7 @@ func New(cfg Config) (*Node, error) {
 	dc.Media, dc.Logger = meetingMedia{media}, log.With("component", "meeting")
 	meetings := meeting.NewService(dc)
 	ec := cfg.Edge
-	ec.Registry, ec.Logger = reg, log.With("component", "signaling")
+	ec.Registry, ec.Logger, ec.Repeats = reg, log.With("component", "signaling"), repeats
 	if relay != nil {
 		ec.ICEServers = relay.ICEServers
 	}
