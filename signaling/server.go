@@ -54,6 +54,8 @@ type Config struct {
 	// Registry receives the edge's metrics and is served at /metrics; nil makes a private one.
 	Registry *prometheus.Registry
 	Logger   *slog.Logger
+	// Cluster makes this node one of several (relay.go); nil is a single node.
+	Cluster Cluster
 }
 
 func (c *Config) defaults() {
@@ -157,6 +159,11 @@ func (s *Server) ready(c echo.Context) error {
 	if s.draining.Load() {
 		return c.String(http.StatusServiceUnavailable, "draining\n")
 	}
+	if s.cfg.Cluster != nil {
+		if err := s.cfg.Cluster.Ready(); err != nil {
+			return c.String(http.StatusServiceUnavailable, "not ready: "+err.Error()+"\n")
+		}
+	}
 	return c.String(http.StatusOK, "ready\n")
 }
 
@@ -171,7 +178,12 @@ func (s *Server) websocket(c echo.Context) error {
 		return nil
 	}
 	conn.SetReadLimit(wire.MaxClientMessage)
-	sess := &session{srv: s, conn: conn, out: newOutbox(), log: s.cfg.Logger, ip: c.RealIP(),
+	ip := c.RealIP()
+	clientIP, relayed := s.Relayed(c.Request())
+	if relayed && clientIP != "" {
+		ip = clientIP
+	}
+	sess := &session{srv: s, conn: conn, out: newOutbox(), log: s.cfg.Logger, ip: ip, relayed: relayed,
 		flood: rate.NewLimiter(rate.Limit(s.cfg.MessagesPerSecond), s.cfg.MessageBurst)}
 	if !s.track(sess) {
 		conn.Close(websocket.StatusGoingAway, "the server is shutting down")

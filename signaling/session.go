@@ -25,6 +25,10 @@ type session struct {
 	ip   string
 	// flood limits the requests of a joined connection; only the read loop uses it.
 	flood *rate.Limiter
+	// relayed is a session another node of the cluster relays here: it is served here, never
+	// routed on (relay.go). up is the owner's connection of a session this node relays.
+	relayed bool
+	up      *websocket.Conn
 	// helpers are the session's goroutines besides its writer (the pinger, the peer watcher):
 	// run waits for them, so none outlives the session.
 	helpers sync.WaitGroup
@@ -73,6 +77,13 @@ func (s *session) readLoop(ctx context.Context) string {
 	if typ != websocket.MessageText {
 		s.conn.Close(websocket.StatusUnsupportedData, "binary messages are not accepted")
 		return "binary message"
+	}
+	owner, ok := s.route(ctx, data)
+	if !ok {
+		return "join failed"
+	}
+	if owner != "" {
+		return s.relay(ctx)
 	}
 	if !s.join(ctx, data) {
 		return "join failed"

@@ -52,6 +52,16 @@ func run(ctx context.Context, cfg config, logs io.Writer) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	// Listen first: a cluster member registers the address it serves on.
+	ln, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	clusterCfg, err := cfg.cluster.config(ln.Addr(), ts.scheme())
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
 	n, err := node.New(node.Config{
 		Media: sfu.Config{
 			UDPPort:      cfg.udpPort,
@@ -71,17 +81,15 @@ func run(ctx context.Context, cfg config, logs io.Writer) error {
 		},
 		Logger:   log,
 		Registry: reg,
+		Cluster:  clusterCfg,
 	})
 	if err != nil {
+		_ = ln.Close()
 		return err
 	}
 	// Close is safe to call twice: here for the early returns, below once drained.
 	defer func() { _ = n.Close() }()
 
-	ln, err := net.Listen("tcp", cfg.listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
 	httpSrv := &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 2)
 	redirect, err := ts.redirect(cfg.tls.httpListen, httpsPort(cfg.publicURL, ln.Addr().(*net.TCPAddr).Port), served, log)
@@ -93,8 +101,12 @@ func run(ctx context.Context, cfg config, logs io.Writer) error {
 	tlsCtx, stopTLS := context.WithCancel(ctx)
 	defer func() { stopTLS(); ts.wait() }()
 	ts.run(tlsCtx, cfg.tls.poll, log)
-	log.Info("parley is ready", "listen", ln.Addr().String(), "scheme", ts.scheme(), "udp_port", n.SFU.UDPPort(),
-		"loopback_only", cfg.loopbackOnly)
+	ready := []any{"listen", ln.Addr().String(), "scheme", ts.scheme(), "udp_port", n.SFU.UDPPort(),
+		"loopback_only", cfg.loopbackOnly}
+	if n.Cluster != nil {
+		ready = append(ready, "node_id", n.Cluster.ID(), "node_url", clusterCfg.NodeURL)
+	}
+	log.Info("parley is ready", ready...)
 	lan, err := tlsconf.LocalAddrs()
 	if err != nil {
 		log.Debug("no LAN addresses to print", "err", err)

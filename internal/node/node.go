@@ -11,12 +11,16 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/parleyhq/parley/cluster"
 	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/sfu"
 	"github.com/parleyhq/parley/signaling"
@@ -38,6 +42,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Registry receives every component's metrics and is served at /metrics; nil makes one.
 	Registry *prometheus.Registry
+	// Cluster, when set, makes the node a member of the cluster on its Redis: meeting records
+	// in Redis (it replaces Meetings.Store), each meeting placed on a node, sessions relayed to
+	// their meeting's node. Its Participants and Logger are set by New.
+	Cluster *cluster.Config
 }
 
 // Node is one running node.
@@ -46,6 +54,9 @@ type Node struct {
 	Meetings *meeting.Service
 	Server   *signaling.Server
 	Registry *prometheus.Registry
+	// Cluster is the node's membership; nil for a single node.
+	Cluster *cluster.Cluster
+	left    atomic.Bool // Close has left the cluster
 }
 
 // New starts a node: it opens the media port; the HTTP side serves once Handler is mounted.
@@ -66,15 +77,35 @@ func New(cfg Config) (*Node, error) {
 	}
 	dc := cfg.Meetings
 	dc.Media, dc.Logger = meetingMedia{media}, log.With("component", "meeting")
-	meetings := meeting.NewService(dc)
 	ec := cfg.Edge
 	ec.Registry, ec.Logger = reg, log.With("component", "signaling")
+	var cl *cluster.Cluster
+	if cfg.Cluster != nil {
+		cc := *cfg.Cluster
+		cc.Participants, cc.Logger = media.Participants, log.With("component", "cluster")
+		cl, err = cluster.Join(context.Background(), cc)
+		if err != nil {
+			_ = media.Close()
+			return nil, err
+		}
+		dc.Store, ec.Cluster = cl.Store(), cl
+	}
+	meetings := meeting.NewService(dc)
 	srv := signaling.New(ec, meetings, media)
-	return &Node{SFU: media, Meetings: meetings, Server: srv, Registry: reg}, nil
+	return &Node{SFU: media, Meetings: meetings, Server: srv, Registry: reg, Cluster: cl}, nil
 }
 
-// Handler serves the web client, the API, the WebSocket and the metrics.
-func (n *Node) Handler() http.Handler { return n.Server.Handler() }
+// Handler serves the web client, the API, the WebSocket and the metrics; in a cluster, the
+// requests about a meeting only its owner can answer go to the owner.
+func (n *Node) Handler() http.Handler {
+	if n.Cluster == nil {
+		return n.Server.Handler()
+	}
+	return n.Cluster.Proxy(n.Server.Handler(), func(r *http.Request) bool {
+		_, ok := n.Server.Relayed(r)
+		return ok
+	})
+}
 
 // Drain stops taking meetings and connections and waits for the sessions to end, or ctx.
 func (n *Node) Drain(ctx context.Context) error { return n.Server.Drain(ctx) }
@@ -83,8 +114,14 @@ func (n *Node) Drain(ctx context.Context) error { return n.Server.Drain(ctx) }
 // goroutines have ended.
 func (n *Node) Close() error {
 	n.Server.Close()
-	if err := n.SFU.Close(); err != nil {
-		return fmt.Errorf("close media: %w", err)
+	var errs []error
+	if n.Cluster != nil && n.left.CompareAndSwap(false, true) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		errs = append(errs, n.Cluster.Leave(ctx))
+		cancel()
 	}
-	return nil
+	if err := n.SFU.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close media: %w", err))
+	}
+	return errors.Join(errs...)
 }

@@ -70,9 +70,10 @@ func (s *Server) Restart() {
 	if s.cmd != nil {
 		return
 	}
-	// No persistence: a restarted server starts empty, the harshest outage a node must survive.
+	// Append-only persistence, synced on every write: a restarted server has what it had, as a
+	// production Redis with persistence does.
 	cmd := exec.Command(Binary, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--dir", s.dir, "--save", "", "--appendonly", "no", "--protected-mode", "no")
+		"--dir", s.dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--protected-mode", "no")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		s.t.Fatalf("redis-server stdout: %v", err)
