@@ -101,17 +101,18 @@ func run(ctx context.Context, cfg config, logs io.Writer) error {
 	tlsCtx, stopTLS := context.WithCancel(ctx)
 	defer func() { stopTLS(); ts.wait() }()
 	ts.run(tlsCtx, cfg.tls.poll, log)
+	lan, err := tlsconf.LocalAddrs()
+	if err != nil {
+		log.Debug("no LAN addresses to print", "err", err)
+	}
+	logURLs(log, openURLs(ts.scheme(), ln.Addr().(*net.TCPAddr), cfg.publicURL, cfg.tls.acmeDomains, lan))
+	// The ready line comes last: whoever waits for it (a script, a test) has every startup line.
 	ready := []any{"listen", ln.Addr().String(), "scheme", ts.scheme(), "udp_port", n.SFU.UDPPort(),
 		"loopback_only", cfg.loopbackOnly}
 	if n.Cluster != nil {
 		ready = append(ready, "node_id", n.Cluster.ID(), "node_url", clusterCfg.NodeURL)
 	}
 	log.Info("parley is ready", ready...)
-	lan, err := tlsconf.LocalAddrs()
-	if err != nil {
-		log.Debug("no LAN addresses to print", "err", err)
-	}
-	logURLs(log, openURLs(ts.scheme(), ln.Addr().(*net.TCPAddr), cfg.publicURL, cfg.tls.acmeDomains, lan))
 
 	select {
 	case err := <-served:
