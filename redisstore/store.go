@@ -111,7 +111,7 @@ func (s *Store) Create(ctx context.Context, r meeting.Record) error {
 	if s.place != nil {
 		owner, err := s.place(ctx)
 		if err != nil {
-			return fmt.Errorf("place meeting: %w", err)
+			return unavailable("place meeting", err)
 		}
 		args = append(args, "owner", owner)
 	}
