@@ -87,9 +87,10 @@ type Cluster struct {
 	log    *slog.Logger
 	secret string
 
-	lastOK atomic.Int64 // Unix ns of the last heartbeat Redis took
-	stop   context.CancelFunc
-	done   chan struct{}
+	lastOK   atomic.Int64 // Unix ns of the last heartbeat Redis took
+	stop     context.CancelFunc
+	stopOnce sync.Once
+	done     chan struct{}
 
 	cpuMu    sync.Mutex
 	cpuAt    time.Time
@@ -324,8 +325,7 @@ func (c *Cluster) Route(ctx context.Context, meetingID string) (string, error) {
 // Leave stops the heartbeats, removes this node from the registry (its meetings are claimed by
 // the nodes their clients reach next) and closes the Redis client.
 func (c *Cluster) Leave(ctx context.Context) error {
-	c.stop()
-	<-c.done
+	c.stopOnce.Do(func() { c.stop(); <-c.done })
 	err := c.rdb.Del(ctx, nodeKey(c.cfg.NodeID)).Err()
 	if cerr := c.rdb.Close(); err == nil {
 		err = cerr
