@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -151,7 +152,7 @@ func TestRaces(t *testing.T) {
 	if len(won) != 1 || won[0] != owner {
 		t.Fatalf("claims won by %v, owner %q: want exactly one winner, the owner", won, owner)
 	}
-	if _, err := s.Claim(ctx, "nope", "", "node-a"); err != redisstore.ErrNoMeeting {
+	if _, err := s.Claim(ctx, "nope", "", "node-a"); !errors.Is(err, redisstore.ErrNoMeeting) {
 		t.Fatalf("Claim of a missing meeting: %v, want ErrNoMeeting", err)
 	}
 }
