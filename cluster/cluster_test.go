@@ -35,7 +35,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func redisClient(t *testing.T, srv *redistest.Server) *redis.Client {
+func redisClient(t testing.TB, srv *redistest.Server) *redis.Client {
 	t.Helper()
 	opt, err := redis.ParseURL(srv.URL())
 	if err != nil {

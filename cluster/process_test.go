@@ -39,7 +39,7 @@ func buildServer() (cleanup func(), err error) {
 
 // proc is one server process of the cluster.
 type proc struct {
-	t    *testing.T
+	t    testing.TB
 	name string
 	cmd  *exec.Cmd
 	URL  string // http://127.0.0.1:port
@@ -52,7 +52,7 @@ type proc struct {
 
 // startNode runs the server binary as a cluster member on redisURL, on free loopback ports,
 // until the test ends (SIGTERM, then SIGKILL if it does not stop).
-func startNode(t *testing.T, name, redisURL string, extra ...string) *proc {
+func startNode(t testing.TB, name, redisURL string, extra ...string) *proc {
 	t.Helper()
 	args := append([]string{"-listen", "127.0.0.1:0", "-udp-port", "0", "-loopback-only", "-log-format", "json",
 		"-joins-per-minute", "1000", "-creates-per-minute", "1000", "-drain-timeout", "3s",
