@@ -62,8 +62,8 @@ func (s *Service) auditOf(meetingID string) *auditLog {
 	return l
 }
 
-// retainAudit keeps an ended meeting's log for the retention time, then lets it go. The caller
-// holds the meeting's lock (lock order: meeting, service).
+// retainAudit keeps an ended meeting's log for the retention time, then lets it go with the
+// meeting's record. The caller may hold the meeting's lock (lock order: meeting, service).
 func (s *Service) retainAudit(meetingID string, l *auditLog) {
 	l.mu.Lock()
 	already := l.released
@@ -72,12 +72,14 @@ func (s *Service) retainAudit(meetingID string, l *auditLog) {
 	if already {
 		return
 	}
+	s.forgetUnused(meetingID)
 	s.clock.AfterFunc(s.auditRetention, func() {
 		s.mu.Lock()
-		defer s.mu.Unlock()
 		if s.audits[meetingID] == l {
 			delete(s.audits, meetingID)
 		}
+		s.mu.Unlock()
+		s.forgetRecord(meetingID) // the record goes with its log (retention.go)
 	})
 }
 

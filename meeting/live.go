@@ -373,6 +373,8 @@ func (lm *liveMeeting) release() {
 	lm.closeLobby()
 	if lm.ended && lm.audit != nil {
 		lm.svc.retainAudit(lm.id, lm.audit)
+	} else if lm.loaded && !lm.ended {
+		lm.svc.markUnused(lm.id) // open and unused from now (retention.go)
 	}
 	lm.seats = nil
 	lm.byID = nil

@@ -37,6 +37,9 @@ type Config struct {
 	// AuditRetention is how long an ended meeting's audit log is kept; default
 	// DefaultAuditRetention.
 	AuditRetention time.Duration
+	// RecordRetention is how long an open meeting nobody uses is kept before it is ended (its
+	// records then go AuditRetention later); default DefaultRecordRetention (retention.go).
+	RecordRetention time.Duration
 	// MaxAuditEntries bounds each meeting's audit log; default MaxAuditEntries.
 	MaxAuditEntries int
 	// ChatRate and ChatBurst limit each participant's chat messages; defaults DefaultChatRate
@@ -57,6 +60,7 @@ type Service struct {
 	logNames        bool
 	lobbyTimeout    time.Duration
 	auditRetention  time.Duration
+	recordRetention time.Duration
 	maxAudit        int
 	chatRate        rate.Limit
 	chatBurst       int
@@ -64,6 +68,10 @@ type Service struct {
 	mu     sync.Mutex
 	live   map[string]*liveMeeting
 	audits map[string]*auditLog // every meeting's audit log, kept beyond its memory
+	// unused holds when each meeting nobody uses became so, swept for RecordRetention by
+	// Create, last at swept (retention.go).
+	unused map[string]time.Time
+	swept  time.Time
 }
 
 // NewService returns a Service with cfg's defaults filled in.
@@ -78,6 +86,8 @@ func NewService(cfg Config) *Service {
 		logNames:        cfg.LogNames,
 		lobbyTimeout:    cmp.Or(cfg.LobbyTimeout, DefaultLobbyTimeout),
 		auditRetention:  cmp.Or(cfg.AuditRetention, DefaultAuditRetention),
+		recordRetention: cmp.Or(cfg.RecordRetention, DefaultRecordRetention),
+		unused:          make(map[string]time.Time),
 		maxAudit:        cmp.Or(cfg.MaxAuditEntries, MaxAuditEntries),
 		chatRate:        cmp.Or(cfg.ChatRate, DefaultChatRate),
 		chatBurst:       cmp.Or(cfg.ChatBurst, DefaultChatBurst),
@@ -131,7 +141,9 @@ func (s *Service) Create(ctx context.Context, hostName string) (Created, error) 
 		return Created{}, fmt.Errorf("create meeting: %w", err)
 	}
 	s.auditOf(c.MeetingID)
+	s.markUnused(c.MeetingID)
 	s.logCreated(c)
+	s.sweepUnused(ctx)
 	return c, nil
 }
 

@@ -43,7 +43,8 @@
 // Short of CPU, the server sheds work instead of queueing it (delay.go): a packet that waited too
 // long since it arrived is dropped by the reader or the writer lane that finds it, a lost part of
 // a keyframe is replaced by asking the publisher for a new one, and NACKs are not answered while a
-// track drops; resends are bounded per packet and subscriber at all times (nack.go).
+// track drops; resends are bounded per packet and subscriber at all times, and by a byte budget
+// per subscriber and second (nack.go), so a hostile subscriber's NACKs cannot amplify.
 //
 // # Locks
 //
@@ -59,7 +60,7 @@
 //	Peer.mu          closed, the peer's published tracks (by source), its WaitGroup
 //	upTrack.mu       the track's subscribers, layers, lanes and dynacast state
 //	pubStreams.mu    a publisher's SRTP read buffers by SSRC and its refused streams
-//	SFU.mu, arrivalBuffer.mu, estimator.mu, downTrack.epMu, packetCache.mu, and each
+//	SFU.mu, arrivalBuffer.mu, estimator.mu, downTrack.epMu, packetCache.mu, byteBudget.mu, and each
 //	udpbatch.Conn's queue: nothing is taken under them
 //
 // Pion's connections are called under pubMu or subMu (that is what serializes a negotiation) and

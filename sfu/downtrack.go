@@ -100,16 +100,21 @@ type downTrack struct {
 	highest atomic.Uint32 // highest sequence number sent
 
 	// Owned by the sender's RTCP goroutine.
-	resends  []resendMark // by downstream sequence number, resendHistory of them
-	nackBuf  []byte
-	nackPkt  rtp.Packet
-	nackHdr  rtp.Header
-	nackExt  [1]rtp.Extension
-	nackTWCC [2]byte
+	resendBudget *byteBudget    // the subscriber's, shared by its tracks (nack.go)
+	resendBytes  *atomic.Uint64 // the sfu's count of resent bytes; nil in unit rigs
+	resends      []resendMark   // by downstream sequence number, resendHistory of them
+	nackBuf      []byte
+	nackPkt      rtp.Packet
+	nackHdr      rtp.Header
+	nackExt      [1]rtp.Extension
+	nackTWCC     [2]byte
 }
 
 func newDownTrack(up *upTrack, sub *Peer) *downTrack {
 	d := &downTrack{up: up, sub: sub, cur: noLayer, needKeyframe: up.kind == KindVideo}
+	if sub != nil {
+		d.resendBudget, d.resendBytes = sub.resendBudget, &sub.s.counters.resentBytes
+	}
 	d.curLayer.Store(noLayer)
 	d.maxLayer.Store(layerF)
 	first := int32(layerF)

@@ -46,6 +46,7 @@ const (
 	nackCongested                      // the track is congested (see congestionHold)
 	nackTooOld                         // the packet arrived more than maxResendAge ago
 	nackRepeated                       // resent maxResends times, or less than resendInterval ago
+	nackBudget                         // the subscriber's resend budget (bytes per second) is spent
 	numNackOutcomes
 )
 
@@ -54,6 +55,7 @@ var nackOutcomeNames = [numNackOutcomes]string{
 	nackCongested:   "congested",
 	nackTooOld:      "too_old",
 	nackRepeated:    "repeated",
+	nackBudget:      "budget",
 }
 
 // pliCause says why a keyframe was asked of a publisher.
@@ -110,8 +112,10 @@ type Stats struct {
 	// resent from the cache.
 	NACKsReceived, NACKsAnswered uint64
 	// NACKsIgnored counts sequence numbers not resent, by reason ("unavailable", "congested",
-	// "too_old", "repeated"); a resend that failed to write is in none of them.
+	// "too_old", "repeated", "budget"); a resend that failed to write is in none of them.
 	NACKsIgnored map[string]uint64
+	// BytesResent counts RTP payload bytes resent to subscribers for their NACKs.
+	BytesResent uint64
 	// PLIsSent counts keyframe requests sent to publishers; PLIsByCause splits them by why
 	// ("subscriber", "start", "switch", "resume", "loss", "restart", "request").
 	PLIsSent    uint64
@@ -144,6 +148,7 @@ type counters struct {
 	nacksReceived  atomic.Uint64
 	nacksAnswered  atomic.Uint64
 	nacksIgnored   [numNackOutcomes]atomic.Uint64
+	resentBytes    atomic.Uint64
 	plis           [numPLICauses]atomic.Uint64
 	switches       atomic.Uint64
 	refused        atomic.Uint64
@@ -257,6 +262,7 @@ func (s *SFU) Stats() Stats {
 		NACKsReceived:    c.nacksReceived.Load(),
 		NACKsAnswered:    c.nacksAnswered.Load(),
 		NACKsIgnored:     map[string]uint64{},
+		BytesResent:      c.resentBytes.Load(),
 		PLIsByCause:      map[string]uint64{},
 		ForwardedByLayer: map[string]uint64{},
 		LayerSwitches:    c.switches.Load(),
@@ -290,7 +296,7 @@ type collector struct {
 	rooms, peers, tracks              *prometheus.Desc
 	forwarded, bytes, dropped         *prometheus.Desc
 	nacksReceived, nacksAnswered, pli *prometheus.Desc
-	nacksIgnored                      *prometheus.Desc
+	nacksIgnored, resentBytes         *prometheus.Desc
 	byLayer, switches, refused        *prometheus.Desc
 	restarts, padding, probes, bwe    *prometheus.Desc
 }
@@ -311,6 +317,7 @@ func newCollector(s *SFU) *collector {
 		nacksReceived: d("nacks_received_total", "Sequence numbers subscribers asked to be resent."),
 		nacksAnswered: d("nacks_answered_total", "Packets resent to subscribers from the cache."),
 		nacksIgnored:  d("nacks_ignored_total", "Sequence numbers subscribers asked for and were not resent.", "reason"),
+		resentBytes:   d("resent_bytes_total", "RTP payload bytes resent to subscribers for their NACKs."),
 		pli:           d("plis_sent_total", "Keyframe requests sent to publishers.", "cause"),
 		byLayer:       d("layer_packets_forwarded_total", "Video packets written to subscribers, by simulcast layer.", "layer"),
 		switches:      d("layer_switches_total", "Switches of a subscriber's track from one simulcast layer to another."),
@@ -325,7 +332,7 @@ func newCollector(s *SFU) *collector {
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.rooms, c.peers, c.tracks, c.forwarded, c.bytes, c.dropped,
-		c.nacksReceived, c.nacksAnswered, c.nacksIgnored, c.pli, c.byLayer, c.switches, c.refused,
+		c.nacksReceived, c.nacksAnswered, c.nacksIgnored, c.resentBytes, c.pli, c.byLayer, c.switches, c.refused,
 		c.restarts, c.padding, c.probes, c.bwe} {
 		ch <- d
 	}
@@ -355,6 +362,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	for reason, v := range st.NACKsIgnored {
 		counter(c.nacksIgnored, v, reason)
 	}
+	counter(c.resentBytes, st.BytesResent)
 	for cause, v := range st.PLIsByCause {
 		counter(c.pli, v, cause)
 	}

@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"math/bits"
+	"sync"
 	"time"
 
 	"github.com/pion/rtcp"
@@ -13,6 +14,13 @@ import (
 // load). Under overload no NACK is answered at all (see congestionHold): every subscriber of a
 // lane that dropped a packet NACKs it, and answering them all is how a short overload used to
 // become a collapse.
+//
+// A subscriber is hostile as often as it is lossy: the marks are only written by a resend (a NACK
+// of a packet we do not have must not clear the mark of the packet sharing its slot, or NACKing
+// {hi, hi-256} in turn would resend hi without end), a slot held by another packet resent within
+// maxResendAge refuses rather than forgets it, and all of a subscriber's resends draw on one byte
+// budget per second (Config.ResendBytesPerSecond): what NACKs can make the server send is bounded
+// whatever they ask for.
 const (
 	maxResends     = 2
 	resendInterval = 100 * time.Millisecond
@@ -87,9 +95,11 @@ func (d *downTrack) resend(b *binding, highest, seq uint16, now int64) (nackOutc
 		return nackUnavailable, false // sent in no epoch we still know, or from a stream since restarted
 	}
 	mark := &d.resends[seq&(resendHistory-1)]
-	if mark.seq != seq || now-mark.at >= int64(maxResendAge) {
-		*mark = resendMark{seq: seq} // another packet's, or one too old to be resent anyway
-	} else if mark.n >= maxResends || now-mark.at < int64(resendInterval) {
+	live := mark.n > 0 && now-mark.at < int64(maxResendAge) // a resend that still counts
+	switch {
+	case live && mark.seq != seq:
+		return nackRepeated, false // the slot is another packet's, resent lately: keep its count
+	case live && (mark.n >= maxResends || now-mark.at < int64(resendInterval)):
 		return nackRepeated, false
 	}
 	n, at := ep.layer.cache.get(seq-ep.off.seq, d.nackBuf)
@@ -98,6 +108,9 @@ func (d *downTrack) resend(b *binding, highest, seq uint16, now int64) (nackOutc
 	}
 	if now-at > int64(maxResendAge) {
 		return nackTooOld, false
+	}
+	if !d.resendBudget.take(n, now) {
+		return nackBudget, false
 	}
 	if d.up.vp8 {
 		v := parseVP8(d.nackPkt.Payload)
@@ -111,8 +124,14 @@ func (d *downTrack) resend(b *binding, highest, seq uint16, now int64) (nackOutc
 	if twcc {
 		d.sub.bwe.sent(tseq, w, now)
 	}
+	if !live {
+		*mark = resendMark{seq: seq}
+	}
 	mark.n++
 	mark.at = now
+	if d.resendBytes != nil {
+		d.resendBytes.Add(uint64(n))
+	}
 
 	return 0, true
 }
@@ -121,4 +140,41 @@ func (d *downTrack) resend(b *binding, highest, seq uint16, now int64) (nackOutc
 // within half the sequence space below highest, or the epoch is so long that seq is inside it.
 func startedAfter(seq, downStart, highest uint16) bool {
 	return highest-downStart < 0x8000 && int16(seq-downStart) < 0
+}
+
+// DefaultResendBytesPerSecond is the resend budget of one subscriber when Config leaves it
+// unset: 1 Mbit/s, ten times what a subscriber losing 10% of 1 Mbit/s of video asks for.
+const DefaultResendBytesPerSecond = 128 << 10
+
+// byteBudget is a token bucket of bytes: rate per second, at most one second's worth saved. It
+// is shared by the RTCP goroutines of one subscriber's tracks. A nil budget allows everything.
+type byteBudget struct {
+	rate float64 // bytes per second
+
+	mu     sync.Mutex
+	tokens float64
+	last   int64 // monoNow of the last refill
+}
+
+func newByteBudget(perSecond int) *byteBudget {
+	return &byteBudget{rate: float64(perSecond), tokens: float64(perSecond), last: monoNow()}
+}
+
+// take spends n bytes if the budget has them at now (monoNow).
+func (b *byteBudget) take(n int, now int64) bool {
+	if b == nil {
+		return true
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if now > b.last {
+		b.tokens = min(b.rate, b.tokens+b.rate*float64(now-b.last)/float64(time.Second))
+		b.last = now
+	}
+	if b.tokens < float64(n) {
+		return false
+	}
+	b.tokens -= float64(n)
+
+	return true
 }

@@ -28,7 +28,9 @@ type Peer struct {
 	sub     *webrtc.PeerConnection
 	twccSeq atomic.Uint32 // transport-wide sequence of the subscriber connection
 	bwe     *estimator    // the subscriber connection's downlink
-	alloc   allocator
+	// resendBudget bounds the bytes resent for the subscriber's NACKs (nack.go).
+	resendBudget *byteBudget
+	alloc        allocator
 
 	// The prober's choice of a downTrack to carry padding, and the padding rate (bytes per
 	// second) until probeUntil (monoNow).
@@ -90,6 +92,7 @@ func newPeer(s *SFU, r *room, id string, send func(Signal)) (*Peer, error) {
 		done:      make(chan struct{}),
 	}
 	p.bwe = newEstimator(s.counters)
+	p.resendBudget = newByteBudget(s.resendRate)
 	p.bwe.dropped, p.bwe.log = p.kickAlloc, p.log
 	p.alloc.init()
 	p.streams = newPubStreams(p)
@@ -333,6 +336,7 @@ func setRemote(pc *webrtc.PeerConnection, desc webrtc.SessionDescription) (err e
 // signaling state before it has checked a description and cannot roll back, so an offer that
 // fails there would otherwise leave the real connection refusing every later offer.
 func (s *SFU) dryRunOffer(desc webrtc.SessionDescription) error {
+	s.dryRuns.Add(1)
 	pc, err := s.apis.scratch.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return fmt.Errorf("scratch connection: %w", err)
@@ -362,10 +366,15 @@ func (p *Peer) Offer(ctx context.Context, offer string) (string, error) {
 // The answer carries all our candidates: with one UDP port gathering is immediate, and the
 // client gets them in the same message.
 func (p *Peer) OfferSources(ctx context.Context, offer string, sources map[string]Source) (string, error) {
-	if err := validateSDP(offer); err != nil {
+	// One parse for the cheap checks (parseSDP, the sources), before a scratch connection.
+	parsed, err := parseSDP(offer)
+	if err != nil {
 		return "", fmt.Errorf("publisher offer: %w", err)
 	}
-	secs, err := offerSections(offer, sources)
+	if n := len(parsed.MediaDescriptions); n > maxOfferSection {
+		return "", fmt.Errorf("publisher offer: %w: %d media sections", ErrBadSDP, n)
+	}
+	secs, err := sectionsOf(parsed, sources)
 	if err != nil {
 		return "", fmt.Errorf("publisher offer: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/parleyhq/parley/internal/lograte"
 	"github.com/parleyhq/parley/internal/pionlog"
 	"github.com/parleyhq/parley/sfu/udpbatch"
 )
@@ -65,6 +66,16 @@ type Config struct {
 	// from one goroutine per socket instead of one sendto per datagram on the writer's goroutine
 	// (package udpbatch; docs/benchmarks.md, "Batched writes").
 	BatchWrites bool
+	// ResendBytesPerSecond bounds what one subscriber's NACKs can make the server resend, all its
+	// tracks together (default DefaultResendBytesPerSecond; nack.go).
+	ResendBytesPerSecond int
+	// Repeats limits and counts the log lines a remote party can provoke per datagram (STUN
+	// without USERNAME, RTCP for unknown SSRCs); nil makes a private one. Its counter is the
+	// caller's to register.
+	Repeats *lograte.Limiter
+	// NoICETCP keeps media on UDP only. By default the media port's TCP twin (the same port
+	// number) takes ICE over TCP from clients whose network blocks UDP (icetcp.go).
+	NoICETCP bool
 }
 
 // The types of Signal.
@@ -96,7 +107,9 @@ type SFU struct {
 	log        *slog.Logger
 	logs       logging.LoggerFactory
 	mux        ice.UDPMux
+	tcpMux     *ice.TCPMuxDefault // nil with Config.NoICETCP
 	port       int
+	publicIPs  []string
 	apis       *pionAPIs
 	codecs     []webrtc.RTPCodecParameters
 	counters   *counters
@@ -106,6 +119,8 @@ type SFU struct {
 	livePeers  atomic.Int64
 	writes     *udpbatch.Stats // nil unless cfg.BatchWrites
 	maxRefused int             // maxRefusedStreams; tests lower it
+	resendRate int             // Config.ResendBytesPerSecond, defaulted
+	dryRuns    atomic.Int64    // offers tried on a scratch connection (dryRunOffer), for tests
 
 	mu     sync.Mutex
 	closed bool
@@ -119,30 +134,48 @@ func New(cfg Config) (*SFU, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	lf := slogFactory{log: log, faults: pionlog.NewFaults()}
+	repeats := cfg.Repeats
+	if repeats == nil {
+		repeats = lograte.New(0) // counted, but not exported
+	}
+	lf := slogFactory{log: log, faults: pionlog.NewFaults(), repeats: repeats}
 	var writes *udpbatch.Stats
 	if cfg.BatchWrites {
 		writes = &udpbatch.Stats{}
 	}
-	mux, port, err := newMux(cfg, lf, writes)
+	mux, tcpMux, port, err := openMedia(cfg, lf, writes)
 	if err != nil {
 		return nil, err
 	}
-	se, err := newSettingEngine(cfg, mux, lf)
-	if err != nil {
+	closeMedia := func() {
 		_ = mux.Close()
+		if tcpMux != nil {
+			_ = tcpMux.Close()
+		}
+	}
+	var iceTCP ice.TCPMux // nil, not a nil *TCPMuxDefault, when there is none
+	if tcpMux != nil {
+		iceTCP = tcpMux
+	}
+	se, err := newSettingEngine(cfg, mux, iceTCP, lf)
+	if err != nil {
+		closeMedia()
 
 		return nil, err
 	}
 	apis, err := newAPIs(se, lf)
 	if err != nil {
-		_ = mux.Close()
+		closeMedia()
 
 		return nil, err
 	}
 	s := &SFU{
-		log: log, logs: lf, mux: mux, port: port, apis: apis, codecs: supportedCodecs(),
+		log: log, logs: lf, mux: mux, tcpMux: tcpMux, port: port, publicIPs: cfg.PublicIPs, apis: apis, codecs: supportedCodecs(),
 		counters: newCounters(), rooms: map[string]*room{}, writes: writes, maxRefused: maxRefusedStreams,
+		resendRate: cfg.ResendBytesPerSecond,
+	}
+	if s.resendRate <= 0 {
+		s.resendRate = DefaultResendBytesPerSecond
 	}
 	if cfg.Registerer != nil {
 		c := collectors{newCollector(s), lf.faults}
@@ -150,13 +183,13 @@ func New(cfg Config) (*SFU, error) {
 			c = append(c, udpbatch.NewCollector("parley_sfu", writes))
 		}
 		if err := cfg.Registerer.Register(c); err != nil {
-			_ = mux.Close()
+			closeMedia()
 
 			return nil, fmt.Errorf("register sfu metrics: %w", err)
 		}
 		s.registerer, s.collector = cfg.Registerer, c
 	}
-	log.Info("sfu listening", "udpPort", port, "loopbackOnly", cfg.LoopbackOnly)
+	log.Info("sfu listening", "udpPort", port, "iceTCP", tcpMux != nil, "loopbackOnly", cfg.LoopbackOnly)
 
 	return s, nil
 }
@@ -183,6 +216,11 @@ func (s *SFU) Close() error {
 	s.peers.Wait()
 	if s.registerer != nil {
 		s.registerer.Unregister(s.collector)
+	}
+	if s.tcpMux != nil {
+		if err := s.tcpMux.Close(); err != nil {
+			return fmt.Errorf("close ice tcp mux: %w", err)
+		}
 	}
 	if err := s.mux.Close(); err != nil {
 		return fmt.Errorf("close udp mux: %w", err)

@@ -97,6 +97,12 @@ func offerSections(offer string, sources map[string]Source) (map[string]sectionD
 	if err := d.UnmarshalString(offer); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadSDP, err)
 	}
+
+	return sectionsOf(&d, sources)
+}
+
+// sectionsOf is offerSections of a parsed offer.
+func sectionsOf(d *sdp.SessionDescription, sources map[string]Source) (map[string]sectionDecl, error) {
 	mids := map[string]bool{}
 	var sending []sectionDecl
 	for _, m := range d.MediaDescriptions {

@@ -21,10 +21,11 @@ func (s *Server) createMeeting(c echo.Context) error {
 	}
 	var body wire.CreateMeeting
 	data, err := io.ReadAll(io.LimitReader(c.Request().Body, maxBody+1))
-	if err != nil {
+	var tooLarge *http.MaxBytesError
+	if err != nil && !errors.As(err, &tooLarge) {
 		return writeHTTPError(c, http.StatusBadRequest, wire.CodeBadRequest, "could not read the request body")
 	}
-	if len(data) > maxBody {
+	if err != nil || len(data) > maxBody {
 		return writeHTTPError(c, http.StatusRequestEntityTooLarge, wire.CodeBadRequest, "the request body is too large")
 	}
 	if err := json.Unmarshal(data, &body); err != nil {

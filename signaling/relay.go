@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -27,11 +28,13 @@ type Cluster interface {
 	Ready() error
 }
 
-// Headers of a relayed WebSocket: the cluster's secret, and the client's address as the edge
-// saw it (for the owner's rate limits and logs).
+// Headers of a relayed WebSocket: the cluster's secret, and the client's address and the host
+// name it reached the cluster by, as the edge saw them (for the owner's limits and logs, and
+// the TURN addresses in joined.iceServers).
 const (
 	HeaderClusterSecret = "X-Parley-Cluster-Secret"
 	HeaderClientIP      = "X-Parley-Client-Ip"
+	HeaderClientHost    = "X-Parley-Client-Host"
 )
 
 // relayReadLimit bounds one message from the owner: the server's messages have no limit in
@@ -41,15 +44,29 @@ const relayReadLimit = 16 << 20
 // Relayed reports whether r comes from another node of the cluster (it carries the cluster's
 // secret), and the client address it speaks for. A request with a wrong secret is not relayed.
 func (s *Server) Relayed(r *http.Request) (clientIP string, ok bool) {
+	ip, _, ok := s.relayedClient(r)
+	return ip, ok
+}
+
+// relayedClient is Relayed with the host name the client reached the cluster by. What a
+// relaying node leaves out is taken from the request itself.
+func (s *Server) relayedClient(r *http.Request) (clientIP, clientHost string, ok bool) {
 	got := r.Header.Get(HeaderClusterSecret)
 	if s.cfg.Cluster == nil || got == "" {
-		return "", false
+		return "", "", false
 	}
 	want := s.cfg.Cluster.Secret()
 	if want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
-		return "", false
+		return "", "", false
 	}
-	return r.Header.Get(HeaderClientIP), true
+	clientIP, clientHost = r.Header.Get(HeaderClientIP), r.Header.Get(HeaderClientHost)
+	if clientIP == "" {
+		clientIP, _, _ = net.SplitHostPort(r.RemoteAddr)
+	}
+	if clientHost == "" {
+		clientHost = s.hostOf(r)
+	}
+	return clientIP, clientHost, true
 }
 
 // route decides where the session's join is served: "" here, or the owner's base URL. ok is
@@ -99,6 +116,7 @@ func (s *session) openRelay(ctx context.Context, owner string, join []byte) erro
 	hdr := http.Header{}
 	hdr.Set(HeaderClusterSecret, s.srv.cfg.Cluster.Secret())
 	hdr.Set(HeaderClientIP, s.ip)
+	hdr.Set(HeaderClientHost, s.host)
 	dctx, cancel := context.WithTimeout(ctx, s.srv.cfg.WriteTimeout)
 	defer cancel()
 	up, _, err := websocket.Dial(dctx, u.String(), &websocket.DialOptions{HTTPHeader: hdr})

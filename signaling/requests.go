@@ -51,6 +51,14 @@ func (s *session) handle(ctx context.Context, data []byte) {
 	s.mu.Lock()
 	member, entered := s.member, s.peer != nil
 	s.mu.Unlock()
+	if s.overBytes(len(data)) { // before any decoding: junk costs nothing
+		if entered {
+			s.sendError(nil, wire.CodeRateLimited, "too much data: slow down")
+		} else {
+			s.out.pushEarly(wire.EncodeError(nil, wire.CodeRateLimited, "too much data: slow down"))
+		}
+		return
+	}
 	if !entered {
 		s.whileHeld(data)
 		return
@@ -62,8 +70,15 @@ func (s *session) handle(ctx context.Context, data []byte) {
 		if err == nil {
 			id = d.ID
 		}
+		s.srv.budgets.limited.WithLabelValues("messages").Inc()
 		s.sendError(id, wire.CodeRateLimited, "too many messages: slow down")
 		return
+	}
+	if err == nil {
+		if over := s.srv.budgets.spend(s.ip, member.MeetingID(), d.Request.MessageType()); over != "" {
+			s.sendError(d.ID, wire.CodeRateLimited, "too many requests from this "+over+": slow down")
+			return
+		}
 	}
 	if err != nil {
 		var de *wire.DecodeError
@@ -105,6 +120,9 @@ func hostOnly(typ string) bool { return meeting.HostOnly(meeting.RequestKind(typ
 
 // answer sends a request's reply or error. "ok" needs an id to answer; other replies always go.
 func (s *session) answer(id wire.ID, typ string, r reply, err error) {
+	if errors.Is(err, errClosing) {
+		return
+	}
 	if err != nil {
 		code := meeting.CodeOf(err)
 		msg := errorMessage(err)
@@ -134,20 +152,20 @@ func handleOffer(ctx context.Context, s *session, req wire.Request) (reply, erro
 	o := req.(*wire.Offer)
 	answer, err := s.peer.OfferSources(ctx, o.SDP, offerSources(o))
 	if err != nil {
-		return reply{}, mediaError("publisher offer", err)
+		return reply{}, s.mediaError(ctx, "publisher offer", err)
 	}
 	return reply{typ: wire.TypeAnswer, body: wire.SessionDescription{Target: wire.TargetPublisher, SDP: answer}}, nil
 }
 
-func handleAnswer(_ context.Context, s *session, req wire.Request) (reply, error) {
+func handleAnswer(ctx context.Context, s *session, req wire.Request) (reply, error) {
 	a := req.(*wire.Answer)
 	if err := s.peer.Answer(a.SDP); err != nil {
-		return reply{}, mediaError("subscriber answer", err)
+		return reply{}, s.mediaError(ctx, "subscriber answer", err)
 	}
 	return okReply, nil
 }
 
-func handleCandidate(_ context.Context, s *session, req wire.Request) (reply, error) {
+func handleCandidate(ctx context.Context, s *session, req wire.Request) (reply, error) {
 	c := req.(*wire.Candidate)
 	init := webrtc.ICECandidateInit{
 		Candidate:        c.Candidate.Candidate,
@@ -156,7 +174,7 @@ func handleCandidate(_ context.Context, s *session, req wire.Request) (reply, er
 		UsernameFragment: c.Candidate.UsernameFragment,
 	}
 	if err := s.peer.AddCandidate(sfu.Target(c.Target), init); err != nil {
-		return reply{}, mediaError("candidate", err)
+		return reply{}, s.mediaError(ctx, "candidate", err)
 	}
 	return okReply, nil
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/time/rate"
 
+	"github.com/parleyhq/parley/internal/lograte"
 	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/sfu"
 	"github.com/parleyhq/parley/wire"
@@ -41,14 +44,40 @@ type Config struct {
 	// 200): a flood gets rate_limited errors instead of costing the meeting.
 	MessagesPerSecond float64
 	MessageBurst      int
+	// MessageBytesPerSecond is each connection's budget of bytes received, checked before a
+	// message is decoded; AddrCostPerSecond and MeetingCostPerSecond bound the cost of the
+	// requests of one client address and of one meeting (defaults DefaultMessageBytesPerSecond,
+	// DefaultAddrCostPerSecond, DefaultMeetingCostPerSecond; budget.go).
+	MessageBytesPerSecond int
+	AddrCostPerSecond     float64
+	MeetingCostPerSecond  float64
 	// PingInterval and PingTimeout find dead clients (defaults 10 s and 10 s: at most 20 s
 	// until a dead client is reported as disconnected).
 	PingInterval time.Duration
 	PingTimeout  time.Duration
-	// JoinTimeout is how long a new connection may take to send its join (default 30 s).
+	// JoinTimeout is how long a new connection may take to send its join (default
+	// DefaultJoinTimeout).
 	JoinTimeout time.Duration
+	// MaxConnections and MaxConnectionsPerAddr cap the TCP connections served through Listener,
+	// in total and from one address, and MaxConnectionsPerAddr the WebSockets of one client
+	// address (defaults DefaultMaxConnections and DefaultMaxConnectionsPerAddr; limits.go).
+	MaxConnections        int
+	MaxConnectionsPerAddr int
+	// ReadTimeout bounds reading one HTTP request with its body, IdleTimeout how long a
+	// keep-alive connection may wait for its next request (HTTPServer; defaults
+	// DefaultReadTimeout and DefaultIdleTimeout).
+	ReadTimeout time.Duration
+	IdleTimeout time.Duration
 	// WriteTimeout bounds one message write to a client (default 10 s).
 	WriteTimeout time.Duration
+	// Repeats limits and counts the log lines a remote party can provoke at will (connections
+	// over a cap, refused WebSockets, WebSockets that never join); nil makes a private one. Its
+	// counter is the caller's to register.
+	Repeats *lograte.Limiter
+	// ICEServers gives a joining participant its joined.iceServers (the TURN relay's URLs and a
+	// credential); host is the name the client reached the server by (PublicURL's host, else the
+	// request's), for URLs that need a name. Nil: none.
+	ICEServers func(participantID, host string) []wire.ICEServer
 	// Web is the web client's files (index.html at the root); nil serves a note instead.
 	Web fs.FS
 	// Registry receives the edge's metrics and is served at /metrics; nil makes a private one.
@@ -71,6 +100,15 @@ func (c *Config) defaults() {
 	if c.MessageBurst == 0 {
 		c.MessageBurst = 200
 	}
+	if c.MessageBytesPerSecond == 0 {
+		c.MessageBytesPerSecond = DefaultMessageBytesPerSecond
+	}
+	if c.AddrCostPerSecond == 0 {
+		c.AddrCostPerSecond = DefaultAddrCostPerSecond
+	}
+	if c.MeetingCostPerSecond == 0 {
+		c.MeetingCostPerSecond = DefaultMeetingCostPerSecond
+	}
 	if c.PingInterval == 0 {
 		c.PingInterval = 10 * time.Second
 	}
@@ -78,13 +116,28 @@ func (c *Config) defaults() {
 		c.PingTimeout = 10 * time.Second
 	}
 	if c.JoinTimeout == 0 {
-		c.JoinTimeout = 30 * time.Second
+		c.JoinTimeout = DefaultJoinTimeout
+	}
+	if c.MaxConnections == 0 {
+		c.MaxConnections = DefaultMaxConnections
+	}
+	if c.MaxConnectionsPerAddr == 0 {
+		c.MaxConnectionsPerAddr = DefaultMaxConnectionsPerAddr
+	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = DefaultReadTimeout
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = DefaultIdleTimeout
 	}
 	if c.WriteTimeout == 0 {
 		c.WriteTimeout = 10 * time.Second
 	}
 	if c.Registry == nil {
 		c.Registry = prometheus.NewRegistry()
+	}
+	if c.Repeats == nil {
+		c.Repeats = lograte.New(0)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -101,6 +154,8 @@ type Server struct {
 	metrics     *metrics
 	createLimit *limiter
 	joinLimit   *limiter
+	limits      *limits
+	budgets     *budgets
 	draining    atomic.Bool
 
 	mu       sync.Mutex
@@ -121,6 +176,8 @@ func New(cfg Config, meetings *meeting.Service, media *sfu.SFU) *Server {
 		metrics:     newMetrics(cfg.Registry),
 		createLimit: newLimiter(cfg.CreatesPerMinute),
 		joinLimit:   newLimiter(cfg.JoinsPerMinute),
+		limits:      newLimits(cfg),
+		budgets:     newBudgets(cfg),
 		sessions:    make(map[*session]struct{}),
 		baseCtx:     ctx,
 		stop:        stop,
@@ -140,7 +197,7 @@ func (s *Server) routes() *echo.Echo {
 		e.IPExtractor = echo.ExtractIPDirect()
 	}
 	e.HTTPErrorHandler = s.httpError
-	e.Use(securityHeaders(s.cfg))
+	e.Use(securityHeaders(s.cfg), bodyLimit)
 	e.POST("/api/meetings", s.createMeeting)
 	e.GET("/api/meetings/:id", s.getMeeting)
 	e.GET("/api/meetings/:id/audit", s.getAudit)
@@ -171,20 +228,25 @@ func (s *Server) websocket(c echo.Context) error {
 	if s.draining.Load() {
 		return writeHTTPError(c, http.StatusServiceUnavailable, wire.CodeUnavailable, "the server is shutting down")
 	}
+	release, ok := s.acquireWebSocket(c)
+	if !ok {
+		return nil
+	}
+	defer release()
 	conn, err := websocket.Accept(c.Response(), c.Request(), &websocket.AcceptOptions{OriginPatterns: s.cfg.AllowedOrigins})
 	if err != nil {
 		// Accept has already answered (403 for a foreign origin, 400 for a bad handshake).
-		s.cfg.Logger.Debug("websocket refused", "err", err, "origin", c.Request().Header.Get("Origin"))
+		s.cfg.Repeats.Log(s.cfg.Logger, slog.LevelDebug, "websocket_refused", "websocket refused", "err", err, "origin", c.Request().Header.Get("Origin"))
 		return nil
 	}
 	conn.SetReadLimit(wire.MaxClientMessage)
-	ip := c.RealIP()
-	clientIP, relayed := s.Relayed(c.Request())
-	if relayed && clientIP != "" {
-		ip = clientIP
+	ip, host := c.RealIP(), s.hostOf(c.Request())
+	clientIP, clientHost, relayed := s.relayedClient(c.Request())
+	if relayed {
+		ip, host = clientIP, clientHost
 	}
-	sess := &session{srv: s, conn: conn, out: newOutbox(), log: s.cfg.Logger, ip: ip, relayed: relayed,
-		flood: rate.NewLimiter(rate.Limit(s.cfg.MessagesPerSecond), s.cfg.MessageBurst)}
+	sess := &session{srv: s, conn: conn, out: newOutbox(), log: s.cfg.Logger, ip: ip, host: host, relayed: relayed,
+		flood: rate.NewLimiter(rate.Limit(s.cfg.MessagesPerSecond), s.cfg.MessageBurst), bytes: newByteBudget(s.cfg)}
 	if !s.track(sess) {
 		conn.Close(websocket.StatusGoingAway, "the server is shutting down")
 		return nil
@@ -192,6 +254,21 @@ func (s *Server) websocket(c echo.Context) error {
 	defer s.untrack(sess)
 	sess.run(s.baseCtx)
 	return nil
+}
+
+// hostOf is the host name (no port) the client reached the server by: PublicURL's when set, else
+// the request's Host.
+func (s *Server) hostOf(r *http.Request) string {
+	host := r.Host
+	if s.cfg.PublicURL != "" {
+		if u, err := url.Parse(s.cfg.PublicURL); err == nil && u.Host != "" {
+			host = u.Host
+		}
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		return h
+	}
+	return strings.Trim(host, "[]")
 }
 
 func (s *Server) track(sess *session) bool {

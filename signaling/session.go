@@ -23,8 +23,11 @@ type session struct {
 	out  *outbox
 	log  *slog.Logger
 	ip   string
-	// flood limits the requests of a joined connection; only the read loop uses it.
+	host string // the name the client reached the server by (Server.hostOf)
+	// flood limits the requests of a joined connection, bytes the bytes it sends (budget.go);
+	// only the read loop uses them.
 	flood *rate.Limiter
+	bytes *rate.Limiter
 	// relayed is a session another node of the cluster relays here: it is served here, never
 	// routed on (relay.go). up is the owner's connection of a session this node relays.
 	relayed bool
@@ -63,6 +66,14 @@ func (s *session) run(ctx context.Context) {
 	<-writerDone
 	s.helpers.Wait()
 	s.conn.CloseNow()
+	s.mu.Lock()
+	joined := s.member != nil || s.held != nil
+	s.mu.Unlock()
+	if !joined {
+		// Anyone can open WebSockets that never join: counted, and logged once in a while.
+		s.srv.cfg.Repeats.Log(s.log, slog.LevelDebug, "websocket_unjoined", "connection closed before joining", "reason", reason)
+		return
+	}
 	s.log.Debug("session ended", "reason", reason)
 }
 

@@ -6,6 +6,9 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/parleyhq/parley/meeting"
+	"github.com/parleyhq/parley/signaling"
 )
 
 // config is the server's settings: each flag can also be set by an environment variable
@@ -24,11 +27,18 @@ type config struct {
 	createsPerMin   int
 	joinsPerMin     int
 	batchWrites     bool
+	iceTCP          bool
 	lobbyTimeout    time.Duration
+	maxConns        int
+	maxConnsPerAddr int
+	joinTimeout     time.Duration
+	unusedExpiry    time.Duration
 	logFormat       string
 	logNames        bool
 	tls             tlsFlags
 	cluster         clusterFlags
+	turn            turnFlags
+	turnOn          bool // the relay runs: -turn, or its default (turnFlags.check)
 }
 
 // listFlag is a repeatable flag; the environment variable takes a comma-separated list.
@@ -58,12 +68,14 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&c.publicURL, "public-url", "", "base URL of join links, e.g. https://meet.example.com (default: the address a request came to)")
 	fs.IntVar(&c.udpPort, "udp-port", 8443, "the one UDP port for all media (0 picks a free port)")
 	fs.Var(listFlag{&c.publicIPs}, "public-ip", "public IP announced for media, for servers behind NAT (repeatable)")
+	fs.BoolVar(&c.iceTCP, "ice-tcp", true, "also take media over TCP (ICE-TCP) on the TCP port of the same number as -udp-port")
 	fs.BoolVar(&c.loopbackOnly, "loopback-only", false, "media on 127.0.0.1 only (tests and local runs)")
 	fs.StringVar(&level, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json (one JSON object a line)")
 	fs.BoolVar(&c.logNames, "log-names", false, "log participants' names in the join lines (personal data; off: participant ids only)")
 	c.tls.register(fs)
 	c.cluster.register(fs)
+	c.turn.register(fs)
 	fs.IntVar(&c.maxParticipants, "max-participants", 100, "most participants in one meeting, the host included")
 	fs.Var(listFlag{&c.allowedOrigins}, "allowed-origin", "extra origin host pattern allowed to open /ws (repeatable; the server's own host always is)")
 	fs.BoolVar(&c.trustProxy, "trust-proxy", false, "take client addresses from X-Forwarded-For (only behind a trusted proxy)")
@@ -71,6 +83,10 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.IntVar(&c.joinsPerMin, "joins-per-minute", 60, "joins one client address may make a minute (raise it for load tests from one address)")
 	fs.BoolVar(&c.batchWrites, "batch-writes", false, "send media in batches (sendmmsg) from one writer per socket; see docs/benchmarks.md")
 	fs.DurationVar(&c.drainTimeout, "drain-timeout", 10*time.Second, "how long shutdown waits for clients to go")
+	fs.IntVar(&c.maxConns, "max-conns", signaling.DefaultMaxConnections, "most TCP connections the server keeps open (lowered to fit the process's file limit)")
+	fs.IntVar(&c.maxConnsPerAddr, "max-conns-per-addr", signaling.DefaultMaxConnectionsPerAddr, "most TCP connections, and WebSockets, from one client address")
+	fs.DurationVar(&c.joinTimeout, "join-timeout", signaling.DefaultJoinTimeout, "how long a new WebSocket may take to send its join")
+	fs.DurationVar(&c.unusedExpiry, "unused-meeting-expiry", meeting.DefaultRecordRetention, "how long an open meeting nobody uses is kept before it is ended (its record and audit log go 24 h later)")
 	fs.DurationVar(&c.lobbyTimeout, "lobby-timeout", 10*time.Minute, "how long a join may wait in the lobby for the host's decision")
 
 	var envErr error
@@ -100,6 +116,15 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	if c.createsPerMin < 1 || c.joinsPerMin < 1 {
 		return c, fmt.Errorf("-creates-per-minute and -joins-per-minute must be at least 1")
 	}
+	if c.maxConns < 1 || c.maxConnsPerAddr < 1 {
+		return c, fmt.Errorf("-max-conns and -max-conns-per-addr must be at least 1")
+	}
+	if c.unusedExpiry < time.Hour {
+		return c, fmt.Errorf("-unused-meeting-expiry %s: at least 1h", c.unusedExpiry)
+	}
+	if c.joinTimeout <= 0 {
+		return c, fmt.Errorf("-join-timeout %s: must be positive", c.joinTimeout)
+	}
 	if c.lobbyTimeout <= 0 {
 		return c, fmt.Errorf("-lobby-timeout %s: must be positive", c.lobbyTimeout)
 	}
@@ -115,6 +140,11 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	if err := c.cluster.check(); err != nil {
 		return c, err
 	}
+	turnOn, err := c.turn.check(c.publicIPs, c.loopbackOnly)
+	if err != nil {
+		return c, err
+	}
+	c.turnOn = turnOn
 	if c.listen == "" {
 		c.listen = ":8080"
 		if len(c.tls.acmeDomains) > 0 {

@@ -13,13 +13,13 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/parleyhq/parley/internal/node"
 	"github.com/parleyhq/parley/internal/tlsconf"
+	"github.com/parleyhq/parley/internal/turnrelay"
 	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/sfu"
 	"github.com/parleyhq/parley/signaling"
@@ -49,9 +49,22 @@ func run(ctx context.Context, cfg config, logs io.Writer) error {
 		return err
 	}
 
+	maxConns := fitFileLimit(cfg.maxConns, log)
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	var relay *turnrelay.Config
+	if cfg.turnOn {
+		turnCtx, stopTurn := context.WithCancel(ctx)
+		rc, watching, err := cfg.turn.relayConfig(turnCtx, cfg.tls.poll, log)
+		if err != nil {
+			stopTurn()
+			return err
+		}
+		defer func() { stopTurn(); watching.Wait() }()
+		relay = rc
+	}
 	// Listen first: a cluster member registers the address it serves on.
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
@@ -68,16 +81,22 @@ func run(ctx context.Context, cfg config, logs io.Writer) error {
 			PublicIPs:    cfg.publicIPs,
 			LoopbackOnly: cfg.loopbackOnly,
 			BatchWrites:  cfg.batchWrites,
+			NoICETCP:     !cfg.iceTCP,
 		},
-		Meetings: meeting.Config{MaxParticipants: cfg.maxParticipants, LogNames: cfg.logNames, LobbyTimeout: cfg.lobbyTimeout},
+		TURN: relay,
+		Meetings: meeting.Config{MaxParticipants: cfg.maxParticipants, LogNames: cfg.logNames, LobbyTimeout: cfg.lobbyTimeout,
+			RecordRetention: cfg.unusedExpiry},
 		Edge: signaling.Config{
-			PublicURL:        cfg.publicURL,
-			AllowedOrigins:   cfg.allowedOrigins,
-			TrustProxy:       cfg.trustProxy,
-			HSTS:             ts.hsts(),
-			CreatesPerMinute: cfg.createsPerMin,
-			JoinsPerMinute:   cfg.joinsPerMin,
-			Web:              web.Dist(),
+			PublicURL:             cfg.publicURL,
+			AllowedOrigins:        cfg.allowedOrigins,
+			TrustProxy:            cfg.trustProxy,
+			HSTS:                  ts.hsts(),
+			CreatesPerMinute:      cfg.createsPerMin,
+			JoinsPerMinute:        cfg.joinsPerMin,
+			JoinTimeout:           cfg.joinTimeout,
+			MaxConnections:        maxConns,
+			MaxConnectionsPerAddr: cfg.maxConnsPerAddr,
+			Web:                   web.Dist(),
 		},
 		Logger:   log,
 		Registry: reg,
@@ -90,7 +109,9 @@ func run(ctx context.Context, cfg config, logs io.Writer) error {
 	// Close is safe to call twice: here for the early returns, below once drained.
 	defer func() { _ = n.Close() }()
 
-	httpSrv := &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	ln = n.Server.Listener(ln)
+	httpSrv := n.Server.HTTPServer()
+	httpSrv.Handler = n.Handler() // in a cluster, with the proxy to each meeting's node
 	served := make(chan error, 2)
 	redirect, err := ts.redirect(cfg.tls.httpListen, httpsPort(cfg.publicURL, ln.Addr().(*net.TCPAddr).Port), served, log)
 	if err != nil {
@@ -108,7 +129,13 @@ func run(ctx context.Context, cfg config, logs io.Writer) error {
 	logURLs(log, openURLs(ts.scheme(), ln.Addr().(*net.TCPAddr), cfg.publicURL, cfg.tls.acmeDomains, lan))
 	// The ready line comes last: whoever waits for it (a script, a test) has every startup line.
 	ready := []any{"listen", ln.Addr().String(), "scheme", ts.scheme(), "udp_port", n.SFU.UDPPort(),
-		"loopback_only", cfg.loopbackOnly}
+		"ice_tcp", cfg.iceTCP, "loopback_only", cfg.loopbackOnly}
+	if n.Relay != nil {
+		ready = append(ready, "turn_port", n.Relay.Port(), "turn_external_ip", n.Relay.ExternalIP().String())
+		if p := n.Relay.TLSPort(); p != 0 {
+			ready = append(ready, "turn_tls_port", p)
+		}
+	}
 	if n.Cluster != nil {
 		ready = append(ready, "node_id", n.Cluster.ID(), "node_url", clusterCfg.NodeURL)
 	}

@@ -186,7 +186,9 @@ func (t *tlsSetup) redirect(addr string, httpsPort int, served chan<- error, log
 	if t.acme != nil {
 		h = t.acme.HTTPHandler(h)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	// Redirects answer at once: tight timeouts, so idle or slow clients hold nothing here.
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 10 * time.Second, IdleTimeout: 30 * time.Second, MaxHeaderBytes: 32 << 10}
 	log.Info("plain http redirects to https", "listen", ln.Addr().String(), "acme_http01", t.acme != nil)
 	go func() {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {

@@ -1,6 +1,7 @@
 // Package node assembles one Parley node: the media plane (sfu), the meeting service (meeting),
 // the adapter through which the domain acts on the media (media.go, the only code that knows
-// both), the edge (signaling) and the metrics registry they share.
+// both), the TURN relay in front of the media port (turnrelay), the edge (signaling) and the
+// metrics registry they share.
 //
 // It is the one place that wires these together: the server binary, the end-to-end tests of
 // signaling and client, and the load generator's tests all start a node through it (package
@@ -15,12 +16,15 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/parleyhq/parley/cluster"
+	"github.com/parleyhq/parley/internal/lograte"
+	"github.com/parleyhq/parley/internal/turnrelay"
 	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/sfu"
 	"github.com/parleyhq/parley/signaling"
@@ -38,6 +42,10 @@ type Config struct {
 	// Edge configures signaling: public URL, origins, rate limits, web client. Its Registry and
 	// Logger are set by New.
 	Edge signaling.Config
+	// TURN, when set, runs the TURN relay (package turnrelay) beside the media port and hands
+	// its credentials out in joined.iceServers. Its media addresses and Logger are set by New;
+	// on a loopback-only node it listens on 127.0.0.1 unless told otherwise.
+	TURN *turnrelay.Config
 	// Logger receives every component's logs, tagged with "component"; nil discards them.
 	Logger *slog.Logger
 	// Registry receives every component's metrics and is served at /metrics; nil makes one.
@@ -51,6 +59,7 @@ type Config struct {
 // Node is one running node.
 type Node struct {
 	SFU      *sfu.SFU
+	Relay    *turnrelay.Relay // nil without Config.TURN
 	Meetings *meeting.Service
 	Server   *signaling.Server
 	Registry *prometheus.Registry
@@ -69,22 +78,46 @@ func New(cfg Config) (*Node, error) {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
+	// One limiter of repetitive log lines for the node, its counter exported once.
+	repeats := lograte.New(0)
+	if err := reg.Register(repeats.Collector()); err != nil {
+		return nil, fmt.Errorf("register log limiter: %w", err)
+	}
 	mc := cfg.Media
-	mc.Logger, mc.Registerer = log.With("component", "sfu"), reg
+	mc.Logger, mc.Registerer, mc.Repeats = log.With("component", "sfu"), reg, repeats
 	media, err := sfu.New(mc)
 	if err != nil {
 		return nil, fmt.Errorf("start media: %w", err)
 	}
+	var relay *turnrelay.Relay
+	if cfg.TURN != nil {
+		tc := *cfg.TURN
+		tc.MediaLocal, tc.MediaAnnounced = media.MediaAddrs()
+		tc.Logger = log.With("component", "turn")
+		if mc.LoopbackOnly && !tc.ListenIP.IsValid() {
+			tc.ListenIP = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+		}
+		if relay, err = turnrelay.New(tc); err != nil {
+			_ = media.Close()
+			return nil, fmt.Errorf("start turn relay: %w", err)
+		}
+	}
 	dc := cfg.Meetings
 	dc.Media, dc.Logger = meetingMedia{media}, log.With("component", "meeting")
 	ec := cfg.Edge
-	ec.Registry, ec.Logger = reg, log.With("component", "signaling")
+	ec.Registry, ec.Logger, ec.Repeats = reg, log.With("component", "signaling"), repeats
+	if relay != nil {
+		ec.ICEServers = relay.ICEServers
+	}
 	var cl *cluster.Cluster
 	if cfg.Cluster != nil {
 		cc := *cfg.Cluster
 		cc.Participants, cc.Logger = media.Participants, log.With("component", "cluster")
 		cl, err = cluster.Join(context.Background(), cc)
 		if err != nil {
+			if relay != nil {
+				_ = relay.Close()
+			}
 			_ = media.Close()
 			return nil, err
 		}
@@ -92,7 +125,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	meetings := meeting.NewService(dc)
 	srv := signaling.New(ec, meetings, media)
-	return &Node{SFU: media, Meetings: meetings, Server: srv, Registry: reg, Cluster: cl}, nil
+	return &Node{SFU: media, Relay: relay, Meetings: meetings, Server: srv, Registry: reg, Cluster: cl}, nil
 }
 
 // Handler serves the web client, the API, the WebSocket and the metrics; in a cluster, the
@@ -110,8 +143,8 @@ func (n *Node) Handler() http.Handler {
 // Drain stops taking meetings and connections and waits for the sessions to end, or ctx.
 func (n *Node) Drain(ctx context.Context) error { return n.Server.Drain(ctx) }
 
-// Close cuts off every session, then closes the media plane; when it returns the node's
-// goroutines have ended.
+// Close cuts off every session, then closes the TURN relay and the media plane; when it returns
+// the node's goroutines have ended.
 func (n *Node) Close() error {
 	n.Server.Close()
 	var errs []error
@@ -119,6 +152,11 @@ func (n *Node) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		errs = append(errs, n.Cluster.Leave(ctx))
 		cancel()
+	}
+	if n.Relay != nil {
+		if err := n.Relay.Close(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if err := n.SFU.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close media: %w", err))

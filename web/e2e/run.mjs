@@ -31,6 +31,7 @@ if (!existsSync(join(webDir, 'dist', 'index.html'))) {
 for (const [bin, pkg] of [
   ['/usr/bin/chromium', 'chromium'],
   ['/usr/bin/firefox-esr', 'firefox-esr'],
+  ['/usr/sbin/nft', 'nftables'],
 ]) {
   if (!existsSync(bin)) {
     console.error(`e2e: ${bin} is missing; install it with: apt-get update && apt-get install -y ${pkg} (or make browsers)`);

@@ -25,16 +25,19 @@ type Server struct {
 	URL string
 }
 
-// Start runs a node until t ends. The defaults suit tests: loopback-only media on a free UDP
-// port, logs discarded (PARLEY_TEST_LOG=debug, info, warn or error sends them to stderr from
-// that level, to look into a failure), and rate limits on creating and joining meetings high
-// enough that a test's many joins from 127.0.0.1 are not refused. Each tweak may change the
-// configuration before the node starts.
+// Start runs a node until t ends, served as the binary serves it (the edge's HTTPServer on its
+// Listener, with their timeouts and connection caps). The defaults suit tests: loopback-only
+// media on a free UDP port, logs discarded (PARLEY_TEST_LOG=debug, info, warn or error sends
+// them to stderr from that level, to look into a failure), and rate limits on creating and
+// joining meetings and the cap on connections per address high enough that a test's many joins
+// from 127.0.0.1 are not refused. Each tweak may change the configuration before the node
+// starts.
 func Start(t testing.TB, tweak ...func(*node.Config)) *Server {
 	t.Helper()
 	cfg := node.Config{Logger: testLogger()}
 	cfg.Media.LoopbackOnly = true
 	cfg.Edge.CreatesPerMinute, cfg.Edge.JoinsPerMinute = 1000, 1000
+	cfg.Edge.MaxConnectionsPerAddr = 5000
 	for _, f := range tweak {
 		f(&cfg)
 	}
@@ -42,7 +45,10 @@ func Start(t testing.TB, tweak ...func(*node.Config)) *Server {
 	if err != nil {
 		t.Fatalf("start node: %v", err)
 	}
-	hs := httptest.NewServer(n.Handler())
+	hs := httptest.NewUnstartedServer(n.Handler())
+	hs.Listener = n.Server.Listener(hs.Listener)
+	hs.Config = n.Server.HTTPServer()
+	hs.Start()
 	t.Cleanup(func() {
 		n.Server.Close() // first: the sessions' hijacked connections are not httptest's to close
 		hs.Close()
