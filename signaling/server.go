@@ -40,6 +40,9 @@ type Config struct {
 	// CreatesPerMinute and JoinsPerMinute limit each client address (defaults 10 and 60).
 	CreatesPerMinute int
 	JoinsPerMinute   int
+	// MeetingJoinsPerMinute limits the joins into one meeting, from all addresses together
+	// (default 120, in bursts of as many); joins with a hostKey or a resume token do not count.
+	MeetingJoinsPerMinute int
 	// MessagesPerSecond and MessageBurst limit each connection's requests (defaults 50 and
 	// 200): a flood gets rate_limited errors instead of costing the meeting.
 	MessagesPerSecond float64
@@ -93,6 +96,9 @@ func (c *Config) defaults() {
 	}
 	if c.JoinsPerMinute == 0 {
 		c.JoinsPerMinute = 60
+	}
+	if c.MeetingJoinsPerMinute == 0 {
+		c.MeetingJoinsPerMinute = 120
 	}
 	if c.MessagesPerSecond == 0 {
 		c.MessagesPerSecond = 50
@@ -154,9 +160,11 @@ type Server struct {
 	metrics     *metrics
 	createLimit *limiter
 	joinLimit   *limiter
-	limits      *limits
-	budgets     *budgets
-	draining    atomic.Bool
+	// meetingJoinLimit is per meeting id, whoever joins.
+	meetingJoinLimit *limiter
+	limits           *limits
+	budgets          *budgets
+	draining         atomic.Bool
 
 	mu       sync.Mutex
 	sessions map[*session]struct{}
@@ -170,17 +178,18 @@ func New(cfg Config, meetings *meeting.Service, media *sfu.SFU) *Server {
 	cfg.defaults()
 	ctx, stop := context.WithCancel(context.Background())
 	s := &Server{
-		cfg:         cfg,
-		meetings:    meetings,
-		media:       media,
-		metrics:     newMetrics(cfg.Registry),
-		createLimit: newLimiter(cfg.CreatesPerMinute),
-		joinLimit:   newLimiter(cfg.JoinsPerMinute),
-		limits:      newLimits(cfg),
-		budgets:     newBudgets(cfg),
-		sessions:    make(map[*session]struct{}),
-		baseCtx:     ctx,
-		stop:        stop,
+		cfg:              cfg,
+		meetings:         meetings,
+		media:            media,
+		metrics:          newMetrics(cfg.Registry),
+		createLimit:      newLimiter(cfg.CreatesPerMinute),
+		joinLimit:        newLimiter(cfg.JoinsPerMinute),
+		meetingJoinLimit: newLimiter(cfg.MeetingJoinsPerMinute),
+		limits:           newLimits(cfg),
+		budgets:          newBudgets(cfg),
+		sessions:         make(map[*session]struct{}),
+		baseCtx:          ctx,
+		stop:             stop,
 	}
 	s.metrics.gauges(cfg.Registry, s.sessionCount, func() float64 { return float64(meetings.LiveMeetings()) })
 	s.echo = s.routes()

@@ -207,11 +207,15 @@ func (s *session) teardown() {
 	member, peer := s.member, s.peer
 	s.ended = true
 	s.mu.Unlock()
+	seatLives := false
 	if member != nil {
-		member.Disconnect()
+		// With a resume grace the participant stays for a while, its media too (resume.go).
+		seatLives = member.Disconnect()
 	}
 	if peer != nil {
-		peer.Close()
+		if !seatLives {
+			peer.Close()
+		}
 		s.srv.metrics.participants.Dec()
 	}
 	s.out.push(outMessage{closeAfter: true})

@@ -85,7 +85,7 @@ func run(ctx context.Context, cfg config, logs io.Writer) error {
 		},
 		TURN: relay,
 		Meetings: meeting.Config{MaxParticipants: cfg.maxParticipants, LogNames: cfg.logNames, LobbyTimeout: cfg.lobbyTimeout,
-			RecordRetention: cfg.unusedExpiry},
+			RecordRetention: cfg.unusedExpiry, ResumeGrace: cfg.resumeGrace, BanAddresses: cfg.banAddresses},
 		Edge: signaling.Config{
 			PublicURL:             cfg.publicURL,
 			AllowedOrigins:        cfg.allowedOrigins,
@@ -93,6 +93,7 @@ func run(ctx context.Context, cfg config, logs io.Writer) error {
 			HSTS:                  ts.hsts(),
 			CreatesPerMinute:      cfg.createsPerMin,
 			JoinsPerMinute:        cfg.joinsPerMin,
+			MeetingJoinsPerMinute: cfg.meetingJoinsMin,
 			JoinTimeout:           cfg.joinTimeout,
 			MaxConnections:        maxConns,
 			MaxConnectionsPerAddr: cfg.maxConnsPerAddr,

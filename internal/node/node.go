@@ -36,7 +36,8 @@ type Config struct {
 	// Media configures the sfu: UDP port, public addresses, loopback only, batched writes. Its
 	// Logger and Registerer are set by New.
 	Media sfu.Config
-	// Meetings configures the domain: meeting size, idle timeout, clock, Store (nil keeps
+	// Meetings configures the domain: meeting size, idle timeout, resume grace (zero: no
+	// resume; the binary's default is meeting.DefaultResumeGrace), clock, Store (nil keeps
 	// meetings in this process's memory). Its Media and Logger are set by New.
 	Meetings meeting.Config
 	// Edge configures signaling: public URL, origins, rate limits, web client. Its Registry and
