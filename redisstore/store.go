@@ -15,6 +15,7 @@ package redisstore
 import (
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -87,7 +88,9 @@ end
 return cur`)
 
 func fields(r meeting.Record) []any {
+	banned, _ := json.Marshal(r.BannedBrowsers) // a list of strings always encodes
 	return []any{
+		"bannedBrowsers", string(banned),
 		"hostKeyHash", hex.EncodeToString(r.HostKeyHash[:]),
 		"hostName", r.HostName,
 		"createdAt", strconv.FormatInt(r.CreatedAt.UnixMilli(), 10),
@@ -155,6 +158,11 @@ func parse(id string, h map[string]string) (meeting.Record, error) {
 		return meeting.Record{}, fmt.Errorf("meeting %s in redis: bad createdAt: %w", id, err)
 	}
 	r.CreatedAt = time.UnixMilli(ms)
+	if b := h["bannedBrowsers"]; b != "" && b != "null" {
+		if err := json.Unmarshal([]byte(b), &r.BannedBrowsers); err != nil {
+			return meeting.Record{}, fmt.Errorf("meeting %s in redis: bad bannedBrowsers: %w", id, err)
+		}
+	}
 	if r.State != wire.StateOpen && r.State != wire.StateEnded {
 		return meeting.Record{}, fmt.Errorf("meeting %s in redis: bad state %q", id, r.State)
 	}
@@ -176,6 +184,20 @@ func (s *Store) Update(ctx context.Context, r meeting.Record) error {
 		if err := s.rdb.SRem(ctx, openSet, r.ID).Err(); err != nil {
 			return unavailable("count ended meeting in redis", err)
 		}
+	}
+	return nil
+}
+
+// Delete implements meeting.RecordDeleter: the record of an ended meeting whose audit log has
+// gone. (Ended records also expire by themselves after EndedTTL.)
+func (s *Store) Delete(ctx context.Context, id string) error {
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, Key(id))
+		p.SRem(ctx, openSet, id)
+		return nil
+	})
+	if err != nil {
+		return unavailable("delete meeting from redis", err)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +18,12 @@ import (
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// The Redis store is a meeting.Store that also deletes records.
+var (
+	_ meeting.Store         = (*redisstore.Store)(nil)
+	_ meeting.RecordDeleter = (*redisstore.Store)(nil)
+)
 
 func client(t *testing.T, srv *redistest.Server) redis.UniversalClient {
 	t.Helper()
@@ -52,7 +59,7 @@ func TestRecordRoundTrip(t *testing.T) {
 		t.Fatal("Create overwrote an existing meeting")
 	}
 	got, err := s.Get(ctx, "m1")
-	if err != nil || got != rec {
+	if err != nil || !reflect.DeepEqual(got, rec) {
 		t.Fatalf("Get = %+v, %v; want %+v", got, err, rec)
 	}
 	// The key itself is nowhere in Redis: only its hash.
@@ -73,10 +80,11 @@ func TestRecordRoundTrip(t *testing.T) {
 	}
 
 	rec.Locked, rec.Lobby, rec.ChatDisabled = true, true, true
+	rec.BannedBrowsers = []string{meeting.BrowserHash("b1"), meeting.BrowserHash("b2")}
 	if err := s.Update(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.Get(ctx, "m1"); got != rec {
+	if got, _ := s.Get(ctx, "m1"); !reflect.DeepEqual(got, rec) {
 		t.Fatalf("after Update: %+v, want %+v", got, rec)
 	}
 	if owner, _ := s.Owner(ctx, "m1"); owner != "node-a" {
@@ -100,6 +108,12 @@ func TestRecordRoundTrip(t *testing.T) {
 	}
 	if got, _ := s.Get(ctx, "m1"); got.State != wire.StateEnded {
 		t.Fatalf("an update reopened an ended meeting: %+v", got)
+	}
+	if err := s.Delete(ctx, "m1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, "m1"); meeting.CodeOf(err) != wire.CodeNotFound {
+		t.Fatalf("Get after Delete: %v, want not_found", err)
 	}
 }
 
