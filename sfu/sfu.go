@@ -260,6 +260,9 @@ func (s *SFU) room(id string, create bool) *room {
 }
 
 // population counts rooms and live peers for Stats.
+// Participants is how many participants the sfu serves now (a node's load in a cluster).
+func (s *SFU) Participants() int { return int(s.livePeers.Load()) }
+
 func (s *SFU) population() (rooms, peers int) {
 	s.mu.Lock()
 	rooms = len(s.rooms)
