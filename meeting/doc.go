@@ -5,9 +5,11 @@
 // order, name validation, the host's powers (mute all, mute one, allow unmute, timers, kick, lock,
 // end) and the events each change sends to whom. Version 1.1's chat (chat.go: text rules, private
 // routing, history, per-participant rate), raised hands (hands.go), the lobby that holds joins
-// for the host's decision (lobby.go), the audit log (audit.go), and screen sharing with the
-// active speakers (screen.go: each participant's screen gates, the host's stop and setting, what
-// a publisher offer may send, the speakers list the media server reports) are each in a file of
+// for the host's decision (lobby.go), the audit log (audit.go), resume after a dropped
+// connection (resume.go: tokens, the grace period, reconnecting), the host's decisions that
+// stick to a browser (decisions.go: mute, removal, ban) and screen sharing with the active
+// speakers (screen.go: each participant's screen gates, the host's stop and setting, what a
+// publisher offer may send, the speakers list the media server reports) are each in a file of
 // their own; their state sits behind small types (chatLog, lobby, auditLog) so that it can move to
 // shared storage. The audit log is written in one place for requests (Member.Do, host requests
 // that were carried out) and where joins and leaves happen; it lives in the Service, beyond a

@@ -289,7 +289,7 @@ func TestLeaveAndDisconnect(t *testing.T) {
 		reason wire.LeaveReason
 	}{
 		{"leave", (*meeting.Member).Leave, wire.ReasonLeft},
-		{"disconnect", (*meeting.Member).Disconnect, wire.ReasonDisconnected},
+		{"disconnect", func(m *meeting.Member) { m.Disconnect() }, wire.ReasonDisconnected},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newEnv(t).room(2)

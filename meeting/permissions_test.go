@@ -1,6 +1,7 @@
 package meeting_test
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 
@@ -157,7 +158,7 @@ func TestParticipantCannotUseHostPowers(t *testing.T) {
 				if after := r.snapshot(); !equalSnapshots(snap, after) {
 					t.Fatalf("%s %+v by %s changed the meeting:\n%+v\n%+v", kind, req, caller.name, snap, after)
 				}
-				if after := r.record(); after != rec {
+				if after := r.record(); !reflect.DeepEqual(after, rec) {
 					t.Fatalf("%s %+v changed the record", kind, req)
 				}
 				if r.clock.Pending() != pendingTimers {

@@ -55,7 +55,7 @@ var requests = map[RequestKind]requestSpec{
 	})},
 	wire.TypeCancelTimer: {onlyHost, "cancel the timer", from(func(*wire.CancelTimer) Request { return CancelTimer{} })},
 	wire.TypeKick: {onlyHost, "remove participants", from(func(m *wire.Kick) Request {
-		return Kick{ParticipantID: *m.ParticipantID}
+		return Kick{ParticipantID: *m.ParticipantID, Ban: m.Ban != nil && *m.Ban}
 	})},
 	wire.TypeSetLocked: {onlyHost, "lock or unlock the meeting", from(func(m *wire.SetLocked) Request {
 		return SetLocked{Locked: *m.Locked}

@@ -9,6 +9,9 @@
 // meetings or the wire protocol: it imports neither meeting nor signaling, and reaches clients only
 // through the Signal callback given to Join.
 //
+// A peer outlives its participant's signaling connection when asked (resume.go): Resume hands
+// it to a new one, which gets a subscriber offer; RestartICE makes that offer restart ICE.
+//
 // What a publisher may send (source.go, admission.go, arrival.go): exactly what its last offer
 // declares, one track per sending section, each carrying a Source (microphone, camera, screen,
 // screenAudio: named by the offer, or the default microphone and camera), video on up to three

@@ -35,6 +35,8 @@ var handlers = map[string]handlerFunc{
 	wire.TypeLeave:     handleLeave,
 	// setVideoQuality is about the sender's own subscriber connection (quality.go).
 	wire.TypeSetVideoQuality: handleSetVideoQuality,
+	// iceRestart is about the sender's own subscriber connection (resume.go).
+	wire.TypeIceRestart: handleIceRestart,
 }
 
 func handlerOf(typ string) handlerFunc {

@@ -12,7 +12,7 @@ import (
 // checks that each event decodes back to itself and that an EventMessage is the event's message.
 func TestWireShapes(t *testing.T) {
 	p := wire.Participant{ID: "p1", Name: "Ada", Role: wire.RoleHost, AudioMuted: true, VideoMuted: false, MutedByHost: true, CanUnmute: false}
-	const pJSON = `{"participantId":"p1","name":"Ada","role":"host","audioMuted":true,"videoMuted":false,"mutedByHost":true,"canUnmute":false,"handRaised":false,"screenSharing":false}`
+	const pJSON = `{"participantId":"p1","name":"Ada","role":"host","audioMuted":true,"videoMuted":false,"mutedByHost":true,"canUnmute":false,"handRaised":false,"reconnecting":false,"screenSharing":false}`
 	tests := []struct {
 		ev       wire.Event
 		typ      string

@@ -70,6 +70,9 @@ type Participant struct {
 	// HandRaisedAt is this server's addition: when the hand went up (Unix milliseconds),
 	// omitted while it is down, so that every client lists raised hands in the order raised.
 	HandRaisedAt int64 `json:"handRaisedAt,omitempty"`
+	// Reconnecting is true while the participant's connection is gone and the server waits for
+	// it to resume (PROTOCOL.md 1.1, "Staying connected").
+	Reconnecting bool `json:"reconnecting"`
 	// ScreenSharing is true while the participant publishes a screen that the server forwards.
 	ScreenSharing bool `json:"screenSharing"`
 }

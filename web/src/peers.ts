@@ -1,8 +1,9 @@
 // The two peer connections of a joined session (PROTOCOL.md, "Media"): the publisher sends the
 // own microphone and camera, and a screen share when there is one, naming each section's source
 // in its offers; the subscriber answers the server's offers and yields everyone else's streams,
-// their cameras apart from their screens. Both report failure through a callback; when to give up
-// on a connection, rejoin or tear down belongs to the session, not here.
+// their cameras apart from their screens. Both report what happens to them through PeerEvents
+// (connected, stalled for a while, failed); when to restart ICE, give up on a connection, rejoin
+// or tear down belongs to the session, not here.
 
 import type { IceCandidate, IceServer, ProtocolClient, Source } from './protocol';
 import { addCameraTransceiver, setActiveLayers } from './simulcast';
@@ -42,18 +43,49 @@ function candidateJSON(c: RTCIceCandidate): IceCandidate {
   };
 }
 
+/** What a peer connection tells the session. */
+export interface PeerEvents {
+  /** Media flows (the connection reached "connected"). */
+  connected(): void;
+  /** The connection has been "disconnected" for stallMs: worth an ICE restart. */
+  stalled(): void;
+  /** The connection failed for good. */
+  failed(): void;
+}
+
+/** How long a connection may stay "disconnected" before the session restarts ICE. */
+export const stallMs = 3000;
+
 /** A peer connection plus the remote candidates that came before its remote description. */
 class Peer {
   readonly pc: RTCPeerConnection;
   private early: RTCIceCandidateInit[] = [];
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
+  private stallTimer: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(onFailed: () => void, iceServers: readonly IceServer[]) {
+  constructor(events: PeerEvents, iceServers: readonly IceServer[]) {
     this.pc = new RTCPeerConnection(rtcConfig(iceServers));
     this.pc.onconnectionstatechange = () => {
-      if (this.pc.connectionState === 'failed') onFailed();
+      const state = this.pc.connectionState;
+      if (this.stallTimer && state !== 'disconnected') {
+        clearTimeout(this.stallTimer);
+        this.stallTimer = null;
+      }
+      if (state === 'connected') events.connected();
+      else if (state === 'failed') events.failed();
+      else if (state === 'disconnected' && !this.stallTimer) {
+        this.stallTimer = setTimeout(() => {
+          this.stallTimer = null;
+          if (!this.closed && this.pc.connectionState === 'disconnected') events.stalled();
+        }, stallMs);
+      }
     };
+  }
+
+  /** Whether the connection can still carry media (new, connecting, connected or disconnected). */
+  get usable(): boolean {
+    return !this.closed && this.pc.connectionState !== 'failed' && this.pc.connectionState !== 'closed';
   }
 
   get isClosed(): boolean {
@@ -100,6 +132,7 @@ class Peer {
 
   close(): void {
     this.closed = true;
+    if (this.stallTimer) clearTimeout(this.stallTimer);
     this.pc.ontrack = null;
     this.pc.onicecandidate = null;
     this.pc.onconnectionstatechange = null;
@@ -120,10 +153,10 @@ export class Publisher {
   constructor(
     private readonly signaling: Signaling,
     tracks: OwnTracks,
-    onFailed: () => void,
+    events: PeerEvents,
     iceServers: readonly IceServer[] = [],
   ) {
-    this.peer = new Peer(onFailed, iceServers);
+    this.peer = new Peer(events, iceServers);
     // Both transceivers exist even without a device, so that one switched on later needs no
     // new negotiation: replaceTrack is enough.
     const msid = new MediaStream();
@@ -193,14 +226,23 @@ export class Publisher {
     return setActiveLayers(this.videoSender, active);
   }
 
-  /** Offers the tracks to the server and applies its answer, one negotiation at a time. */
-  negotiate(): Promise<void> {
+  /** Whether the connection can still carry media (after a dropped signaling connection). */
+  get usable(): boolean {
+    return this.peer.usable;
+  }
+
+  /**
+   * Offers the tracks to the server and applies its answer, one negotiation at a time: first,
+   * again after a resume or a screen share's change, or with new ICE credentials (iceRestart) when
+   * the network changed.
+   */
+  negotiate(iceRestart = false): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      void this.peer.serial(() => this.offerOnce().then(resolve, reject));
+      void this.peer.serial(() => this.offerOnce(iceRestart).then(resolve, reject));
     });
   }
 
-  private async offerOnce(): Promise<void> {
+  private async offerOnce(iceRestart: boolean): Promise<void> {
     const { pc } = this.peer;
     // Candidates found before the offer went out wait for it: the server would not know them.
     const outgoing: IceCandidate[] = [];
@@ -208,7 +250,7 @@ export class Publisher {
       this.signaling.send({ type: 'candidate', target: 'publisher', candidate });
     };
     this.peer.sendCandidates((c) => outgoing.push(c));
-    const offer = await pc.createOffer();
+    const offer = await pc.createOffer({ iceRestart });
     await pc.setLocalDescription(offer);
     const answer = this.signaling.request({
       type: 'offer',
@@ -288,10 +330,10 @@ export class Subscriber {
   constructor(
     private readonly signaling: Signaling,
     private readonly onStreams: (streams: ReadonlyMap<string, MediaStream>, screens: ReadonlyMap<string, MediaStream>) => void,
-    private readonly onFailed: () => void,
+    private readonly events: PeerEvents,
     iceServers: readonly IceServer[] = [],
   ) {
-    this.peer = new Peer(onFailed, iceServers);
+    this.peer = new Peer(events, iceServers);
     this.peer.sendCandidates((candidate) => signaling.send({ type: 'candidate', target: 'subscriber', candidate }));
     this.peer.pc.ontrack = (ev) => {
       const stream = ev.streams[0];
@@ -335,13 +377,18 @@ export class Subscriber {
         await this.peer.flushCandidates();
       } catch (err) {
         console.warn('subscriber negotiation failed', err);
-        this.onFailed();
+        this.events.failed();
       }
     });
   }
 
   addCandidate(c: IceCandidate): void {
     this.peer.addCandidate(c);
+  }
+
+  /** Whether the connection can still carry media (after a dropped signaling connection). */
+  get usable(): boolean {
+    return this.peer.usable;
   }
 
   /** Forgets a participant who left at once; their tracks go with the server's next offer. */

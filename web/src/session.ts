@@ -1,11 +1,22 @@
 // One person's presence in a meeting: the signaling connection's life (join, refusals, losing the
-// connection and rejoining), the own microphone and camera, the own screen share, and handing the
+// connection and resuming), the own microphone and camera, the own screen share, and handing the
 // server's events on. The peer connections live in peers.ts and speaking detection in
-// speaking.ts; this module decides when they start and end. It reports through callbacks and owns no screen state: the room reducer
-// turns its events into that.
+// speaking.ts; this module decides when they start, restart ICE and end. It reports through
+// callbacks and owns no screen state: the room reducer turns its events into that.
+//
+// Staying connected (PROTOCOL.md 1.1): every joined brings a resume token, kept in session
+// storage. A dropped WebSocket keeps the peer connections (the server keeps the participant for
+// its grace period, media flowing) and comes back with the token as the same participant, on the
+// same peer connections when they still live. A reloaded page has none left and asks for new ones
+// (keepMedia false), still as the same participant. A peer connection "disconnected" for a few
+// seconds, or the browser's network coming back ("online"), restarts ICE. A connection whose
+// media fails starts over with new peer connections, backing off; media that never connects
+// after a few joins means the network blocks it, and the person is told so instead of rejoining
+// forever.
 
 import { acquireCamera, acquireMicrophone } from './media';
-import { Publisher, Subscriber } from './peers';
+import { Publisher, Subscriber, type PeerEvents, type Signaling } from './peers';
+import { browserId, forgetResumeToken, loadResumeToken, saveResumeToken } from './storage';
 import { CameraQualities } from './quality';
 import {
   ProtocolClient,
@@ -34,6 +45,8 @@ export interface SessionCallbacks {
   onSpeaking(ids: ReadonlySet<string>): void;
   /** The server refused the first join; the session is over. */
   onJoinRefused(code: ErrorCode, message: string): void;
+  /** The media never connected, join after join: the network blocks it; the session is over. */
+  onMediaBlocked(): void;
 }
 
 export interface SessionOptions {
@@ -66,6 +79,16 @@ const refusalIsFinal = {
   lobby_timeout: true,
 } satisfies Record<ErrorCode, boolean>;
 
+/** Joins in a row whose media never connected before the session gives up (mediaBlocked). */
+const maxMediaFailures = 3;
+/** The wait before the next join after the n-th join whose media never connected. */
+const mediaBackoffMs = [0, 2000, 6000];
+/**
+ * How long new peer connections may take to connect before they count as failed. A browser with
+ * no usable candidate pair may sit in "checking" for a long time, or for good, without "failed".
+ */
+const mediaConnectMs = 20_000;
+
 function defaultWsUrl(): string {
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
   return `${proto}//${location.host}/ws`;
@@ -93,11 +116,34 @@ export class MeetingSession {
   /** The own screen share's tracks while sharing. */
   private screen: MediaStream | null = null;
   private readonly qualities = new CameraQualities((msg) => this.request(msg));
+  /** The token that resumes this participant (session storage survives a reload). */
+  private resumeToken: string | null;
+  /** Joins in a row whose media never connected, and whether this join's has. */
+  private mediaFailures = 0;
+  private mediaUp = false;
+  private mediaTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly onOnline = () => this.networkChanged();
+  /** What the peer connections send through: always the connection of the moment. */
+  private readonly signaling: Signaling = {
+    send: (msg) => this.client?.send(msg),
+    request: (msg, timeoutMs) =>
+      this.client ? this.client.request(msg, timeoutMs) : Promise.reject(new ProtocolError('closed', 'not connected')),
+  };
+  private readonly peerEvents: PeerEvents = {
+    connected: () => {
+      this.mediaUp = true;
+      this.mediaFailures = 0;
+      this.stopMediaTimer();
+    },
+    stalled: () => this.restartIce(),
+    failed: () => this.mediaFailed(),
+  };
 
   constructor(
     private readonly opts: SessionOptions,
     private readonly cb: SessionCallbacks,
   ) {
+    this.resumeToken = loadResumeToken(opts.meetingId);
     this.audioTrack = opts.media.getAudioTracks()[0] ?? null;
     this.videoTrack = opts.media.getVideoTracks()[0] ?? null;
     this.cameraId = opts.cameraId ?? this.videoTrack?.getSettings().deviceId;
@@ -126,6 +172,7 @@ export class MeetingSession {
 
   start(): void {
     this.cb.onLocalStream(this.localStream());
+    window.addEventListener('online', this.onOnline);
     void this.connect();
     this.ownSpeaking.listen(this.audioTrack);
   }
@@ -281,19 +328,13 @@ export class MeetingSession {
   async leave(): Promise<void> {
     if (this.finished) return;
     this.finished = true;
+    forgetResumeToken(this.opts.meetingId);
     const client = this.client;
     if (client?.isOpen) {
       await client.request({ type: 'leave' }, 2000).catch(() => undefined);
     }
     this.teardown();
     this.cb.dispatch({ type: 'left' });
-  }
-
-  /** Says goodbye without waiting for the answer: the page is going away. */
-  leaveNow(): void {
-    if (this.finished) return;
-    this.client?.send({ type: 'leave' });
-    this.close();
   }
 
   /** Ends everything without telling the server (the room has ended or is being left). */
@@ -308,6 +349,10 @@ export class MeetingSession {
     if (this.finished) return;
     const client = new ProtocolClient(this.opts.wsUrl ?? defaultWsUrl());
     this.client = client;
+    const resumeToken = this.resumeToken;
+    // The peer connections carry on across a dropped WebSocket; a reloaded page has none.
+    const keepMedia = (this.publisher?.usable ?? false) && (this.subscriber?.usable ?? false);
+    const bid = browserId();
     let joined: JoinedMessage;
     try {
       await client.connect();
@@ -318,6 +363,8 @@ export class MeetingSession {
         meetingId: this.opts.meetingId,
         name: this.opts.name,
         ...(this.opts.hostKey ? { hostKey: this.opts.hostKey } : {}),
+        ...(resumeToken ? { resumeToken, keepMedia } : {}),
+        ...(bid ? { browserId: bid } : {}),
       });
     } catch (err) {
       client.close();
@@ -326,6 +373,14 @@ export class MeetingSession {
       // TypeScript keeps its narrowing from the top of this method across the awaits.
       // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
       if (this.finished) return;
+      if (resumeToken && err instanceof ProtocolError && err.code === 'forbidden') {
+        // The grace period is over (or the token was used): join afresh, with new media.
+        this.resumeToken = null;
+        forgetResumeToken(this.opts.meetingId);
+        this.closePeers();
+        void this.connect();
+        return;
+      }
       if (err instanceof ProtocolError && err.code !== 'closed' && refusalIsFinal[err.code]) {
         this.refused(err.code, err.message);
       } else {
@@ -344,33 +399,97 @@ export class MeetingSession {
     this.attempt = 0;
     this.joinedOnce = true;
     this.selfId = joined.participantId;
-    // The subscriber must exist before the next message: the server's offer may follow at once.
-    this.qualities.reset();
-    this.subscriber = new Subscriber(
-      client,
-      (streams, screens) => {
-        this.qualities.streamsChanged(streams);
-        this.cb.onRemoteStreams(streams);
-        this.cb.onRemoteScreens(screens);
-      },
-      () => this.lost(client),
-      joined.iceServers,
-    );
+    if (joined.resumeToken) {
+      this.resumeToken = joined.resumeToken;
+      saveResumeToken(this.opts.meetingId, joined.resumeToken);
+    }
+    const kept = joined.resumed === true && joined.mediaKept === true && this.publisher !== null && this.subscriber !== null;
+    if (!kept) {
+      this.closePeers();
+      this.mediaUp = false;
+      // The subscriber must exist before the next message: the server's offer may follow at once.
+      this.qualities.reset();
+      this.subscriber = new Subscriber(
+        this.signaling,
+        (streams, screens) => {
+          this.qualities.streamsChanged(streams);
+          this.cb.onRemoteStreams(streams);
+          this.cb.onRemoteScreens(screens);
+        },
+        this.peerEvents,
+        joined.iceServers,
+      );
+    }
     this.cb.dispatch({ type: 'joined', msg: joined, now: Date.now() });
 
     this.syncMuteState(client, joined);
     try {
-      this.publisher = new Publisher(
-        client,
-        { audio: this.audioTrack, video: this.videoTrack },
-        () => this.lost(client),
-        joined.iceServers,
-      );
+      // Resumed on the same peer connections: offer again (the server sends a subscriber offer).
+      if (!kept || !this.publisher) {
+        this.publisher = new Publisher(
+          this.signaling,
+          { audio: this.audioTrack, video: this.videoTrack },
+          this.peerEvents,
+          joined.iceServers,
+        );
+        this.stopMediaTimer();
+        this.mediaTimer = setTimeout(() => {
+          this.mediaTimer = null;
+          if (!this.mediaUp) this.mediaFailed();
+        }, mediaConnectMs);
+      }
       await this.publisher.negotiate();
     } catch (err) {
       console.warn('publishing failed', err);
       this.lost(client);
     }
+  }
+
+  /** Restarts ICE on both peer connections: the network changed or stalled. */
+  private restartIce(): void {
+    const client = this.client;
+    if (this.finished || !client?.isOpen) return; // a dropped WebSocket resumes instead
+    this.publisher?.negotiate(true).catch((err: unknown) => console.warn('publisher ICE restart failed', err));
+    client.request({ type: 'iceRestart', target: 'subscriber' }).catch((err: unknown) => console.warn('ICE restart refused', err));
+  }
+
+  /** The browser is online again: restart ICE, or resume at once if the WebSocket went. */
+  private networkChanged(): void {
+    if (this.finished) return;
+    if (this.client) {
+      this.restartIce();
+      return;
+    }
+    if (this.retryTimer) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+      void this.connect();
+    }
+  }
+
+  /**
+   * A peer connection failed: start over with new ones, as the same participant (resume with
+   * keepMedia false). A join whose media never connected counts towards giving up.
+   */
+  private mediaFailed(): void {
+    if (this.finished) return;
+    const neverConnected = !this.mediaUp;
+    this.closePeers();
+    this.mediaUp = false;
+    if (neverConnected) this.mediaFailures++;
+    if (this.mediaFailures >= maxMediaFailures) {
+      this.finished = true;
+      this.client?.send({ type: 'leave' });
+      forgetResumeToken(this.opts.meetingId);
+      this.teardown();
+      this.cb.onMediaBlocked();
+      return;
+    }
+    const client = this.client;
+    this.client = null;
+    client?.close();
+    this.cb.dispatch({ type: 'reconnecting' });
+    this.scheduleRetry(mediaBackoffMs[this.mediaFailures] ?? 0);
   }
 
   /** The server refused a join: the attempt is over. */
@@ -385,18 +504,18 @@ export class MeetingSession {
     this.cb.onJoinRefused(code, message);
   }
 
+  /** The WebSocket went away: resume. The peer connections stay; the server keeps them too. */
   private lost(client: ProtocolClient): void {
     if (this.finished || this.client !== client) return;
     this.client = null;
     client.close();
-    this.closePeers();
     this.cb.dispatch({ type: 'reconnecting' });
     this.scheduleRetry();
   }
 
-  private scheduleRetry(): void {
+  private scheduleRetry(atLeastMs = 0): void {
     if (this.finished || this.retryTimer) return;
-    const delay = Math.min(5000, 500 * 2 ** this.attempt);
+    const delay = Math.max(atLeastMs, Math.min(5000, 500 * 2 ** this.attempt));
     this.attempt++;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
@@ -405,6 +524,7 @@ export class MeetingSession {
   }
 
   private teardown(): void {
+    window.removeEventListener('online', this.onOnline);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     this.ownSpeaking.stop();
@@ -420,7 +540,13 @@ export class MeetingSession {
     });
   }
 
+  private stopMediaTimer(): void {
+    if (this.mediaTimer) clearTimeout(this.mediaTimer);
+    this.mediaTimer = null;
+  }
+
   private closePeers(): void {
+    this.stopMediaTimer();
     this.publisher?.close();
     this.subscriber?.close();
     this.publisher = null;
@@ -495,6 +621,7 @@ export class MeetingSession {
       case 'kicked':
       case 'meetingEnded':
       case 'replaced':
+        if (ev.type !== 'replaced') forgetResumeToken(this.opts.meetingId);
         this.finished = true;
         this.cb.dispatch({ type: 'event', event: ev, now: Date.now() });
         this.teardown();

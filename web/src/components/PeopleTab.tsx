@@ -38,7 +38,8 @@ export function PeopleTab({
   summary: MuteSummary;
   act: (msg: ClientMessage) => void;
   onMuteAll: () => void;
-  onRemove: (p: Participant) => void;
+  /** Removes p; with ban, p's browser may not come back for the meeting's life. */
+  onRemove: (p: Participant, ban: boolean) => void;
 }) {
   const anyHeld = people.some((p) => p.participantId !== selfId && p.mutedByHost && !p.canUnmute);
   const anyHand = people.some((p) => p.handRaised);
@@ -138,7 +139,13 @@ export function PeopleTab({
                 <RowMenu
                   name={name}
                   disabled={!live}
-                  groups={[actions, [{ label: `Remove ${name}`, danger: true, onSelect: () => onRemove(p) }]]}
+                  groups={[
+                    actions,
+                    [
+                      { label: `Remove ${name}`, danger: true, onSelect: () => onRemove(p, false) },
+                      { label: `Remove ${name} and don't let back in`, danger: true, onSelect: () => onRemove(p, true) },
+                    ],
+                  ]}
                 />
               )}
             </li>

@@ -92,7 +92,7 @@ type Dialog =
   | { kind: 'muteAll' }
   | { kind: 'settings' }
   | { kind: 'log' }
-  | { kind: 'remove'; who: Participant; name: string };
+  | { kind: 'remove'; who: Participant; name: string; ban: boolean };
 
 function loadHideSelf(): boolean {
   try {
@@ -107,10 +107,13 @@ export function Room({
   entry,
   onFinished,
   onJoinRefused,
+  onMediaBlocked,
 }: {
   entry: RoomEntry;
   onFinished: (phase: Phase, role: Role) => void;
   onJoinRefused: (code: ErrorCode, message: string) => void;
+  /** The media could not connect after several joins: the room gave up (session.ts). */
+  onMediaBlocked: () => void;
 }) {
   const [state, dispatch] = useReducer(roomReducer, entry.name, initialRoomState);
   const [remote, setRemote] = useState<ReadonlyMap<string, MediaStream>>(new Map());
@@ -149,6 +152,7 @@ export function Room({
 
   // The session keeps its callbacks for its whole life; this one reaches the props of the moment.
   const refused = useEffectEvent(onJoinRefused);
+  const mediaBlocked = useEffectEvent(onMediaBlocked);
 
   useEffect(() => {
     const s = new MeetingSession(
@@ -169,14 +173,14 @@ export function Room({
         onLocalScreen: setLocalScreen,
         onSpeaking: setSpeaking,
         onJoinRefused: (code, message) => refused(code, message),
+        onMediaBlocked: () => mediaBlocked(),
       },
     );
     session.current = s;
     s.start();
-    const bye = () => s.leaveNow();
-    window.addEventListener('pagehide', bye);
+    // No leave when the page goes away: a reload resumes the same participant with the token in
+    // session storage; a closed tab leaves once the server's resume grace is over.
     return () => {
-      window.removeEventListener('pagehide', bye);
       void s.leave();
       s.close();
     };
@@ -361,9 +365,9 @@ export function Room({
     switched.catch((err: unknown) => setDeviceError(deviceErrorText(kind === 'audioinput' ? 'Microphone' : 'Camera', err)));
   }
 
-  function removeConfirmed(who: Participant, name: string) {
+  function removeConfirmed(who: Participant, name: string, ban: boolean) {
     setDialog(null);
-    void act({ type: 'kick', participantId: who.participantId }).then((ok) => {
+    void act({ type: 'kick', participantId: who.participantId, ...(ban ? { ban } : {}) }).then((ok) => {
       if (ok && !state.meeting?.locked) setLockOffer(name);
     });
   }
@@ -418,7 +422,7 @@ export function Room({
           summary={isHost ? muteSummary(state.others) : null}
           act={send}
           onMuteAll={() => setDialog({ kind: 'muteAll' })}
-          onRemove={(who) => setDialog({ kind: 'remove', who, name: names.get(who.participantId) ?? who.name })}
+          onRemove={(who, ban) => setDialog({ kind: 'remove', who, name: names.get(who.participantId) ?? who.name, ban })}
         />
       ),
     },
@@ -765,10 +769,16 @@ export function Room({
       )}
       {dialog?.kind === 'remove' && (
         <ConfirmDialog
-          title={`Remove ${dialog.name}?`}
-          text={`${dialog.name} will leave the meeting at once and be told that the host removed them.`}
-          confirmLabel="Remove"
-          onConfirm={() => removeConfirmed(dialog.who, dialog.name)}
+          title={dialog.ban ? `Remove ${dialog.name} and don't let them back in?` : `Remove ${dialog.name}?`}
+          text={
+            dialog.ban
+              ? `${dialog.name} will leave the meeting at once and be told that the host removed them. ` +
+                'This browser cannot join this meeting again.'
+              : `${dialog.name} will leave the meeting at once and be told that the host removed them. ` +
+                'If they try to join again from this browser, they wait for you to let them in.'
+          }
+          confirmLabel={dialog.ban ? "Remove and don't let back in" : 'Remove'}
+          onConfirm={() => removeConfirmed(dialog.who, dialog.name, dialog.ban)}
           onCancel={() => setDialog(null)}
         />
       )}
