@@ -6,7 +6,18 @@
 // follows the one guest whose fake microphone is on.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { button, eventually, joinAs, newPerson, openTab, region, serverAndBrowser, startMeeting, tileId } from './harness.mjs';
+import {
+  button,
+  eventually,
+  expectAccessible,
+  joinAs,
+  newPerson,
+  openTab,
+  region,
+  serverAndBrowser,
+  startMeeting,
+  tileId,
+} from './harness.mjs';
 
 /** Whether the page shows a playing video inside the region named name. */
 function regionVideoPlaying(page, name) {
@@ -58,6 +69,7 @@ describe('screen share and active speakers', () => {
       err.message += `\nactiveSpeakers at Bob: ${JSON.stringify(await bob.page.evaluate(() => window.__testSpeakers))}, Grace is ${graceId}`;
       throw err;
     });
+    await expectAccessible(bob.page, 'the meeting in speaker view');
     // The participants list says who speaks.
     await openTab(bob.page, 'Participants');
     await eventually(
@@ -85,9 +97,12 @@ describe('screen share and active speakers', () => {
       tile: Math.max(...[...document.querySelectorAll('section.tile')].map((t) => t.getBoundingClientRect().width)),
     }));
     assert.ok(sizes.screen > sizes.tile, `the shared screen (${sizes.screen}px) is larger than the tiles (${sizes.tile}px)`);
+    await expectAccessible(bob.page, "the meeting with Grace's screen");
+    await expectAccessible(grace.page, 'the meeting while sharing a screen');
 
     // The host stops it from the host controls: it disappears everywhere.
     await openTab(ada.page, 'Host controls');
+    await expectAccessible(ada.page, 'the host controls with a screen share to stop');
     await button(ada.page, "Stop Grace's screen share").click();
     for (const viewer of [ada, bob]) {
       await region(viewer.page, "Grace's screen").waitFor({ state: 'hidden' });
