@@ -21,7 +21,9 @@ import (
 // accepting streams while closing (pion/webrtc's undeclaredRTPMediaProcessor returns when the
 // SRTCP session closed first; pion/srtp's decrypt then sends on newStream with no receiver): a
 // goroutine of Pion's, after our Close returned, that this code cannot reach.
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/pion/srtp/v3.(*SessionSRTP).decrypt")) }
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/pion/srtp/v3.(*SessionSRTP).decrypt"))
+}
 
 var loopbackIP = netip.AddrFrom4([4]byte{127, 0, 0, 1})
 
