@@ -23,6 +23,7 @@ import {
   startMeeting,
   tileId,
   waitVideoPlaying,
+  watchEvents,
 } from './harness.mjs';
 
 // Refuses the camera as a browser does when the person says no (microphone still allowed).
@@ -50,33 +51,6 @@ const framelessCamera = () => {
     return new MediaStream([...audio.getTracks(), video]);
   };
 };
-
-/**
- * Records the participantJoined and participantLeft events the page's WebSocket receives;
- * since() returns those after the previous call, as "type participantId" strings.
- */
-function watchEvents(page) {
-  const seen = [];
-  let from = 0;
-  page.on('websocket', (ws) =>
-    ws.on('framereceived', ({ payload }) => {
-      try {
-        const m = JSON.parse(String(payload));
-        if (m.type === 'participantJoined') seen.push(`${m.type} ${m.participant.participantId}`);
-        if (m.type === 'participantLeft') seen.push(`${m.type} ${m.participantId}`);
-      } catch {
-        // not JSON: nothing of ours
-      }
-    }),
-  );
-  return {
-    since() {
-      const out = seen.slice(from);
-      from = seen.length;
-      return out;
-    },
-  };
-}
 
 // A network that lets the signaling through but no media: the server's candidates point at a
 // closed port and the browser's own are never told, so no ICE check ever gets an answer.
