@@ -259,6 +259,49 @@ describe('the client when things go wrong', { timeout: 480_000 }, () => {
     }
   });
 
+  it('the network coming back ("online") restarts ICE on both peer connections, and the media carries on', async () => {
+    const host = await newPerson(env.browser, { name: 'ada' });
+    const guest = await newPerson(env.browser, { name: 'guest' });
+    const ufrags = (page) =>
+      page.evaluate(() =>
+        window.__testPeerConnections
+          .filter((pc) => pc.connectionState !== 'closed' && pc.remoteDescription)
+          .map((pc) => [pc.localDescription.sdp, pc.remoteDescription.sdp].map((sdp) => /a=ice-ufrag:(\S+)/.exec(sdp)?.[1]).join('/')),
+      );
+    try {
+      const url = await startMeeting(env.server, host, 'Ada');
+      await joinAs(guest, url, 'Grace');
+      const grace = await tileId(host.page, 'Grace');
+      const ada = await tileId(guest.page, 'Ada');
+      await waitVideoPlaying(host.page, grace);
+      await waitVideoPlaying(guest.page, ada);
+      const before = await ufrags(guest.page);
+      assert.equal(before.length, 2, `the guest's peer connections: ${before}`);
+
+      await guest.page.evaluate(() => window.dispatchEvent(new Event('online')));
+      // New credentials on both sides of both connections: the publisher's by the guest's offer,
+      // the subscriber's by the server's offer that iceRestart asked for.
+      await eventually(
+        async () => {
+          const now = await ufrags(guest.page);
+          return now.length === 2 && now.every((pair, i) => pair.split('/').every((u, j) => u !== before[i].split('/')[j]));
+        },
+        { what: 'new ICE credentials on both connections' },
+      );
+      assert.equal(await guest.page.evaluate(() => window.__testSent.iceRestart), 1);
+      const seen = await inboundPackets(host.page, grace);
+      const got = await inboundPackets(guest.page, ada);
+      await eventually(
+        async () =>
+          (await inboundPackets(host.page, grace)).video > seen.video + 50 && (await inboundPackets(guest.page, ada)).video > got.video + 50,
+        { what: 'video both ways after the restart' },
+      );
+    } finally {
+      await host.context.close();
+      await guest.context.close();
+    }
+  });
+
   it('a host mute survives leaving and joining again from the same browser', async () => {
     const host = await newPerson(env.browser, { name: 'ada' });
     const guest = await newPerson(env.browser, { name: 'guest' });
