@@ -243,7 +243,7 @@ func (s *Server) websocket(c echo.Context) error {
 		return nil
 	}
 	conn.SetReadLimit(wire.MaxClientMessage)
-	sess := &session{srv: s, conn: conn, out: newOutbox(), log: s.cfg.Logger, ip: c.RealIP(), host: s.hostOf(c.Request()),
+	sess := &session{srv: s, conn: conn, out: newOutbox(), log: s.cfg.Logger, ip: c.RealIP(), host: s.requestHost(c.Request()),
 		flood: rate.NewLimiter(rate.Limit(s.cfg.MessagesPerSecond), s.cfg.MessageBurst), bytes: newByteBudget(s.cfg)}
 	if !s.track(sess) {
 		conn.Close(websocket.StatusGoingAway, "the server is shutting down")
@@ -254,9 +254,9 @@ func (s *Server) websocket(c echo.Context) error {
 	return nil
 }
 
-// hostOf is the host name (no port) the client reached the server by: PublicURL's when set, else
+// requestHost is the host name (no port) the client reached the server by: PublicURL's when set, else
 // the request's Host.
-func (s *Server) hostOf(r *http.Request) string {
+func (s *Server) requestHost(r *http.Request) string {
 	host := r.Host
 	if s.cfg.PublicURL != "" {
 		if u, err := url.Parse(s.cfg.PublicURL); err == nil && u.Host != "" {

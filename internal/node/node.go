@@ -101,6 +101,12 @@ func New(cfg Config) (*Node, error) {
 			return nil, fmt.Errorf("start turn relay: %w", err)
 		}
 	}
+	if relay != nil {
+		if err := registerRelay(reg, relay); err != nil {
+			_, _ = relay.Close(), media.Close()
+			return nil, err
+		}
+	}
 	dc := cfg.Meetings
 	dc.Media, dc.Logger = meetingMedia{media}, log.With("component", "meeting")
 	meetings := meeting.NewService(dc)
@@ -131,6 +137,23 @@ func (n *Node) Close() error {
 	}
 	if err := n.SFU.Close(); err != nil {
 		return fmt.Errorf("close media: %w", err)
+	}
+	return nil
+}
+
+// registerRelay exports the TURN relay's counts.
+func registerRelay(reg prometheus.Registerer, r *turnrelay.Relay) error {
+	for _, c := range []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "parley_turn_allocations", Help: "Live allocations on the TURN relay."},
+			func() float64 { return float64(r.Allocations()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parley_turn_auth_failures_total", Help: "TURN requests refused for a wrong, expired or malformed credential."},
+			func() float64 { return float64(r.AuthFailures()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parley_turn_refused_datagrams_total", Help: "Datagrams the TURN relay dropped for going to, or coming from, anything but the media port."},
+			func() float64 { return float64(r.Refused()) }),
+	} {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("register turn metrics: %w", err)
+		}
 	}
 	return nil
 }
