@@ -86,6 +86,8 @@ type Config struct {
 	// Registry receives the edge's metrics and is served at /metrics; nil makes a private one.
 	Registry *prometheus.Registry
 	Logger   *slog.Logger
+	// Cluster makes this node one of several (relay.go); nil is a single node.
+	Cluster Cluster
 }
 
 func (c *Config) defaults() {
@@ -224,6 +226,11 @@ func (s *Server) ready(c echo.Context) error {
 	if s.draining.Load() {
 		return c.String(http.StatusServiceUnavailable, "draining\n")
 	}
+	if s.cfg.Cluster != nil {
+		if err := s.cfg.Cluster.Ready(); err != nil {
+			return c.String(http.StatusServiceUnavailable, "not ready: "+err.Error()+"\n")
+		}
+	}
 	return c.String(http.StatusOK, "ready\n")
 }
 
@@ -243,7 +250,12 @@ func (s *Server) websocket(c echo.Context) error {
 		return nil
 	}
 	conn.SetReadLimit(wire.MaxClientMessage)
-	sess := &session{srv: s, conn: conn, out: newOutbox(), log: s.cfg.Logger, ip: c.RealIP(), host: s.requestHost(c.Request()),
+	ip, host := c.RealIP(), s.requestHost(c.Request())
+	clientIP, clientHost, relayed := s.relayedClient(c.Request())
+	if relayed {
+		ip, host = clientIP, clientHost
+	}
+	sess := &session{srv: s, conn: conn, out: newOutbox(), log: s.cfg.Logger, ip: ip, host: host, relayed: relayed,
 		flood: rate.NewLimiter(rate.Limit(s.cfg.MessagesPerSecond), s.cfg.MessageBurst), bytes: newByteBudget(s.cfg)}
 	if !s.track(sess) {
 		conn.Close(websocket.StatusGoingAway, "the server is shutting down")

@@ -28,6 +28,10 @@ type session struct {
 	// only the read loop uses them.
 	flood *rate.Limiter
 	bytes *rate.Limiter
+	// relayed is a session another node of the cluster relays here: it is served here, never
+	// routed on (relay.go). up is the owner's connection of a session this node relays.
+	relayed bool
+	up      *websocket.Conn
 	// helpers are the session's goroutines besides its writer (the pinger, the peer watcher):
 	// run waits for them, so none outlives the session.
 	helpers sync.WaitGroup
@@ -88,6 +92,13 @@ func (s *session) readLoop(ctx context.Context) string {
 	if typ != websocket.MessageText {
 		s.conn.Close(websocket.StatusUnsupportedData, "binary messages are not accepted")
 		return "binary message"
+	}
+	owner, ok := s.route(ctx, data)
+	if !ok {
+		return "join failed"
+	}
+	if owner != "" {
+		return s.relay(ctx)
 	}
 	if !s.join(ctx, data) {
 		return "join failed"

@@ -39,6 +39,7 @@ type config struct {
 	logFormat       string
 	logNames        bool
 	tls             tlsFlags
+	cluster         clusterFlags
 	turn            turnFlags
 	turnOn          bool // the relay runs: -turn, or its default (turnFlags.check)
 }
@@ -76,6 +77,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json (one JSON object a line)")
 	fs.BoolVar(&c.logNames, "log-names", false, "log participants' names in the join lines (personal data; off: participant ids only)")
 	c.tls.register(fs)
+	c.cluster.register(fs)
 	c.turn.register(fs)
 	fs.IntVar(&c.maxParticipants, "max-participants", 100, "most participants in one meeting, the host included")
 	fs.Var(listFlag{&c.allowedOrigins}, "allowed-origin", "extra origin host pattern allowed to open /ws (repeatable; the server's own host always is)")
@@ -145,6 +147,9 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		return c, fmt.Errorf("-log-format %q: text or json", c.logFormat)
 	}
 	if err := c.tls.check(); err != nil {
+		return c, err
+	}
+	if err := c.cluster.check(); err != nil {
 		return c, err
 	}
 	turnOn, err := c.turn.check(c.publicIPs, c.loopbackOnly)
