@@ -14,6 +14,7 @@ type metrics struct {
 	hostActions     *prometheus.CounterVec
 	refused         *prometheus.CounterVec
 	participants    prometheus.Gauge
+	resumes         *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -34,7 +35,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.participants = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "parley_participants", Help: "Participants connected to a meeting on this node.",
 	})
-	reg.MustRegister(m.meetingsCreated, m.joins, m.hostActions, m.refused, m.participants)
+	m.resumes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_resumes_total",
+		Help: "Joins that resumed a participant (resume token), by whether its peer connections were kept (media: kept) or made anew (new).",
+	}, []string{"media"})
+	reg.MustRegister(m.meetingsCreated, m.joins, m.hostActions, m.refused, m.participants, m.resumes)
 	return m
 }
 
