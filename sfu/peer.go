@@ -378,7 +378,7 @@ func (p *Peer) OfferSources(ctx context.Context, offer string, sources map[strin
 	if err != nil {
 		return "", fmt.Errorf("publisher offer: %w", err)
 	}
-	desc := webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}
+	desc := webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: p.s.filterCandidates(offer)}
 	if err := p.s.dryRunOffer(desc); err != nil {
 		return "", fmt.Errorf("publisher offer: %w", err)
 	}
@@ -504,7 +504,7 @@ func (p *Peer) Answer(answer string) error {
 	if !p.inFlight {
 		return fmt.Errorf("%w: subscriber answer without a pending offer", ErrBadSDP)
 	}
-	if err := setRemote(p.sub, webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+	if err := setRemote(p.sub, webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: p.s.filterCandidates(answer)}); err != nil {
 		if p.isClosed() {
 			return ErrClosed
 		}
@@ -543,8 +543,8 @@ func (p *Peer) AddCandidate(target Target, c webrtc.ICECandidateInit) error {
 	default:
 		return fmt.Errorf("%w: unknown target %q", ErrBadSDP, target)
 	}
-	if c.Candidate == "" {
-		return nil
+	if c.Candidate == "" || !p.s.candidateAllowed(c.Candidate) {
+		return nil // the end of candidates needs nothing; a refused one is dropped (candidates.go)
 	}
 	mu.Lock()
 	defer mu.Unlock()

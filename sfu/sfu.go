@@ -69,6 +69,9 @@ type Config struct {
 	// ResendBytesPerSecond bounds what one subscriber's NACKs can make the server resend, all its
 	// tracks together (default DefaultResendBytesPerSecond; nack.go).
 	ResendBytesPerSecond int
+	// AllowPrivateCandidates lets clients name loopback, private and link-local addresses (and
+	// names) as their ICE candidates; always so with LoopbackOnly (candidates.go).
+	AllowPrivateCandidates bool
 	// Repeats limits and counts the log lines a remote party can provoke per datagram (STUN
 	// without USERNAME, RTCP for unknown SSRCs); nil makes a private one. Its counter is the
 	// caller's to register.
@@ -116,6 +119,8 @@ type SFU struct {
 	maxRefused int             // maxRefusedStreams; tests lower it
 	resendRate int             // Config.ResendBytesPerSecond, defaulted
 	dryRuns    atomic.Int64    // offers tried on a scratch connection (dryRunOffer), for tests
+	// allowPrivate is Config.AllowPrivateCandidates or LoopbackOnly (candidates.go).
+	allowPrivate bool
 
 	mu     sync.Mutex
 	closed bool
@@ -157,7 +162,7 @@ func New(cfg Config) (*SFU, error) {
 	s := &SFU{
 		log: log, logs: lf, mux: mux, port: port, apis: apis, codecs: supportedCodecs(),
 		counters: newCounters(), rooms: map[string]*room{}, writes: writes, maxRefused: maxRefusedStreams,
-		resendRate: cfg.ResendBytesPerSecond,
+		resendRate: cfg.ResendBytesPerSecond, allowPrivate: cfg.AllowPrivateCandidates || cfg.LoopbackOnly,
 	}
 	if s.resendRate <= 0 {
 		s.resendRate = DefaultResendBytesPerSecond

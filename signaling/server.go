@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -147,6 +148,7 @@ type Server struct {
 	createLimit *limiter
 	joinLimit   *limiter
 	limits      *limits
+	public      *url.URL // cfg.PublicURL parsed; nil when unset (origin.go)
 	budgets     *budgets
 	draining    atomic.Bool
 
@@ -173,6 +175,9 @@ func New(cfg Config, meetings *meeting.Service, media *sfu.SFU) *Server {
 		sessions:    make(map[*session]struct{}),
 		baseCtx:     ctx,
 		stop:        stop,
+	}
+	if u, err := url.Parse(cfg.PublicURL); err == nil && cfg.PublicURL != "" && u.Host != "" {
+		s.public = u
 	}
 	s.metrics.gauges(cfg.Registry, s.sessionCount, func() float64 { return float64(meetings.LiveMeetings()) })
 	s.echo = s.routes()
@@ -215,12 +220,17 @@ func (s *Server) websocket(c echo.Context) error {
 	if s.draining.Load() {
 		return writeHTTPError(c, http.StatusServiceUnavailable, wire.CodeUnavailable, "the server is shutting down")
 	}
+	if !s.originAllowed(c.Request()) {
+		s.cfg.Repeats.Log(s.cfg.Logger, slog.LevelDebug, "websocket_refused", "websocket refused: foreign origin", "origin", c.Request().Header.Get("Origin"))
+		return writeHTTPError(c, http.StatusForbidden, wire.CodeForbidden, "this page may not connect here")
+	}
 	release, ok := s.acquireWebSocket(c)
 	if !ok {
 		return nil
 	}
 	defer release()
-	conn, err := websocket.Accept(c.Response(), c.Request(), &websocket.AcceptOptions{OriginPatterns: s.cfg.AllowedOrigins})
+	// The origin was checked above, more strictly than Accept would (scheme, public URL).
+	conn, err := websocket.Accept(c.Response(), c.Request(), &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
 		// Accept has already answered (403 for a foreign origin, 400 for a bad handshake).
 		s.cfg.Repeats.Log(s.cfg.Logger, slog.LevelDebug, "websocket_refused", "websocket refused", "err", err, "origin", c.Request().Header.Get("Origin"))

@@ -32,6 +32,7 @@ type config struct {
 	maxConnsPerAddr int
 	joinTimeout     time.Duration
 	unusedExpiry    time.Duration
+	allowPrivate    bool
 	logFormat       string
 	logNames        bool
 	tls             tlsFlags
@@ -74,6 +75,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.BoolVar(&c.trustProxy, "trust-proxy", false, "take client addresses from X-Forwarded-For (only behind a trusted proxy)")
 	fs.IntVar(&c.createsPerMin, "creates-per-minute", 10, "meetings one client address may create a minute")
 	fs.IntVar(&c.joinsPerMin, "joins-per-minute", 60, "joins one client address may make a minute (raise it for load tests from one address)")
+	fs.BoolVar(&c.allowPrivate, "allow-private-candidates", false, "let clients name loopback, private and link-local addresses as ICE candidates (off: the server sends no checks into its own network; LAN clients connect anyway)")
 	fs.BoolVar(&c.batchWrites, "batch-writes", false, "send media in batches (sendmmsg) from one writer per socket; see docs/benchmarks.md")
 	fs.DurationVar(&c.drainTimeout, "drain-timeout", 10*time.Second, "how long shutdown waits for clients to go")
 	fs.IntVar(&c.maxConns, "max-conns", signaling.DefaultMaxConnections, "most TCP connections the server keeps open (lowered to fit the process's file limit)")
