@@ -37,11 +37,12 @@ web: $(WEB_OUT)
 $(WEB_OUT): web/node_modules/.package-lock.json $(WEB_SRC)
 	npm --prefix web run build
 
-## browsers: Debian's Chromium and Firefox ESR for the end-to-end tests, when missing
+## browsers: Debian's Chromium and Firefox ESR for the end-to-end tests, and nftables (the
+## firewall test blocks UDP with an nft rule), when missing
 browsers:
-	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/firefox-esr ]; then \
-		echo "installing chromium and firefox-esr with apt"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium firefox-esr >/dev/null; \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/firefox-esr ] || [ ! -x /usr/sbin/nft ]; then \
+		echo "installing chromium, firefox-esr and nftables with apt"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium firefox-esr nftables >/dev/null; \
 	fi
 
 ## test: every test: Go (race detector), the web client's unit tests, the browser end-to-end tests.

@@ -28,6 +28,16 @@ type Options struct {
 	HostKey string
 	// Loopback restricts both peer connections to 127.0.0.1 over UDP4 (tests, local load).
 	Loopback bool
+	// RelayOnly makes both peer connections use the TURN relay named in joined.iceServers and
+	// nothing else (ICETransportPolicyRelay), as a client behind a firewall that lets only the
+	// relay through would.
+	RelayOnly bool
+	// TURNTransport keeps only the relay URLs of joined.iceServers over this transport: "udp",
+	// "tcp" or "tls" (turns:); empty keeps them all.
+	TURNTransport string
+	// TCPOnly gathers no UDP candidates (ICE over TCP only), as a client whose network blocks
+	// UDP would; with Loopback, on 127.0.0.1.
+	TCPOnly bool
 	// Logger receives the client's diagnostics; nil discards them.
 	Logger *slog.Logger
 	// Origin is the Origin header of the WebSocket handshake; empty means BaseURL's origin.
@@ -75,6 +85,8 @@ type Client struct {
 	wg     sync.WaitGroup
 
 	joined   wire.Joined
+	iceMu    sync.Mutex
+	ice      []wire.ICEServer // joined.iceServers, set on the read loop (useICEServers)
 	dialedAt time.Time
 	joinedAt time.Time
 	firstPkt atomic.Int64 // Unix nanoseconds
@@ -275,6 +287,10 @@ func (c *Client) dispatch(data []byte, at time.Time) {
 		c.log.Warn("unreadable server message", "err", err, "message", string(data))
 	}
 	m := Message{Type: env.Type, ID: env.ID, Raw: data, At: at}
+	if m.Type == wire.TypeJoined {
+		// Here, on the read loop, before the subscriber offer that follows joined is read.
+		c.useICEServers(data)
+	}
 	if len(m.ID) > 0 && answerTypes[m.Type] {
 		if answer := c.takePending(string(m.ID)); answer != nil {
 			answer(m)

@@ -50,6 +50,9 @@ func (c *Client) newAPI(codecs func(*webrtc.MediaEngine) error) (*webrtc.API, er
 	if c.opts.Loopback {
 		loopback.Configure(&se)
 	}
+	if c.opts.TCPOnly {
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeTCP4})
+	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)), nil
 }
 
@@ -69,7 +72,7 @@ type peer struct {
 }
 
 func newPeer(c *Client, target string, api *webrtc.API) (*peer, error) {
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	pc, err := api.NewPeerConnection(c.rtcConfig(c.iceServers()))
 	if err != nil {
 		return nil, fmt.Errorf("%s peer connection: %w", target, err)
 	}

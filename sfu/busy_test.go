@@ -2,6 +2,9 @@ package sfu
 
 import (
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,6 +20,39 @@ type busyWatch struct {
 	worst  atomic.Int64 // the latest wake-up, in ns
 	stop   chan struct{}
 	wg     sync.WaitGroup
+	// idle and total are the machine's CPU time counters (/proc/stat) when the watch began:
+	// goroutines woken on time do not show a machine whose cores are all taken, where the
+	// server's own queues grow by a few milliseconds, which a delay-based estimator reads as
+	// congestion just the same.
+	idle, total uint64
+}
+
+// busyIdle is the share of the machine's CPU time left idle below which it counts as saturated.
+const busyIdle = 0.10
+
+// cpuTimes reads the machine's idle and total CPU time (in clock ticks) from /proc/stat; ok is
+// false where there is none.
+func cpuTimes() (idle, total uint64, ok bool) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, false
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	fields := strings.Fields(line)
+	if len(fields) < 5 || fields[0] != "cpu" {
+		return 0, 0, false
+	}
+	for i, f := range fields[1:] {
+		v, err := strconv.ParseUint(f, 10, 64)
+		if err != nil {
+			return 0, 0, false
+		}
+		total += v
+		if i == 3 || i == 4 { // idle, iowait
+			idle += v
+		}
+	}
+	return idle, total, true
 }
 
 // busyStall is a wake-up delay that a delay-based estimator reads as queueing (its overuse
@@ -25,6 +61,7 @@ const busyStall = 30 * time.Millisecond
 
 func watchBusy(t *testing.T) *busyWatch {
 	w := &busyWatch{stop: make(chan struct{})}
+	w.idle, w.total, _ = cpuTimes()
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
@@ -63,10 +100,16 @@ func (w *busyWatch) close() {
 	w.wg.Wait()
 }
 
-// busy reports whether the machine stalled the test's goroutines since the watch began, and
-// describes it.
+// busy reports whether the machine stalled the test's goroutines, or had no idle CPU left,
+// since the watch began, and describes it.
 func (w *busyWatch) busy() (bool, string) {
 	n, worst := w.stalls.Load(), time.Duration(w.worst.Load())
-
-	return n > 0, fmt.Sprintf("%d wake-ups later than %v, worst %v", n, busyStall, worst.Round(time.Millisecond))
+	how := fmt.Sprintf("%d wake-ups later than %v, worst %v", n, busyStall, worst.Round(time.Millisecond))
+	saturated := false
+	if idle, total, ok := cpuTimes(); ok && total > w.total {
+		share := float64(idle-w.idle) / float64(total-w.total)
+		saturated = share < busyIdle
+		how += fmt.Sprintf(", CPU idle %.0f%%", 100*share)
+	}
+	return n > 0 || saturated, how
 }

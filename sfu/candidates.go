@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
 )
 
@@ -12,7 +13,34 @@ import (
 // service at 169.254.169.254, a database on the LAN). Such candidates are dropped, trickled or in
 // a description, and counted (Stats.CandidatesRefused), unless Config.AllowPrivateCandidates.
 // Clients on the server's own LAN still connect: their checks reach the server, which answers
-// the address they came from (a peer-reflexive candidate), and the TURN relay remains.
+// the address they came from (a peer-reflexive candidate), and the TURN relay remains: a
+// candidate at the server's own relay (TrustRelay), in its port range when it has one, passes
+// whatever its address.
+
+// relayAddr is the server's own TURN relay, as clients' relay candidates name it.
+type relayAddr struct {
+	ip               netip.Addr
+	portMin, portMax int // 0, 0: any port
+}
+
+// TrustRelay lets clients' candidates at ip (the server's TURN relay, as its relayed addresses
+// show it) through, on ports portMin to portMax (both 0: any port). The node calls it once it
+// has started the relay.
+func (s *SFU) TrustRelay(ip netip.Addr, portMin, portMax int) {
+	s.relay.Store(&relayAddr{ip: ip.Unmap(), portMin: portMin, portMax: portMax})
+}
+
+func (r *relayAddr) has(a netip.Addr, port string) bool {
+	if r == nil || a.Unmap() != r.ip {
+		return false
+	}
+	if r.portMin == 0 && r.portMax == 0 {
+		return true
+	}
+	p, err := strconv.Atoi(port)
+
+	return err == nil && p >= r.portMin && p <= r.portMax
+}
 
 // candidateAllowed reports whether a client's candidate line (with or without "candidate:") may
 // be given to Pion. A line that does not parse is left to Pion to refuse.
@@ -26,6 +54,9 @@ func (s *SFU) candidateAllowed(line string) bool {
 		return true
 	}
 	addr, err := netip.ParseAddr(f[4])
+	if err == nil && s.relay.Load().has(addr, f[5]) {
+		return true
+	}
 	if err != nil || !publicAddr(addr) {
 		s.counters.candidatesRefused.Add(1)
 

@@ -62,6 +62,15 @@ func TestPrivateCandidatesRefused(t *testing.T) {
 		t.Errorf("filtered description:\n%s", got)
 	}
 
+	// The server's own TURN relay on a LAN address: its relayed ports pass, no other port.
+	s.TrustRelay(netip.MustParseAddr("10.0.0.9"), 50000, 50100)
+	if !s.candidateAllowed("candidate:13 1 udp 16777215 10.0.0.9 50010 typ relay raddr 0.0.0.0 rport 0") {
+		t.Error("a candidate at the server's own relay was refused")
+	}
+	if s.candidateAllowed("candidate:14 1 udp 16777215 10.0.0.9 6379 typ relay raddr 0.0.0.0 rport 0") {
+		t.Error("a candidate at the relay's address but outside its ports passed")
+	}
+
 	s.allowPrivate = true
 	if !s.candidateAllowed(refused[2]) {
 		t.Error("a private candidate refused where they are allowed")

@@ -75,20 +75,22 @@ func newMux(cfg Config, lf slogFactory, writes *udpbatch.Stats) (ice.UDPMux, int
 	return mux, port, nil
 }
 
-// newSettingEngine holds what both peer connections of every participant share: the UDP mux,
-// the address rules and the SRTP profile order.
-func newSettingEngine(cfg Config, mux ice.UDPMux, lf logging.LoggerFactory) (webrtc.SettingEngine, error) {
+// newSettingEngine holds what both peer connections of every participant share: the UDP mux and
+// its TCP twin (nil for none), the address rules and the SRTP profile order.
+func newSettingEngine(cfg Config, mux ice.UDPMux, tcpMux ice.TCPMux, lf logging.LoggerFactory) (webrtc.SettingEngine, error) {
 	var se webrtc.SettingEngine
 	se.LoggerFactory = lf
 	se.SetICEUDPMux(mux)
+	if tcpMux != nil {
+		se.SetICETCPMux(tcpMux)
+	}
 	// AES-GCM is several times cheaper per packet than AES-CM + HMAC-SHA1, and every forwarded
 	// packet is encrypted once per subscriber.
 	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
 	if cfg.LoopbackOnly {
 		loopback.Configure(&se)
-	} else {
-		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
 	}
+	se.SetNetworkTypes(iceNetworkTypes(cfg))
 	if len(cfg.PublicIPs) > 0 {
 		err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
 			External:        cfg.PublicIPs,

@@ -76,6 +76,9 @@ type Config struct {
 	// without USERNAME, RTCP for unknown SSRCs); nil makes a private one. Its counter is the
 	// caller's to register.
 	Repeats *lograte.Limiter
+	// NoICETCP keeps media on UDP only. By default the media port's TCP twin (the same port
+	// number) takes ICE over TCP from clients whose network blocks UDP (icetcp.go).
+	NoICETCP bool
 }
 
 // The types of Signal.
@@ -107,7 +110,9 @@ type SFU struct {
 	log        *slog.Logger
 	logs       logging.LoggerFactory
 	mux        ice.UDPMux
+	tcpMux     *ice.TCPMuxDefault // nil with Config.NoICETCP
 	port       int
+	publicIPs  []string
 	apis       *pionAPIs
 	codecs     []webrtc.RTPCodecParameters
 	counters   *counters
@@ -119,8 +124,10 @@ type SFU struct {
 	maxRefused int             // maxRefusedStreams; tests lower it
 	resendRate int             // Config.ResendBytesPerSecond, defaulted
 	dryRuns    atomic.Int64    // offers tried on a scratch connection (dryRunOffer), for tests
-	// allowPrivate is Config.AllowPrivateCandidates or LoopbackOnly (candidates.go).
+	// allowPrivate is Config.AllowPrivateCandidates or LoopbackOnly; relay is the server's own
+	// TURN relay, whose candidates pass (candidates.go).
 	allowPrivate bool
+	relay        atomic.Pointer[relayAddr]
 
 	mu     sync.Mutex
 	closed bool
@@ -143,24 +150,34 @@ func New(cfg Config) (*SFU, error) {
 	if cfg.BatchWrites {
 		writes = &udpbatch.Stats{}
 	}
-	mux, port, err := newMux(cfg, lf, writes)
+	mux, tcpMux, port, err := openMedia(cfg, lf, writes)
 	if err != nil {
 		return nil, err
 	}
-	se, err := newSettingEngine(cfg, mux, lf)
-	if err != nil {
+	closeMedia := func() {
 		_ = mux.Close()
+		if tcpMux != nil {
+			_ = tcpMux.Close()
+		}
+	}
+	var iceTCP ice.TCPMux // nil, not a nil *TCPMuxDefault, when there is none
+	if tcpMux != nil {
+		iceTCP = tcpMux
+	}
+	se, err := newSettingEngine(cfg, mux, iceTCP, lf)
+	if err != nil {
+		closeMedia()
 
 		return nil, err
 	}
 	apis, err := newAPIs(se, lf)
 	if err != nil {
-		_ = mux.Close()
+		closeMedia()
 
 		return nil, err
 	}
 	s := &SFU{
-		log: log, logs: lf, mux: mux, port: port, apis: apis, codecs: supportedCodecs(),
+		log: log, logs: lf, mux: mux, tcpMux: tcpMux, port: port, publicIPs: cfg.PublicIPs, apis: apis, codecs: supportedCodecs(),
 		counters: newCounters(), rooms: map[string]*room{}, writes: writes, maxRefused: maxRefusedStreams,
 		resendRate: cfg.ResendBytesPerSecond, allowPrivate: cfg.AllowPrivateCandidates || cfg.LoopbackOnly,
 	}
@@ -173,13 +190,13 @@ func New(cfg Config) (*SFU, error) {
 			c = append(c, udpbatch.NewCollector("parley_sfu", writes))
 		}
 		if err := cfg.Registerer.Register(c); err != nil {
-			_ = mux.Close()
+			closeMedia()
 
 			return nil, fmt.Errorf("register sfu metrics: %w", err)
 		}
 		s.registerer, s.collector = cfg.Registerer, c
 	}
-	log.Info("sfu listening", "udpPort", port, "loopbackOnly", cfg.LoopbackOnly)
+	log.Info("sfu listening", "udpPort", port, "iceTCP", tcpMux != nil, "loopbackOnly", cfg.LoopbackOnly)
 
 	return s, nil
 }
@@ -206,6 +223,11 @@ func (s *SFU) Close() error {
 	s.peers.Wait()
 	if s.registerer != nil {
 		s.registerer.Unregister(s.collector)
+	}
+	if s.tcpMux != nil {
+		if err := s.tcpMux.Close(); err != nil {
+			return fmt.Errorf("close ice tcp mux: %w", err)
+		}
 	}
 	if err := s.mux.Close(); err != nil {
 		return fmt.Errorf("close udp mux: %w", err)

@@ -97,6 +97,7 @@ func (s *session) enter(ctx context.Context, id wire.ID, member *meeting.Member,
 		Protocol:      wire.ProtocolVersion,
 		Chat:          nonNil(res.Chat),
 		Lobby:         res.Lobby,
+		ICEServers:    s.iceServers(res.Self.ID),
 	})
 	if err != nil {
 		s.log.Error("encode joined", "err", err)
@@ -194,4 +195,12 @@ func (s *session) terminate() {
 	if !wait {
 		s.out.push(outMessage{closeAfter: true})
 	}
+}
+
+// iceServers are the participant's joined.iceServers: the node's TURN relay, if it runs one.
+func (s *session) iceServers(participantID string) []wire.ICEServer {
+	if s.srv.cfg.ICEServers == nil {
+		return []wire.ICEServer{}
+	}
+	return nonNil(s.srv.cfg.ICEServers(participantID, s.host))
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -73,6 +74,10 @@ type Config struct {
 	// over a cap, refused WebSockets, WebSockets that never join); nil makes a private one. Its
 	// counter is the caller's to register.
 	Repeats *lograte.Limiter
+	// ICEServers gives a joining participant its joined.iceServers (the TURN relay's URLs and a
+	// credential); host is the name the client reached the server by (PublicURL's host, else the
+	// request's), for URLs that need a name. Nil: none.
+	ICEServers func(participantID, host string) []wire.ICEServer
 	// Web is the web client's files (index.html at the root); nil serves a note instead.
 	Web fs.FS
 	// Registry receives the edge's metrics and is served at /metrics; nil makes a private one.
@@ -237,7 +242,7 @@ func (s *Server) websocket(c echo.Context) error {
 		return nil
 	}
 	conn.SetReadLimit(wire.MaxClientMessage)
-	sess := &session{srv: s, conn: conn, out: newOutbox(), log: s.cfg.Logger, ip: c.RealIP(),
+	sess := &session{srv: s, conn: conn, out: newOutbox(), log: s.cfg.Logger, ip: c.RealIP(), host: s.hostOf(c.Request()),
 		flood: rate.NewLimiter(rate.Limit(s.cfg.MessagesPerSecond), s.cfg.MessageBurst), bytes: newByteBudget(s.cfg)}
 	if !s.track(sess) {
 		conn.Close(websocket.StatusGoingAway, "the server is shutting down")
@@ -246,6 +251,21 @@ func (s *Server) websocket(c echo.Context) error {
 	defer s.untrack(sess)
 	sess.run(s.baseCtx)
 	return nil
+}
+
+// hostOf is the host name (no port) the client reached the server by: PublicURL's when set, else
+// the request's Host.
+func (s *Server) hostOf(r *http.Request) string {
+	host := r.Host
+	if s.cfg.PublicURL != "" {
+		if u, err := url.Parse(s.cfg.PublicURL); err == nil && u.Host != "" {
+			host = u.Host
+		}
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		return h
+	}
+	return strings.Trim(host, "[]")
 }
 
 func (s *Server) track(sess *session) bool {

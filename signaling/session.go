@@ -23,6 +23,7 @@ type session struct {
 	out  *outbox
 	log  *slog.Logger
 	ip   string
+	host string // the name the client reached the server by (Server.hostOf)
 	// flood limits the requests of a joined connection, bytes the bytes it sends (budget.go);
 	// only the read loop uses them.
 	flood *rate.Limiter

@@ -84,8 +84,21 @@ type Joined struct {
 	Protocol string `json:"protocol"`
 	// Chat is the meeting's last public chat messages, oldest first.
 	Chat []Chat `json:"chat"`
+	// ICEServers are the STUN and TURN servers for this participant's peer connections (the
+	// server's own relay, with credentials that expire); empty, not absent, when it runs none.
+	ICEServers []ICEServer `json:"iceServers"`
 	// Lobby is the held joins, for the host only (empty, not absent, when nobody waits).
 	Lobby []LobbyEntry `json:"lobby,omitzero"`
+}
+
+// ICEServer is one entry of joined.iceServers, shaped as the browser's RTCIceServer.
+type ICEServer struct {
+	// URLs are stun:, turn: or turns: URLs (RFC 7064, RFC 7065), e.g.
+	// "turn:203.0.113.7:3478?transport=tcp".
+	URLs []string `json:"urls"`
+	// Username and Credential authenticate to the TURN URLs; absent for a STUN entry.
+	Username   string `json:"username,omitempty"`
+	Credential string `json:"credential,omitempty"`
 }
 
 // ProtocolVersion is the version of PROTOCOL.md this server speaks, sent in joined.protocol.

@@ -27,6 +27,7 @@ type config struct {
 	createsPerMin   int
 	joinsPerMin     int
 	batchWrites     bool
+	iceTCP          bool
 	lobbyTimeout    time.Duration
 	maxConns        int
 	maxConnsPerAddr int
@@ -36,6 +37,8 @@ type config struct {
 	logFormat       string
 	logNames        bool
 	tls             tlsFlags
+	turn            turnFlags
+	turnOn          bool // the relay runs: -turn, or its default (turnFlags.check)
 }
 
 // listFlag is a repeatable flag; the environment variable takes a comma-separated list.
@@ -65,11 +68,13 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&c.publicURL, "public-url", "", "base URL of join links, e.g. https://meet.example.com (default: the address a request came to)")
 	fs.IntVar(&c.udpPort, "udp-port", 8443, "the one UDP port for all media (0 picks a free port)")
 	fs.Var(listFlag{&c.publicIPs}, "public-ip", "public IP announced for media, for servers behind NAT (repeatable)")
+	fs.BoolVar(&c.iceTCP, "ice-tcp", true, "also take media over TCP (ICE-TCP) on the TCP port of the same number as -udp-port")
 	fs.BoolVar(&c.loopbackOnly, "loopback-only", false, "media on 127.0.0.1 only (tests and local runs)")
 	fs.StringVar(&level, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json (one JSON object a line)")
 	fs.BoolVar(&c.logNames, "log-names", false, "log participants' names in the join lines (personal data; off: participant ids only)")
 	c.tls.register(fs)
+	c.turn.register(fs)
 	fs.IntVar(&c.maxParticipants, "max-participants", 100, "most participants in one meeting, the host included")
 	fs.Var(listFlag{&c.allowedOrigins}, "allowed-origin", "extra origin host pattern allowed to open /ws (repeatable; the server's own host always is)")
 	fs.BoolVar(&c.trustProxy, "trust-proxy", false, "take client addresses from X-Forwarded-For (only behind a trusted proxy)")
@@ -132,6 +137,11 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	if err := c.tls.check(); err != nil {
 		return c, err
 	}
+	turnOn, err := c.turn.check(c.publicIPs, c.loopbackOnly)
+	if err != nil {
+		return c, err
+	}
+	c.turnOn = turnOn
 	if c.listen == "" {
 		c.listen = ":8080"
 		if len(c.tls.acmeDomains) > 0 {

@@ -56,6 +56,13 @@ func TestParseConfigRejects(t *testing.T) {
 		{"-tls-cert", "c.pem", "-tls-key", "k.pem", "-dev"},
 		{"-acme-domain", "meet.example.com", "-dev"},
 		{"-http-listen", ":80"},
+		{"-turn-tls-cert", "c.pem"},
+		{"-turn-external-ip", "not-an-ip"},
+		{"-turn-port", "-1"},
+		{"-turn", "-turn-port", "5349", "-turn-tls-cert", "c.pem", "-turn-tls-key", "k.pem"},
+		{"-turn=maybe"},
+		{"-turn-relay-ports", "61000"},
+		{"-turn-relay-ports", "62000-61000"},
 	} {
 		if _, err := parseConfig(args, none); err == nil {
 			t.Errorf("%v accepted", args)
@@ -92,5 +99,34 @@ func TestParseConfigTLS(t *testing.T) {
 	c, err = parseConfig(nil, func(k string) string { return env[k] })
 	if err != nil || len(c.tls.acmeDomains) != 2 || c.logFormat != "json" {
 		t.Errorf("from the environment: %+v, %v", c, err)
+	}
+}
+
+// TestTURNDefault: the relay runs by default on a server with a public IP, not on a LAN or a
+// loopback-only one, and -turn (flag or environment) decides when given.
+func TestTURNDefault(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  string
+		on   bool
+	}{
+		{nil, "", false},
+		{[]string{"-public-ip", "203.0.113.7"}, "", true},
+		{[]string{"-public-ip", "203.0.113.7", "-turn=false"}, "", false},
+		{[]string{"-loopback-only"}, "", false},
+		{[]string{"-loopback-only", "-turn"}, "", true},
+		{[]string{"-turn"}, "", true},
+		{[]string{"-loopback-only"}, "true", true},
+		{[]string{"-public-ip", "203.0.113.7"}, "false", false},
+	} {
+		c, err := parseConfig(tc.args, func(k string) string {
+			if k == "PARLEY_TURN" {
+				return tc.env
+			}
+			return ""
+		})
+		if err != nil || c.turnOn != tc.on {
+			t.Errorf("%v with PARLEY_TURN=%q: relay on %v (%v), want %v", tc.args, tc.env, c.turnOn, err, tc.on)
+		}
 	}
 }

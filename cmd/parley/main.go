@@ -19,6 +19,7 @@ import (
 
 	"github.com/parleyhq/parley/internal/node"
 	"github.com/parleyhq/parley/internal/tlsconf"
+	"github.com/parleyhq/parley/internal/turnrelay"
 	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/sfu"
 	"github.com/parleyhq/parley/signaling"
@@ -53,14 +54,27 @@ func run(ctx context.Context, cfg config, logs io.Writer) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	var relay *turnrelay.Config
+	if cfg.turnOn {
+		turnCtx, stopTurn := context.WithCancel(ctx)
+		rc, watching, err := cfg.turn.relayConfig(turnCtx, cfg.tls.poll, log)
+		if err != nil {
+			stopTurn()
+			return err
+		}
+		defer func() { stopTurn(); watching.Wait() }()
+		relay = rc
+	}
 	n, err := node.New(node.Config{
 		Media: sfu.Config{
 			UDPPort:                cfg.udpPort,
 			PublicIPs:              cfg.publicIPs,
 			LoopbackOnly:           cfg.loopbackOnly,
 			BatchWrites:            cfg.batchWrites,
+			NoICETCP:               !cfg.iceTCP,
 			AllowPrivateCandidates: cfg.allowPrivate,
 		},
+		TURN: relay,
 		Meetings: meeting.Config{MaxParticipants: cfg.maxParticipants, LogNames: cfg.logNames, LobbyTimeout: cfg.lobbyTimeout,
 			RecordRetention: cfg.unusedExpiry},
 		Edge: signaling.Config{
@@ -100,8 +114,6 @@ func run(ctx context.Context, cfg config, logs io.Writer) error {
 	tlsCtx, stopTLS := context.WithCancel(ctx)
 	defer func() { stopTLS(); ts.wait() }()
 	ts.run(tlsCtx, cfg.tls.poll, log)
-	log.Info("parley is ready", "listen", ln.Addr().String(), "scheme", ts.scheme(), "udp_port", n.SFU.UDPPort(),
-		"loopback_only", cfg.loopbackOnly)
 	lan, err := tlsconf.LocalAddrs()
 	if err != nil {
 		log.Debug("no LAN addresses to print", "err", err)
@@ -111,6 +123,16 @@ func run(ctx context.Context, cfg config, logs io.Writer) error {
 			"fix", "-public-url https://meet.example.com")
 	}
 	logURLs(log, openURLs(ts.scheme(), ln.Addr().(*net.TCPAddr), cfg.publicURL, cfg.tls.acmeDomains, lan))
+	// The ready line comes last: whoever waits for it (a script, a test) has every startup line.
+	ready := []any{"listen", ln.Addr().String(), "scheme", ts.scheme(), "udp_port", n.SFU.UDPPort(),
+		"ice_tcp", cfg.iceTCP, "loopback_only", cfg.loopbackOnly}
+	if n.Relay != nil {
+		ready = append(ready, "turn_port", n.Relay.Port(), "turn_external_ip", n.Relay.ExternalIP().String())
+		if p := n.Relay.TLSPort(); p != 0 {
+			ready = append(ready, "turn_tls_port", p)
+		}
+	}
+	log.Info("parley is ready", ready...)
 
 	select {
 	case err := <-served:

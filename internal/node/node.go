@@ -1,6 +1,7 @@
 // Package node assembles one Parley node: the media plane (sfu), the meeting service (meeting),
 // the adapter through which the domain acts on the media (media.go, the only code that knows
-// both), the edge (signaling) and the metrics registry they share.
+// both), the TURN relay in front of the media port (turnrelay), the edge (signaling) and the
+// metrics registry they share.
 //
 // It is the one place that wires these together: the server binary, the end-to-end tests of
 // signaling and client, and the load generator's tests all start a node through it (package
@@ -14,10 +15,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/parleyhq/parley/internal/lograte"
+	"github.com/parleyhq/parley/internal/turnrelay"
 	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/sfu"
 	"github.com/parleyhq/parley/signaling"
@@ -35,6 +38,10 @@ type Config struct {
 	// Edge configures signaling: public URL, origins, rate limits, web client. Its Registry and
 	// Logger are set by New.
 	Edge signaling.Config
+	// TURN, when set, runs the TURN relay (package turnrelay) beside the media port and hands
+	// its credentials out in joined.iceServers. Its media addresses and Logger are set by New;
+	// on a loopback-only node it listens on 127.0.0.1 unless told otherwise.
+	TURN *turnrelay.Config
 	// Logger receives every component's logs, tagged with "component"; nil discards them.
 	Logger *slog.Logger
 	// Registry receives every component's metrics and is served at /metrics; nil makes one.
@@ -44,6 +51,7 @@ type Config struct {
 // Node is one running node.
 type Node struct {
 	SFU      *sfu.SFU
+	Relay    *turnrelay.Relay // nil without Config.TURN
 	Meetings *meeting.Service
 	Server   *signaling.Server
 	Registry *prometheus.Registry
@@ -70,13 +78,31 @@ func New(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start media: %w", err)
 	}
+	var relay *turnrelay.Relay
+	if cfg.TURN != nil {
+		tc := *cfg.TURN
+		tc.MediaLocal, tc.MediaAnnounced = media.MediaAddrs()
+		tc.Logger = log.With("component", "turn")
+		if mc.LoopbackOnly && !tc.ListenIP.IsValid() {
+			tc.ListenIP = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+		}
+		if relay, err = turnrelay.New(tc); err != nil {
+			_ = media.Close()
+			return nil, fmt.Errorf("start turn relay: %w", err)
+		}
+		// Clients' relay candidates name the relay's address, private on a LAN server.
+		media.TrustRelay(relay.ExternalIP(), tc.RelayPortMin, tc.RelayPortMax)
+	}
 	dc := cfg.Meetings
 	dc.Media, dc.Logger = meetingMedia{media}, log.With("component", "meeting")
 	meetings := meeting.NewService(dc)
 	ec := cfg.Edge
 	ec.Registry, ec.Logger, ec.Repeats = reg, log.With("component", "signaling"), repeats
+	if relay != nil {
+		ec.ICEServers = relay.ICEServers
+	}
 	srv := signaling.New(ec, meetings, media)
-	return &Node{SFU: media, Meetings: meetings, Server: srv, Registry: reg}, nil
+	return &Node{SFU: media, Relay: relay, Meetings: meetings, Server: srv, Registry: reg}, nil
 }
 
 // Handler serves the web client, the API, the WebSocket and the metrics.
@@ -85,10 +111,15 @@ func (n *Node) Handler() http.Handler { return n.Server.Handler() }
 // Drain stops taking meetings and connections and waits for the sessions to end, or ctx.
 func (n *Node) Drain(ctx context.Context) error { return n.Server.Drain(ctx) }
 
-// Close cuts off every session, then closes the media plane; when it returns the node's
-// goroutines have ended.
+// Close cuts off every session, then closes the TURN relay and the media plane; when it returns
+// the node's goroutines have ended.
 func (n *Node) Close() error {
 	n.Server.Close()
+	if n.Relay != nil {
+		if err := n.Relay.Close(); err != nil {
+			return err
+		}
+	}
 	if err := n.SFU.Close(); err != nil {
 		return fmt.Errorf("close media: %w", err)
 	}

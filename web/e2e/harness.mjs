@@ -61,9 +61,10 @@ export function freePort() {
   });
 }
 
-/** The server binary from this tree, on 127.0.0.1 with media on loopback only. */
+/** The server binary from this tree, on 127.0.0.1 with media on loopback only; extraArgs are added to its flags. */
 export class ParleyServer {
-  constructor(port, logName = 'server.log') {
+  constructor(port, logName = 'server.log', extraArgs = []) {
+    this.extraArgs = extraArgs;
     this.port = port;
     this.base = `http://127.0.0.1:${port}`;
     this.logPath = join(outDir, logName);
@@ -86,6 +87,7 @@ export class ParleyServer {
         this.base,
         '-log-level',
         'debug',
+        ...this.extraArgs,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );

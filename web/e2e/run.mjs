@@ -4,7 +4,7 @@
 // The client is built by whoever calls this (`npm run e2e` builds it first; `make e2e` depends on
 // `make web`), so that one `make` run builds it once however many targets need it.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +31,7 @@ if (!existsSync(join(webDir, 'dist', 'index.html'))) {
 for (const [bin, pkg] of [
   ['/usr/bin/chromium', 'chromium'],
   ['/usr/bin/firefox-esr', 'firefox-esr'],
+  ['/usr/sbin/nft', 'nftables'],
 ]) {
   if (!existsSync(bin)) {
     console.error(`e2e: ${bin} is missing; install it with: apt-get update && apt-get install -y ${pkg} (or make browsers)`);
@@ -38,6 +39,28 @@ for (const [bin, pkg] of [
   }
 }
 
+// printLogs shows, after a failed run, what the servers and pages logged during it: CI keeps only
+// this output, and a failure on a busy machine that does not repeat here is explained only by it.
+function printLogs(since) {
+  const outDir = join(webDir, 'e2e', 'out');
+  if (!existsSync(outDir)) return;
+  for (const f of readdirSync(outDir).filter((n) => n.endsWith('.log')).sort()) {
+    const path = join(outDir, f);
+    if (statSync(path).mtimeMs < since) continue;
+    let lines = readFileSync(path, 'utf8').split('\n').filter(Boolean);
+    // Server logs: their warnings and errors and the last lines; page consoles: the last lines.
+    if (f.includes('server')) {
+      const loud = lines.filter((l) => /level=(WARN|ERROR)/.test(l)).slice(-20);
+      lines = [...loud, '...', ...lines.slice(-15)];
+    } else {
+      lines = lines.slice(-10);
+    }
+    console.log(`e2e: --- ${f} ---`);
+    for (const l of lines) console.log(`e2e: ${l.slice(0, 400)}`);
+  }
+}
+
+const runStarted = Date.now();
 const binDir = mkdtempSync(join(tmpdir(), 'parley-e2e-'));
 const bin = join(binDir, 'parley');
 let code;
@@ -65,6 +88,7 @@ try {
   });
   if (r.error) throw r.error;
   code = r.status ?? 1;
+  if (code !== 0) printLogs(runStarted);
 } finally {
   rmSync(binDir, { recursive: true, force: true });
 }

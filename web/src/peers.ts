@@ -3,7 +3,7 @@
 // everyone else's streams. Both report failure through a callback; when to give up on a
 // connection, rejoin or tear down belongs to the session, not here.
 
-import type { IceCandidate, ProtocolClient } from './protocol';
+import type { IceCandidate, IceServer, ProtocolClient } from './protocol';
 import { addCameraTransceiver, setActiveLayers } from './simulcast';
 
 /** The part of the signaling connection the peers use. */
@@ -15,8 +15,21 @@ export interface OwnTracks {
   video: MediaStreamTrack | null;
 }
 
-// Loopback and host candidates only reach the server directly; bundling keeps it to one port.
-const rtcConfig: RTCConfiguration = { iceServers: [], bundlePolicy: 'max-bundle' };
+/**
+ * Host candidates reach the server directly (over UDP, or TCP to the media port's TCP twin); the
+ * servers of joined.iceServers (the server's own TURN relay) are for networks that block both.
+ * Bundling keeps it all to one port.
+ */
+function rtcConfig(iceServers: readonly IceServer[]): RTCConfiguration {
+  return {
+    iceServers: iceServers.map((s) => ({
+      urls: [...s.urls],
+      ...(s.username === undefined ? {} : { username: s.username }),
+      ...(s.credential === undefined ? {} : { credential: s.credential }),
+    })),
+    bundlePolicy: 'max-bundle',
+  };
+}
 
 function candidateJSON(c: RTCIceCandidate): IceCandidate {
   const j = c.toJSON();
@@ -30,12 +43,13 @@ function candidateJSON(c: RTCIceCandidate): IceCandidate {
 
 /** A peer connection plus the remote candidates that came before its remote description. */
 class Peer {
-  readonly pc = new RTCPeerConnection(rtcConfig);
+  readonly pc: RTCPeerConnection;
   private early: RTCIceCandidateInit[] = [];
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
 
-  constructor(onFailed: () => void) {
+  constructor(onFailed: () => void, iceServers: readonly IceServer[]) {
+    this.pc = new RTCPeerConnection(rtcConfig(iceServers));
     this.pc.onconnectionstatechange = () => {
       if (this.pc.connectionState === 'failed') onFailed();
     };
@@ -102,8 +116,9 @@ export class Publisher {
     private readonly signaling: Signaling,
     tracks: OwnTracks,
     onFailed: () => void,
+    iceServers: readonly IceServer[] = [],
   ) {
-    this.peer = new Peer(onFailed);
+    this.peer = new Peer(onFailed, iceServers);
     // Both transceivers exist even without a device, so that one switched on later needs no
     // new negotiation: replaceTrack is enough.
     const msid = new MediaStream();
@@ -192,8 +207,9 @@ export class Subscriber {
     private readonly signaling: Signaling,
     private readonly onStreams: (streams: ReadonlyMap<string, MediaStream>) => void,
     private readonly onFailed: () => void,
+    iceServers: readonly IceServer[] = [],
   ) {
-    this.peer = new Peer(onFailed);
+    this.peer = new Peer(onFailed, iceServers);
     this.peer.sendCandidates((candidate) => signaling.send({ type: 'candidate', target: 'subscriber', candidate }));
     this.peer.pc.ontrack = (ev) => {
       const stream = ev.streams[0];

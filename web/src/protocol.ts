@@ -142,6 +142,15 @@ export interface JoinedMessage {
   chat?: ChatMessage[];
   /** Who waits in the lobby: the host's joined only. */
   lobby?: LobbyEntry[];
+  /** STUN and TURN servers (the server's own relay, with expiring credentials) for both peer connections. */
+  iceServers?: IceServer[];
+}
+
+/** An entry of joined.iceServers, shaped as RTCIceServer. */
+export interface IceServer {
+  urls: string[];
+  username?: string;
+  credential?: string;
 }
 
 export interface OkMessage {

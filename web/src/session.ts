@@ -291,13 +291,17 @@ export class MeetingSession {
         this.cb.onRemoteStreams(streams);
       },
       () => this.lost(client),
+      joined.iceServers,
     );
     this.cb.dispatch({ type: 'joined', msg: joined, now: Date.now() });
 
     this.syncMuteState(client, joined);
     try {
-      this.publisher = new Publisher(client, { audio: this.audioTrack, video: this.videoTrack }, () =>
-        this.lost(client),
+      this.publisher = new Publisher(
+        client,
+        { audio: this.audioTrack, video: this.videoTrack },
+        () => this.lost(client),
+        joined.iceServers,
       );
       await this.publisher.negotiate();
     } catch (err) {
