@@ -34,6 +34,8 @@ type config struct {
 	joinTimeout     time.Duration
 	unusedExpiry    time.Duration
 	allowPrivate    bool
+	addrCost        float64
+	meetingCost     float64
 	logFormat       string
 	logNames        bool
 	tls             tlsFlags
@@ -83,6 +85,8 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.BoolVar(&c.allowPrivate, "allow-private-candidates", false, "let clients name loopback, private and link-local addresses as ICE candidates (off: the server sends no checks into its own network; LAN clients connect anyway)")
 	fs.BoolVar(&c.batchWrites, "batch-writes", false, "send media in batches (sendmmsg) from one writer per socket; see docs/benchmarks.md")
 	fs.DurationVar(&c.drainTimeout, "drain-timeout", 10*time.Second, "how long shutdown waits for clients to go")
+	fs.Float64Var(&c.addrCost, "addr-request-rate", signaling.DefaultAddrCostPerSecond, "request cost one client address may spend a second on its WebSockets (an offer costs 10, other requests 1; bursts of 4 s); raise it for load tests from one address")
+	fs.Float64Var(&c.meetingCost, "meeting-request-rate", signaling.DefaultMeetingCostPerSecond, "request cost one meeting may spend a second (bursts of 5 s)")
 	fs.IntVar(&c.maxConns, "max-conns", signaling.DefaultMaxConnections, "most TCP connections the server keeps open (lowered to fit the process's file limit)")
 	fs.IntVar(&c.maxConnsPerAddr, "max-conns-per-addr", signaling.DefaultMaxConnectionsPerAddr, "most TCP connections, and WebSockets, from one client address")
 	fs.DurationVar(&c.joinTimeout, "join-timeout", signaling.DefaultJoinTimeout, "how long a new WebSocket may take to send its join")
@@ -121,6 +125,9 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	}
 	if c.unusedExpiry < time.Hour {
 		return c, fmt.Errorf("-unused-meeting-expiry %s: at least 1h", c.unusedExpiry)
+	}
+	if c.addrCost <= 0 || c.meetingCost <= 0 {
+		return c, fmt.Errorf("-addr-request-rate and -meeting-request-rate must be positive")
 	}
 	if c.joinTimeout <= 0 {
 		return c, fmt.Errorf("-join-timeout %s: must be positive", c.joinTimeout)

@@ -87,6 +87,8 @@ func run(ctx context.Context, cfg config, logs io.Writer) error {
 			JoinTimeout:           cfg.joinTimeout,
 			MaxConnections:        maxConns,
 			MaxConnectionsPerAddr: cfg.maxConnsPerAddr,
+			AddrCostPerSecond:     cfg.addrCost,
+			MeetingCostPerSecond:  cfg.meetingCost,
 			Web:                   web.Dist(),
 		},
 		Logger:   log,
