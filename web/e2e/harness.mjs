@@ -87,6 +87,9 @@ export class ParleyServer {
         this.base,
         '-log-level',
         'debug',
+        // Every browser of a test comes from 127.0.0.1: one address for several people.
+        '-addr-request-rate',
+        '100000',
         ...this.extraArgs,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
