@@ -366,13 +366,9 @@ func (p *Peer) Offer(ctx context.Context, offer string) (string, error) {
 // The answer carries all our candidates: with one UDP port gathering is immediate, and the
 // client gets them in the same message.
 func (p *Peer) OfferSources(ctx context.Context, offer string, sources map[string]Source) (string, error) {
-	// One parse for the cheap checks (parseSDP, the sources), before a scratch connection.
-	parsed, err := parseSDP(offer)
+	parsed, err := parseOffer(offer) // the cheap checks, before a scratch connection
 	if err != nil {
 		return "", fmt.Errorf("publisher offer: %w", err)
-	}
-	if n := len(parsed.MediaDescriptions); n > maxOfferSection {
-		return "", fmt.Errorf("publisher offer: %w: %d media sections", ErrBadSDP, n)
 	}
 	secs, err := sectionsOf(parsed, sources)
 	if err != nil {
