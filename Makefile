@@ -6,7 +6,7 @@ BIN := bin
 GOLANGCI_VERSION := v2.15.0
 GOLANGCI := $(BIN)/golangci-lint-$(GOLANGCI_VERSION)
 
-.PHONY: run server build web web-deps browsers test test-go test-web e2e fuzz bench vet lint-web clean
+.PHONY: run server build web web-deps browsers redis test test-go test-web e2e fuzz bench vet lint-web clean
 
 # What the web client's build is made from: it is rebuilt only when one of these changed.
 WEB_SRC := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
@@ -45,6 +45,13 @@ browsers:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium firefox-esr nftables >/dev/null; \
 	fi
 
+## redis: Debian's redis-server for the cluster tests (they start their own on loopback), when missing
+redis:
+	@if [ ! -x /usr/bin/redis-server ]; then \
+		echo "installing redis-server with apt"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	fi
+
 ## test: every test: Go (race detector), the web client's unit tests, the browser end-to-end tests.
 ## Only e2e needs the built client (Go builds embed web/dist/.gitkeep without it), so one
 ## `make test` builds it once, through e2e's dependency on web.
@@ -60,7 +67,7 @@ vet: lint-web $(GOLANGCI)
 	@bad=$$($(GO) list -deps ./client/... | grep -E '^github.com/parleyhq/parley/(meeting|signaling|sfu|internal/node)(/|$$)'); \
 	if [ -n "$$bad" ]; then echo "package client depends on server packages:"; echo "$$bad"; exit 1; fi
 
-test-go:
+test-go: redis
 	$(GO) test -race -count=1 -timeout 10m ./...
 
 test-web: web-deps

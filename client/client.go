@@ -26,6 +26,13 @@ type Options struct {
 	Name      string
 	// HostKey joins as the host; empty joins as a participant.
 	HostKey string
+	// ResumeToken joins as the participant that token was issued to (a page reloaded: the
+	// client's peer connections are new, so it asks for new ones with keepMedia false). To
+	// resume on the same peer connections, use Client.Resume.
+	ResumeToken string
+	// BrowserID is sent in join as browserId (docs/protocol.md): the id a browser keeps, by
+	// which the host's mute and removal stick to the person across fresh joins.
+	BrowserID string
 	// Loopback restricts both peer connections to 127.0.0.1 over UDP4 (tests, local load).
 	Loopback bool
 	// RelayOnly makes both peer connections use the TURN relay named in joined.iceServers and
@@ -77,7 +84,8 @@ type Timing struct {
 type Client struct {
 	opts Options
 	log  *slog.Logger
-	conn *websocket.Conn
+	// cur is the current WebSocket connection; a resume (resume.go) replaces it.
+	cur atomic.Pointer[link]
 
 	// ctx ends the client's goroutines; cancel is called by Close.
 	ctx    context.Context
@@ -96,9 +104,6 @@ type Client struct {
 	pending map[string]func(Message)
 
 	events eventLog
-
-	done     chan struct{}
-	closeErr *ClosedError // set before done is closed
 
 	signals signalQueue
 	sub     *subscriber
@@ -142,9 +147,9 @@ func newClient(opts Options) (*Client, error) {
 		opts:     opts,
 		log:      log,
 		pending:  map[string]func(Message){},
-		done:     make(chan struct{}),
 		dialedAt: time.Now(),
 	}
+	c.cur.Store(&link{done: make(chan struct{})})
 	c.events.init(opts.MaxLog)
 	c.signals.init()
 	c.ctx, c.cancel = context.WithCancel(context.Background())
@@ -170,29 +175,26 @@ func (c *Client) connect(ctx context.Context) error {
 		return err
 	}
 	c.sub = sub
-	conn, resp, err := websocket.Dial(ctx, c.wsURL(), &websocket.DialOptions{
-		HTTPHeader: http.Header{"Origin": []string{c.opts.Origin}},
-		HTTPClient: c.opts.HTTPClient,
-	})
-	if resp != nil && resp.Body != nil {
-		resp.Body.Close()
-	}
+	conn, err := c.dial(ctx)
 	if err != nil {
-		if resp != nil {
-			return fmt.Errorf("dial %s: HTTP %d: %w", c.wsURL(), resp.StatusCode, err)
-		}
-		return fmt.Errorf("dial %s: %w", c.wsURL(), err)
+		return err
 	}
-	// The server's messages have no size limit (an offer in a large meeting is big).
-	conn.SetReadLimit(64 << 20)
-	c.conn = conn
+	l := c.cur.Load()
+	l.conn = conn
 	c.wg.Add(2)
-	go c.readLoop()
+	go c.readLoop(l)
 	go c.signalLoop()
 
 	join := wire.Join{MeetingID: &c.opts.MeetingID, Name: &c.opts.Name}
 	if c.opts.HostKey != "" {
 		join.HostKey = &c.opts.HostKey
+	}
+	if c.opts.BrowserID != "" {
+		join.BrowserID = &c.opts.BrowserID
+	}
+	if c.opts.ResumeToken != "" {
+		keep := false
+		join.ResumeToken, join.KeepMedia = &c.opts.ResumeToken, &keep
 	}
 	raw, err := c.Request(ctx, wire.TypeJoin, join)
 	if err != nil {
@@ -218,10 +220,30 @@ func (c *Client) waitDone(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
-	case <-c.done:
+	case <-c.Done():
 	case <-ctx.Done():
 	case <-t.C:
 	}
+}
+
+// dial opens a WebSocket to the server.
+func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
+	conn, resp, err := websocket.Dial(ctx, c.wsURL(), &websocket.DialOptions{
+		HTTPHeader: http.Header{"Origin": []string{c.opts.Origin}},
+		HTTPClient: c.opts.HTTPClient,
+	})
+	if resp != nil && resp.Body != nil {
+		resp.Body.Close()
+	}
+	if err != nil {
+		if resp != nil {
+			return nil, fmt.Errorf("dial %s: HTTP %d: %w", c.wsURL(), resp.StatusCode, err)
+		}
+		return nil, fmt.Errorf("dial %s: %w", c.wsURL(), err)
+	}
+	// The server's messages have no size limit (an offer in a large meeting is big).
+	conn.SetReadLimit(64 << 20)
+	return conn, nil
 }
 
 // Joined is the server's joined answer.
@@ -240,14 +262,16 @@ func (c *Client) Timing() Timing {
 	return t
 }
 
-// Done is closed when the WebSocket connection has ended, whoever closed it.
-func (c *Client) Done() <-chan struct{} { return c.done }
+// Done is closed when the WebSocket connection has ended, whoever closed it. After a Resume it
+// is the new connection's.
+func (c *Client) Done() <-chan struct{} { return c.cur.Load().done }
 
 // CloseError says how the connection ended; nil while it is open.
 func (c *Client) CloseError() *ClosedError {
+	l := c.cur.Load()
 	select {
-	case <-c.done:
-		return c.closeErr
+	case <-l.done:
+		return l.closeErr
 	default:
 		return nil
 	}
@@ -262,13 +286,13 @@ func (c *Client) CloseStatus() (websocket.StatusCode, string) {
 	return -1, ""
 }
 
-func (c *Client) readLoop() {
+func (c *Client) readLoop(l *link) {
 	defer c.wg.Done()
 	for {
-		_, data, err := c.conn.Read(c.ctx)
+		_, data, err := l.conn.Read(c.ctx)
 		if err != nil {
-			c.closeErr = newClosedError(err)
-			close(c.done)
+			l.closeErr = newClosedError(err)
+			close(l.done)
 			c.events.wake()
 			return
 		}
@@ -316,9 +340,10 @@ func (c *Client) Close() {
 		c.goMu.Lock()
 		c.closing = true
 		c.goMu.Unlock()
-		if c.conn != nil {
+		l := c.cur.Load()
+		if l.conn != nil {
 			// A close handshake when the server is there; it is bounded by the library (5 s).
-			_ = c.conn.Close(websocket.StatusNormalClosure, "")
+			_ = l.conn.Close(websocket.StatusNormalClosure, "")
 		}
 		c.cancel()
 		c.pubMu.Lock()
@@ -331,8 +356,8 @@ func (c *Client) Close() {
 			c.sub.close()
 		}
 		c.wg.Wait()
-		if c.conn == nil {
-			close(c.done)
+		if l.conn == nil {
+			close(l.done)
 		}
 	})
 }
@@ -345,7 +370,7 @@ func (c *Client) Leave(ctx context.Context) error {
 		return fmt.Errorf("leave: %w", err)
 	}
 	select {
-	case <-c.done:
+	case <-c.Done():
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("leave: waiting for the server to close: %w", ctx.Err())

@@ -188,8 +188,9 @@ func TestWaitEndsWhenConnectionCloses(t *testing.T) {
 	c := mustClient(t)
 	go func() {
 		c.dispatch([]byte(`{"type":"kicked"}`), time.Now())
-		c.closeErr = newClosedError(errors.New("EOF"))
-		close(c.done)
+		l := c.cur.Load()
+		l.closeErr = newClosedError(errors.New("EOF"))
+		close(l.done)
 		c.events.wake()
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -84,6 +84,7 @@ func (c *Client) WaitFor(ctx context.Context, match func(Message) bool) (Message
 
 // WaitFrom is WaitFor counting only messages with Seq at least seq (see Mark).
 func (c *Client) WaitFrom(ctx context.Context, seq int, match func(Message) bool) (Message, error) {
+	done := c.Done()
 	for {
 		m, ok, changed := c.events.find(seq, match)
 		if ok {
@@ -93,7 +94,7 @@ func (c *Client) WaitFrom(ctx context.Context, seq int, match func(Message) bool
 		case <-changed:
 		case <-ctx.Done():
 			return Message{}, fmt.Errorf("wait for message: %w", ctx.Err())
-		case <-c.done:
+		case <-done:
 			// Messages logged before the close are still looked at once more.
 			if m, ok, _ := c.events.find(seq, match); ok {
 				return m, nil

@@ -28,6 +28,7 @@ func (c *Client) request(ctx context.Context, typ string, body any, written func
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", typ, err)
 	}
+	done := c.Done()
 	answers := make(chan Message, 1)
 	c.addPending(string(id), func(m Message) { answers <- m })
 	if err := c.write(ctx, data); err != nil {
@@ -43,7 +44,7 @@ func (c *Client) request(ctx context.Context, typ string, body any, written func
 	case <-ctx.Done():
 		c.takePending(string(id))
 		return nil, fmt.Errorf("%s: waiting for the answer: %w", typ, ctx.Err())
-	case <-c.done:
+	case <-done:
 		// The read loop hands out answers before it closes done.
 		select {
 		case m := <-answers:
@@ -112,9 +113,10 @@ func (c *Client) writeType(ctx context.Context, typ websocket.MessageType, data 
 		ctx, cancel = context.WithTimeout(ctx, writeTimeout)
 		defer cancel()
 	}
-	if err := c.conn.Write(ctx, typ, data); err != nil {
+	l := c.cur.Load()
+	if err := l.conn.Write(ctx, typ, data); err != nil {
 		select {
-		case <-c.done:
+		case <-l.done:
 			return c.closedErr()
 		default:
 		}

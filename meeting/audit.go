@@ -170,6 +170,13 @@ func (r MuteAll) auditDetail() map[string]any {
 func (r MuteParticipant) auditDetail() map[string]any {
 	return map[string]any{"allowSelfUnmute": r.AllowSelfUnmute}
 }
+func (r Kick) auditDetail() map[string]any {
+	if !r.Ban {
+		return nil
+	}
+	return map[string]any{"ban": true}
+}
+
 func (r StartTimer) auditDetail() map[string]any     { return map[string]any{"timerId": r.TimerID} }
 func (r SetLocked) auditDetail() map[string]any      { return map[string]any{"locked": r.Locked} }
 func (r SetChatAllowed) auditDetail() map[string]any { return map[string]any{"allowed": r.Allowed} }

@@ -28,8 +28,12 @@ type liveMeeting struct {
 	ended    bool
 	rec      Record // the durable record as last written (state, lock)
 
-	seats []*seat          // connected participants, in join order
-	byID  map[string]*seat // the same, by participantId
+	seats  []*seat             // participants (reconnecting ones included), in join order
+	byID   map[string]*seat    // the same, by participantId
+	tokens map[tokenHash]*seat // the seats by their current resume token (resume.go)
+
+	browsers    map[string]*browserDecision // the host's decisions by browser id (decisions.go)
+	bannedAddrs map[string]bool             // addresses banned, with Config.BanAddresses
 
 	hostPID  string // kept while the host is away so a returning host gets its id back
 	muteLock bool   // muteAll without allowSelfUnmute: joiners come in muted by the host
@@ -46,6 +50,8 @@ type liveMeeting struct {
 	lobby lobby     // joins held for the host's decision
 	audit *auditLog // set by load; the Service keeps it beyond the meeting's memory
 
+	speakers []string // the active speakers last told (screen.go)
+
 	deliveries []delivery // events for members, in the order they were sent, until unlock
 	recipients []*Member  // the members in deliveries, each once
 }
@@ -56,6 +62,13 @@ type seat struct {
 	member    *Member
 	joinedAt  time.Time
 	chatLimit *rate.Limiter // the participant's chat allowance, made on its first message
+	token     tokenHash     // the hash of its current resume token, while hasToken
+	hasToken  bool
+	grace     Stopper     // the pending end of its grace period while it is reconnecting
+	graceGen  uint64      // tells a stale grace timer from the current one
+	browser   string      // the browser id it joined with, "" if none (decisions.go)
+	addr      string      // the client address it joined from
+	screen    screenState // its screen share (screen.go)
 }
 
 // send delivers an event to s alone.
@@ -144,6 +157,21 @@ func (lm *liveMeeting) join(ctx context.Context, req JoinRequest, name string, s
 		}
 		isHost = true
 	}
+	if !isHost && lm.banned(req.Joiner) {
+		return nil, JoinResult{}, false, newError(wire.CodeForbidden, "the host removed you from this meeting and does not let you back in")
+	}
+	if req.ResumeToken != "" {
+		// A resume is the participant coming back, not a newcomer: neither the lock, nor the
+		// size (its seat is still counted), nor the lobby stands in its way.
+		s := lm.tokens[hashToken(req.ResumeToken)]
+		if s == nil {
+			return nil, JoinResult{}, false, newError(wire.CodeForbidden, "this resume token is not valid: it was used already, has expired, or the participant was removed")
+		}
+		m := lm.resume(s, sink)
+		res := lm.joinResult(s)
+		res.Resumed = true
+		return m, res, false, nil
+	}
 	if lm.rec.Locked && !isHost {
 		return nil, JoinResult{}, false, newError(wire.CodeMeetingLocked, "this meeting is locked; the host is not letting anyone else in")
 	}
@@ -157,25 +185,30 @@ func (lm *liveMeeting) join(ctx context.Context, req JoinRequest, name string, s
 	if len(lm.seats) >= lm.svc.maxParticipants {
 		return nil, JoinResult{}, false, newError(wire.CodeMeetingFull, "this meeting is full (%d participants)", lm.svc.maxParticipants)
 	}
-	if lm.rec.Lobby && !isHost {
-		return nil, JoinResult{Held: lm.hold(name, sink)}, false, nil
+	if (lm.rec.Lobby || lm.removedBefore(req.Joiner)) && !isHost {
+		// A participant the host removed comes back only if the host lets it (decisions.go).
+		return nil, JoinResult{Held: lm.hold(name, req.Joiner, sink)}, false, nil
 	}
 
-	s := lm.enter(name, isHost, sink)
+	s := lm.enter(name, req.Joiner, isHost, sink)
 	lm.logged(lm.entry(wire.AuditJoin, s.p))
 	return s.member, lm.joinResult(s), false, nil
 }
 
 // enter seats a new participant: its gates are set and the others told.
-func (lm *liveMeeting) enter(name string, isHost bool, sink Sink) *seat {
+func (lm *liveMeeting) enter(name string, j Joiner, isHost bool, sink Sink) *seat {
 	s := lm.newSeat(name, isHost)
+	s.browser, s.addr = j.BrowserID, j.Address
+	lm.inheritMute(s)
 	s.member = &Member{lm: lm, id: s.p.ID, role: s.p.Role, sink: sink}
 	lm.seats = append(lm.seats, s)
 	lm.byID[s.p.ID] = s
 	lm.cancelIdle()
 	lm.applyGate(s, wire.KindAudio)
 	lm.applyGate(s, wire.KindVideo)
+	lm.applyScreenGates(s)
 	lm.toOthers(s, wire.ParticipantJoined{Participant: s.p})
+	lm.tellSpeakers(s)
 	lm.logJoined(s)
 	return s
 }
@@ -216,7 +249,7 @@ func (lm *liveMeeting) newSeat(name string, isHost bool) *seat {
 			p.AudioMuted, p.MutedByHost, p.CanUnmute = true, true, false
 		}
 	}
-	return &seat{p: p}
+	return &seat{p: p, screen: newScreenState()}
 }
 
 func (lm *liveMeeting) uniqueParticipantID() string {
@@ -234,15 +267,23 @@ func (lm *liveMeeting) replaceHost(hs *seat, name string, sink Sink) *Member {
 	old := hs.member
 	old.gone = true
 	lm.deliver(old, wire.NewEventMessage(wire.Replaced{}))
+	lm.stopGrace(hs)
 	hs.member = &Member{lm: lm, id: hs.p.ID, role: wire.RoleHost, sink: sink}
 	hs.p.Name = name
+	hs.p.Reconnecting = false
 	lm.applyGate(hs, wire.KindAudio)
 	lm.applyGate(hs, wire.KindVideo)
+	lm.applyScreenGates(hs)
+	// The new connection publishes anew: nothing of the old one's screen is shared.
+	hs.screen.offered, hs.screen.published = false, false
+	lm.refreshSharing(hs, false)
 	lm.toOthers(hs, wire.ParticipantUpdated{Participant: hs.p})
+	lm.tellSpeakers(hs)
 	lm.svc.log.Debug("host connection replaced", "meetingId", lm.id, "participantId", hs.p.ID)
 	return hs.member
 }
 
+// joinResult is what self is told on joining, with a fresh resume token.
 func (lm *liveMeeting) joinResult(self *seat) JoinResult {
 	res := JoinResult{
 		Self:         self.p,
@@ -250,6 +291,7 @@ func (lm *liveMeeting) joinResult(self *seat) JoinResult {
 		Participants: make([]wire.Participant, 0, len(lm.seats)-1),
 		Timers:       timerCatalogue(),
 		Chat:         lm.chat.recent(),
+		ResumeToken:  lm.issueToken(self),
 	}
 	if self.p.Role == wire.RoleHost {
 		res.Lobby = lm.lobby.view()
@@ -271,22 +313,25 @@ func (lm *liveMeeting) view() wire.MeetingView {
 	if lm.ended {
 		st = wire.StateEnded
 	}
-	return wire.MeetingView{MeetingID: lm.id, State: st, Locked: lm.rec.Locked, ChatAllowed: !lm.rec.ChatDisabled, Lobby: lm.rec.Lobby}
+	return wire.MeetingView{MeetingID: lm.id, State: st, Locked: lm.rec.Locked, ChatAllowed: !lm.rec.ChatDisabled, Lobby: lm.rec.Lobby,
+		ScreenShareAllowed: !lm.rec.ScreenShareDisabled}
 }
 
-// applyGate tells Media whether s's kind is forwarded: exactly while it is not muted.
+// applyGate tells Media whether s's microphone (audio) or camera (video) is forwarded: exactly
+// while that kind is not muted. The screen's gates are applyScreenGates' (screen.go).
 func (lm *liveMeeting) applyGate(s *seat, k wire.Kind) {
 	g := s.gate(k)
-	lm.svc.media.SetForwarding(lm.id, g.ParticipantID, g.Kind, g.Forward)
+	lm.svc.media.SetForwarding(lm.id, g.ParticipantID, g.Source, g.Forward)
 }
 
-// gate is the state of s's gate of kind k: open exactly while that kind is not muted.
+// gate is the state of s's microphone (audio) or camera (video) gate: open exactly while that
+// kind is not muted.
 func (s *seat) gate(k wire.Kind) Gate {
-	muted := s.p.AudioMuted
+	muted, src := s.p.AudioMuted, wire.SourceMicrophone
 	if k == wire.KindVideo {
-		muted = s.p.VideoMuted
+		muted, src = s.p.VideoMuted, wire.SourceCamera
 	}
-	return Gate{ParticipantID: s.p.ID, Kind: k, Forward: !muted}
+	return Gate{ParticipantID: s.p.ID, Source: src, Forward: !muted}
 }
 
 // toAll delivers ev to everyone: one message, shared, so it is encoded once.
@@ -326,6 +371,12 @@ func (lm *liveMeeting) seatOf(participantID string) (*seat, error) {
 // remove takes s out of the meeting: its member is gone and Media drops it.
 func (lm *liveMeeting) remove(s *seat) {
 	s.member.gone = true
+	lm.stopGrace(s)
+	lm.dropToken(s)
+	lm.rememberLeaving(s)
+	if s.p.ScreenSharing {
+		lm.svc.stats.screenStoppedSelf.Add(1) // the share ends with its sharer
+	}
 	lm.seats = slices.DeleteFunc(lm.seats, func(x *seat) bool { return x == s })
 	delete(lm.byID, s.p.ID)
 	lm.svc.media.RemoveParticipant(lm.id, s.p.ID)
@@ -371,6 +422,10 @@ func (lm *liveMeeting) release() {
 	lm.stopTimer()
 	lm.cancelIdle()
 	lm.closeLobby()
+	for _, s := range lm.seats {
+		lm.stopGrace(s)
+	}
+	lm.tokens = nil
 	if lm.ended && lm.audit != nil {
 		lm.svc.retainAudit(lm.id, lm.audit)
 	} else if lm.loaded && !lm.ended {

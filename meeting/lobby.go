@@ -43,6 +43,7 @@ type Held struct {
 	lm        *liveMeeting
 	requestID string
 	name      string
+	joiner    Joiner
 	since     time.Time
 	sink      Sink
 	timeout   Stopper
@@ -109,8 +110,8 @@ func (l *lobby) view() []wire.LobbyEntry {
 }
 
 // hold puts a join into the lobby; the host is told. The meeting is not idle while anyone waits.
-func (lm *liveMeeting) hold(name string, sink Sink) *Held {
-	h := &Held{lm: lm, requestID: randomToken(participantIDBytes), name: name, since: lm.svc.clock.Now(), sink: sink, done: make(chan struct{})}
+func (lm *liveMeeting) hold(name string, j Joiner, sink Sink) *Held {
+	h := &Held{lm: lm, requestID: randomToken(participantIDBytes), name: name, joiner: j, since: lm.svc.clock.Now(), sink: sink, done: make(chan struct{})}
 	h.timeout = lm.svc.clock.AfterFunc(lm.svc.lobbyTimeout, h.timedOut)
 	lm.lobby.waiting = append(lm.lobby.waiting, h)
 	lm.cancelIdle()
@@ -153,7 +154,8 @@ func (lm *liveMeeting) admit(a *action, h *Held) (*seat, error) {
 	if len(lm.seats) >= lm.svc.maxParticipants {
 		return nil, newError(wire.CodeMeetingFull, "the meeting is full (%d participants); %s keeps waiting", lm.svc.maxParticipants, h.name)
 	}
-	s := lm.enter(h.name, false, h.sink)
+	s := lm.enter(h.name, h.joiner, false, h.sink)
+	lm.admitted(s)
 	a.then = append(a.then, lm.entry(wire.AuditJoin, s.p))
 	lm.decide(h, s.member, lm.joinResult(s), nil)
 	return s, nil

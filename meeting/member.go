@@ -31,8 +31,29 @@ func (m *Member) Role() wire.Role { return m.role }
 // and Media drops the participant. The host leaving does not end the meeting.
 func (m *Member) Leave() { m.leave(wire.ReasonLeft) }
 
-// Disconnect is Leave for a connection that went away, with reason "disconnected".
-func (m *Member) Disconnect() { m.leave(wire.ReasonDisconnected) }
+// Disconnect is for a connection that went away without a leave. With a resume grace
+// (Config.ResumeGrace) the participant stays, reconnecting, for that long (resume.go); without,
+// it is Leave with reason "disconnected". It reports whether the participant's seat lives on (it
+// waits for a resume, or another connection has taken it already): its media is then the seat's
+// to keep, and the connection must not close it.
+func (m *Member) Disconnect() (seatLives bool) {
+	lm := m.lm
+	lm.mu.Lock()
+	if m.gone {
+		s := lm.byID[m.id]
+		lives := s != nil && s.member != m
+		lm.unlock()
+		return lives
+	}
+	if lm.svc.resumeGrace > 0 {
+		lm.awaitResume(lm.byID[m.id])
+		lm.unlock()
+		return true
+	}
+	lm.unlock()
+	m.leave(wire.ReasonDisconnected)
+	return false
+}
 
 func (m *Member) leave(reason wire.LeaveReason) {
 	lm := m.lm

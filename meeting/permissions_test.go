@@ -1,6 +1,7 @@
 package meeting_test
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 
@@ -27,6 +28,9 @@ var wantPermissions = map[meeting.RequestKind]struct{ host, participant bool }{
 	wire.TypeAdmit:           {true, false},
 	wire.TypeDeny:            {true, false},
 	wire.TypeAdmitAll:        {true, false},
+
+	wire.TypeSetScreenShareAllowed: {true, false},
+	wire.TypeStopScreenShare:       {true, false},
 }
 
 func TestPermissionTable(t *testing.T) {
@@ -107,6 +111,13 @@ func sampleRequests(r *room, held string) map[meeting.RequestKind][]meeting.Requ
 		wire.TypeAdmit:    {meeting.Admit{RequestID: held}, meeting.Admit{RequestID: "nobody"}, meeting.Admit{}},
 		wire.TypeDeny:     {meeting.Deny{RequestID: held}, meeting.Deny{RequestID: "nobody"}, meeting.Deny{}},
 		wire.TypeAdmitAll: {meeting.AdmitAll{}},
+		wire.TypeSetScreenShareAllowed: {
+			meeting.SetScreenShareAllowed{Allowed: false}, meeting.SetScreenShareAllowed{Allowed: true},
+		},
+		wire.TypeStopScreenShare: {
+			meeting.StopScreenShare{ParticipantID: p1}, meeting.StopScreenShare{ParticipantID: host},
+			meeting.StopScreenShare{ParticipantID: "nobody"}, meeting.StopScreenShare{},
+		},
 	}
 }
 
@@ -147,7 +158,7 @@ func TestParticipantCannotUseHostPowers(t *testing.T) {
 				if after := r.snapshot(); !equalSnapshots(snap, after) {
 					t.Fatalf("%s %+v by %s changed the meeting:\n%+v\n%+v", kind, req, caller.name, snap, after)
 				}
-				if after := r.record(); after != rec {
+				if after := r.record(); !reflect.DeepEqual(after, rec) {
 					t.Fatalf("%s %+v changed the record", kind, req)
 				}
 				if r.clock.Pending() != pendingTimers {
@@ -209,6 +220,9 @@ func TestFromWire(t *testing.T) {
 		wire.TypeAdmit:           {`{"type":"admit","requestId":"r"}`, meeting.Admit{RequestID: "r"}},
 		wire.TypeDeny:            {`{"type":"deny","requestId":"r"}`, meeting.Deny{RequestID: "r"}},
 		wire.TypeAdmitAll:        {`{"type":"admitAll"}`, meeting.AdmitAll{}},
+
+		wire.TypeSetScreenShareAllowed: {`{"type":"setScreenShareAllowed","allowed":true}`, meeting.SetScreenShareAllowed{Allowed: true}},
+		wire.TypeStopScreenShare:       {`{"type":"stopScreenShare","participantId":"p"}`, meeting.StopScreenShare{ParticipantID: "p"}},
 	}
 	for _, kind := range meeting.RequestKinds() {
 		tc, ok := cases[kind]

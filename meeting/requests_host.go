@@ -6,8 +6,12 @@ import (
 	"github.com/parleyhq/parley/wire"
 )
 
-// Kick removes a participant (not the host) from the meeting.
-type Kick struct{ ParticipantID string }
+// Kick removes a participant (not the host) from the meeting. With Ban its browser (and
+// address, with Config.BanAddresses) is refused for the meeting's life (decisions.go).
+type Kick struct {
+	ParticipantID string
+	Ban           bool
+}
 
 // SetLocked locks or unlocks the meeting; while locked, only the host can join.
 type SetLocked struct{ Locked bool }
@@ -33,7 +37,13 @@ func (r Kick) apply(a *action) error {
 	if s.p.Role == wire.RoleHost {
 		return newError(wire.CodeBadRequest, "the host cannot remove themselves; leave or end the meeting instead")
 	}
+	if r.Ban {
+		if err := lm.saveBan(a, s); err != nil {
+			return err
+		}
+	}
 	lm.remove(s)
+	lm.rememberRemoval(s, r.Ban)
 	s.send(wire.Kicked{})
 	lm.toAll(wire.ParticipantLeft{ParticipantID: s.p.ID, Reason: wire.ReasonKicked})
 	lm.logLeft(s, wire.ReasonKicked)

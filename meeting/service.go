@@ -46,6 +46,13 @@ type Config struct {
 	// and DefaultChatBurst.
 	ChatRate  rate.Limit
 	ChatBurst int
+	// ResumeGrace is how long a participant whose connection went away without a leave is
+	// kept, reconnecting, for a resume (resume.go); zero or less: not at all, it leaves at once
+	// (the server's default is DefaultResumeGrace).
+	ResumeGrace time.Duration
+	// BanAddresses makes a ban (kick with ban) refuse the banned participant's address too, not
+	// only its browser: stronger against bots, but one address is often a whole office.
+	BanAddresses bool
 }
 
 // Service holds every live meeting of this node. Each live meeting has its own lock; the
@@ -64,6 +71,10 @@ type Service struct {
 	maxAudit        int
 	chatRate        rate.Limit
 	chatBurst       int
+	resumeGrace     time.Duration
+	banAddresses    bool
+
+	stats serviceStats
 
 	mu     sync.Mutex
 	live   map[string]*liveMeeting
@@ -91,6 +102,8 @@ func NewService(cfg Config) *Service {
 		maxAudit:        cmp.Or(cfg.MaxAuditEntries, MaxAuditEntries),
 		chatRate:        cmp.Or(cfg.ChatRate, DefaultChatRate),
 		chatBurst:       cmp.Or(cfg.ChatBurst, DefaultChatBurst),
+		resumeGrace:     cfg.ResumeGrace,
+		banAddresses:    cfg.BanAddresses,
 		live:            make(map[string]*liveMeeting),
 		audits:          make(map[string]*auditLog),
 	}
@@ -153,7 +166,8 @@ func (s *Service) Info(ctx context.Context, meetingID string) (wire.MeetingInfo,
 	if err != nil {
 		return wire.MeetingInfo{}, fmt.Errorf("meeting info: %w", err)
 	}
-	info := wire.MeetingInfo{MeetingID: rec.ID, State: rec.State, Locked: rec.Locked, ChatAllowed: !rec.ChatDisabled, Lobby: rec.Lobby}
+	info := wire.MeetingInfo{MeetingID: rec.ID, State: rec.State, Locked: rec.Locked, ChatAllowed: !rec.ChatDisabled, Lobby: rec.Lobby,
+		ScreenShareAllowed: !rec.ScreenShareDisabled}
 	if rec.State == wire.StateEnded {
 		return info, nil
 	}
@@ -172,16 +186,20 @@ func (s *Service) Info(ctx context.Context, meetingID string) (wire.MeetingInfo,
 	if lm.loaded && !lm.released {
 		info.Locked = lm.rec.Locked
 		info.ChatAllowed, info.Lobby = !lm.rec.ChatDisabled, lm.rec.Lobby
+		info.ScreenShareAllowed = !lm.rec.ScreenShareDisabled
 		info.ParticipantCount = len(lm.seats)
 	}
 	return info, nil
 }
 
-// JoinRequest is a join: HostKey "" means none was presented.
+// JoinRequest is a join: HostKey "" means none was presented, ResumeToken "" likewise.
 type JoinRequest struct {
-	MeetingID string
-	Name      string
-	HostKey   string
+	MeetingID   string
+	Name        string
+	HostKey     string
+	ResumeToken string
+	// Joiner is the browser id and address the join came with (decisions.go).
+	Joiner Joiner
 }
 
 // JoinResult is what the joiner is told, the protocol's "joined".
@@ -196,6 +214,10 @@ type JoinResult struct {
 	// Held is the join the lobby holds, when it does: then there is no Member yet, and the
 	// join's outcome comes through Held.
 	Held *Held
+	// ResumeToken is the joiner's fresh resume token (resume.go); Resumed says that this join
+	// took back an earlier participant's seat.
+	ResumeToken string
+	Resumed     bool
 }
 
 // Join adds a connection to a meeting. Its checks run in the protocol's order: bad_request (name),

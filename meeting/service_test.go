@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -28,7 +29,7 @@ func TestCreate(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := meeting.Record{ID: c.MeetingID, HostKeyHash: meeting.HashHostKey(c.HostKey), HostName: "Ada", CreatedAt: t0, State: wire.StateOpen}
-	if rec != want {
+	if !reflect.DeepEqual(rec, want) {
 		t.Errorf("record %+v, want %+v", rec, want)
 	}
 	if strings.Contains(string(rec.HostKeyHash[:]), c.HostKey) {
@@ -98,7 +99,7 @@ func TestInfo(t *testing.T) {
 		}
 		return i
 	}
-	want := wire.MeetingInfo{MeetingID: c.MeetingID, State: wire.StateOpen, ChatAllowed: true}
+	want := wire.MeetingInfo{MeetingID: c.MeetingID, State: wire.StateOpen, ChatAllowed: true, ScreenShareAllowed: true}
 	if got := info(); got != want {
 		t.Fatalf("fresh meeting: %+v, want %+v", got, want)
 	}

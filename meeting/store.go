@@ -2,6 +2,7 @@ package meeting
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,6 +23,18 @@ type Record struct {
 	// ChatDisabled stops chat for everyone but the host (the protocol's chatAllowed, negated
 	// so that the zero record allows chat).
 	ChatDisabled bool
+	// BannedBrowsers are the browsers the host banned (kick with ban), as BrowserHash values:
+	// durable, so that a ban holds for the meeting's life, past its release from memory.
+	BannedBrowsers []string
+	// ScreenShareDisabled lets only the host share a screen (the protocol's
+	// screenShareAllowed, negated so that the zero record allows sharing).
+	ScreenShareDisabled bool
+}
+
+// clone returns r with its own copy of every slice, so that no caller shares a stored one.
+func (r Record) clone() Record {
+	r.BannedBrowsers = slices.Clone(r.BannedBrowsers)
+	return r
 }
 
 // Store keeps meeting records: in memory by default, in Redis for several nodes.
@@ -48,7 +61,7 @@ func (s *memoryStore) Create(_ context.Context, r Record) error {
 	if _, ok := s.records[r.ID]; ok {
 		return newError(wire.CodeInternal, "meeting %q already exists", r.ID)
 	}
-	s.records[r.ID] = r
+	s.records[r.ID] = r.clone()
 	return nil
 }
 
@@ -59,7 +72,7 @@ func (s *memoryStore) Get(_ context.Context, id string) (Record, error) {
 	if !ok {
 		return Record{}, errMeetingNotFound()
 	}
-	return r, nil
+	return r.clone(), nil
 }
 
 func (s *memoryStore) Update(_ context.Context, r Record) error {
@@ -68,6 +81,6 @@ func (s *memoryStore) Update(_ context.Context, r Record) error {
 	if _, ok := s.records[r.ID]; !ok {
 		return errMeetingNotFound()
 	}
-	s.records[r.ID] = r
+	s.records[r.ID] = r.clone()
 	return nil
 }

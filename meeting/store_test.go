@@ -2,6 +2,7 @@ package meeting_test
 
 import (
 	"context"
+	"reflect"
 	"testing"
 
 	"github.com/parleyhq/parley/meeting"
@@ -22,14 +23,14 @@ func TestMemoryStore(t *testing.T) {
 	if err := s.Create(ctx, meeting.Record{ID: "m1", HostName: "Eve"}); err == nil {
 		t.Fatal("Create overwrote an existing meeting")
 	}
-	if got, err := s.Get(ctx, "m1"); err != nil || got != rec {
+	if got, err := s.Get(ctx, "m1"); err != nil || !reflect.DeepEqual(got, rec) {
 		t.Fatalf("Get = %+v, %v; want %+v", got, err, rec)
 	}
 	rec.Locked, rec.State = true, wire.StateEnded
 	if err := s.Update(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.Get(ctx, "m1"); got != rec {
+	if got, _ := s.Get(ctx, "m1"); !reflect.DeepEqual(got, rec) {
 		t.Fatalf("after Update: %+v, want %+v", got, rec)
 	}
 }

@@ -9,6 +9,9 @@
 // meetings or the wire protocol: it imports neither meeting nor signaling, and reaches clients only
 // through the Signal callback given to Join.
 //
+// A peer outlives its participant's signaling connection when asked (resume.go): Resume hands
+// it to a new one, which gets a subscriber offer; RestartICE makes that offer restart ICE.
+//
 // What a publisher may send (source.go, admission.go, arrival.go): exactly what its last offer
 // declares, one track per sending section, each carrying a Source (microphone, camera, screen,
 // screenAudio: named by the offer, or the default microphone and camera), video on up to three
@@ -39,6 +42,14 @@
 // quality asked with SFU.SetVideoQuality), pausing video rather than starving audio and probing
 // with padding to climb back. Dynacast (dynacast.go) tells each publisher which layers some
 // subscriber needs.
+//
+// Active speakers (speakers.go): publishers put each audio packet's level in the RFC 6464 header
+// extension; a microphone's reader keeps the loudest level in an atomic (no lock, nothing
+// allocated), and one goroutine of the SFU judges every room every 100 ms (peak, decay, threshold,
+// hangover; a closed microphone gate takes its owner out at once) and hands the list, loudest
+// first, to Config.ActiveSpeakers when it changes, at most every ActiveSpeakerInterval per room,
+// holding no sfu lock. Gates are per source (gates.go): a closed gate's track is dropped for
+// every subscriber and takes none of their bandwidth (allocator.go).
 //
 // Short of CPU, the server sheds work instead of queueing it (delay.go): a packet that waited too
 // long since it arrived is dropped by the reader or the writer lane that finds it, a lost part of

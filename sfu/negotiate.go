@@ -150,7 +150,7 @@ func (p *Peer) negotiate() {
 		return // onSubscriberICE kicks again; the changes wait in dirty
 	}
 	p.dirty = false
-	offer, err := p.sub.CreateOffer(nil)
+	offer, err := p.sub.CreateOffer(p.offerOptions())
 	if err == nil {
 		err = p.sub.SetLocalDescription(offer)
 	}

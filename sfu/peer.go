@@ -44,18 +44,19 @@ type Peer struct {
 	secs     atomic.Pointer[map[string]sectionDecl] // the sending sections of the last offer
 	screen   atomic.Pointer[streamScreen]
 
-	subMu     sync.Mutex // serializes every operation on the subscriber connection
-	subCands  []webrtc.ICECandidateInit
-	downs     map[*upTrack]*downTrack
-	downList  atomic.Pointer[[]*downTrack] // downs, for the allocator
-	qualities map[qualityKey]int32         // maximum layer asked per publisher and source
-	inFlight  bool                         // an offer was sent and its answer has not arrived
-	dirty     bool                         // tracks were added or removed since the last offer
-	answered  bool                         // an answer was applied: the next offer renegotiates
-	kick      chan struct{}
-	subUp     atomic.Bool // the subscriber connection's ICE has connected (see negotiate)
+	subMu      sync.Mutex // serializes every operation on the subscriber connection
+	subCands   []webrtc.ICECandidateInit
+	downs      map[*upTrack]*downTrack
+	downList   atomic.Pointer[[]*downTrack] // downs, for the allocator
+	qualities  map[qualityKey]int32         // maximum layer asked per publisher and source
+	inFlight   bool                         // an offer was sent and its answer has not arrived
+	dirty      bool                         // tracks were added or removed since the last offer
+	answered   bool                         // an answer was applied: the next offer renegotiates
+	iceRestart bool                         // the next offer restarts ICE (RestartICE)
+	kick       chan struct{}
+	subUp      atomic.Bool // the subscriber connection's ICE has connected (see negotiate)
 
-	sigMu        sync.Mutex // serializes send
+	sigMu        sync.Mutex // serializes send; guards send (Rebind)
 	subOfferSent bool
 	held         []Signal // subscriber candidates gathered before the first offer went out
 

@@ -62,6 +62,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Registerer gets the sfu's metrics; nil means no metrics.
 	Registerer prometheus.Registerer
+	// ActiveSpeakers is told who speaks in a room now, loudest first, when that changes, at
+	// most every ActiveSpeakerInterval per room (speakers.go). It is called from one goroutine
+	// of the sfu holding no sfu lock; it must not block for long. Nil: no detection.
+	ActiveSpeakers func(roomID string, participantIDs []string)
 	// BatchWrites queues the media sockets' writes and sends them in batches (sendmmsg, UDP GSO)
 	// from one goroutine per socket instead of one sendto per datagram on the writer's goroutine
 	// (package udpbatch; docs/benchmarks.md, "Batched writes").
@@ -129,6 +133,9 @@ type SFU struct {
 	allowPrivate bool
 	relay        atomic.Pointer[relayAddr]
 
+	speakerStop chan struct{}  // closed by Close: the speaker goroutine ends
+	speakerWG   sync.WaitGroup // the speaker goroutine
+
 	mu     sync.Mutex
 	closed bool
 	rooms  map[string]*room
@@ -179,7 +186,8 @@ func New(cfg Config) (*SFU, error) {
 	s := &SFU{
 		log: log, logs: lf, mux: mux, tcpMux: tcpMux, port: port, publicIPs: cfg.PublicIPs, apis: apis, codecs: supportedCodecs(),
 		counters: newCounters(), rooms: map[string]*room{}, writes: writes, maxRefused: maxRefusedStreams,
-		resendRate: cfg.ResendBytesPerSecond, allowPrivate: cfg.AllowPrivateCandidates || cfg.LoopbackOnly,
+		resendRate: cfg.ResendBytesPerSecond, speakerStop: make(chan struct{}),
+		allowPrivate: cfg.AllowPrivateCandidates || cfg.LoopbackOnly,
 	}
 	if s.resendRate <= 0 {
 		s.resendRate = DefaultResendBytesPerSecond
@@ -195,6 +203,10 @@ func New(cfg Config) (*SFU, error) {
 			return nil, fmt.Errorf("register sfu metrics: %w", err)
 		}
 		s.registerer, s.collector = cfg.Registerer, c
+	}
+	if cfg.ActiveSpeakers != nil {
+		s.speakerWG.Add(1)
+		go s.speakerLoop(cfg.ActiveSpeakers)
 	}
 	log.Info("sfu listening", "udpPort", port, "iceTCP", tcpMux != nil, "loopbackOnly", cfg.LoopbackOnly)
 
@@ -217,6 +229,8 @@ func (s *SFU) Close() error {
 	rooms := s.rooms
 	s.rooms = nil
 	s.mu.Unlock()
+	close(s.speakerStop)
+	s.speakerWG.Wait()
 	for _, r := range rooms {
 		r.close()
 	}
@@ -254,6 +268,9 @@ func (s *SFU) room(id string, create bool) *room {
 }
 
 // population counts rooms and live peers for Stats.
+// Participants is how many participants the sfu serves now (a node's load in a cluster).
+func (s *SFU) Participants() int { return int(s.livePeers.Load()) }
+
 func (s *SFU) population() (rooms, peers int) {
 	s.mu.Lock()
 	rooms = len(s.rooms)

@@ -16,8 +16,10 @@ func TestMeetingBudget(t *testing.T) {
 	cfg := Config{Registry: prometheus.NewRegistry()}
 	cfg.defaults()
 	b := newBudgets(cfg)
-	served, now := 0, time.Now() // one instant: the buckets do not refill meanwhile
-	for i := range 100 { // 100 addresses, each well within its own budget
+	// One instant: the buckets do not refill meanwhile. 100 addresses, each well within its own
+	// budget.
+	served, now := 0, time.Now()
+	for i := range 100 {
 		for range 30 {
 			if b.spendAt(fmt.Sprintf("10.0.0.%d", i), "m1", wire.TypeOffer, now) == "" {
 				served++

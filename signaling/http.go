@@ -82,6 +82,7 @@ var statusOf = map[wire.Code]int{
 	wire.CodeMeetingLocked: http.StatusForbidden,
 	wire.CodeMeetingFull:   http.StatusConflict,
 	wire.CodeRateLimited:   http.StatusTooManyRequests,
+	wire.CodeUnavailable:   http.StatusServiceUnavailable,
 }
 
 func (s *Server) domainHTTPError(c echo.Context, err error) error {

@@ -34,7 +34,17 @@ func (s *session) join(ctx context.Context, data []byte) bool {
 		s.fail(d.ID, wire.CodeRateLimited, "too many joins from this address; try again in a minute")
 		return false
 	}
-	member, res, err := s.srv.meetings.Join(ctx, meeting.JoinRequest{MeetingID: *j.MeetingID, Name: name, HostKey: j.Key()}, sessionSink{s})
+	// Joins per meeting are limited too, so that bots from many addresses cannot squat a meeting
+	// by rejoining as fast as the host removes them. A join with a hostKey or a resume token
+	// is not counted (a wrong one is forbidden at once): the host always gets in.
+	if j.Key() == "" && j.Resume() == "" && !s.srv.meetingJoinLimit.allow(*j.MeetingID) {
+		s.srv.metrics.joins.WithLabelValues(string(wire.CodeRateLimited)).Inc()
+		s.fail(d.ID, wire.CodeRateLimited, "too many people are joining this meeting right now; try again in a minute")
+		return false
+	}
+	req := meeting.JoinRequest{MeetingID: *j.MeetingID, Name: name, HostKey: j.Key(), ResumeToken: j.Resume(),
+		Joiner: meeting.Joiner{BrowserID: j.Browser(), Address: s.ip}}
+	member, res, err := s.srv.meetings.Join(ctx, req, sessionSink{s})
 	if err != nil {
 		code := meeting.CodeOf(err)
 		s.srv.metrics.joins.WithLabelValues(string(code)).Inc()
@@ -47,13 +57,17 @@ func (s *session) join(ctx context.Context, data []byte) bool {
 	if res.Held != nil {
 		return s.waitInLobby(ctx, d.ID, res.Held)
 	}
-	return s.enter(ctx, d.ID, member, res)
+	return s.enter(ctx, d.ID, member, res, j.KeepsMedia())
 }
 
 // enter makes a joined member of the session: its media, then the joined answer to the join
 // with id. It reports false when the session is closing instead; a member it cannot keep is
 // disconnected.
-func (s *session) enter(ctx context.Context, id wire.ID, member *meeting.Member, res meeting.JoinResult) bool {
+//
+// A resume (res.Resumed) takes over the participant's live peer when the client kept its peer
+// connections (keepMedia), so that the media never stops; otherwise the participant gets new
+// ones, as on a fresh join.
+func (s *session) enter(ctx context.Context, id wire.ID, member *meeting.Member, res meeting.JoinResult, keepMedia bool) bool {
 	s.mu.Lock()
 	if s.ended {
 		// The connection went away (or was replaced) while the join waited in the lobby.
@@ -65,7 +79,7 @@ func (s *session) enter(ctx context.Context, id wire.ID, member *meeting.Member,
 	s.member = member
 	s.mu.Unlock()
 
-	peer, err := s.srv.media.Join(member.MeetingID(), member.ParticipantID(), s.sendSignal)
+	peer, kept, err := s.media(member, res.Resumed && keepMedia)
 	if err != nil {
 		s.log.Error("media join", "err", err)
 		member.Disconnect()
@@ -79,12 +93,16 @@ func (s *session) enter(ctx context.Context, id wire.ID, member *meeting.Member,
 	s.srv.metrics.participants.Inc() // teardown, which closes the peer, counts it out
 
 	if ended {
-		// The meeting ended, or this connection was replaced, while the peer was being made.
-		peer.Close()
+		// The meeting ended, or this connection was replaced, while the peer was being made. A
+		// seat that lives on (a resume took it, or it waits for one) keeps its media.
+		if !member.Disconnect() {
+			peer.Close()
+		}
 		return false
 	}
 	s.srv.metrics.joins.WithLabelValues("ok").Inc()
 	s.helpers.Go(func() { s.watchPeer(ctx, peer) })
+	s.helpers.Go(func() { s.tellPublished(ctx, member) })
 
 	joined, err := wire.Encode(wire.TypeJoined, id, wire.Joined{
 		ParticipantID: res.Self.ID,
@@ -97,6 +115,9 @@ func (s *session) enter(ctx context.Context, id wire.ID, member *meeting.Member,
 		Protocol:      wire.ProtocolVersion,
 		Chat:          nonNil(res.Chat),
 		Lobby:         res.Lobby,
+		ResumeToken:   res.ResumeToken,
+		Resumed:       res.Resumed,
+		MediaKept:     mediaKept(res.Resumed, kept),
 		ICEServers:    s.iceServers(res.Self.ID),
 	})
 	if err != nil {
@@ -105,7 +126,7 @@ func (s *session) enter(ctx context.Context, id wire.ID, member *meeting.Member,
 		return false
 	}
 	s.out.release(joined)
-	s.log.Debug("joined", "role", res.Self.Role) // the meeting's info line says it
+	s.log.Debug("joined", "role", res.Self.Role, "resumed", res.Resumed, "mediaKept", kept) // the meeting's info line says it
 	return true
 }
 
@@ -146,6 +167,8 @@ func (s *session) sendSignal(sig sfu.Signal) {
 		s.send(wire.TypeCandidate, nil, wire.CandidateBody{Target: string(sig.Target), Candidate: c})
 	case sfu.SignalPublisherLayers:
 		s.sendPublisherLayers(sig)
+	case sfu.SignalSources:
+		s.published.put(wireSources(sig.Sources))
 	}
 }
 

@@ -124,7 +124,9 @@ func newLimits(cfg Config) *limits {
 // is left to the WebSocket count when TrustProxy says every connection comes from a proxy).
 // A connection over a cap is closed as soon as it is accepted.
 func (s *Server) Listener(ln net.Listener) net.Listener {
-	return &guardedListener{Listener: ln, g: s.limits.tcp, perAddr: !s.cfg.TrustProxy, log: s.cfg.Logger, repeats: s.cfg.Repeats}
+	// In a cluster the other nodes' relayed sessions share their node's address: connections
+	// are then counted per client address by the WebSocket limit only, as behind a proxy.
+	return &guardedListener{Listener: ln, g: s.limits.tcp, perAddr: !s.cfg.TrustProxy && s.cfg.Cluster == nil, log: s.cfg.Logger, repeats: s.cfg.Repeats}
 }
 
 type guardedListener struct {
@@ -206,6 +208,9 @@ func bodyLimit(next echo.HandlerFunc) echo.HandlerFunc {
 // acquireWebSocket takes a WebSocket place for the client's address, or answers 429.
 func (s *Server) acquireWebSocket(c echo.Context) (release func(), ok bool) {
 	ip := c.RealIP()
+	if clientIP, _, relayed := s.relayedClient(c.Request()); relayed {
+		ip = clientIP // another node relays this client: count the client, not the node
+	}
 	if !s.limits.ws.acquire(ip) {
 		s.cfg.Repeats.Log(s.cfg.Logger, slog.LevelWarn, "websocket_over_cap", "websocket refused: too many from one address", "addr", ip)
 		_ = writeHTTPError(c, http.StatusTooManyRequests, wire.CodeRateLimited, "too many connections from this address")

@@ -59,7 +59,7 @@ func (s *session) awaitDecision(ctx context.Context, joinID wire.ID, h *meeting.
 		member.Disconnect()
 		return
 	}
-	s.enter(ctx, joinID, member, res)
+	s.enter(ctx, joinID, member, res, false)
 }
 
 // finishLeave answers a held client's leave and closes the connection.

@@ -40,6 +40,9 @@ type Config struct {
 	// CreatesPerMinute and JoinsPerMinute limit each client address (defaults 10 and 60).
 	CreatesPerMinute int
 	JoinsPerMinute   int
+	// MeetingJoinsPerMinute limits the joins into one meeting, from all addresses together
+	// (default 120, in bursts of as many); joins with a hostKey or a resume token do not count.
+	MeetingJoinsPerMinute int
 	// MessagesPerSecond and MessageBurst limit each connection's requests (defaults 50 and
 	// 200): a flood gets rate_limited errors instead of costing the meeting.
 	MessagesPerSecond float64
@@ -83,6 +86,8 @@ type Config struct {
 	// Registry receives the edge's metrics and is served at /metrics; nil makes a private one.
 	Registry *prometheus.Registry
 	Logger   *slog.Logger
+	// Cluster makes this node one of several (relay.go); nil is a single node.
+	Cluster Cluster
 }
 
 func (c *Config) defaults() {
@@ -91,6 +96,9 @@ func (c *Config) defaults() {
 	}
 	if c.JoinsPerMinute == 0 {
 		c.JoinsPerMinute = 60
+	}
+	if c.MeetingJoinsPerMinute == 0 {
+		c.MeetingJoinsPerMinute = 120
 	}
 	if c.MessagesPerSecond == 0 {
 		c.MessagesPerSecond = 50
@@ -152,10 +160,12 @@ type Server struct {
 	metrics     *metrics
 	createLimit *limiter
 	joinLimit   *limiter
-	limits      *limits
-	public      *url.URL // cfg.PublicURL parsed; nil when unset (origin.go)
-	budgets     *budgets
-	draining    atomic.Bool
+	// meetingJoinLimit is per meeting id, whoever joins.
+	meetingJoinLimit *limiter
+	limits           *limits
+	public           *url.URL // cfg.PublicURL parsed; nil when unset (origin.go)
+	budgets          *budgets
+	draining         atomic.Bool
 
 	mu       sync.Mutex
 	sessions map[*session]struct{}
@@ -169,22 +179,24 @@ func New(cfg Config, meetings *meeting.Service, media *sfu.SFU) *Server {
 	cfg.defaults()
 	ctx, stop := context.WithCancel(context.Background())
 	s := &Server{
-		cfg:         cfg,
-		meetings:    meetings,
-		media:       media,
-		metrics:     newMetrics(cfg.Registry),
-		createLimit: newLimiter(cfg.CreatesPerMinute),
-		joinLimit:   newLimiter(cfg.JoinsPerMinute),
-		limits:      newLimits(cfg),
-		budgets:     newBudgets(cfg),
-		sessions:    make(map[*session]struct{}),
-		baseCtx:     ctx,
-		stop:        stop,
+		cfg:              cfg,
+		meetings:         meetings,
+		media:            media,
+		metrics:          newMetrics(cfg.Registry),
+		createLimit:      newLimiter(cfg.CreatesPerMinute),
+		joinLimit:        newLimiter(cfg.JoinsPerMinute),
+		meetingJoinLimit: newLimiter(cfg.MeetingJoinsPerMinute),
+		limits:           newLimits(cfg),
+		budgets:          newBudgets(cfg),
+		sessions:         make(map[*session]struct{}),
+		baseCtx:          ctx,
+		stop:             stop,
 	}
 	if u, err := url.Parse(cfg.PublicURL); err == nil && cfg.PublicURL != "" && u.Host != "" {
 		s.public = u
 	}
 	s.metrics.gauges(cfg.Registry, s.sessionCount, func() float64 { return float64(meetings.LiveMeetings()) })
+	cfg.Registry.MustRegister(domainCollector{meetings.Stats})
 	s.echo = s.routes()
 	return s
 }
@@ -218,6 +230,11 @@ func (s *Server) ready(c echo.Context) error {
 	if s.draining.Load() {
 		return c.String(http.StatusServiceUnavailable, "draining\n")
 	}
+	if s.cfg.Cluster != nil {
+		if err := s.cfg.Cluster.Ready(); err != nil {
+			return c.String(http.StatusServiceUnavailable, "not ready: "+err.Error()+"\n")
+		}
+	}
 	return c.String(http.StatusOK, "ready\n")
 }
 
@@ -242,7 +259,12 @@ func (s *Server) websocket(c echo.Context) error {
 		return nil
 	}
 	conn.SetReadLimit(wire.MaxClientMessage)
-	sess := &session{srv: s, conn: conn, out: newOutbox(), log: s.cfg.Logger, ip: c.RealIP(), host: s.hostOf(c.Request()),
+	ip, host := c.RealIP(), s.requestHost(c.Request())
+	clientIP, clientHost, relayed := s.relayedClient(c.Request())
+	if relayed {
+		ip, host = clientIP, clientHost
+	}
+	sess := &session{srv: s, conn: conn, out: newOutbox(), log: s.cfg.Logger, ip: ip, host: host, relayed: relayed,
 		flood: rate.NewLimiter(rate.Limit(s.cfg.MessagesPerSecond), s.cfg.MessageBurst), bytes: newByteBudget(s.cfg)}
 	if !s.track(sess) {
 		conn.Close(websocket.StatusGoingAway, "the server is shutting down")
@@ -253,9 +275,9 @@ func (s *Server) websocket(c echo.Context) error {
 	return nil
 }
 
-// hostOf is the host name (no port) the client reached the server by: PublicURL's when set, else
+// requestHost is the host name (no port) the client reached the server by: PublicURL's when set, else
 // the request's Host.
-func (s *Server) hostOf(r *http.Request) string {
+func (s *Server) requestHost(r *http.Request) string {
 	host := r.Host
 	if s.cfg.PublicURL != "" {
 		if u, err := url.Parse(s.cfg.PublicURL); err == nil && u.Host != "" {

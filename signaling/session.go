@@ -23,11 +23,15 @@ type session struct {
 	out  *outbox
 	log  *slog.Logger
 	ip   string
-	host string // the name the client reached the server by (Server.hostOf)
+	host string // the name the client reached the server by (Server.requestHost)
 	// flood limits the requests of a joined connection, bytes the bytes it sends (budget.go);
 	// only the read loop uses them.
 	flood *rate.Limiter
 	bytes *rate.Limiter
+	// relayed is a session another node of the cluster relays here: it is served here, never
+	// routed on (relay.go). up is the owner's connection of a session this node relays.
+	relayed bool
+	up      *websocket.Conn
 	// helpers are the session's goroutines besides its writer (the pinger, the peer watcher):
 	// run waits for them, so none outlives the session.
 	helpers sync.WaitGroup
@@ -42,6 +46,10 @@ type session struct {
 	// heldLeave is set when the client sent leave meanwhile (lobby.go).
 	held      *meeting.Held
 	heldLeave *wire.ID
+
+	// published is the latest list of sources the media server receives from the client, on
+	// its way to the domain (tellPublished).
+	published latest[[]wire.Source]
 }
 
 func (s *session) run(ctx context.Context) {
@@ -84,6 +92,13 @@ func (s *session) readLoop(ctx context.Context) string {
 	if typ != websocket.MessageText {
 		s.conn.Close(websocket.StatusUnsupportedData, "binary messages are not accepted")
 		return "binary message"
+	}
+	owner, ok := s.route(ctx, data)
+	if !ok {
+		return "join failed"
+	}
+	if owner != "" {
+		return s.relay(ctx)
 	}
 	if !s.join(ctx, data) {
 		return "join failed"
@@ -196,11 +211,15 @@ func (s *session) teardown() {
 	member, peer := s.member, s.peer
 	s.ended = true
 	s.mu.Unlock()
+	seatLives := false
 	if member != nil {
-		member.Disconnect()
+		// With a resume grace the participant stays for a while, its media too (resume.go).
+		seatLives = member.Disconnect()
 	}
 	if peer != nil {
-		peer.Close()
+		if !seatLives {
+			peer.Close()
+		}
 		s.srv.metrics.participants.Dec()
 	}
 	s.out.push(outMessage{closeAfter: true})

@@ -19,6 +19,7 @@ const (
 	TypeSetLocked       = "setLocked"
 	TypeEndMeeting      = "endMeeting"
 	TypeSetVideoQuality = "setVideoQuality"
+	TypeIceRestart      = "iceRestart"
 )
 
 // requestTypes is the one table of what a client may send: each type and a constructor of its
@@ -47,6 +48,10 @@ var requestTypes = map[string]func() Request{
 	TypeDeny:            func() Request { return new(Deny) },
 	TypeAdmitAll:        func() Request { return new(AdmitAll) },
 	TypeSetVideoQuality: func() Request { return new(SetVideoQuality) },
+	TypeIceRestart:      func() Request { return new(IceRestart) },
+
+	TypeSetScreenShareAllowed: func() Request { return new(SetScreenShareAllowed) },
+	TypeStopScreenShare:       func() Request { return new(StopScreenShare) },
 }
 
 // RequestTypes returns the type of every request a client may send, in no order.
@@ -64,6 +69,17 @@ type Join struct {
 	Name      *string `json:"name"`
 	// HostKey is optional; empty or null counts as absent.
 	HostKey *string `json:"hostKey"`
+	// ResumeToken is optional (PROTOCOL.md 1.1, "Staying connected"): the token of an earlier
+	// joined, to take that participant back. Empty or null counts as absent.
+	ResumeToken *string `json:"resumeToken"`
+	// KeepMedia is this server's addition, read only with a ResumeToken: false says the client
+	// lost its peer connections (a reloaded page) and needs new ones; absent means true, the
+	// protocol's resume, on which the media kept flowing (see Joined.MediaKept).
+	KeepMedia *bool `json:"keepMedia"`
+	// BrowserID is this server's addition (docs/protocol.md): an id the web client keeps in
+	// its browser's local storage, so that a host's mute and removal stick to the person
+	// across a fresh join from the same browser. Optional; at most maxBrowserID bytes.
+	BrowserID *string `json:"browserId"`
 }
 
 // MessageType implements Request.
@@ -76,8 +92,33 @@ func (j *Join) validate() error {
 	if j.Name == nil {
 		return missing("name")
 	}
+	if j.BrowserID != nil && len(*j.BrowserID) > maxBrowserID {
+		return errors.New(`"browserId" is too long`)
+	}
 	return nil
 }
+
+// maxBrowserID bounds join.browserId: the web client sends 32 hex digits.
+const maxBrowserID = 128
+
+// Browser is the browser id, "" when absent.
+func (j *Join) Browser() string {
+	if j.BrowserID == nil {
+		return ""
+	}
+	return *j.BrowserID
+}
+
+// Resume is the resume token, "" when absent.
+func (j *Join) Resume() string {
+	if j.ResumeToken == nil {
+		return ""
+	}
+	return *j.ResumeToken
+}
+
+// KeepsMedia reports whether a resume keeps the client's peer connections (absent: it does).
+func (j *Join) KeepsMedia() bool { return j.KeepMedia == nil || *j.KeepMedia }
 
 // Key is the host key, "" when absent.
 func (j *Join) Key() string {
@@ -249,9 +290,11 @@ type CancelTimer struct{}
 func (*CancelTimer) MessageType() string { return TypeCancelTimer }
 func (*CancelTimer) validate() error     { return nil }
 
-// Kick removes a participant (host only).
+// Kick removes a participant (host only). Ban is this server's addition (docs/protocol.md):
+// the removed participant's browser is refused for the meeting's life.
 type Kick struct {
 	ParticipantID *string `json:"participantId"`
+	Ban           *bool   `json:"ban"`
 }
 
 // MessageType implements Request.

@@ -89,6 +89,16 @@ type Joined struct {
 	ICEServers []ICEServer `json:"iceServers"`
 	// Lobby is the held joins, for the host only (empty, not absent, when nobody waits).
 	Lobby []LobbyEntry `json:"lobby,omitzero"`
+	// ResumeToken is the secret that takes this participant back after its connection drops
+	// (PROTOCOL.md 1.1, "Staying connected"); a fresh one on every joined.
+	ResumeToken string `json:"resumeToken,omitempty"`
+	// Resumed is true when this join resumed an earlier participant.
+	Resumed bool `json:"resumed,omitempty"`
+	// MediaKept is this server's addition, on a resume only: true when the participant's peer
+	// connections on the server still live and carry on (the client renegotiates them: a new
+	// publisher offer, and the server sends a new subscriber offer); false when the client must
+	// make new ones, as after a fresh join.
+	MediaKept *bool `json:"mediaKept,omitempty"`
 }
 
 // ICEServer is one entry of joined.iceServers, shaped as the browser's RTCIceServer.

@@ -35,6 +35,10 @@ func TestDecodeWellFormed(t *testing.T) {
 		{"publisher offer with sources", `{"type":"offer","target":"publisher","sdp":"v=0","sources":{"0":"microphone","1":"camera","2":"screen","3":"screenAudio"}}`, TypeOffer, ""},
 		{"setVideoQuality", `{"type":"setVideoQuality","id":3,"participantId":"p","source":"camera","quality":"low"}`, TypeSetVideoQuality, "3"},
 		{"setVideoQuality screen off", `{"type":"setVideoQuality","participantId":"p","source":"screen","quality":"off"}`, TypeSetVideoQuality, ""},
+		{"resume", `{"type":"join","meetingId":"m","name":"G","resumeToken":"t","keepMedia":false,"browserId":"b"}`, TypeJoin, ""},
+		{"iceRestart", `{"type":"iceRestart","target":"subscriber","id":4}`, TypeIceRestart, "4"},
+		{"setScreenShareAllowed", `{"type":"setScreenShareAllowed","id":"s","allowed":false}`, TypeSetScreenShareAllowed, `"s"`},
+		{"stopScreenShare", `{"type":"stopScreenShare","participantId":"p"}`, TypeStopScreenShare, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -84,6 +88,11 @@ func TestDecodeRejects(t *testing.T) {
 		{"setVideoQuality of the microphone", `{"type":"setVideoQuality","participantId":"p","source":"microphone","quality":"low"}`, "", true, `"source"`},
 		{"setVideoQuality bad quality", `{"type":"setVideoQuality","participantId":"p","source":"camera","quality":"ultra"}`, "", true, `"quality"`},
 		{"setVideoQuality without participant", `{"type":"setVideoQuality","source":"camera","quality":"low"}`, "", true, `"participantId" is required`},
+		{"iceRestart of the publisher", `{"type":"iceRestart","target":"publisher"}`, "", true, `"target"`},
+		{"resume token not a string", `{"type":"join","meetingId":"m","name":"G","resumeToken":5}`, "", true, `resumeToken`},
+		{"setScreenShareAllowed missing", `{"type":"setScreenShareAllowed"}`, "", true, `"allowed" is required`},
+		{"setScreenShareAllowed a string", `{"type":"setScreenShareAllowed","allowed":"no"}`, "", true, `"allowed" must be a boolean`},
+		{"stopScreenShare missing id", `{"type":"stopScreenShare"}`, "", true, `"participantId" is required`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -139,6 +148,11 @@ func TestEncode(t *testing.T) {
 func FuzzDecode(f *testing.F) {
 	for _, seed := range []string{
 		`{"type":"join","id":1,"meetingId":"m","name":"Grace","hostKey":"k"}`,
+		`{"type":"join","id":2,"meetingId":"m","name":"Grace","resumeToken":"t","keepMedia":false,"browserId":"b"}`,
+		`{"type":"join","meetingId":"m","name":"G","resumeToken":null,"keepMedia":"yes","browserId":7}`,
+		`{"type":"iceRestart","target":"subscriber","id":3}`,
+		`{"type":"iceRestart","target":"publisher"}`,
+		`{"type":"kick","participantId":"p","ban":true}`,
 		`{"type":"offer","target":"publisher","sdp":"v=0\r\n"}`,
 		`{"type":"candidate","target":"subscriber","candidate":{"candidate":"","sdpMid":null,"sdpMLineIndex":70000}}`,
 		`{"type":"setMuted","kind":"video","muted":false}`,
@@ -150,6 +164,8 @@ func FuzzDecode(f *testing.F) {
 		`{"type":"sendChat","text":"hi\n\t\u0000","to":null}`,
 		`{"type":"admit","requestId":"r","id":5}`,
 		`{"type":"lowerHand","participantId":7}`,
+		`{"type":"stopScreenShare","participantId":"p","id":2}`,
+		`{"type":"setScreenShareAllowed","allowed":null}`,
 		`{"type":"","id":[]}`,
 		`{"type":"join","name":"\u202e"}`,
 		`not json`,

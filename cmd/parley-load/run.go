@@ -91,6 +91,9 @@ func run(ctx context.Context, cfg config, out io.Writer) (*result, error) {
 	r.fleet.rampJoins(ctx)
 	rampTime := time.Since(rampStart)
 	sleep(ctx, cfg.warmup)
+	if !r.fleet.waitTracks(ctx, settleTimeout) {
+		fmt.Fprintf(out, "parley-load: not every client receives every track %v after the warm-up; measuring anyway\n", settleTimeout)
+	}
 
 	stopProfile, err := startProfile(cfg.cpuProfile)
 	if err != nil {
@@ -222,6 +225,49 @@ func joinFigures(members []*member) (join, first rtpstats.Histogram, noMedia int
 		first.Record(tm.FirstPacket.Sub(tm.DialStart))
 	}
 	return join, first, noMedia
+}
+
+// settleTimeout bounds the wait, after the warm-up, for every joined client to receive every
+// track of its meeting: on a busy machine negotiations finish late, and a window opened before
+// them measures joins, not forwarding.
+const settleTimeout = 30 * time.Second
+
+// waitTracks waits until every joined client has a track from each kind of every other joined
+// publisher of its meeting, or d passes; it reports whether they all did.
+func (f *fleet) waitTracks(ctx context.Context, d time.Duration) bool {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	kinds := 2
+	if f.cfg.audioOnly {
+		kinds = 1
+	}
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		members := f.clients()
+		publishers := map[*meetingState]int{}
+		for _, m := range members {
+			if m.publisher {
+				publishers[m.meeting]++
+			}
+		}
+		want := 0
+		for _, m := range members {
+			others := publishers[m.meeting]
+			if m.publisher {
+				others--
+			}
+			want += others * kinds
+		}
+		if subscribedTracks(members) >= want {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+	}
 }
 
 func subscribedTracks(members []*member) int {

@@ -26,9 +26,12 @@ type config struct {
 	drainTimeout    time.Duration
 	createsPerMin   int
 	joinsPerMin     int
+	meetingJoinsMin int
+	banAddresses    bool
 	batchWrites     bool
 	iceTCP          bool
 	lobbyTimeout    time.Duration
+	resumeGrace     time.Duration
 	maxConns        int
 	maxConnsPerAddr int
 	joinTimeout     time.Duration
@@ -39,6 +42,7 @@ type config struct {
 	logFormat       string
 	logNames        bool
 	tls             tlsFlags
+	cluster         clusterFlags
 	turn            turnFlags
 	turnOn          bool // the relay runs: -turn, or its default (turnFlags.check)
 }
@@ -76,6 +80,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json (one JSON object a line)")
 	fs.BoolVar(&c.logNames, "log-names", false, "log participants' names in the join lines (personal data; off: participant ids only)")
 	c.tls.register(fs)
+	c.cluster.register(fs)
 	c.turn.register(fs)
 	fs.IntVar(&c.maxParticipants, "max-participants", 100, "most participants in one meeting, the host included")
 	fs.Var(listFlag{&c.allowedOrigins}, "allowed-origin", "extra origin host pattern allowed to open /ws (repeatable; the server's own host always is)")
@@ -83,6 +88,10 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.IntVar(&c.createsPerMin, "creates-per-minute", 10, "meetings one client address may create a minute")
 	fs.IntVar(&c.joinsPerMin, "joins-per-minute", 60, "joins one client address may make a minute (raise it for load tests from one address)")
 	fs.BoolVar(&c.allowPrivate, "allow-private-candidates", false, "let clients name loopback, private and link-local addresses as ICE candidates (off: the server sends no checks into its own network; LAN clients connect anyway)")
+	fs.IntVar(&c.meetingJoinsMin, "meeting-joins-per-minute", 120,
+		"joins into one meeting a minute, from all addresses (a hostKey or resume token does not count; raise it for load tests)")
+	fs.BoolVar(&c.banAddresses, "ban-addresses", false,
+		"a host's ban (remove and don't let back in) also refuses the person's address, not only the browser (an office or carrier NAT may share one)")
 	fs.BoolVar(&c.batchWrites, "batch-writes", false, "send media in batches (sendmmsg) from one writer per socket; see docs/benchmarks.md")
 	fs.DurationVar(&c.drainTimeout, "drain-timeout", 10*time.Second, "how long shutdown waits for clients to go")
 	fs.Float64Var(&c.addrCost, "addr-request-rate", signaling.DefaultAddrCostPerSecond, "request cost one client address may spend a second on its WebSockets (an offer costs 10, other requests 1; bursts of 4 s); raise it for load tests from one address")
@@ -92,6 +101,8 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.DurationVar(&c.joinTimeout, "join-timeout", signaling.DefaultJoinTimeout, "how long a new WebSocket may take to send its join")
 	fs.DurationVar(&c.unusedExpiry, "unused-meeting-expiry", meeting.DefaultRecordRetention, "how long an open meeting nobody uses is kept before it is ended (its record and audit log go 24 h later)")
 	fs.DurationVar(&c.lobbyTimeout, "lobby-timeout", 10*time.Minute, "how long a join may wait in the lobby for the host's decision")
+	fs.DurationVar(&c.resumeGrace, "resume-grace", 30*time.Second, // meeting.DefaultResumeGrace
+		"how long a participant whose connection dropped is kept for a resume (0: it leaves at once)")
 
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
@@ -117,8 +128,8 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	if c.udpPort < 0 || c.udpPort > 65535 {
 		return c, fmt.Errorf("-udp-port %d: not a port", c.udpPort)
 	}
-	if c.createsPerMin < 1 || c.joinsPerMin < 1 {
-		return c, fmt.Errorf("-creates-per-minute and -joins-per-minute must be at least 1")
+	if c.createsPerMin < 1 || c.joinsPerMin < 1 || c.meetingJoinsMin < 1 {
+		return c, fmt.Errorf("-creates-per-minute, -joins-per-minute and -meeting-joins-per-minute must be at least 1")
 	}
 	if c.maxConns < 1 || c.maxConnsPerAddr < 1 {
 		return c, fmt.Errorf("-max-conns and -max-conns-per-addr must be at least 1")
@@ -135,6 +146,9 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	if c.lobbyTimeout <= 0 {
 		return c, fmt.Errorf("-lobby-timeout %s: must be positive", c.lobbyTimeout)
 	}
+	if c.resumeGrace < 0 {
+		return c, fmt.Errorf("-resume-grace %s: must not be negative", c.resumeGrace)
+	}
 	if c.maxParticipants < 2 {
 		return c, fmt.Errorf("-max-participants %d: a meeting needs room for at least 2", c.maxParticipants)
 	}
@@ -142,6 +156,9 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		return c, fmt.Errorf("-log-format %q: text or json", c.logFormat)
 	}
 	if err := c.tls.check(); err != nil {
+		return c, err
+	}
+	if err := c.cluster.check(); err != nil {
 		return c, err
 	}
 	turnOn, err := c.turn.check(c.publicIPs, c.loopbackOnly)

@@ -34,7 +34,7 @@ func TestParseConfig(t *testing.T) {
 
 	defaults, err := parseConfig(nil, func(string) string { return "" })
 	if err != nil || defaults.listen != ":8080" || defaults.udpPort != 8443 || defaults.maxParticipants != 100 || defaults.loopbackOnly ||
-		defaults.lobbyTimeout != 10*time.Minute {
+		defaults.lobbyTimeout != 10*time.Minute || defaults.resumeGrace != 30*time.Second {
 		t.Fatalf("defaults = %+v, %v", defaults, err)
 	}
 	c, err = parseConfig([]string{"-lobby-timeout", "90s"}, func(string) string { return "" })
@@ -50,6 +50,7 @@ func TestParseConfigRejects(t *testing.T) {
 		{"-log-level", "loud"},
 		{"-max-participants", "1"},
 		{"-lobby-timeout", "0s"},
+		{"-resume-grace", "-1s"},
 		{"-no-such-flag"},
 		{"-log-format", "xml"},
 		{"-tls-cert", "c.pem"},

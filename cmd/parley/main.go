@@ -65,6 +65,16 @@ func run(ctx context.Context, cfg config, logs io.Writer) error {
 		defer func() { stopTurn(); watching.Wait() }()
 		relay = rc
 	}
+	// Listen first: a cluster member registers the address it serves on.
+	ln, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	clusterCfg, err := cfg.cluster.config(ln.Addr(), ts.scheme())
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
 	n, err := node.New(node.Config{
 		Media: sfu.Config{
 			UDPPort:                cfg.udpPort,
@@ -76,7 +86,7 @@ func run(ctx context.Context, cfg config, logs io.Writer) error {
 		},
 		TURN: relay,
 		Meetings: meeting.Config{MaxParticipants: cfg.maxParticipants, LogNames: cfg.logNames, LobbyTimeout: cfg.lobbyTimeout,
-			RecordRetention: cfg.unusedExpiry},
+			RecordRetention: cfg.unusedExpiry, ResumeGrace: cfg.resumeGrace, BanAddresses: cfg.banAddresses},
 		Edge: signaling.Config{
 			PublicURL:             cfg.publicURL,
 			AllowedOrigins:        cfg.allowedOrigins,
@@ -84,6 +94,7 @@ func run(ctx context.Context, cfg config, logs io.Writer) error {
 			HSTS:                  ts.hsts(),
 			CreatesPerMinute:      cfg.createsPerMin,
 			JoinsPerMinute:        cfg.joinsPerMin,
+			MeetingJoinsPerMinute: cfg.meetingJoinsMin,
 			JoinTimeout:           cfg.joinTimeout,
 			MaxConnections:        maxConns,
 			MaxConnectionsPerAddr: cfg.maxConnsPerAddr,
@@ -93,19 +104,18 @@ func run(ctx context.Context, cfg config, logs io.Writer) error {
 		},
 		Logger:   log,
 		Registry: reg,
+		Cluster:  clusterCfg,
 	})
 	if err != nil {
+		_ = ln.Close()
 		return err
 	}
 	// Close is safe to call twice: here for the early returns, below once drained.
 	defer func() { _ = n.Close() }()
 
-	ln, err := net.Listen("tcp", cfg.listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
 	ln = n.Server.Listener(ln)
 	httpSrv := n.Server.HTTPServer()
+	httpSrv.Handler = n.Handler() // in a cluster, with the proxy to each meeting's node
 	served := make(chan error, 2)
 	redirect, err := ts.redirect(cfg.tls.httpListen, httpsPort(cfg.publicURL, ln.Addr().(*net.TCPAddr).Port), served, log)
 	if err != nil {
@@ -133,6 +143,9 @@ func run(ctx context.Context, cfg config, logs io.Writer) error {
 		if p := n.Relay.TLSPort(); p != 0 {
 			ready = append(ready, "turn_tls_port", p)
 		}
+	}
+	if n.Cluster != nil {
+		ready = append(ready, "node_id", n.Cluster.ID(), "node_url", clusterCfg.NodeURL)
 	}
 	log.Info("parley is ready", ready...)
 

@@ -12,13 +12,17 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/parleyhq/parley/cluster"
 	"github.com/parleyhq/parley/internal/lograte"
 	"github.com/parleyhq/parley/internal/turnrelay"
 	"github.com/parleyhq/parley/meeting"
@@ -32,7 +36,8 @@ type Config struct {
 	// Media configures the sfu: UDP port, public addresses, loopback only, batched writes. Its
 	// Logger and Registerer are set by New.
 	Media sfu.Config
-	// Meetings configures the domain: meeting size, idle timeout, clock, Store (nil keeps
+	// Meetings configures the domain: meeting size, idle timeout, resume grace (zero: no
+	// resume; the binary's default is meeting.DefaultResumeGrace), clock, Store (nil keeps
 	// meetings in this process's memory). Its Media and Logger are set by New.
 	Meetings meeting.Config
 	// Edge configures signaling: public URL, origins, rate limits, web client. Its Registry and
@@ -46,6 +51,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Registry receives every component's metrics and is served at /metrics; nil makes one.
 	Registry *prometheus.Registry
+	// Cluster, when set, makes the node a member of the cluster on its Redis: meeting records
+	// in Redis (it replaces Meetings.Store), each meeting placed on a node, sessions relayed to
+	// their meeting's node. Its Participants and Logger are set by New.
+	Cluster *cluster.Config
 }
 
 // Node is one running node.
@@ -55,6 +64,9 @@ type Node struct {
 	Meetings *meeting.Service
 	Server   *signaling.Server
 	Registry *prometheus.Registry
+	// Cluster is the node's membership; nil for a single node.
+	Cluster *cluster.Cluster
+	left    atomic.Bool // Close has left the cluster
 }
 
 // New starts a node: it opens the media port; the HTTP side serves once Handler is mounted.
@@ -74,6 +86,14 @@ func New(cfg Config) (*Node, error) {
 	}
 	mc := cfg.Media
 	mc.Logger, mc.Registerer, mc.Repeats = log.With("component", "sfu"), reg, repeats
+	// The sfu's word on who speaks goes to the domain, which tells the meeting; the domain is
+	// made after the sfu (it acts on it), hence the pointer.
+	var domain atomic.Pointer[meeting.Service]
+	mc.ActiveSpeakers = func(roomID string, speakers []string) {
+		if d := domain.Load(); d != nil {
+			d.SetActiveSpeakers(roomID, speakers)
+		}
+	}
 	media, err := sfu.New(mc)
 	if err != nil {
 		return nil, fmt.Errorf("start media: %w", err)
@@ -93,20 +113,50 @@ func New(cfg Config) (*Node, error) {
 		// Clients' relay candidates name the relay's address, private on a LAN server.
 		media.TrustRelay(relay.ExternalIP(), tc.RelayPortMin, tc.RelayPortMax)
 	}
+	if relay != nil {
+		if err := registerRelay(reg, relay); err != nil {
+			_, _ = relay.Close(), media.Close()
+			return nil, err
+		}
+	}
 	dc := cfg.Meetings
 	dc.Media, dc.Logger = meetingMedia{media}, log.With("component", "meeting")
-	meetings := meeting.NewService(dc)
 	ec := cfg.Edge
 	ec.Registry, ec.Logger, ec.Repeats = reg, log.With("component", "signaling"), repeats
 	if relay != nil {
 		ec.ICEServers = relay.ICEServers
 	}
+	var cl *cluster.Cluster
+	if cfg.Cluster != nil {
+		cc := *cfg.Cluster
+		cc.Participants, cc.Logger = media.Participants, log.With("component", "cluster")
+		cl, err = cluster.Join(context.Background(), cc)
+		if err != nil {
+			if relay != nil {
+				_ = relay.Close()
+			}
+			_ = media.Close()
+			return nil, err
+		}
+		dc.Store, ec.Cluster = cl.Store(), cl
+	}
+	meetings := meeting.NewService(dc)
+	domain.Store(meetings)
 	srv := signaling.New(ec, meetings, media)
-	return &Node{SFU: media, Relay: relay, Meetings: meetings, Server: srv, Registry: reg}, nil
+	return &Node{SFU: media, Relay: relay, Meetings: meetings, Server: srv, Registry: reg, Cluster: cl}, nil
 }
 
-// Handler serves the web client, the API, the WebSocket and the metrics.
-func (n *Node) Handler() http.Handler { return n.Server.Handler() }
+// Handler serves the web client, the API, the WebSocket and the metrics; in a cluster, the
+// requests about a meeting only its owner can answer go to the owner.
+func (n *Node) Handler() http.Handler {
+	if n.Cluster == nil {
+		return n.Server.Handler()
+	}
+	return n.Cluster.Proxy(n.Server.Handler(), func(r *http.Request) bool {
+		_, ok := n.Server.Relayed(r)
+		return ok
+	})
+}
 
 // Drain stops taking meetings and connections and waits for the sessions to end, or ctx.
 func (n *Node) Drain(ctx context.Context) error { return n.Server.Drain(ctx) }
@@ -115,13 +165,36 @@ func (n *Node) Drain(ctx context.Context) error { return n.Server.Drain(ctx) }
 // the node's goroutines have ended.
 func (n *Node) Close() error {
 	n.Server.Close()
+	var errs []error
+	if n.Cluster != nil && n.left.CompareAndSwap(false, true) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		errs = append(errs, n.Cluster.Leave(ctx))
+		cancel()
+	}
 	if n.Relay != nil {
 		if err := n.Relay.Close(); err != nil {
-			return err
+			errs = append(errs, err)
 		}
 	}
 	if err := n.SFU.Close(); err != nil {
-		return fmt.Errorf("close media: %w", err)
+		errs = append(errs, fmt.Errorf("close media: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// registerRelay exports the TURN relay's counts.
+func registerRelay(reg prometheus.Registerer, r *turnrelay.Relay) error {
+	for _, c := range []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "parley_turn_allocations", Help: "Live allocations on the TURN relay."},
+			func() float64 { return float64(r.Allocations()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parley_turn_auth_failures_total", Help: "TURN requests refused for a wrong, expired or malformed credential."},
+			func() float64 { return float64(r.AuthFailures()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parley_turn_refused_datagrams_total", Help: "Datagrams the TURN relay dropped for going to, or coming from, anything but the media port."},
+			func() float64 { return float64(r.Refused()) }),
+	} {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("register turn metrics: %w", err)
+		}
 	}
 	return nil
 }

@@ -15,7 +15,9 @@ import {
   nameField,
   newPerson,
   outDir,
+  joinedRoom,
   region,
+  rowAction,
   serverAndBrowser,
   webDir,
   startMeeting,
@@ -49,7 +51,69 @@ const framelessCamera = () => {
   };
 };
 
-describe('the client when things go wrong', { timeout: 240_000 }, () => {
+/**
+ * Records the participantJoined and participantLeft events the page's WebSocket receives;
+ * since() returns those after the previous call, as "type participantId" strings.
+ */
+function watchEvents(page) {
+  const seen = [];
+  let from = 0;
+  page.on('websocket', (ws) =>
+    ws.on('framereceived', ({ payload }) => {
+      try {
+        const m = JSON.parse(String(payload));
+        if (m.type === 'participantJoined') seen.push(`${m.type} ${m.participant.participantId}`);
+        if (m.type === 'participantLeft') seen.push(`${m.type} ${m.participantId}`);
+      } catch {
+        // not JSON: nothing of ours
+      }
+    }),
+  );
+  return {
+    since() {
+      const out = seen.slice(from);
+      from = seen.length;
+      return out;
+    },
+  };
+}
+
+// A network that lets the signaling through but no media: the server's candidates point at a
+// closed port and the browser's own are never told, so no ICE check ever gets an answer.
+const blockMedia = () => {
+  const deadPort = (c) => c.replace(/^((?:a=)?candidate:\S+ \d+ \S+ \d+ \S+ )\d+/, '$19');
+  const proto = RTCPeerConnection.prototype;
+  const setRemote = proto.setRemoteDescription;
+  proto.setRemoteDescription = function (d) {
+    const sdp = d && d.sdp ? d.sdp.split('\r\n').map(deadPort).join('\r\n') : undefined;
+    return setRemote.call(this, sdp ? { type: d.type, sdp } : d);
+  };
+  const addCandidate = proto.addIceCandidate;
+  proto.addIceCandidate = function (c) {
+    return addCandidate.call(this, c && c.candidate ? { ...c, candidate: deadPort(c.candidate) } : c);
+  };
+  for (const name of ['createOffer', 'createAnswer']) {
+    const create = proto[name];
+    proto[name] = async function (...args) {
+      const d = await create.apply(this, args);
+      return { type: d.type, sdp: d.sdp.replace(/a=candidate:[^\r\n]*\r\n/g, '') };
+    };
+  }
+  let owner = proto;
+  while (!Object.getOwnPropertyDescriptor(owner, 'onicecandidate')) owner = Object.getPrototypeOf(owner);
+  const handler = Object.getOwnPropertyDescriptor(owner, 'onicecandidate');
+  Object.defineProperty(proto, 'onicecandidate', {
+    configurable: true,
+    get() {
+      return handler.get.call(this);
+    },
+    set(h) {
+      handler.set.call(this, h && (() => h({ candidate: null })));
+    },
+  });
+};
+
+describe('the client when things go wrong', { timeout: 480_000 }, () => {
   const env = serverAndBrowser('server-resilience.log');
 
   it('without a camera, a guest is told so in plain words; on a phone the tiles fill the screen', async () => {
@@ -141,36 +205,157 @@ describe('the client when things go wrong', { timeout: 240_000 }, () => {
     }
   });
 
-  it('a dropped connection shows "Reconnecting…" and comes back by itself', async () => {
+  it('a dropped connection shows "Reconnecting…" to her and on her tile, and resumes as the same participant', async () => {
     const host = await newPerson(env.browser, { name: 'ada' });
     const guest = await newPerson(env.browser, { name: 'guest' });
     // The guest reaches the server through a proxy that the test can cut, like a network drop.
     const proxy = new CuttableProxy(env.server.port);
     await proxy.start();
     try {
+      const events = watchEvents(host.page); // before the host's WebSocket opens
       const url = await startMeeting(env.server, host, 'Ada');
       await joinAs(guest, url.replace(env.server.base, proxy.base), 'Grace');
       const before = await tileId(host.page, 'Grace');
       await waitVideoPlaying(host.page, before);
+      // The watch sees the host's events: her join is there.
+      assert.deepEqual(events.since(), [`participantJoined ${before}`]);
 
       proxy.cut();
       await guest.page.getByRole('alert').filter({ hasText: 'Reconnecting…' }).waitFor();
       // Still a meeting page, not a frozen or blank one.
       await button(guest.page, 'Leave meeting').waitFor();
+      // The host sees her reconnecting, and her media still flows (only the WebSocket was cut).
+      await region(host.page, 'Grace').getByRole('status').filter({ hasText: 'Reconnecting…' }).waitFor();
+      await waitVideoPlaying(host.page, before);
       proxy.restore();
       await eventually(async () => (await guest.page.getByText('Reconnecting…').count()) === 0, {
         what: 'the reconnect to finish',
         timeout: 30_000,
       });
-      // Back as a live participant: one Grace at the host, and media flows both ways again.
+      await eventually(async () => (await region(host.page, 'Grace').getByText('Reconnecting…').count()) === 0, {
+        what: 'the host to see Grace back',
+      });
+      // The same participant: the same tile, media both ways, and no leave or join at the host.
+      assert.equal(await tileId(host.page, 'Grace'), before);
       await waitVideoPlaying(guest.page, await tileId(guest.page, 'Ada'));
-      await eventually(
-        async () => (await region(host.page, 'Grace').count()) === 1 && (await tileId(host.page, 'Grace')) !== before,
-        { what: 'the host to see the rejoined Grace' },
-      );
-      await waitVideoPlaying(host.page, await tileId(host.page, 'Grace'));
+      await waitVideoPlaying(host.page, before);
+      assert.deepEqual(events.since(), [], 'the host saw a leave or a join');
     } finally {
       await proxy.stop();
+      await host.context.close();
+      await guest.context.close();
+    }
+  });
+
+  it('a guest who reloads comes back as the same participant, still muted by the host', async () => {
+    const host = await newPerson(env.browser, { name: 'ada' });
+    const guest = await newPerson(env.browser, { name: 'guest' });
+    try {
+      const events = watchEvents(host.page); // before the host's WebSocket opens
+      const url = await startMeeting(env.server, host, 'Ada');
+      await joinAs(guest, url, 'Grace');
+      const grace = await tileId(host.page, 'Grace');
+      await waitVideoPlaying(host.page, grace);
+      await (await rowAction(host.page, 'Grace', 'Mute Grace')).click();
+      await region(host.page, 'Grace').getByRole('img', { name: 'Muted by the host' }).waitFor();
+      // The watch sees the host's events: her join is there.
+      assert.deepEqual(events.since(), [`participantJoined ${grace}`]);
+
+      await guest.page.reload();
+      await button(guest.page, 'Join').click();
+      await joinedRoom(guest.page, 'Grace');
+      // The same participant: same tile, no leave or join at the host.
+      assert.equal(await tileId(host.page, 'Grace'), grace);
+      await waitVideoPlaying(host.page, grace);
+      await waitVideoPlaying(guest.page, await tileId(guest.page, 'Ada'));
+      assert.deepEqual(events.since(), [], 'the host saw a leave or a join');
+      // Still muted by the host: she is told, cannot unmute, and not one audio packet of hers
+      // reaches the host while her video flows.
+      await guest.page.locator('.tool-caption').getByText('The host muted you').waitFor();
+      await region(host.page, 'Grace').getByRole('img', { name: 'Muted by the host' }).waitFor();
+      const first = await inboundPackets(host.page, grace);
+      await eventually(async () => ((await inboundPackets(host.page, grace))?.video ?? 0) >= (first?.video ?? 0) + 100, {
+        what: 'more video from Grace',
+      });
+      const last = await inboundPackets(host.page, grace);
+      assert.equal(last.audio ?? 0, first.audio ?? 0, 'audio of the host-muted guest reached the host after her reload');
+    } finally {
+      await host.context.close();
+      await guest.context.close();
+    }
+  });
+
+  it('a host mute survives leaving and joining again from the same browser', async () => {
+    const host = await newPerson(env.browser, { name: 'ada' });
+    const guest = await newPerson(env.browser, { name: 'guest' });
+    try {
+      const url = await startMeeting(env.server, host, 'Ada');
+      await joinAs(guest, url, 'Grace');
+      await (await rowAction(host.page, 'Grace', 'Mute Grace')).click();
+      await guest.page.locator('.tool-caption').getByText('The host muted you').waitFor();
+      await button(guest.page, 'Leave meeting').click();
+      await heading(guest.page, 'You left the meeting').waitFor();
+      await eventually(async () => (await region(host.page, 'Grace').count()) === 0, { what: 'Grace to leave' });
+
+      // A fresh join (no resume: she left) from the same browser comes in muted by the host.
+      await joinAs(guest, url, 'Grace');
+      await guest.page.locator('.tool-caption').getByText('The host muted you').waitFor();
+      await region(host.page, 'Grace').getByRole('img', { name: 'Muted by the host' }).waitFor();
+    } finally {
+      await host.context.close();
+      await guest.context.close();
+    }
+  });
+
+  it('"Remove and don\'t let back in" keeps the removed browser out of the meeting', async () => {
+    const host = await newPerson(env.browser, { name: 'ada' });
+    const guest = await newPerson(env.browser, { name: 'guest' });
+    const other = await newPerson(env.browser, { name: 'other' });
+    try {
+      const url = await startMeeting(env.server, host, 'Ada');
+      await joinAs(guest, url, 'Mallory');
+      await (await rowAction(host.page, 'Mallory', "Remove Mallory and don't let back in")).click();
+      const confirm = host.page.getByRole('alertdialog', { name: "Remove Mallory and don't let them back in?" });
+      await confirm.getByRole('button', { name: "Remove and don't let back in", exact: true }).click();
+      await heading(guest.page, 'You were removed from the meeting').waitFor();
+
+      await guest.page.goto(url);
+      await nameField(guest.page).fill('Mallory');
+      await button(guest.page, 'Join').click();
+      await heading(guest.page, 'You cannot join this meeting').waitFor();
+      await expectAccessible(guest.page, 'the page of a banned guest');
+      // Anyone else still gets in.
+      await joinAs(other, url, 'Grace');
+      assert.equal(await region(host.page, 'Mallory').count(), 0);
+    } finally {
+      await host.context.close();
+      await guest.context.close();
+      await other.context.close();
+    }
+  });
+
+  it('a guest whose network blocks the media is told so after a few tries instead of rejoining forever', { timeout: 200_000 }, async () => {
+    const host = await newPerson(env.browser, { name: 'ada' });
+    const guest = await newPerson(env.browser, { name: 'blocked', initScript: blockMedia });
+    let sockets = 0;
+    guest.page.on('websocket', () => sockets++);
+    try {
+      const events = watchEvents(host.page);
+      const url = await startMeeting(env.server, host, 'Ada');
+      await guest.page.goto(url);
+      await nameField(guest.page).fill('Grace');
+      await button(guest.page, 'Join').click();
+      await heading(guest.page, 'Your network blocks the call').waitFor({ timeout: 150_000 });
+      await guest.page.getByText("Your network blocks the call's media", { exact: false }).waitFor();
+      await expectAccessible(guest.page, 'the page saying the network blocks the media');
+      // Three joins, each after a longer wait, all as the same participant: one join and one
+      // leave at the host, not a stranger each time.
+      assert.equal(sockets, 3, 'WebSocket connections the guest opened');
+      const seen = events.since();
+      const joins = seen.filter((e) => e.startsWith('participantJoined'));
+      assert.equal(joins.length, 1, `the host saw ${seen.join(', ')}`);
+      await eventually(async () => (await region(host.page, 'Grace').count()) === 0, { what: 'Grace to leave' });
+    } finally {
       await host.context.close();
       await guest.context.close();
     }

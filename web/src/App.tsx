@@ -93,7 +93,7 @@ export function App() {
     setView({ kind: 'end', meetingId, reason });
   }, []);
 
-  const onJoinRefused = useCallback((meetingId: string, code: ErrorCode, message: string) => {
+  const onJoinRefused = useCallback((meetingId: string, code: ErrorCode, message: string, asHost: boolean) => {
     switch (code) {
       case 'not_found':
         setView({ kind: 'unavailable', meetingId, reason: 'not_found' });
@@ -115,6 +115,11 @@ export function App() {
         setView({ kind: 'unavailable', meetingId, reason: 'lobbyTimeout' });
         return;
       case 'forbidden':
+        if (!asHost) {
+          // Without a host key, forbidden is the host's ban (docs/protocol.md, kick with ban).
+          setView({ kind: 'unavailable', meetingId, reason: 'banned' });
+          return;
+        }
         forgetHostCredentials(meetingId);
         break;
     }
@@ -151,7 +156,8 @@ export function App() {
           key={view.attempt}
           entry={view.entry}
           onFinished={(phase, role) => onRoomFinished(view.entry.meetingId, phase, role)}
-          onJoinRefused={(code, message) => onJoinRefused(view.entry.meetingId, code, message)}
+          onJoinRefused={(code, message) => onJoinRefused(view.entry.meetingId, code, message, Boolean(view.entry.hostKey))}
+          onMediaBlocked={() => setView({ kind: 'unavailable', meetingId: view.entry.meetingId, reason: 'mediaBlocked' })}
         />
       );
     case 'end':

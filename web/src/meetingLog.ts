@@ -40,7 +40,7 @@ export function describeEntry(e: AuditEntry): LogLine {
     case 'disconnect':
       return { what: 'lost the connection', whom: '' };
     case 'kick':
-      return { what: 'removed', whom };
+      return { what: flag(e, 'ban') ? "removed and didn't let back in" : 'removed', whom };
     case 'muteAll':
       return { what: flag(e, 'allowSelfUnmute') ? 'muted everyone (they may unmute)' : 'muted everyone', whom: '' };
     case 'muteParticipant':

@@ -35,6 +35,10 @@ export interface Participant {
   handRaised: boolean;
   /** This server's addition: when the hand went up (Unix ms, server clock); absent while down. */
   handRaisedAt?: number;
+  /** The connection dropped and the server waits for it to resume ("Staying connected"). */
+  reconnecting?: boolean;
+  /** Publishes a screen that the server forwards (absent from servers before 1.1). */
+  screenSharing?: boolean;
 }
 
 export interface MeetingInfo {
@@ -44,6 +48,8 @@ export interface MeetingInfo {
   chatAllowed: boolean;
   /** The waiting room: joins without the host key wait for the host's decision. */
   lobby: boolean;
+  /** Whether anyone but the host may share a screen (absent from servers before 1.1: true). */
+  screenShareAllowed?: boolean;
 }
 
 /** One chat message: the `chat` event without its type, and an entry of joined.chat. */
@@ -98,7 +104,18 @@ export interface IceCandidate {
 // ---- client → server ----
 
 export type ClientMessage =
-  | { type: 'join'; meetingId: string; name: string; hostKey?: string }
+  | {
+      type: 'join';
+      meetingId: string;
+      name: string;
+      hostKey?: string;
+      /** Takes back the participant of an earlier joined (PROTOCOL.md 1.1, "Staying connected"). */
+      resumeToken?: string;
+      /** This server's addition: false when the client has no peer connections left (a reload). */
+      keepMedia?: boolean;
+      /** This server's addition (docs/protocol.md): this browser's id, kept in localStorage. */
+      browserId?: string;
+    }
   | { type: 'offer'; target: 'publisher'; sdp: string; sources?: Record<string, Source> }
   | { type: 'answer'; target: 'subscriber'; sdp: string }
   | { type: 'candidate'; target: Target; candidate: IceCandidate }
@@ -109,7 +126,8 @@ export type ClientMessage =
   | { type: 'allowUnmute'; participantId?: string }
   | { type: 'startTimer'; timerId: string }
   | { type: 'cancelTimer' }
-  | { type: 'kick'; participantId: string }
+  /** ban is this server's addition: the person's browser is refused for the meeting's life. */
+  | { type: 'kick'; participantId: string; ban?: boolean }
   | { type: 'setLocked'; locked: boolean }
   | { type: 'endMeeting' }
   | { type: 'sendChat'; text: string; to?: string }
@@ -120,7 +138,11 @@ export type ClientMessage =
   | { type: 'admit'; requestId: string }
   | { type: 'deny'; requestId: string }
   | { type: 'admitAll' }
-  | { type: 'setVideoQuality'; participantId: string; source: VideoSource; quality: Quality };
+  | { type: 'setVideoQuality'; participantId: string; source: VideoSource; quality: Quality }
+  | { type: 'iceRestart'; target: 'subscriber' }
+
+  | { type: 'setScreenShareAllowed'; allowed: boolean }
+  | { type: 'stopScreenShare'; participantId: string };
 
 export type RequestId = number | string;
 
@@ -142,6 +164,12 @@ export interface JoinedMessage {
   chat?: ChatMessage[];
   /** Who waits in the lobby: the host's joined only. */
   lobby?: LobbyEntry[];
+  /** The secret that resumes this participant after a drop; a fresh one on every joined. */
+  resumeToken?: string;
+  /** This join took back an earlier participant. */
+  resumed?: boolean;
+  /** This server's addition, on a resume: the server kept the peer connections (else make new ones). */
+  mediaKept?: boolean;
   /** STUN and TURN servers (the server's own relay, with expiring credentials) for both peer connections. */
   iceServers?: IceServer[];
 }
@@ -195,7 +223,11 @@ export type ServerEvent =
   /** Addition to PROTOCOL.md v1: the server is going away; the connection closes next (1001). */
   | { type: 'serverShutdown' }
   /** To a publisher: the simulcast layers (RIDs) of a source that someone needs now. */
-  | { type: 'publisherLayers'; source: VideoSource; active: string[] };
+  | { type: 'publisherLayers'; source: VideoSource; active: string[] }
+  /** To a sharer: the server stopped forwarding its screen (the host stopped it, or turned sharing off). */
+  | { type: 'screenShareStopped' }
+  /** Who is speaking now, loudest first (never someone muted). */
+  | { type: 'activeSpeakers'; speakers: string[] };
 
 export type ServerMessage = JoinedMessage | OkMessage | ErrorMessage | AnswerMessage | ServerEvent;
 
@@ -235,6 +267,8 @@ const eventTypeTable = {
   lobbyUpdated: true,
   serverShutdown: true,
   publisherLayers: true,
+  screenShareStopped: true,
+  activeSpeakers: true,
 } as const satisfies Record<ServerEvent['type'], true>;
 
 const eventTypes: ReadonlySet<string> = new Set(Object.keys(eventTypeTable));

@@ -1,11 +1,22 @@
 // One person's presence in a meeting: the signaling connection's life (join, refusals, losing the
-// connection and rejoining), the own microphone and camera, and handing the server's events on.
-// The peer connections live in peers.ts and speaking detection in speaking.ts; this module decides
-// when they start and end. It reports through callbacks and owns no screen state: the room reducer
-// turns its events into that.
+// connection and resuming), the own microphone and camera, the own screen share, and handing the
+// server's events on. The peer connections live in peers.ts and speaking detection in
+// speaking.ts; this module decides when they start, restart ICE and end. It reports through
+// callbacks and owns no screen state: the room reducer turns its events into that.
+//
+// Staying connected (PROTOCOL.md 1.1): every joined brings a resume token, kept in session
+// storage. A dropped WebSocket keeps the peer connections (the server keeps the participant for
+// its grace period, media flowing) and comes back with the token as the same participant, on the
+// same peer connections when they still live. A reloaded page has none left and asks for new ones
+// (keepMedia false), still as the same participant. A peer connection "disconnected" for a few
+// seconds, or the browser's network coming back ("online"), restarts ICE. A connection whose
+// media fails starts over with new peer connections, backing off; media that never connects
+// after a few joins means the network blocks it, and the person is told so instead of rejoining
+// forever.
 
 import { acquireCamera, acquireMicrophone } from './media';
-import { Publisher, Subscriber } from './peers';
+import { Publisher, Subscriber, type PeerEvents, type Signaling } from './peers';
+import { browserId, forgetResumeToken, loadResumeToken, saveResumeToken } from './storage';
 import { CameraQualities } from './quality';
 import {
   ProtocolClient,
@@ -17,18 +28,25 @@ import {
   type ServerEvent,
 } from './protocol';
 import type { RoomAction } from './roomState';
-import { SpeakingDetector } from './speaking';
+import { acquireScreen } from './screen';
+import { OwnSpeaking, speakersOf } from './speaking';
 
 export interface SessionCallbacks {
   dispatch(action: RoomAction): void;
-  /** Everyone else's media, by participantId (the MediaStream id the server sets). */
+  /** Everyone else's microphone and camera, by participantId (the MediaStream id the server sets). */
   onRemoteStreams(streams: ReadonlyMap<string, MediaStream>): void;
+  /** Everyone else's shared screens (and their sound), by participantId. */
+  onRemoteScreens(screens: ReadonlyMap<string, MediaStream>): void;
   /** The own camera and microphone, whenever the set of tracks changes. */
   onLocalStream(stream: MediaStream): void;
-  /** participantIds whose audio is loud enough right now. */
+  /** The own shared screen while it is shared, else null. */
+  onLocalScreen(stream: MediaStream | null): void;
+  /** Who speaks now: the server's list, loudest first, and the own participant last. */
   onSpeaking(ids: ReadonlySet<string>): void;
   /** The server refused the first join; the session is over. */
   onJoinRefused(code: ErrorCode, message: string): void;
+  /** The media never connected, join after join: the network blocks it; the session is over. */
+  onMediaBlocked(): void;
 }
 
 export interface SessionOptions {
@@ -61,6 +79,16 @@ const refusalIsFinal = {
   lobby_timeout: true,
 } satisfies Record<ErrorCode, boolean>;
 
+/** Joins in a row whose media never connected before the session gives up (mediaBlocked). */
+const maxMediaFailures = 3;
+/** The wait before the next join after the n-th join whose media never connected. */
+const mediaBackoffMs = [0, 2000, 6000];
+/**
+ * How long new peer connections may take to connect before they count as failed. A browser with
+ * no usable candidate pair may sit in "checking" for a long time, or for good, without "failed".
+ */
+const mediaConnectMs = 20_000;
+
 function defaultWsUrl(): string {
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
   return `${proto}//${location.host}/ws`;
@@ -82,13 +110,40 @@ export class MeetingSession {
   private finished = false;
   private attempt = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
-  private readonly speaking: SpeakingDetector;
+  private readonly ownSpeaking: OwnSpeaking;
+  private remoteSpeakers: readonly string[] = [];
+  private selfSpeaking = false;
+  /** The own screen share's tracks while sharing. */
+  private screen: MediaStream | null = null;
   private readonly qualities = new CameraQualities((msg) => this.request(msg));
+  /** The token that resumes this participant (session storage survives a reload). */
+  private resumeToken: string | null;
+  /** Joins in a row whose media never connected, and whether this join's has. */
+  private mediaFailures = 0;
+  private mediaUp = false;
+  private mediaTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly onOnline = () => this.networkChanged();
+  /** What the peer connections send through: always the connection of the moment. */
+  private readonly signaling: Signaling = {
+    send: (msg) => this.client?.send(msg),
+    request: (msg, timeoutMs) =>
+      this.client ? this.client.request(msg, timeoutMs) : Promise.reject(new ProtocolError('closed', 'not connected')),
+  };
+  private readonly peerEvents: PeerEvents = {
+    connected: () => {
+      this.mediaUp = true;
+      this.mediaFailures = 0;
+      this.stopMediaTimer();
+    },
+    stalled: () => this.restartIce(),
+    failed: () => this.mediaFailed(),
+  };
 
   constructor(
     private readonly opts: SessionOptions,
     private readonly cb: SessionCallbacks,
   ) {
+    this.resumeToken = loadResumeToken(opts.meetingId);
     this.audioTrack = opts.media.getAudioTracks()[0] ?? null;
     this.videoTrack = opts.media.getVideoTracks()[0] ?? null;
     this.cameraId = opts.cameraId ?? this.videoTrack?.getSettings().deviceId;
@@ -100,18 +155,15 @@ export class MeetingSession {
       this.videoTrack.stop();
       this.videoTrack = null;
     }
-    this.speaking = new SpeakingDetector(
-      {
-        remote: async () => (await this.subscriber?.audioLevels()) ?? [],
-        own: async () => {
-          const pub = this.publisher;
-          const id = this.selfId;
-          if (!pub || id === null || this.audioMuted) return null;
-          return [id, await pub.audioLevel()];
-        },
-      },
-      (ids) => this.cb.onSpeaking(ids),
-    );
+    this.ownSpeaking = new OwnSpeaking((speaking) => {
+      this.selfSpeaking = speaking;
+      this.emitSpeaking();
+    });
+    this.ownSpeaking.setMuted(this.audioMuted);
+  }
+
+  private emitSpeaking(): void {
+    this.cb.onSpeaking(speakersOf(this.remoteSpeakers, this.selfId, this.selfSpeaking));
   }
 
   get hasMicrophone(): boolean {
@@ -120,8 +172,9 @@ export class MeetingSession {
 
   start(): void {
     this.cb.onLocalStream(this.localStream());
+    window.addEventListener('online', this.onOnline);
     void this.connect();
-    this.speaking.start();
+    this.ownSpeaking.listen(this.audioTrack);
   }
 
   // ---- own media ----
@@ -131,6 +184,7 @@ export class MeetingSession {
     if (muted) {
       this.audioTrack.enabled = false;
       this.audioMuted = true;
+      this.ownSpeaking.setMuted(true);
       this.cb.dispatch({ type: 'localMuted', kind: 'audio', muted: true });
       await this.request({ type: 'setMuted', kind: 'audio', muted: true });
       return;
@@ -139,6 +193,7 @@ export class MeetingSession {
     await this.request({ type: 'setMuted', kind: 'audio', muted: false });
     this.audioMuted = false;
     this.audioTrack.enabled = true;
+    this.ownSpeaking.setMuted(false);
   }
 
   async setCameraOff(off: boolean): Promise<void> {
@@ -181,6 +236,7 @@ export class MeetingSession {
     this.audioTrack = track;
     await this.publisher?.replaceAudio(track);
     old?.stop();
+    this.ownSpeaking.listen(track);
     this.cb.onLocalStream(this.localStream());
   }
 
@@ -203,6 +259,59 @@ export class MeetingSession {
     this.cb.onLocalStream(this.localStream());
   }
 
+  // ---- the own screen share ----
+
+  get sharingScreen(): boolean {
+    return this.screen !== null;
+  }
+
+  /**
+   * Asks the browser for a screen (with its sound where the browser offers it) and shares it.
+   * The browser's own "Stop sharing" (the track ends) stops it too. Rejects when the person
+   * cancelled the browser's picker (a DOMException) or the server refused (a ProtocolError:
+   * forbidden while the host allows only themselves).
+   */
+  async startScreenShare(): Promise<void> {
+    if (this.screen) return;
+    const stream = await acquireScreen();
+    const video = stream.getVideoTracks()[0];
+    const pub = this.publisher;
+    if (this.finished || !video || !pub) {
+      stream.getTracks().forEach((t) => {
+        t.stop();
+      });
+      throw new ProtocolError('closed', 'not connected');
+    }
+    video.addEventListener('ended', () => {
+      if (this.screen === stream) void this.stopScreenShare();
+    });
+    this.screen = stream;
+    this.cb.onLocalScreen(stream);
+    try {
+      await pub.startScreen(video, stream.getAudioTracks()[0] ?? null);
+    } catch (err) {
+      this.endScreen();
+      throw err;
+    }
+  }
+
+  /** Stops sharing the screen (the person's choice, or the browser's stop bar). */
+  async stopScreenShare(): Promise<void> {
+    if (!this.screen) return;
+    this.endScreen();
+    await this.publisher?.stopScreen();
+  }
+
+  /** Lets go of the own screen's tracks. */
+  private endScreen(): void {
+    const s = this.screen;
+    this.screen = null;
+    s?.getTracks().forEach((t) => {
+      t.stop();
+    });
+    if (s) this.cb.onLocalScreen(null);
+  }
+
   /** The quality a tile needs of a person's camera (quality.ts settles and asks). */
   setVideoQuality(participantId: string, quality: Quality): void {
     this.qualities.want(participantId, quality);
@@ -219,19 +328,13 @@ export class MeetingSession {
   async leave(): Promise<void> {
     if (this.finished) return;
     this.finished = true;
+    forgetResumeToken(this.opts.meetingId);
     const client = this.client;
     if (client?.isOpen) {
       await client.request({ type: 'leave' }, 2000).catch(() => undefined);
     }
     this.teardown();
     this.cb.dispatch({ type: 'left' });
-  }
-
-  /** Says goodbye without waiting for the answer: the page is going away. */
-  leaveNow(): void {
-    if (this.finished) return;
-    this.client?.send({ type: 'leave' });
-    this.close();
   }
 
   /** Ends everything without telling the server (the room has ended or is being left). */
@@ -246,6 +349,10 @@ export class MeetingSession {
     if (this.finished) return;
     const client = new ProtocolClient(this.opts.wsUrl ?? defaultWsUrl());
     this.client = client;
+    const resumeToken = this.resumeToken;
+    // The peer connections carry on across a dropped WebSocket; a reloaded page has none.
+    const keepMedia = (this.publisher?.usable ?? false) && (this.subscriber?.usable ?? false);
+    const bid = browserId();
     let joined: JoinedMessage;
     try {
       await client.connect();
@@ -256,6 +363,8 @@ export class MeetingSession {
         meetingId: this.opts.meetingId,
         name: this.opts.name,
         ...(this.opts.hostKey ? { hostKey: this.opts.hostKey } : {}),
+        ...(resumeToken ? { resumeToken, keepMedia } : {}),
+        ...(bid ? { browserId: bid } : {}),
       });
     } catch (err) {
       client.close();
@@ -264,6 +373,14 @@ export class MeetingSession {
       // TypeScript keeps its narrowing from the top of this method across the awaits.
       // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
       if (this.finished) return;
+      if (resumeToken && err instanceof ProtocolError && err.code === 'forbidden') {
+        // The grace period is over (or the token was used): join afresh, with new media.
+        this.resumeToken = null;
+        forgetResumeToken(this.opts.meetingId);
+        this.closePeers();
+        void this.connect();
+        return;
+      }
       if (err instanceof ProtocolError && err.code !== 'closed' && refusalIsFinal[err.code]) {
         this.refused(err.code, err.message);
       } else {
@@ -282,32 +399,97 @@ export class MeetingSession {
     this.attempt = 0;
     this.joinedOnce = true;
     this.selfId = joined.participantId;
-    // The subscriber must exist before the next message: the server's offer may follow at once.
-    this.qualities.reset();
-    this.subscriber = new Subscriber(
-      client,
-      (streams) => {
-        this.qualities.streamsChanged(streams);
-        this.cb.onRemoteStreams(streams);
-      },
-      () => this.lost(client),
-      joined.iceServers,
-    );
+    if (joined.resumeToken) {
+      this.resumeToken = joined.resumeToken;
+      saveResumeToken(this.opts.meetingId, joined.resumeToken);
+    }
+    const kept = joined.resumed === true && joined.mediaKept === true && this.publisher !== null && this.subscriber !== null;
+    if (!kept) {
+      this.closePeers();
+      this.mediaUp = false;
+      // The subscriber must exist before the next message: the server's offer may follow at once.
+      this.qualities.reset();
+      this.subscriber = new Subscriber(
+        this.signaling,
+        (streams, screens) => {
+          this.qualities.streamsChanged(streams);
+          this.cb.onRemoteStreams(streams);
+          this.cb.onRemoteScreens(screens);
+        },
+        this.peerEvents,
+        joined.iceServers,
+      );
+    }
     this.cb.dispatch({ type: 'joined', msg: joined, now: Date.now() });
 
     this.syncMuteState(client, joined);
     try {
-      this.publisher = new Publisher(
-        client,
-        { audio: this.audioTrack, video: this.videoTrack },
-        () => this.lost(client),
-        joined.iceServers,
-      );
+      // Resumed on the same peer connections: offer again (the server sends a subscriber offer).
+      if (!kept || !this.publisher) {
+        this.publisher = new Publisher(
+          this.signaling,
+          { audio: this.audioTrack, video: this.videoTrack },
+          this.peerEvents,
+          joined.iceServers,
+        );
+        this.stopMediaTimer();
+        this.mediaTimer = setTimeout(() => {
+          this.mediaTimer = null;
+          if (!this.mediaUp) this.mediaFailed();
+        }, mediaConnectMs);
+      }
       await this.publisher.negotiate();
     } catch (err) {
       console.warn('publishing failed', err);
       this.lost(client);
     }
+  }
+
+  /** Restarts ICE on both peer connections: the network changed or stalled. */
+  private restartIce(): void {
+    const client = this.client;
+    if (this.finished || !client?.isOpen) return; // a dropped WebSocket resumes instead
+    this.publisher?.negotiate(true).catch((err: unknown) => console.warn('publisher ICE restart failed', err));
+    client.request({ type: 'iceRestart', target: 'subscriber' }).catch((err: unknown) => console.warn('ICE restart refused', err));
+  }
+
+  /** The browser is online again: restart ICE, or resume at once if the WebSocket went. */
+  private networkChanged(): void {
+    if (this.finished) return;
+    if (this.client) {
+      this.restartIce();
+      return;
+    }
+    if (this.retryTimer) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+      void this.connect();
+    }
+  }
+
+  /**
+   * A peer connection failed: start over with new ones, as the same participant (resume with
+   * keepMedia false). A join whose media never connected counts towards giving up.
+   */
+  private mediaFailed(): void {
+    if (this.finished) return;
+    const neverConnected = !this.mediaUp;
+    this.closePeers();
+    this.mediaUp = false;
+    if (neverConnected) this.mediaFailures++;
+    if (this.mediaFailures >= maxMediaFailures) {
+      this.finished = true;
+      this.client?.send({ type: 'leave' });
+      forgetResumeToken(this.opts.meetingId);
+      this.teardown();
+      this.cb.onMediaBlocked();
+      return;
+    }
+    const client = this.client;
+    this.client = null;
+    client?.close();
+    this.cb.dispatch({ type: 'reconnecting' });
+    this.scheduleRetry(mediaBackoffMs[this.mediaFailures] ?? 0);
   }
 
   /** The server refused a join: the attempt is over. */
@@ -322,18 +504,18 @@ export class MeetingSession {
     this.cb.onJoinRefused(code, message);
   }
 
+  /** The WebSocket went away: resume. The peer connections stay; the server keeps them too. */
   private lost(client: ProtocolClient): void {
     if (this.finished || this.client !== client) return;
     this.client = null;
     client.close();
-    this.closePeers();
     this.cb.dispatch({ type: 'reconnecting' });
     this.scheduleRetry();
   }
 
-  private scheduleRetry(): void {
+  private scheduleRetry(atLeastMs = 0): void {
     if (this.finished || this.retryTimer) return;
-    const delay = Math.min(5000, 500 * 2 ** this.attempt);
+    const delay = Math.max(atLeastMs, Math.min(5000, 500 * 2 ** this.attempt));
     this.attempt++;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
@@ -342,9 +524,11 @@ export class MeetingSession {
   }
 
   private teardown(): void {
+    window.removeEventListener('online', this.onOnline);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    this.speaking.stop();
+    this.ownSpeaking.stop();
+    this.endScreen();
     this.qualities.close();
     this.client?.close();
     this.client = null;
@@ -356,12 +540,23 @@ export class MeetingSession {
     });
   }
 
+  private stopMediaTimer(): void {
+    if (this.mediaTimer) clearTimeout(this.mediaTimer);
+    this.mediaTimer = null;
+  }
+
   private closePeers(): void {
+    this.stopMediaTimer();
     this.publisher?.close();
     this.subscriber?.close();
     this.publisher = null;
     this.subscriber = null;
+    // A share does not survive its connection: the person shares again once back.
+    this.endScreen();
+    this.remoteSpeakers = [];
+    this.emitSpeaking();
     this.cb.onRemoteStreams(new Map());
+    this.cb.onRemoteScreens(new Map());
   }
 
   // ---- media state ----
@@ -373,6 +568,7 @@ export class MeetingSession {
 
   private applyServerAudioMute(): void {
     this.audioMuted = true;
+    this.ownSpeaking.setMuted(true);
     if (this.audioTrack) this.audioTrack.enabled = false;
   }
 
@@ -414,9 +610,18 @@ export class MeetingSession {
       case 'publisherLayers':
         if (ev.source === 'camera') void this.publisher?.applyLayers(ev.active);
         return;
+      case 'activeSpeakers':
+        this.remoteSpeakers = ev.speakers;
+        this.emitSpeaking();
+        return;
+      case 'screenShareStopped':
+        // The server no longer forwards it: stop capturing, and offer without it.
+        void this.stopScreenShare();
+        break;
       case 'kicked':
       case 'meetingEnded':
       case 'replaced':
+        if (ev.type !== 'replaced') forgetResumeToken(this.opts.meetingId);
         this.finished = true;
         this.cb.dispatch({ type: 'event', event: ev, now: Date.now() });
         this.teardown();

@@ -36,7 +36,7 @@ func Start(t testing.TB, tweak ...func(*node.Config)) *Server {
 	t.Helper()
 	cfg := node.Config{Logger: testLogger()}
 	cfg.Media.LoopbackOnly = true
-	cfg.Edge.CreatesPerMinute, cfg.Edge.JoinsPerMinute = 1000, 1000
+	cfg.Edge.CreatesPerMinute, cfg.Edge.JoinsPerMinute, cfg.Edge.MeetingJoinsPerMinute = 1000, 1000, 1000
 	cfg.Edge.MaxConnectionsPerAddr = 5000
 	cfg.Edge.AddrCostPerSecond = 100_000 // every test client comes from 127.0.0.1
 	for _, f := range tweak {

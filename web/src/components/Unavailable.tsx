@@ -1,6 +1,6 @@
 import { Notice } from './Notice';
 
-export type UnavailableReason = 'not_found' | 'ended' | 'locked' | 'full' | 'denied' | 'lobbyTimeout';
+export type UnavailableReason = 'not_found' | 'ended' | 'locked' | 'full' | 'denied' | 'lobbyTimeout' | 'mediaBlocked' | 'banned';
 
 const texts: Record<UnavailableReason, { heading: string; detail: string; retry: boolean }> = {
   not_found: {
@@ -23,6 +23,19 @@ const texts: Record<UnavailableReason, { heading: string; detail: string; retry:
   lobbyTimeout: {
     heading: 'Nobody let you in',
     detail: 'The host did not answer in time. You can ask to join again.',
+    retry: true,
+  },
+  banned: {
+    heading: 'You cannot join this meeting',
+    detail: 'The host removed you from this meeting and does not let you back in.',
+    retry: false,
+  },
+  mediaBlocked: {
+    heading: 'Your network blocks the call',
+    detail:
+      "Your network blocks the call's media: you joined, but no sound or video could get through, " +
+      'after several tries. Try another network (a phone hotspot, home Wi-Fi), turn off a VPN or firewall ' +
+      'that may block calls, or ask the meeting’s organiser to set up a TURN relay.',
     retry: true,
   },
 };

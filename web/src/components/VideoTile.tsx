@@ -97,7 +97,8 @@ export function VideoTile({
   const { participantId } = participant;
   useVideoQuality(video, showVideo && !isSelf, onQuality && ((q: Quality) => onQuality(participantId, q)));
   // A camera that is on but whose picture has not come yet (the track, or its first frame).
-  const connecting = !participant.videoMuted && (videoTracks === 0 ? !isSelf : framed !== videoTrackId);
+  const reconnecting = participant.reconnecting === true;
+  const connecting = !reconnecting && !participant.videoMuted && (videoTracks === 0 ? !isSelf : framed !== videoTrackId);
   const label = isSelf ? `${name} (you)` : name;
   const micState = participant.mutedByHost ? 'Muted by the host' : participant.audioMuted ? 'Microphone muted' : null;
 
@@ -119,6 +120,12 @@ export function VideoTile({
       {!showVideo && (
         <div className="avatar" aria-hidden="true">
           <span>{initials(participant.name)}</span>
+        </div>
+      )}
+      {reconnecting && (
+        <div className="connecting" role="status">
+          <div className="spinner small" aria-hidden="true" />
+          <span>Reconnecting…</span>
         </div>
       )}
       {connecting && (

@@ -1,0 +1,85 @@
+package cluster_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/await"
+	"github.com/parleyhq/parley/internal/redistest"
+	"github.com/parleyhq/parley/wire"
+)
+
+// TestRedisOutage stops redis-server in the middle of a meeting whose guest is relayed: media
+// keeps flowing both ways, /readyz turns 503 on every node, new joins and meetings get a clear
+// unavailable error, no node crashes; once Redis is back, the nodes are ready again and a new
+// guest joins the running meeting through the relaying node.
+func TestRedisOutage(t *testing.T) {
+	rs := redistest.Start(t)
+	n1 := startNode(t, "node-1", rs.URL())
+	n2 := startNode(t, "node-2", rs.URL())
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	created, err := client.CreateMeeting(ctx, n1.URL, "Ada")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := member(t, n1.URL, created.MeetingID, "Ada", created.HostKey)
+	grace := member(t, n2.URL, created.MeetingID, "Grace", "")
+	grows(t, host, grace, client.Audio, 20)
+	grows(t, grace, host, client.Video, 10)
+
+	rs.Stop()
+	for _, n := range []*proc{n1, n2} {
+		await.Until(t, n.name+"'s /readyz to turn 503 with Redis down", func() bool {
+			return n.status(ctx, "/readyz") == http.StatusServiceUnavailable
+		})
+		if got := n.status(ctx, "/healthz"); got != http.StatusOK {
+			t.Errorf("%s /healthz = %d with Redis down, want 200: the process is up", n.name, got)
+		}
+	}
+	// Media goes on: the owner holds the meeting, the relay holds its sessions.
+	for range 2 {
+		grows(t, host, grace, client.Audio, 50)
+		grows(t, grace, host, client.Audio, 50)
+		grows(t, grace, host, client.Video, 15)
+	}
+	for _, n := range []*proc{n1, n2} {
+		_, err := client.Dial(ctx, client.Options{BaseURL: n.URL, MeetingID: created.MeetingID, Name: "Linus", Loopback: true})
+		if client.ErrorCode(err) != string(wire.CodeUnavailable) {
+			t.Errorf("a join through %s with Redis down: %v, want %s", n.name, err, wire.CodeUnavailable)
+		}
+		_, err = client.CreateMeeting(ctx, n.URL, "Eve")
+		var pe *client.ProtocolError
+		if !errors.As(err, &pe) || pe.Code != string(wire.CodeUnavailable) || pe.HTTPStatus != http.StatusServiceUnavailable {
+			t.Errorf("create through %s with Redis down: %v, want 503 %s", n.name, err, wire.CodeUnavailable)
+		}
+	}
+	if _, err := host.Request(ctx, "setLocked", map[string]any{"locked": true}); err == nil {
+		t.Error("setLocked succeeded with Redis down: the lock would not be shared")
+	}
+
+	rs.Restart()
+	for _, n := range []*proc{n1, n2} {
+		await.Until(t, n.name+"'s /readyz to turn 200 once Redis is back", func() bool {
+			return n.status(ctx, "/readyz") == http.StatusOK
+		})
+	}
+	linus := member(t, n2.URL, created.MeetingID, "Linus", "")
+	grows(t, linus, host, client.Audio, 20)
+	grows(t, host, linus, client.Audio, 20)
+	grows(t, grace, linus, client.Audio, 20)
+	if _, err := client.CreateMeeting(ctx, n2.URL, "Eve"); err != nil {
+		t.Errorf("create after Redis came back: %v", err)
+	}
+	for _, n := range []*proc{n1, n2} {
+		select {
+		case <-n.exit:
+			t.Errorf("%s exited during the outage", n.name)
+		default:
+		}
+	}
+}
