@@ -322,6 +322,19 @@ func (c *Cluster) Route(ctx context.Context, meetingID string) (string, error) {
 	return c.Route(ctx, meetingID) // another node won the claim: relay to it
 }
 
+// Retire takes this node out of the registry while it drains: no new meeting is placed on it,
+// and the clients it tells to reconnect find their meetings taken over by the node they reach
+// next at once, rather than after the heartbeat's TTL. It keeps the Redis client for the rest
+// of the drain.
+func (c *Cluster) Retire(ctx context.Context) error {
+	c.stopOnce.Do(func() { c.stop(); <-c.done })
+	if err := c.rdb.Del(ctx, nodeKey(c.cfg.NodeID)).Err(); err != nil {
+		return fmt.Errorf("retire from the cluster: %w", err)
+	}
+	c.log.Info("left the cluster's registry to drain", "nodeId", c.cfg.NodeID)
+	return nil
+}
+
 // Leave stops the heartbeats, removes this node from the registry (its meetings are claimed by
 // the nodes their clients reach next) and closes the Redis client.
 func (c *Cluster) Leave(ctx context.Context) error {

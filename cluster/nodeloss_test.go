@@ -212,3 +212,61 @@ func TestNodeLoss(t *testing.T) {
 		}
 	}
 }
+
+// TestDrain sends SIGTERM to the node that holds a meeting: it leaves the registry, tells its
+// clients (relayed ones included) to reconnect, and they join again through the other node at
+// once, where the meeting goes on with what the host decided.
+func TestDrain(t *testing.T) {
+	rs := redistest.Start(t)
+	store := redisstore.New(redisClient(t, rs), nil)
+	n1 := startNode(t, "node-1", rs.URL())
+	n2 := startNode(t, "node-2", rs.URL())
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	created, err := client.CreateMeeting(ctx, n1.URL, "Ada")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ownerID, err := store.Owner(ctx, created.MeetingID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner, other := n1, n2
+	if ownerID == n2.ID {
+		owner, other = n2, n1
+	}
+	host := dialBrowser(t, other.URL, created.MeetingID, "Ada", created.HostKey, "browser-ada")
+	grace := dialBrowser(t, owner.URL, created.MeetingID, "Grace", "", "browser-grace")
+	grows(t, host, grace, client.Audio, 20)
+	request(t, host, "muteParticipant", map[string]any{"participantId": grace.ParticipantID(), "allowSelfUnmute": false})
+
+	go owner.stop(syscall.SIGTERM)
+	for _, c := range []*client.Client{host, grace} {
+		waitType(t, c, 0, "serverShutdown")
+		select {
+		case <-c.Done():
+		case <-time.After(await.Limit):
+			t.Fatalf("%s's connection was not closed by the drain", name(c))
+		}
+	}
+	// The drained node left the registry: the first join through the other node takes the
+	// meeting over, without waiting for a heartbeat to expire.
+	start := time.Now()
+	ada := dialBrowser(t, other.URL, created.MeetingID, "Ada", created.HostKey, "browser-ada")
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("the host's join after the drain took %v", took)
+	}
+	grace2 := dialBrowser(t, other.URL, created.MeetingID, "Grace", "", "browser-grace")
+	if s := grace2.Joined().Self; !s.MutedByHost || s.CanUnmute {
+		t.Errorf("Grace after the drain: %+v, want muted by the host", s)
+	}
+	if id, _ := store.Owner(ctx, created.MeetingID); id != other.ID {
+		t.Errorf("the meeting's owner after the drain is %q, want %s", id, other.ID)
+	}
+	grows(t, grace2, ada, client.Audio, 30)
+	grows(t, ada, grace2, client.Video, 15)
+	if n := ada.Received(grace2.ParticipantID(), client.Audio).Packets; n != 0 {
+		t.Errorf("the host received %d audio packets of Grace, muted by the host", n)
+	}
+	<-owner.exit
+}

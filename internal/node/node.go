@@ -141,8 +141,17 @@ func (n *Node) Handler() http.Handler {
 	})
 }
 
-// Drain stops taking meetings and connections and waits for the sessions to end, or ctx.
-func (n *Node) Drain(ctx context.Context) error { return n.Server.Drain(ctx) }
+// Drain stops taking meetings and connections and waits for the sessions to end, or ctx. A
+// cluster member first leaves the registry, so that the clients it tells to reconnect take
+// their meetings over on the nodes they reach next.
+func (n *Node) Drain(ctx context.Context) error {
+	if n.Cluster != nil {
+		if err := n.Cluster.Retire(ctx); err != nil {
+			return errors.Join(err, n.Server.Drain(ctx)) // Redis is down: drain all the same
+		}
+	}
+	return n.Server.Drain(ctx)
+}
 
 // Close cuts off every session, then closes the TURN relay and the media plane; when it returns
 // the node's goroutines have ended.
