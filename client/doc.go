@@ -8,7 +8,10 @@
 //
 // A Client keeps a log of every server message that is not the answer to one of its pending
 // requests (events, offers, candidates, unsolicited errors), in arrival order; WaitFor waits on
-// that log. Its subscriber connection counts every received RTP packet per publisher and kind:
-// loss and order from sequence numbers, one-way delay from the send time each packet of this
-// package's publishers carries (package synth).
+// that log. Its subscriber connection counts every received RTP packet per publisher and kind
+// (and apart, per source, a screen share's two tracks): loss and order from sequence numbers,
+// one-way delay from the send time each packet of this package's publishers carries (package
+// synth). A publisher may add a screen and its audio (named in the offer's sources) and puts the
+// microphone's audio level on its packets (SetAudioLevel), for the server's active speakers
+// (screen.go).
 package client

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/parleyhq/parley/internal/synth"
@@ -32,14 +33,20 @@ type PublishOptions struct {
 	// IgnorePublisherLayers keeps every simulcast layer going whatever publisherLayers says
 	// (by default the publisher obeys it, as the web client does).
 	IgnorePublisherLayers bool
+	// Screen also sends a screen share (a second video track, the offer's source "screen",
+	// carrying the camera's frames) and ScreenAudio its audio (a second Opus track, source
+	// "screenAudio"); see screen.go. Not with Simulcast.
+	Screen, ScreenAudio bool
 }
 
 // PublishStats counts what the publisher sent.
 type PublishStats struct {
 	AudioPackets uint64
 	VideoPackets uint64
-	VideoFrames  uint64
-	Keyframes    uint64
+	// ScreenPackets and ScreenAudioPackets count what was sent of the screen share.
+	ScreenPackets, ScreenAudioPackets uint64
+	VideoFrames                       uint64
+	Keyframes                         uint64
 	// KeyframeRequests counts PLIs and FIRs received from the server.
 	KeyframeRequests uint64
 	// Layers counts each simulcast layer by RID; nil without simulcast.
@@ -58,6 +65,7 @@ type publisher struct {
 	layers       []*pubLayer
 	videoSender  *webrtc.RTPSender
 	ignoreLayers bool
+	screen       screenShare // screen.go
 
 	sendAudio, sendVideo atomic.Bool
 	audioPackets         atomic.Uint64
@@ -77,8 +85,11 @@ type publisher struct {
 // client's goroutines until Close. Each packet's payload ends with its send time (package
 // synth). A client publishes once.
 func (c *Client) Publish(ctx context.Context, opts PublishOptions) error {
-	if !opts.Audio && !opts.Video {
+	if !opts.Audio && !opts.Video && !opts.Screen && !opts.ScreenAudio {
 		return errors.New("publish: neither audio nor video")
+	}
+	if opts.Simulcast && (opts.Screen || opts.ScreenAudio) {
+		return errors.New("publish: a screen share beside a simulcast camera is not supported")
 	}
 	var gen *synth.Video
 	var layers []*pubLayer
@@ -88,7 +99,7 @@ func (c *Client) Publish(ctx context.Context, opts PublishOptions) error {
 			return fmt.Errorf("publish: %w", err)
 		}
 		gen = layers[len(layers)-1].gen
-	} else if opts.Video {
+	} else if opts.Video || opts.Screen {
 		var err error
 		gen, err = synth.NewVideo(synth.VideoConfig{
 			Codec: opts.VideoCodec, Bitrate: opts.VideoBitrate, FPS: opts.FPS, KeyframeInterval: opts.KeyframeInterval,
@@ -103,6 +114,10 @@ func (c *Client) Publish(ctx context.Context, opts PublishOptions) error {
 				return err
 			}
 		}
+		// The microphone's level on every packet (RFC 6464), for the server's active speakers.
+		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
+			return err
+		}
 		return registerPublishCodecs(m, gen)
 	})
 	if err != nil {
@@ -116,6 +131,7 @@ func (c *Client) Publish(ctx context.Context, opts PublishOptions) error {
 		connected: make(chan struct{}), failed: make(chan struct{})}
 	pub.sendAudio.Store(true)
 	pub.sendVideo.Store(true)
+	pub.screen.init()
 	c.pubMu.Lock()
 	if c.pub != nil || c.ctx.Err() != nil {
 		c.pubMu.Unlock()
@@ -174,15 +190,19 @@ func (p *publisher) start(ctx context.Context, opts PublishOptions) error {
 		if err != nil {
 			return fmt.Errorf("audio track: %w", err)
 		}
-		if err := p.addTrack(t, false); err != nil {
+		tr, err := p.addTrack(t, false)
+		if err != nil {
 			return err
 		}
-		p.audio = t
+		p.audio, p.screen.micSender = t, tr.Sender()
 	}
 	if opts.Video {
 		if err := p.addVideo(streamID); err != nil {
 			return err
 		}
+	}
+	if err := p.addScreen(streamID, opts); err != nil {
+		return err
 	}
 	offer, err := pc.CreateOffer(nil)
 	if err != nil {
@@ -191,7 +211,8 @@ func (p *publisher) start(ctx context.Context, opts PublishOptions) error {
 	if err := pc.SetLocalDescription(offer); err != nil {
 		return fmt.Errorf("set local offer: %w", err)
 	}
-	raw, err := c.request(ctx, wire.TypeOffer, wire.Offer{Target: wire.TargetPublisher, SDP: offer.SDP}, p.peer.descriptionSent)
+	o := wire.Offer{Target: wire.TargetPublisher, SDP: offer.SDP, Sources: p.screen.sources()}
+	raw, err := c.request(ctx, wire.TypeOffer, o, p.peer.descriptionSent)
 	if err != nil {
 		return err
 	}
@@ -202,6 +223,7 @@ func (p *publisher) start(ctx context.Context, opts PublishOptions) error {
 	if err := p.peer.setRemote(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer.SDP}); err != nil {
 		return err
 	}
+	p.screen.negotiated()
 	if p.layers != nil {
 		if err := p.tagLayers(); err != nil {
 			return err
@@ -233,7 +255,7 @@ func (p *publisher) addVideo(streamID string) error {
 	if err != nil {
 		return fmt.Errorf("video track: %w", err)
 	}
-	if err := p.addTrack(t, true); err != nil {
+	if _, err := p.addTrack(t, true); err != nil {
 		return err
 	}
 	p.video = t
@@ -242,14 +264,14 @@ func (p *publisher) addVideo(streamID string) error {
 
 // addTrack adds a send-only transceiver for t and reads its RTCP (the interceptors see NACKs
 // only when it is read; PLIs and FIRs ask for a keyframe).
-func (p *publisher) addTrack(t *webrtc.TrackLocalStaticRTP, video bool) error {
+func (p *publisher) addTrack(t *webrtc.TrackLocalStaticRTP, video bool) (*webrtc.RTPTransceiver, error) {
 	tr, err := p.peer.pc.AddTransceiverFromTrack(t, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 	if err != nil {
-		return fmt.Errorf("add %s track: %w", t.Kind(), err)
+		return nil, fmt.Errorf("add %s track: %w", t.Kind(), err)
 	}
 	sender := tr.Sender()
 	p.c.spawn(func() { p.readRTCP(sender, video) })
-	return nil
+	return tr, nil
 }
 
 func (p *publisher) readRTCP(sender *webrtc.RTPSender, video bool) {
@@ -299,7 +321,7 @@ func (p *publisher) sendMedia() {
 		frameEvery time.Duration
 		videoStep  uint32
 	)
-	video := p.video != nil || p.layers != nil
+	video := p.video != nil || p.layers != nil || p.screen.video != nil
 	if video {
 		frameEvery, videoStep = p.gen.FrameInterval(), p.gen.TimestampStep()
 	}
@@ -315,7 +337,7 @@ func (p *publisher) sendMedia() {
 		}
 		now := time.Now()
 		next := now.Add(time.Hour)
-		if p.audio != nil {
+		if p.audio != nil || p.screen.audio != nil {
 			for !now.Before(audioNext) {
 				if now.Sub(audioNext) > maxLag {
 					skipped := now.Sub(audioNext) / synth.OpusPacketInterval
@@ -325,6 +347,7 @@ func (p *publisher) sendMedia() {
 				if p.sendAudio.Load() {
 					p.writeAudio(&audioPkt, &audioGen)
 				}
+				p.writeScreenAudio(audioPkt.Timestamp)
 				audioPkt.Timestamp += synth.OpusTimestampStep
 				audioNext = audioNext.Add(synth.OpusPacketInterval)
 			}
@@ -338,9 +361,10 @@ func (p *publisher) sendMedia() {
 					videoPkt.Timestamp += uint32(skipped) * videoStep
 				}
 				switch {
-				case !p.sendVideo.Load():
 				case p.layers != nil:
-					p.writeLayers(videoPkt.Timestamp)
+					if p.sendVideo.Load() {
+						p.writeLayers(videoPkt.Timestamp)
+					}
 				default:
 					p.writeFrame(&videoPkt)
 				}
@@ -356,8 +380,12 @@ func (p *publisher) sendMedia() {
 }
 
 func (p *publisher) writeAudio(pkt *rtp.Packet, gen *synth.Audio) {
+	if p.audio == nil {
+		return
+	}
 	pkt.Payload = gen.Next()
 	synth.Stamp(pkt.Payload, time.Now())
+	p.screen.stampLevel(pkt)
 	if err := p.audio.WriteRTP(pkt); err != nil {
 		p.c.log.Debug("audio write", "err", err)
 	}
@@ -365,16 +393,30 @@ func (p *publisher) writeAudio(pkt *rtp.Packet, gen *synth.Audio) {
 	p.audioPackets.Add(1)
 }
 
+// writeFrame sends the next frame on the camera and on the screen, each while it is sending.
 func (p *publisher) writeFrame(pkt *rtp.Packet) {
+	camera := p.video != nil && p.sendVideo.Load()
+	screen := p.screen.sending()
+	if !camera && !screen {
+		return
+	}
 	payloads, key := p.gen.Next()
 	for i, payload := range payloads {
 		pkt.Payload = payload
 		pkt.Marker = i == len(payloads)-1
 		synth.Stamp(payload, time.Now())
-		if err := p.video.WriteRTP(pkt); err != nil {
-			p.c.log.Debug("video write", "err", err)
+		if camera {
+			if err := p.video.WriteRTP(pkt); err != nil {
+				p.c.log.Debug("video write", "err", err)
+			}
 		}
 		pkt.SequenceNumber++
+	}
+	if screen {
+		p.writeScreen(payloads, pkt.Timestamp)
+	}
+	if !camera {
+		return
 	}
 	p.videoPackets.Add(uint64(len(payloads)))
 	p.videoFrames.Add(1)
@@ -419,12 +461,14 @@ func (c *Client) PublishStats() PublishStats {
 		return PublishStats{}
 	}
 	return PublishStats{
-		AudioPackets:     pub.audioPackets.Load(),
-		VideoPackets:     pub.videoPackets.Load(),
-		VideoFrames:      pub.videoFrames.Load(),
-		Keyframes:        pub.keyframes.Load(),
-		KeyframeRequests: pub.keyRequests.Load(),
-		Layers:           pub.layerStats(),
+		AudioPackets:       pub.audioPackets.Load(),
+		VideoPackets:       pub.videoPackets.Load(),
+		ScreenPackets:      pub.screen.packets.Load(),
+		ScreenAudioPackets: pub.screen.audioPackets.Load(),
+		VideoFrames:        pub.videoFrames.Load(),
+		Keyframes:          pub.keyframes.Load(),
+		KeyframeRequests:   pub.keyRequests.Load(),
+		Layers:             pub.layerStats(),
 	}
 }
 

@@ -23,10 +23,33 @@ const (
 	Video = "video"
 )
 
-// TrackKey names a received stream: its publisher (the MediaStream id) and kind.
+// TrackKey names a received stream: its publisher (the MediaStream id), kind and, for a screen
+// share, its source.
 type TrackKey struct {
 	StreamID string // the publishing participant's id
 	Kind     string // Audio or Video
+	// Source is "screen" or "screenAudio" for a screen share's tracks (their track id), empty
+	// for the microphone and the camera.
+	Source string
+}
+
+// keyOf is the key of a track whose id is trackID.
+func keyOf(streamID, kind, trackID string) TrackKey {
+	k := TrackKey{StreamID: streamID, Kind: kind}
+	if trackID == string(wire.SourceScreen) || trackID == string(wire.SourceScreenAudio) {
+		k.Source = trackID
+	}
+	return k
+}
+
+// SourceKey is the key of a participant's track of one source (microphone, camera, screen,
+// screenAudio).
+func SourceKey(participantID string, src wire.Source) TrackKey {
+	kind := Audio
+	if src.Video() {
+		kind = Video
+	}
+	return keyOf(participantID, kind, string(src))
 }
 
 // TrackInfo describes a remote track being received.
@@ -107,7 +130,7 @@ func (s *subscriber) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		return
 	}
 	defer s.c.wg.Done()
-	key := TrackKey{StreamID: tr.StreamID(), Kind: tr.Kind().String()}
+	key := keyOf(tr.StreamID(), tr.Kind().String(), tr.ID())
 	t := &remoteTrack{info: TrackInfo{
 		TrackKey: key, TrackID: tr.ID(), Codec: tr.Codec().MimeType, SSRC: uint32(tr.SSRC()), Started: time.Now(),
 	}}
@@ -170,7 +193,7 @@ func (s *subscriber) begin(key TrackKey, t *remoteTrack) (*rtpstats.Stream, *lay
 	}
 	st.StartTrack()
 	var lt *layerTracker
-	if key.Kind == Video {
+	if key.Kind == Video && key.Source == "" {
 		if lt = s.layers[key]; lt == nil {
 			lt = newLayerTracker()
 			s.layers[key] = lt
@@ -229,8 +252,9 @@ func (c *Client) WaitTracks(ctx context.Context, cond func(map[TrackKey]TrackInf
 	}
 }
 
-// Received returns the counts of what arrived from participantID's kind (Audio or Video) so
-// far, over every track that carried it; zero counts when nothing did.
+// Received returns the counts of what arrived from participantID's kind (Audio or Video: the
+// microphone or the camera) so far, over every track that carried it; zero counts when nothing
+// did.
 func (c *Client) Received(participantID, kind string) rtpstats.Counts {
 	c.sub.mu.Lock()
 	st := c.sub.streams[TrackKey{StreamID: participantID, Kind: kind}]
@@ -255,6 +279,36 @@ func (c *Client) Layers(participantID string) LayerCounts {
 
 // pollInterval paces WaitReceived: per-packet wake-ups would cost more than they help.
 const pollInterval = 10 * time.Millisecond
+
+// ReceivedSource returns the counts of what arrived of one of participantID's sources.
+func (c *Client) ReceivedSource(participantID string, src wire.Source) rtpstats.Counts {
+	key := SourceKey(participantID, src)
+	c.sub.mu.Lock()
+	st := c.sub.streams[key]
+	c.sub.mu.Unlock()
+	if st == nil {
+		return rtpstats.Counts{}
+	}
+	return st.Counts()
+}
+
+// WaitReceivedSource waits until cond holds for ReceivedSource(participantID, src), and returns
+// those counts.
+func (c *Client) WaitReceivedSource(ctx context.Context, participantID string, src wire.Source, cond func(rtpstats.Counts) bool) (rtpstats.Counts, error) {
+	t := time.NewTicker(pollInterval)
+	defer t.Stop()
+	for {
+		counts := c.ReceivedSource(participantID, src)
+		if cond(counts) {
+			return counts, nil
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return counts, fmt.Errorf("wait for %s of %s (have %d packets): %w", src, participantID, counts.Packets, ctx.Err())
+		}
+	}
+}
 
 // WaitReceived waits until cond holds for Received(participantID, kind), and returns those
 // counts.

@@ -133,7 +133,7 @@ func TestSetChatAllowed(t *testing.T) {
 	r.do(r.host, meeting.SetChatAllowed{Allowed: true}) // no change
 	r.noEvents()
 	r.do(r.host, meeting.SetChatAllowed{Allowed: false})
-	off := wire.MeetingUpdated{Meeting: wire.MeetingView{MeetingID: r.id(), State: wire.StateOpen, ChatAllowed: false}}
+	off := wire.MeetingUpdated{Meeting: wire.MeetingView{MeetingID: r.id(), State: wire.StateOpen, ChatAllowed: false, ScreenShareAllowed: true}}
 	for _, c := range r.everyone() {
 		wantEvents(t, c.name, c.sink.Take(), []wire.Event{off})
 	}

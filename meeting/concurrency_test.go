@@ -216,10 +216,10 @@ func TestConcurrentMeetings(t *testing.T) {
 			if got, ok := last[p.ID]; !ok || got != p {
 				t.Errorf("host's last word on %s is %+v, state is %+v", p.Name, got, p)
 			}
-			if fwd, _ := e.media.Forwarding(r.id(), p.ID, wire.KindAudio); fwd == p.AudioMuted {
+			if fwd, _ := e.media.Forwarding(r.id(), p.ID, wire.SourceMicrophone); fwd == p.AudioMuted {
 				t.Errorf("%s: audio gate forward=%t with audioMuted=%t", p.Name, fwd, p.AudioMuted)
 			}
-			if fwd, _ := e.media.Forwarding(r.id(), p.ID, wire.KindVideo); fwd == p.VideoMuted {
+			if fwd, _ := e.media.Forwarding(r.id(), p.ID, wire.SourceCamera); fwd == p.VideoMuted {
 				t.Errorf("%s: video gate forward=%t with videoMuted=%t", p.Name, fwd, p.VideoMuted)
 			}
 		}
@@ -408,7 +408,7 @@ func TestJoinRacesIdleRelease(t *testing.T) {
 			t.Fatalf("round %d: %d live copies", i, n)
 		}
 		// The release frees the media before a new copy can be joined, never the new copy's.
-		if _, known := e.media.Forwarding(r.id(), joined.m.ParticipantID(), wire.KindAudio); !known {
+		if _, known := e.media.Forwarding(r.id(), joined.m.ParticipantID(), wire.SourceMicrophone); !known {
 			t.Fatalf("round %d: the joiner's gate was freed by the release it raced", i)
 		}
 		joined.m.Leave()

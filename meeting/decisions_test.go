@@ -55,7 +55,7 @@ func TestHostMuteSticksToTheBrowser(t *testing.T) {
 	if s := again.res.Self; !s.MutedByHost || s.CanUnmute || !s.AudioMuted {
 		t.Fatalf("rejoined from the muted browser: %+v, want muted by the host", s)
 	}
-	if f, known := e.media.Forwarding(r.id(), again.id(), wire.KindAudio); !known || f {
+	if f, known := e.media.Forwarding(r.id(), again.id(), wire.SourceMicrophone); !known || f {
 		t.Fatal("the rejoined participant's audio gate is open")
 	}
 	wantCode(t, again.m.Do(e.ctx, meeting.SetMuted{Kind: wire.KindAudio, Muted: false}), wire.CodeForbidden)

@@ -6,8 +6,11 @@
 // end) and the events each change sends to whom. Version 1.1's chat (chat.go: text rules, private
 // routing, history, per-participant rate), raised hands (hands.go), the lobby that holds joins
 // for the host's decision (lobby.go), the audit log (audit.go), resume after a dropped
-// connection (resume.go: tokens, the grace period, reconnecting) and the host's decisions that
-// stick to a browser (decisions.go: mute, removal, ban) are each in a file of their own; their state sits behind small types (chatLog, lobby, auditLog) so that it can move to
+// connection (resume.go: tokens, the grace period, reconnecting), the host's decisions that
+// stick to a browser (decisions.go: mute, removal, ban) and screen sharing with the active
+// speakers (screen.go: each participant's screen gates, the host's stop and setting, what a
+// publisher offer may send, the speakers list the media server reports) are each in a file of
+// their own; their state sits behind small types (chatLog, lobby, auditLog) so that it can move to
 // shared storage. The audit log is written in one place for requests (Member.Do, host requests
 // that were carried out) and where joins and leaves happen; it lives in the Service, beyond a
 // meeting's memory, bounded and released a while after the meeting ends. It keeps live
@@ -29,7 +32,7 @@
 // request table (requests.go) turns decoded messages into requests and says who may make them.
 //
 // It must not touch HTTP, WebSocket or Pion, and never imports signaling or sfu. Where a change
-// needs a media effect (closing a participant's audio gate, dropping a participant, freeing a
-// meeting's media) it calls the small Media interface declared here, which the sfu satisfies
+// needs a media effect (closing a participant's microphone or screen gate, dropping a
+// participant, freeing a meeting's media) it calls the small Media interface declared here, which the sfu satisfies
 // through the adapter in package internal/node, where a node is assembled.
 package meeting

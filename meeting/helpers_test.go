@@ -215,8 +215,18 @@ func (e *env) noMedia() {
 	}
 }
 
+// gate is the call that sets the microphone's (audio) or the camera's (video) gate.
 func gate(meetingID, pid string, kind wire.Kind, forward bool) meetingtest.MediaCall {
-	return meetingtest.MediaCall{Op: "SetForwarding", MeetingID: meetingID, ParticipantID: pid, Kind: kind, Forward: forward}
+	src := wire.SourceMicrophone
+	if kind == wire.KindVideo {
+		src = wire.SourceCamera
+	}
+	return meetingtest.MediaCall{Op: "SetForwarding", MeetingID: meetingID, ParticipantID: pid, Source: src, Forward: forward}
+}
+
+// sourceGate is the call that sets the gate of one source.
+func sourceGate(meetingID, pid string, src wire.Source, forward bool) meetingtest.MediaCall {
+	return meetingtest.MediaCall{Op: "SetForwarding", MeetingID: meetingID, ParticipantID: pid, Source: src, Forward: forward}
 }
 
 func updated(p wire.Participant) wire.Event { return wire.ParticipantUpdated{Participant: p} }

@@ -64,7 +64,7 @@ func TestSetLocked(t *testing.T) {
 	r.noEvents()
 
 	r.do(r.host, meeting.SetLocked{Locked: true})
-	lockedView := wire.MeetingUpdated{Meeting: wire.MeetingView{MeetingID: r.id(), State: wire.StateOpen, Locked: true, ChatAllowed: true}}
+	lockedView := wire.MeetingUpdated{Meeting: wire.MeetingView{MeetingID: r.id(), State: wire.StateOpen, Locked: true, ChatAllowed: true, ScreenShareAllowed: true}}
 	for _, c := range r.everyone() {
 		wantEvents(t, c.name, c.sink.Take(), []wire.Event{lockedView})
 	}
@@ -86,7 +86,7 @@ func TestSetLocked(t *testing.T) {
 	r.quiet()
 
 	r.do(h, meeting.SetLocked{Locked: false})
-	unlocked := wire.MeetingUpdated{Meeting: wire.MeetingView{MeetingID: r.id(), State: wire.StateOpen, ChatAllowed: true}}
+	unlocked := wire.MeetingUpdated{Meeting: wire.MeetingView{MeetingID: r.id(), State: wire.StateOpen, ChatAllowed: true, ScreenShareAllowed: true}}
 	wantEvents(t, "host", h.sink.Take(), []wire.Event{unlocked})
 	wantEvents(t, "P1", r.ps[0].sink.Take(), []wire.Event{unlocked})
 	if r.record().Locked {
@@ -143,7 +143,7 @@ func TestEndMeeting(t *testing.T) {
 		t.Errorf("%d timers pending after the end, want the audit log's retention only", r.clock.Pending())
 	}
 	info, err := r.svc.Info(r.ctx, r.id())
-	if err != nil || info != (wire.MeetingInfo{MeetingID: r.id(), State: wire.StateEnded, Locked: true, ChatAllowed: true}) {
+	if err != nil || info != (wire.MeetingInfo{MeetingID: r.id(), State: wire.StateEnded, Locked: true, ChatAllowed: true, ScreenShareAllowed: true}) {
 		t.Errorf("info %+v, %v", info, err)
 	}
 

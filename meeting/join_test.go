@@ -151,7 +151,7 @@ func TestJoinResult(t *testing.T) {
 	if len(host.res.Participants) != 0 || host.res.Participants == nil {
 		t.Errorf("first joiner sees %v, want an empty, non-nil list", host.res.Participants)
 	}
-	if host.res.Meeting != (wire.MeetingView{MeetingID: c.MeetingID, State: wire.StateOpen, ChatAllowed: true}) {
+	if host.res.Meeting != (wire.MeetingView{MeetingID: c.MeetingID, State: wire.StateOpen, ChatAllowed: true, ScreenShareAllowed: true}) {
 		t.Errorf("meeting %+v", host.res.Meeting)
 	}
 	wantTimers := []wire.TimerView{{TimerID: "t15", Seconds: 15}, {TimerID: "t30", Seconds: 30}, {TimerID: "t45", Seconds: 45}}
@@ -322,7 +322,10 @@ func TestJoinGatesUnderMuteLock(t *testing.T) {
 	if p.res.Self != want {
 		t.Errorf("joined under the mute lock as %+v, want %+v", p.res.Self, want)
 	}
-	wantCalls(t, r.media.Take(), []meetingtest.MediaCall{gate(r.id(), p.id(), wire.KindAudio, false), gate(r.id(), p.id(), wire.KindVideo, true)})
+	wantCalls(t, r.media.Take(), []meetingtest.MediaCall{
+		gate(r.id(), p.id(), wire.KindAudio, false), gate(r.id(), p.id(), wire.KindVideo, true),
+		sourceGate(r.id(), p.id(), wire.SourceScreenAudio, false), // muted by the host: its screen's audio too
+	})
 	wantEvents(t, "host", r.host.sink.Take(), []wire.Event{wire.ParticipantJoined{Participant: want}})
 	wantCode(t, p.m.Do(r.ctx, meeting.SetMuted{Kind: wire.KindAudio, Muted: false}), wire.CodeForbidden)
 	// The host itself is never muted by the lock.
@@ -388,7 +391,7 @@ func TestIdleMeetingIsReleased(t *testing.T) {
 	}
 	// The record survives: the lock holds, the meeting opens again.
 	info, err := e.svc.Info(e.ctx, r.id())
-	if err != nil || info != (wire.MeetingInfo{MeetingID: r.id(), State: wire.StateOpen, Locked: true, ChatAllowed: true}) {
+	if err != nil || info != (wire.MeetingInfo{MeetingID: r.id(), State: wire.StateOpen, Locked: true, ChatAllowed: true, ScreenShareAllowed: true}) {
 		t.Fatalf("info after release: %+v, %v", info, err)
 	}
 	_, err = e.tryJoin(r.id(), "P", "")

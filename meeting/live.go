@@ -50,6 +50,8 @@ type liveMeeting struct {
 	lobby lobby     // joins held for the host's decision
 	audit *auditLog // set by load; the Service keeps it beyond the meeting's memory
 
+	speakers []string // the active speakers last told (screen.go)
+
 	deliveries []delivery // events for members, in the order they were sent, until unlock
 	recipients []*Member  // the members in deliveries, each once
 }
@@ -62,10 +64,11 @@ type seat struct {
 	chatLimit *rate.Limiter // the participant's chat allowance, made on its first message
 	token     tokenHash     // the hash of its current resume token, while hasToken
 	hasToken  bool
-	grace     Stopper // the pending end of its grace period while it is reconnecting
-	graceGen  uint64  // tells a stale grace timer from the current one
-	browser   string  // the browser id it joined with, "" if none (decisions.go)
-	addr      string  // the client address it joined from
+	grace     Stopper     // the pending end of its grace period while it is reconnecting
+	graceGen  uint64      // tells a stale grace timer from the current one
+	browser   string      // the browser id it joined with, "" if none (decisions.go)
+	addr      string      // the client address it joined from
+	screen    screenState // its screen share (screen.go)
 }
 
 // send delivers an event to s alone.
@@ -203,7 +206,9 @@ func (lm *liveMeeting) enter(name string, j Joiner, isHost bool, sink Sink) *sea
 	lm.cancelIdle()
 	lm.applyGate(s, wire.KindAudio)
 	lm.applyGate(s, wire.KindVideo)
+	lm.applyScreenGates(s)
 	lm.toOthers(s, wire.ParticipantJoined{Participant: s.p})
+	lm.tellSpeakers(s)
 	lm.logJoined(s)
 	return s
 }
@@ -248,7 +253,7 @@ func (lm *liveMeeting) newSeat(name string, isHost bool) *seat {
 			p.AudioMuted, p.MutedByHost, p.CanUnmute = true, true, false
 		}
 	}
-	return &seat{p: p}
+	return &seat{p: p, screen: newScreenState()}
 }
 
 func (lm *liveMeeting) uniqueParticipantID() string {
@@ -272,7 +277,12 @@ func (lm *liveMeeting) replaceHost(hs *seat, name string, sink Sink) *Member {
 	hs.p.Reconnecting = false
 	lm.applyGate(hs, wire.KindAudio)
 	lm.applyGate(hs, wire.KindVideo)
+	lm.applyScreenGates(hs)
+	// The new connection publishes anew: nothing of the old one's screen is shared.
+	hs.screen.offered, hs.screen.published = false, false
+	lm.refreshSharing(hs, false)
 	lm.toOthers(hs, wire.ParticipantUpdated{Participant: hs.p})
+	lm.tellSpeakers(hs)
 	lm.svc.log.Debug("host connection replaced", "meetingId", lm.id, "participantId", hs.p.ID)
 	return hs.member
 }
@@ -307,22 +317,25 @@ func (lm *liveMeeting) view() wire.MeetingView {
 	if lm.ended {
 		st = wire.StateEnded
 	}
-	return wire.MeetingView{MeetingID: lm.id, State: st, Locked: lm.rec.Locked, ChatAllowed: !lm.rec.ChatDisabled, Lobby: lm.rec.Lobby}
+	return wire.MeetingView{MeetingID: lm.id, State: st, Locked: lm.rec.Locked, ChatAllowed: !lm.rec.ChatDisabled, Lobby: lm.rec.Lobby,
+		ScreenShareAllowed: !lm.rec.ScreenShareDisabled}
 }
 
-// applyGate tells Media whether s's kind is forwarded: exactly while it is not muted.
+// applyGate tells Media whether s's microphone (audio) or camera (video) is forwarded: exactly
+// while that kind is not muted. The screen's gates are applyScreenGates' (screen.go).
 func (lm *liveMeeting) applyGate(s *seat, k wire.Kind) {
 	g := s.gate(k)
-	lm.svc.media.SetForwarding(lm.id, g.ParticipantID, g.Kind, g.Forward)
+	lm.svc.media.SetForwarding(lm.id, g.ParticipantID, g.Source, g.Forward)
 }
 
-// gate is the state of s's gate of kind k: open exactly while that kind is not muted.
+// gate is the state of s's microphone (audio) or camera (video) gate: open exactly while that
+// kind is not muted.
 func (s *seat) gate(k wire.Kind) Gate {
-	muted := s.p.AudioMuted
+	muted, src := s.p.AudioMuted, wire.SourceMicrophone
 	if k == wire.KindVideo {
-		muted = s.p.VideoMuted
+		muted, src = s.p.VideoMuted, wire.SourceCamera
 	}
-	return Gate{ParticipantID: s.p.ID, Kind: k, Forward: !muted}
+	return Gate{ParticipantID: s.p.ID, Source: src, Forward: !muted}
 }
 
 // toAll delivers ev to everyone: one message, shared, so it is encoded once.
@@ -365,6 +378,9 @@ func (lm *liveMeeting) remove(s *seat) {
 	lm.stopGrace(s)
 	lm.dropToken(s)
 	lm.rememberLeaving(s)
+	if s.p.ScreenSharing {
+		lm.svc.stats.screenStoppedSelf.Add(1) // the share ends with its sharer
+	}
 	lm.seats = slices.DeleteFunc(lm.seats, func(x *seat) bool { return x == s })
 	delete(lm.byID, s.p.ID)
 	lm.svc.media.RemoveParticipant(lm.id, s.p.ID)

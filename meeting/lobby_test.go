@@ -30,7 +30,7 @@ func TestSetLobby(t *testing.T) {
 	r.do(r.host, meeting.SetLobby{Enabled: false}) // no change
 	r.noEvents()
 	r.do(r.host, meeting.SetLobby{Enabled: true})
-	on := wire.MeetingUpdated{Meeting: wire.MeetingView{MeetingID: r.id(), State: wire.StateOpen, ChatAllowed: true, Lobby: true}}
+	on := wire.MeetingUpdated{Meeting: wire.MeetingView{MeetingID: r.id(), State: wire.StateOpen, ChatAllowed: true, ScreenShareAllowed: true, Lobby: true}}
 	for _, c := range r.everyone() {
 		wantEvents(t, c.name, c.sink.Take(), []wire.Event{on})
 	}
@@ -212,7 +212,7 @@ func TestLobbyOffAdmitsEveryone(t *testing.T) {
 	r.quiet()
 	r.do(r.host, meeting.SetLobby{Enabled: false})
 	g, l := r.admitted(grace), r.admitted(linus)
-	off := wire.MeetingUpdated{Meeting: wire.MeetingView{MeetingID: r.id(), State: wire.StateOpen, ChatAllowed: true}}
+	off := wire.MeetingUpdated{Meeting: wire.MeetingView{MeetingID: r.id(), State: wire.StateOpen, ChatAllowed: true, ScreenShareAllowed: true}}
 	wantEvents(t, "host", r.host.sink.Take(), []wire.Event{
 		off, wire.ParticipantJoined{Participant: g.res.Self}, wire.ParticipantJoined{Participant: l.res.Self}, waiting(),
 	})

@@ -10,10 +10,12 @@ import "github.com/parleyhq/parley/wire"
 // participant's audio gate is closed before the host's request returns. Implementations must
 // return quickly and must not call back into this package.
 type Media interface {
-	// SetForwarding opens (forward) or closes the gate of one participant's kind of media. It
-	// may be called before that participant publishes; the gate state then applies when it does.
-	// When it returns with forward false, no packet behind that gate is written any more.
-	SetForwarding(meetingID, participantID string, kind wire.Kind, forward bool)
+	// SetForwarding opens (forward) or closes the gate of one of a participant's sources
+	// (microphone, camera, screen, screenAudio). It may be called before that participant
+	// publishes; the gate state then applies when it does. A participant's gates start open
+	// (and are open again after RemoveParticipant). When it returns with forward false, no
+	// packet behind that gate is written any more.
+	SetForwarding(meetingID, participantID string, src wire.Source, forward bool)
 	// SetForwardingMany sets several gates as SetForwarding does, all of them before it waits for
 	// the packets in flight behind the ones it closed, so closing many gates (mute all) costs
 	// the longest of those waits, not their sum.
@@ -28,17 +30,17 @@ type Media interface {
 	ReleaseMeeting(meetingID string)
 }
 
-// Gate is one participant's gate of one kind, for Media.SetForwardingMany.
+// Gate is one participant's gate of one source, for Media.SetForwardingMany.
 type Gate struct {
 	ParticipantID string
-	Kind          wire.Kind
+	Source        wire.Source
 	Forward       bool
 }
 
 type noMedia struct{}
 
-func (noMedia) SetForwarding(string, string, wire.Kind, bool) {}
-func (noMedia) SetForwardingMany(string, []Gate)              {}
-func (noMedia) RequestKeyframe(string, string)                {}
-func (noMedia) RemoveParticipant(string, string)              {}
-func (noMedia) ReleaseMeeting(string)                         {}
+func (noMedia) SetForwarding(string, string, wire.Source, bool) {}
+func (noMedia) SetForwardingMany(string, []Gate)                {}
+func (noMedia) RequestKeyframe(string, string)                  {}
+func (noMedia) RemoveParticipant(string, string)                {}
+func (noMedia) ReleaseMeeting(string)                           {}

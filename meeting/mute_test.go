@@ -48,8 +48,11 @@ func TestMuteAll(t *testing.T) {
 			wantEvents(t, "P2", p2.sink.Take(), []wire.Event{u1, mb, u2, u3})
 			wantEvents(t, "P3", p3.sink.Take(), []wire.Event{u1, u2, mb, u3})
 			// One call for every gate, so the media side waits once for the packets in flight.
+			// A host's mute silences the screen's audio too.
 			wantCalls(t, r.media.Take(), []meetingtest.MediaCall{{Op: "SetForwardingMany", MeetingID: r.id(), Gates: []meeting.Gate{
-				{ParticipantID: p1.id(), Kind: wire.KindAudio}, {ParticipantID: p2.id(), Kind: wire.KindAudio}, {ParticipantID: p3.id(), Kind: wire.KindAudio},
+				{ParticipantID: p1.id(), Source: wire.SourceMicrophone}, {ParticipantID: p1.id(), Source: wire.SourceScreenAudio},
+				{ParticipantID: p2.id(), Source: wire.SourceMicrophone}, {ParticipantID: p2.id(), Source: wire.SourceScreenAudio},
+				{ParticipantID: p3.id(), Source: wire.SourceMicrophone}, {ParticipantID: p3.id(), Source: wire.SourceScreenAudio},
 			}}})
 			gatesCloseBeforeEvents(t, r.trace.Entries())
 			snap := r.snapshot()
@@ -60,7 +63,7 @@ func TestMuteAll(t *testing.T) {
 				t.Errorf("the host was muted: %+v", h)
 			}
 			for _, c := range r.ps {
-				if fwd, _ := r.media.Forwarding(r.id(), c.id(), wire.KindAudio); fwd {
+				if fwd, _ := r.media.Forwarding(r.id(), c.id(), wire.SourceMicrophone); fwd {
 					t.Errorf("%s's audio still forwarded", c.name)
 				}
 			}
@@ -143,7 +146,7 @@ func TestMuteLockAndJoins(t *testing.T) {
 			if j.res.Self != want {
 				t.Fatalf("joiner %+v, want %+v", j.res.Self, want)
 			}
-			if fwd, _ := r.media.Forwarding(r.id(), j.id(), wire.KindAudio); fwd == tt.joinerMuted {
+			if fwd, _ := r.media.Forwarding(r.id(), j.id(), wire.SourceMicrophone); fwd == tt.joinerMuted {
 				t.Errorf("joiner's audio gate forward=%t, want %t", fwd, !tt.joinerMuted)
 			}
 			wantEvents(t, "host", r.host.sink.Take(), []wire.Event{wire.ParticipantJoined{Participant: want}})
@@ -159,7 +162,10 @@ func TestMuteParticipant(t *testing.T) {
 	wantEvents(t, "P1", p1.sink.Take(), []wire.Event{wire.MutedByHost{}, updated(want)})
 	wantEvents(t, "P2", p2.sink.Take(), []wire.Event{updated(want)})
 	wantEvents(t, "host", r.host.sink.Take(), []wire.Event{updated(want)})
-	wantCalls(t, r.media.Take(), []meetingtest.MediaCall{gate(r.id(), p1.id(), wire.KindAudio, false)})
+	// The host's mute closes the screen's audio as well as the microphone, in one call.
+	wantCalls(t, r.media.Take(), []meetingtest.MediaCall{{Op: "SetForwardingMany", MeetingID: r.id(), Gates: []meeting.Gate{
+		{ParticipantID: p1.id(), Source: wire.SourceMicrophone}, {ParticipantID: p1.id(), Source: wire.SourceScreenAudio},
+	}}})
 	gatesCloseBeforeEvents(t, r.trace.Entries())
 	if r.participant(p2.id()).AudioMuted {
 		t.Error("muting P1 muted P2")
@@ -228,7 +234,7 @@ func TestAllowUnmute(t *testing.T) {
 	}
 	// The gate stays closed until the participant unmutes itself.
 	r.noMedia()
-	if fwd, _ := r.media.Forwarding(r.id(), p1.id(), wire.KindAudio); fwd {
+	if fwd, _ := r.media.Forwarding(r.id(), p1.id(), wire.SourceMicrophone); fwd {
 		t.Error("allowUnmute opened the audio gate")
 	}
 
@@ -314,17 +320,17 @@ func TestSetMuted(t *testing.T) {
 			media: oneGate(wire.KindVideo, false)},
 		{name: "unmute muted by host with permission clears mutedByHost", prepare: hostMutes(true), req: meeting.SetMuted{Kind: wire.KindAudio},
 			want: state{canUnmute: true}, changed: true,
-			media: oneGate(wire.KindAudio, true)},
+			media: hostMuteEnds},
 		{name: "unmute after allowUnmute", prepare: func(r *room, p *conn) {
 			hostMutes(false)(r, p)
 			r.do(r.host, meeting.AllowUnmute{ParticipantID: p.id()})
 		}, req: meeting.SetMuted{Kind: wire.KindAudio}, want: state{canUnmute: true}, changed: true,
-			media: oneGate(wire.KindAudio, true)},
+			media: hostMuteEnds},
 		{name: "unmute after muteAll then allowUnmute for everyone", prepare: func(r *room, p *conn) {
 			r.do(r.host, meeting.MuteAll{})
 			r.do(r.host, meeting.AllowUnmute{})
 		}, req: meeting.SetMuted{Kind: wire.KindAudio}, want: state{canUnmute: true}, changed: true,
-			media: oneGate(wire.KindAudio, true)},
+			media: hostMuteEnds},
 		{name: "unknown kind", req: meeting.SetMuted{Kind: "screen", Muted: true}, code: wire.CodeBadRequest, want: state{canUnmute: true}},
 		{name: "empty kind", req: meeting.SetMuted{}, code: wire.CodeBadRequest, want: state{canUnmute: true}},
 		{name: "host mutes itself", caller: "host", req: meeting.SetMuted{Kind: wire.KindAudio, Muted: true},
@@ -374,7 +380,8 @@ func TestSetMuted(t *testing.T) {
 			// The gate follows the mute state exactly.
 			for _, k := range []wire.Kind{wire.KindAudio, wire.KindVideo} {
 				muted := map[wire.Kind]bool{wire.KindAudio: got.AudioMuted, wire.KindVideo: got.VideoMuted}[k]
-				if fwd, _ := r.media.Forwarding(r.id(), caller.id(), k); fwd == muted {
+				src := map[wire.Kind]wire.Source{wire.KindAudio: wire.SourceMicrophone, wire.KindVideo: wire.SourceCamera}[k]
+				if fwd, _ := r.media.Forwarding(r.id(), caller.id(), src); fwd == muted {
 					t.Errorf("%s gate forward=%t while muted=%t", k, fwd, muted)
 				}
 			}
@@ -395,6 +402,12 @@ func checkInvariants(t testing.TB, p wire.Participant) {
 	if p.Role == wire.RoleHost && (p.MutedByHost || !p.CanUnmute) {
 		t.Fatalf("the host is muted by the host: %+v", p)
 	}
+}
+
+// hostMuteEnds is what a permitted unmute after the host's mute opens: the microphone, and the
+// screen's audio that the host's mute had closed too.
+func hostMuteEnds(id, pid string) []meetingtest.MediaCall {
+	return []meetingtest.MediaCall{gate(id, pid, wire.KindAudio, true), sourceGate(id, pid, wire.SourceScreenAudio, true)}
 }
 
 func oneGate(k wire.Kind, forward bool) func(id, pid string) []meetingtest.MediaCall {
@@ -419,7 +432,7 @@ func TestServerEnforcedMuteFlow(t *testing.T) {
 	r := newEnv(t).room(1)
 	p := r.ps[0]
 	forwarded := func() bool {
-		fwd, known := r.media.Forwarding(r.id(), p.id(), wire.KindAudio)
+		fwd, known := r.media.Forwarding(r.id(), p.id(), wire.SourceMicrophone)
 		if !known {
 			t.Fatal("no gate state for the participant")
 		}

@@ -28,6 +28,9 @@ var wantPermissions = map[meeting.RequestKind]struct{ host, participant bool }{
 	wire.TypeAdmit:           {true, false},
 	wire.TypeDeny:            {true, false},
 	wire.TypeAdmitAll:        {true, false},
+
+	wire.TypeSetScreenShareAllowed: {true, false},
+	wire.TypeStopScreenShare:       {true, false},
 }
 
 func TestPermissionTable(t *testing.T) {
@@ -108,6 +111,13 @@ func sampleRequests(r *room, held string) map[meeting.RequestKind][]meeting.Requ
 		wire.TypeAdmit:    {meeting.Admit{RequestID: held}, meeting.Admit{RequestID: "nobody"}, meeting.Admit{}},
 		wire.TypeDeny:     {meeting.Deny{RequestID: held}, meeting.Deny{RequestID: "nobody"}, meeting.Deny{}},
 		wire.TypeAdmitAll: {meeting.AdmitAll{}},
+		wire.TypeSetScreenShareAllowed: {
+			meeting.SetScreenShareAllowed{Allowed: false}, meeting.SetScreenShareAllowed{Allowed: true},
+		},
+		wire.TypeStopScreenShare: {
+			meeting.StopScreenShare{ParticipantID: p1}, meeting.StopScreenShare{ParticipantID: host},
+			meeting.StopScreenShare{ParticipantID: "nobody"}, meeting.StopScreenShare{},
+		},
 	}
 }
 
@@ -210,6 +220,9 @@ func TestFromWire(t *testing.T) {
 		wire.TypeAdmit:           {`{"type":"admit","requestId":"r"}`, meeting.Admit{RequestID: "r"}},
 		wire.TypeDeny:            {`{"type":"deny","requestId":"r"}`, meeting.Deny{RequestID: "r"}},
 		wire.TypeAdmitAll:        {`{"type":"admitAll"}`, meeting.AdmitAll{}},
+
+		wire.TypeSetScreenShareAllowed: {`{"type":"setScreenShareAllowed","allowed":true}`, meeting.SetScreenShareAllowed{Allowed: true}},
+		wire.TypeStopScreenShare:       {`{"type":"stopScreenShare","participantId":"p"}`, meeting.StopScreenShare{ParticipantID: "p"}},
 	}
 	for _, kind := range meeting.RequestKinds() {
 		tc, ok := cases[kind]

@@ -79,6 +79,12 @@ var requests = map[RequestKind]requestSpec{
 	wire.TypeAdmit:    {onlyHost, "let people in", from(func(m *wire.Admit) Request { return Admit{RequestID: *m.RequestID} })},
 	wire.TypeDeny:     {onlyHost, "turn people away", from(func(m *wire.Deny) Request { return Deny{RequestID: *m.RequestID} })},
 	wire.TypeAdmitAll: {onlyHost, "let people in", from(func(*wire.AdmitAll) Request { return AdmitAll{} })},
+	wire.TypeSetScreenShareAllowed: {onlyHost, "allow or stop screen sharing", from(func(m *wire.SetScreenShareAllowed) Request {
+		return SetScreenShareAllowed{Allowed: *m.Allowed}
+	})},
+	wire.TypeStopScreenShare: {onlyHost, "stop other participants' screen shares", from(func(m *wire.StopScreenShare) Request {
+		return StopScreenShare{ParticipantID: *m.ParticipantID}
+	})},
 }
 
 // deref is an optional field's value, "" when absent.

@@ -9,11 +9,11 @@ type SetMuted struct {
 	Muted bool
 }
 
-// MuteAll mutes every participant but the host. Without AllowSelfUnmute it also puts the
+// MuteAll mutes every participant but the host (its microphone and its screen's audio). Without AllowSelfUnmute it also puts the
 // meeting under a mute lock: participants who join while it holds come in muted by the host.
 type MuteAll struct{ AllowSelfUnmute bool }
 
-// MuteParticipant mutes one participant (not the host).
+// MuteParticipant mutes one participant (not the host): its microphone and its screen's audio.
 type MuteParticipant struct {
 	ParticipantID   string
 	AllowSelfUnmute bool
@@ -57,6 +57,9 @@ func (r SetMuted) apply(a *action) error {
 	}
 	s.p = p
 	a.lm.applyGate(s, r.Kind)
+	if r.Kind == wire.KindAudio {
+		a.lm.applyScreenGates(s) // a permitted unmute ends the host's mute of the screen's audio
+	}
 	if r.Kind == wire.KindVideo && !r.Muted {
 		// A subscriber cannot decode the resumed video until the next keyframe.
 		a.lm.svc.media.RequestKeyframe(a.lm.id, s.p.ID)
@@ -75,7 +78,7 @@ func (r MuteAll) apply(a *action) error {
 	for i, s := range lm.seats {
 		if s.p.Role != wire.RoleHost {
 			changed[i] = muteByHost(s, r.AllowSelfUnmute)
-			gates = append(gates, s.gate(wire.KindAudio))
+			gates = lm.screenGates(s, append(gates, s.gate(wire.KindAudio)))
 		}
 	}
 	if len(gates) > 0 {
@@ -102,7 +105,7 @@ func (r MuteParticipant) apply(a *action) error {
 		return newError(wire.CodeBadRequest, "the host cannot mute themselves this way; use setMuted")
 	}
 	changed := muteByHost(s, r.AllowSelfUnmute)
-	a.lm.applyGate(s, wire.KindAudio)
+	a.lm.setGates(a.lm.screenGates(s, []Gate{s.gate(wire.KindAudio)}))
 	s.send(wire.MutedByHost{AllowSelfUnmute: r.AllowSelfUnmute})
 	if changed {
 		a.lm.updated(s)

@@ -61,7 +61,11 @@ func (lm *liveMeeting) resume(s *seat, sink Sink) *Member {
 	s.p.Reconnecting = false
 	lm.applyGate(s, wire.KindAudio)
 	lm.applyGate(s, wire.KindVideo)
+	// The screen's gates hold across the gap (a host mute closes its audio too); what it
+	// publishes is told by the offer the resumed client sends next.
+	lm.applyScreenGates(s)
 	lm.toOthers(s, wire.ParticipantUpdated{Participant: s.p})
+	lm.tellSpeakers(s)
 	lm.svc.log.Debug("participant resumed", "meetingId", lm.id, "participantId", s.p.ID)
 	return s.member
 }

@@ -65,7 +65,7 @@ func TestResumeKeepsTheSeatAndItsState(t *testing.T) {
 	}
 	wantEvents(t, "host", r.host.sink.Take(), []wire.Event{updated(before)})
 	wantEvents(t, "P2", r.ps[1].sink.Take(), []wire.Event{updated(before)})
-	if f, _ := e.media.Forwarding(r.id(), p.id(), wire.KindAudio); f {
+	if f, _ := e.media.Forwarding(r.id(), p.id(), wire.SourceMicrophone); f {
 		t.Fatal("a host-muted participant's audio is forwarded after its resume")
 	}
 	wantCode(t, back.m.Do(e.ctx, meeting.SetMuted{Kind: wire.KindAudio, Muted: false}), wire.CodeForbidden)

@@ -74,6 +74,8 @@ type Service struct {
 	resumeGrace     time.Duration
 	banAddresses    bool
 
+	stats serviceStats
+
 	mu     sync.Mutex
 	live   map[string]*liveMeeting
 	audits map[string]*auditLog // every meeting's audit log, kept beyond its memory
@@ -164,7 +166,8 @@ func (s *Service) Info(ctx context.Context, meetingID string) (wire.MeetingInfo,
 	if err != nil {
 		return wire.MeetingInfo{}, fmt.Errorf("meeting info: %w", err)
 	}
-	info := wire.MeetingInfo{MeetingID: rec.ID, State: rec.State, Locked: rec.Locked, ChatAllowed: !rec.ChatDisabled, Lobby: rec.Lobby}
+	info := wire.MeetingInfo{MeetingID: rec.ID, State: rec.State, Locked: rec.Locked, ChatAllowed: !rec.ChatDisabled, Lobby: rec.Lobby,
+		ScreenShareAllowed: !rec.ScreenShareDisabled}
 	if rec.State == wire.StateEnded {
 		return info, nil
 	}
@@ -183,6 +186,7 @@ func (s *Service) Info(ctx context.Context, meetingID string) (wire.MeetingInfo,
 	if lm.loaded && !lm.released {
 		info.Locked = lm.rec.Locked
 		info.ChatAllowed, info.Lobby = !lm.rec.ChatDisabled, lm.rec.Lobby
+		info.ScreenShareAllowed = !lm.rec.ScreenShareDisabled
 		info.ParticipantCount = len(lm.seats)
 	}
 	return info, nil

@@ -99,7 +99,7 @@ func TestInfo(t *testing.T) {
 		}
 		return i
 	}
-	want := wire.MeetingInfo{MeetingID: c.MeetingID, State: wire.StateOpen, ChatAllowed: true}
+	want := wire.MeetingInfo{MeetingID: c.MeetingID, State: wire.StateOpen, ChatAllowed: true, ScreenShareAllowed: true}
 	if got := info(); got != want {
 		t.Fatalf("fresh meeting: %+v, want %+v", got, want)
 	}

@@ -26,6 +26,9 @@ type Record struct {
 	// BannedBrowsers are the browsers the host banned (kick with ban), as BrowserHash values:
 	// durable, so that a ban holds for the meeting's life, past its release from memory.
 	BannedBrowsers []string
+	// ScreenShareDisabled lets only the host share a screen (the protocol's
+	// screenShareAllowed, negated so that the zero record allows sharing).
+	ScreenShareDisabled bool
 }
 
 // clone returns r with its own copy of every slice, so that no caller shares a stored one.

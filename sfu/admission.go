@@ -34,6 +34,7 @@ import (
 // payload types, for telling which stream a new SSRC claims to be.
 type streamScreen struct {
 	midID, ridID uint8
+	levelID      uint8     // the audio level extension (speakers.go); 0 when not negotiated
 	rtx          [128]bool // RTX payload types
 }
 
@@ -50,6 +51,8 @@ func (p *Peer) updateScreen() {
 				sc.midID = uint8(e.ID)
 			case e.URI == sdp.SDESRTPStreamIDURI:
 				sc.ridID = uint8(e.ID)
+			case e.URI == sdp.AudioLevelURI:
+				sc.levelID = uint8(e.ID)
 			}
 		}
 		for _, c := range params.Codecs {

@@ -7,7 +7,8 @@ import (
 
 // Each subscriber's allocator shares its downlink estimate among the tracks it receives, and
 // picks the layer each video track gets: audio first (never held back), then screen shares,
-// then cameras, each up to the quality its subscriber asked for. Every video track first gets
+// then cameras, each up to the quality its subscriber asked for; a track behind its publisher's
+// closed gate takes nothing. Every video track first gets
 // its lowest allowed layer while the estimate lasts (a track that does not fit is paused rather
 // than starve the audio); what is left raises the screens to what they asked, then the cameras
 // one layer at a time in turn. A layer above the one being forwarded must fit with upHeadroom to
@@ -126,6 +127,11 @@ func (p *Peer) allocate(now int64) {
 	var screens, cameras []*plan
 	var audio []*downTrack
 	for _, d := range *list {
+		if !d.up.gate.Load() {
+			// The publisher's gate is closed (muted, a stopped screen share): nothing of the
+			// track is sent, so it takes nothing of the budget.
+			continue
+		}
 		if d.up.kind == KindAudio {
 			budget -= layerCost(d.up, layerF)
 			audio = append(audio, d)

@@ -85,7 +85,8 @@ var rtxPayloadTypes = map[webrtc.PayloadType]webrtc.PayloadType{96: 97, 98: 99, 
 // connection also takes RTX for video (a publisher answers our NACKs on a repair stream, which
 // Pion folds back into the track) and the header extensions that name a packet's section and
 // simulcast layer (MID, RID, repaired RID), so that Pion routes streams by what the offer
-// declared instead of guessing from the payload type.
+// declared instead of guessing from the payload type, and audio the speaker's level (RFC 6464,
+// speakers.go).
 func registerMedia(m *webrtc.MediaEngine, publisher bool) error {
 	for _, c := range supportedCodecs() {
 		kind := webrtc.RTPCodecTypeVideo
@@ -113,6 +114,8 @@ func registerMedia(m *webrtc.MediaEngine, publisher bool) error {
 			uris = append(uris, sdp.SDESMidURI)
 			if kind == webrtc.RTPCodecTypeVideo {
 				uris = append(uris, sdp.SDESRTPStreamIDURI, sdp.SDESRepairRTPStreamIDURI)
+			} else {
+				uris = append(uris, sdp.AudioLevelURI) // RFC 6464, for the active speakers
 			}
 		}
 		for _, uri := range uris {

@@ -43,6 +43,14 @@
 // with padding to climb back. Dynacast (dynacast.go) tells each publisher which layers some
 // subscriber needs.
 //
+// Active speakers (speakers.go): publishers put each audio packet's level in the RFC 6464 header
+// extension; a microphone's reader keeps the loudest level in an atomic (no lock, nothing
+// allocated), and one goroutine of the SFU judges every room every 100 ms (peak, decay, threshold,
+// hangover; a closed microphone gate takes its owner out at once) and hands the list, loudest
+// first, to Config.ActiveSpeakers when it changes, at most every ActiveSpeakerInterval per room,
+// holding no sfu lock. Gates are per source (gates.go): a closed gate's track is dropped for
+// every subscriber and takes none of their bandwidth (allocator.go).
+//
 // Short of CPU, the server sheds work instead of queueing it (delay.go): a packet that waited too
 // long since it arrived is dropped by the reader or the writer lane that finds it, a lost part of
 // a keyframe is replaced by asking the publisher for a new one, and NACKs are not answered while a

@@ -182,6 +182,9 @@ func (l *upLayer) handle(raw []byte, p *rtp.Packet, at, now int64) {
 		}
 	}
 	l.measure(p, len(raw), at)
+	if t.source == SourceMicrophone {
+		t.noteLevel(p)
+	}
 	l.cache.store(p.SequenceNumber, raw, at)
 	if !t.simulcast {
 		t.inline.forward(p, &in, at)

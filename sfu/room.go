@@ -46,6 +46,8 @@ type room struct {
 	peers  map[string]*Peer
 	gates  map[string]*gateSet
 	tracks map[*upTrack]struct{}
+
+	speakers speakerDetector // the SFU's speaker goroutine's alone
 }
 
 func newRoom(s *SFU, id string) *room {

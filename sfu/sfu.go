@@ -62,6 +62,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Registerer gets the sfu's metrics; nil means no metrics.
 	Registerer prometheus.Registerer
+	// ActiveSpeakers is told who speaks in a room now, loudest first, when that changes, at
+	// most every ActiveSpeakerInterval per room (speakers.go). It is called from one goroutine
+	// of the sfu holding no sfu lock; it must not block for long. Nil: no detection.
+	ActiveSpeakers func(roomID string, participantIDs []string)
 	// BatchWrites queues the media sockets' writes and sends them in batches (sendmmsg, UDP GSO)
 	// from one goroutine per socket instead of one sendto per datagram on the writer's goroutine
 	// (package udpbatch; docs/benchmarks.md, "Batched writes").
@@ -122,6 +126,9 @@ type SFU struct {
 	resendRate int             // Config.ResendBytesPerSecond, defaulted
 	dryRuns    atomic.Int64    // offers tried on a scratch connection (dryRunOffer), for tests
 
+	speakerStop chan struct{}  // closed by Close: the speaker goroutine ends
+	speakerWG   sync.WaitGroup // the speaker goroutine
+
 	mu     sync.Mutex
 	closed bool
 	rooms  map[string]*room
@@ -172,7 +179,7 @@ func New(cfg Config) (*SFU, error) {
 	s := &SFU{
 		log: log, logs: lf, mux: mux, tcpMux: tcpMux, port: port, publicIPs: cfg.PublicIPs, apis: apis, codecs: supportedCodecs(),
 		counters: newCounters(), rooms: map[string]*room{}, writes: writes, maxRefused: maxRefusedStreams,
-		resendRate: cfg.ResendBytesPerSecond,
+		resendRate: cfg.ResendBytesPerSecond, speakerStop: make(chan struct{}),
 	}
 	if s.resendRate <= 0 {
 		s.resendRate = DefaultResendBytesPerSecond
@@ -188,6 +195,10 @@ func New(cfg Config) (*SFU, error) {
 			return nil, fmt.Errorf("register sfu metrics: %w", err)
 		}
 		s.registerer, s.collector = cfg.Registerer, c
+	}
+	if cfg.ActiveSpeakers != nil {
+		s.speakerWG.Add(1)
+		go s.speakerLoop(cfg.ActiveSpeakers)
 	}
 	log.Info("sfu listening", "udpPort", port, "iceTCP", tcpMux != nil, "loopbackOnly", cfg.LoopbackOnly)
 
@@ -210,6 +221,8 @@ func (s *SFU) Close() error {
 	rooms := s.rooms
 	s.rooms = nil
 	s.mu.Unlock()
+	close(s.speakerStop)
+	s.speakerWG.Wait()
 	for _, r := range rooms {
 		r.close()
 	}

@@ -255,3 +255,23 @@ func sendLayers(m *sdp.MediaDescription) (uint8, error) {
 
 	return layers, nil
 }
+
+// OfferedSources lists the sources a publisher offer sends, as OfferSources would take them
+// (sources names sections by mid, the rest take the defaults), in the order of allSources. An
+// offer that does not fit is an error as OfferSources would return it. It lets the caller judge
+// an offer (may this participant share a screen?) before it is applied.
+func OfferedSources(offer string, sources map[string]Source) ([]Source, error) {
+	secs, err := offerSections(offer, sources)
+	if err != nil {
+		return nil, fmt.Errorf("publisher offer: %w", err)
+	}
+	var out []Source
+	for _, src := range allSources {
+		for _, d := range secs {
+			if d.source == src {
+				out = append(out, src)
+			}
+		}
+	}
+	return out, nil
+}

@@ -45,7 +45,10 @@ type upTrack struct {
 	layers    [numLayers]atomic.Pointer[upLayer]
 	// congestedAt is when a lane or a reader last dropped a packet for being behind (monoNow).
 	congestedAt atomic.Int64
-	done        chan struct{}
+	// levelPeak is the loudest audio level (127 minus RFC 6464's -dBov) of a microphone's
+	// packets since the speaker detector last took it (speakers.go).
+	levelPeak atomic.Uint32
+	done      chan struct{}
 
 	// Fan-out policy; fixed at creation (tests and benchmarks may set them before any subscriber).
 	inlineMax, perWriter, writerMax int

@@ -131,6 +131,8 @@ func TestAuditOverHTTP(t *testing.T) {
 		{"type": "setChatAllowed", "allowed": false},
 		{"type": "lowerHand"},
 		{"type": "admitAll"},
+		{"type": "setScreenShareAllowed", "allowed": false},
+		{"type": "stopScreenShare", "participantId": kid},
 	} {
 		host.ok(fmt.Sprintf("more-%d", i), req)
 	}

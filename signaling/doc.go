@@ -7,7 +7,10 @@
 // join with it (lobby.go). The host's audit log is served over HTTP to the bearer of the hostKey
 // (audit.go). A participant's peer belongs to its seat, not to one connection: a dropped
 // connection leaves it to the domain's resume grace, and a resumed session takes it over
-// (resume.go). Messages of the negotiation (offer, answer, candidate, iceRestart) and
+// (resume.go). A publisher offer is judged by the domain before it goes to the sfu (a screen
+// while sharing is off is forbidden), and the sources the sfu then receives reach the domain
+// through a latest-value box off the sfu's locks (published.go). Messages of the negotiation
+// (offer, answer, candidate, iceRestart) and
 // leave have handlers here; every other request goes to the domain's request table
 // (meeting.FromWire), so a new domain request needs nothing in this package. It owns connection
 // lifecycles (a session's goroutines end with it), rate limits, the origin check, the message

@@ -102,6 +102,7 @@ func (s *session) enter(ctx context.Context, id wire.ID, member *meeting.Member,
 	}
 	s.srv.metrics.joins.WithLabelValues("ok").Inc()
 	s.helpers.Go(func() { s.watchPeer(ctx, peer) })
+	s.helpers.Go(func() { s.tellPublished(ctx, member) })
 
 	joined, err := wire.Encode(wire.TypeJoined, id, wire.Joined{
 		ParticipantID: res.Self.ID,
@@ -163,6 +164,8 @@ func (s *session) sendSignal(sig sfu.Signal) {
 		s.send(wire.TypeCandidate, nil, wire.CandidateBody{Target: string(sig.Target), Candidate: c})
 	case sfu.SignalPublisherLayers:
 		s.sendPublisherLayers(sig)
+	case sfu.SignalSources:
+		s.published.put(wireSources(sig.Sources))
 	}
 }
 

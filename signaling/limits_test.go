@@ -65,7 +65,7 @@ func closedByPeer(c net.Conn) bool {
 	var b [512]byte
 	_, err := c.Read(b[:])
 	var ne net.Error
-	return err != nil && !(errors.As(err, &ne) && ne.Timeout())
+	return err != nil && (!errors.As(err, &ne) || !ne.Timeout())
 }
 
 // attackers are raw TCP connections a test opened; they are closed when the server closed them.

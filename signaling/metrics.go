@@ -3,6 +3,7 @@ package signaling
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/wire"
 )
 
@@ -50,4 +51,31 @@ func (m *metrics) countRequest(typ string, role wire.Role) {
 	if role == wire.RoleHost && hostOnly(typ) {
 		m.hostActions.WithLabelValues(typ).Inc()
 	}
+}
+
+// domainCollector exports the domain's counts (meeting.Stats): screen shares and active
+// speaker changes, read when scraped.
+type domainCollector struct{ stats func() meeting.Stats }
+
+var (
+	screenStartedDesc = prometheus.NewDesc("parley_screen_shares_started_total",
+		"Screen shares that began to be forwarded.", nil, nil)
+	screenStoppedDesc = prometheus.NewDesc("parley_screen_shares_stopped_total",
+		"Screen shares that ended, by who ended them (self: the sharer; host: stopScreenShare or sharing turned off).", []string{"by"}, nil)
+	speakerChangesDesc = prometheus.NewDesc("parley_active_speaker_changes_total",
+		"Changes of a meeting's active speakers (activeSpeakers events, one per meeting and change).", nil, nil)
+)
+
+func (domainCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- screenStartedDesc
+	ch <- screenStoppedDesc
+	ch <- speakerChangesDesc
+}
+
+func (c domainCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.stats()
+	ch <- prometheus.MustNewConstMetric(screenStartedDesc, prometheus.CounterValue, float64(st.ScreenSharesStarted))
+	ch <- prometheus.MustNewConstMetric(screenStoppedDesc, prometheus.CounterValue, float64(st.ScreenSharesStoppedSelf), "self")
+	ch <- prometheus.MustNewConstMetric(screenStoppedDesc, prometheus.CounterValue, float64(st.ScreenSharesStoppedHost), "host")
+	ch <- prometheus.MustNewConstMetric(speakerChangesDesc, prometheus.CounterValue, float64(st.ActiveSpeakerChanges))
 }

@@ -284,6 +284,9 @@ func TestHostOnlyRequestsForbidden(t *testing.T) {
 		"admit":           {"requestId": waiting[0]},
 		"deny":            {"requestId": waiting[0]},
 		"admitAll":        {},
+
+		"setScreenShareAllowed": {"allowed": false},
+		"stopScreenShare":       {"participantId": g["participantId"]},
 	}
 	walked := 0
 	for _, kind := range meeting.RequestKinds() {

@@ -44,6 +44,15 @@ func offerSources(o *wire.Offer) map[string]sfu.Source {
 	return m
 }
 
+// wireSources is the media server's list of sources in the protocol's words.
+func wireSources(srcs []sfu.Source) []wire.Source {
+	out := make([]wire.Source, len(srcs))
+	for i, src := range srcs {
+		out[i] = wire.Source(src)
+	}
+	return out
+}
+
 // sendPublisherLayers tells the client which simulcast layers of one of its sources some
 // subscriber needs (the media server's SignalPublisherLayers).
 func (s *session) sendPublisherLayers(sig sfu.Signal) {

@@ -64,7 +64,7 @@ func (s *Server) relayedClient(r *http.Request) (clientIP, clientHost string, ok
 		clientIP, _, _ = net.SplitHostPort(r.RemoteAddr)
 	}
 	if clientHost == "" {
-		clientHost = s.hostOf(r)
+		clientHost = s.requestHost(r)
 	}
 	return clientIP, clientHost, true
 }

@@ -150,12 +150,24 @@ func messageFor(code wire.Code, detail string) string {
 	return detail
 }
 
+// handleOffer applies a publisher offer. The domain judges what it sends first (a screen while
+// sharing is off is forbidden for anyone but the host, and nothing changes) and hears of it
+// once the media server took it (a new screen restarts a share the host had stopped).
 func handleOffer(ctx context.Context, s *session, req wire.Request) (reply, error) {
 	o := req.(*wire.Offer)
-	answer, err := s.peer.OfferSources(ctx, o.SDP, offerSources(o))
+	sources := offerSources(o)
+	// An offer the media server cannot read is its to refuse, below, with its reason.
+	offered, srcErr := sfu.OfferedSources(o.SDP, sources)
+	if srcErr == nil {
+		if err := s.member.MayOffer(wireSources(offered)); err != nil {
+			return reply{}, err
+		}
+	}
+	answer, err := s.peer.OfferSources(ctx, o.SDP, sources)
 	if err != nil {
 		return reply{}, s.mediaError(ctx, "publisher offer", err)
 	}
+	s.member.Offered(wireSources(offered))
 	return reply{typ: wire.TypeAnswer, body: wire.SessionDescription{Target: wire.TargetPublisher, SDP: answer}}, nil
 }
 

@@ -192,6 +192,7 @@ func New(cfg Config, meetings *meeting.Service, media *sfu.SFU) *Server {
 		stop:             stop,
 	}
 	s.metrics.gauges(cfg.Registry, s.sessionCount, func() float64 { return float64(meetings.LiveMeetings()) })
+	cfg.Registry.MustRegister(domainCollector{meetings.Stats})
 	s.echo = s.routes()
 	return s
 }
@@ -249,7 +250,7 @@ func (s *Server) websocket(c echo.Context) error {
 		return nil
 	}
 	conn.SetReadLimit(wire.MaxClientMessage)
-	ip, host := c.RealIP(), s.hostOf(c.Request())
+	ip, host := c.RealIP(), s.requestHost(c.Request())
 	clientIP, clientHost, relayed := s.relayedClient(c.Request())
 	if relayed {
 		ip, host = clientIP, clientHost
@@ -265,9 +266,9 @@ func (s *Server) websocket(c echo.Context) error {
 	return nil
 }
 
-// hostOf is the host name (no port) the client reached the server by: PublicURL's when set, else
+// requestHost is the host name (no port) the client reached the server by: PublicURL's when set, else
 // the request's Host.
-func (s *Server) hostOf(r *http.Request) string {
+func (s *Server) requestHost(r *http.Request) string {
 	host := r.Host
 	if s.cfg.PublicURL != "" {
 		if u, err := url.Parse(s.cfg.PublicURL); err == nil && u.Host != "" {

@@ -23,7 +23,7 @@ type session struct {
 	out  *outbox
 	log  *slog.Logger
 	ip   string
-	host string // the name the client reached the server by (Server.hostOf)
+	host string // the name the client reached the server by (Server.requestHost)
 	// flood limits the requests of a joined connection, bytes the bytes it sends (budget.go);
 	// only the read loop uses them.
 	flood *rate.Limiter
@@ -46,6 +46,10 @@ type session struct {
 	// heldLeave is set when the client sent leave meanwhile (lobby.go).
 	held      *meeting.Held
 	heldLeave *wire.ID
+
+	// published is the latest list of sources the media server receives from the client, on
+	// its way to the domain (tellPublished).
+	published latest[[]wire.Source]
 }
 
 func (s *session) run(ctx context.Context) {

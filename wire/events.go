@@ -22,6 +22,7 @@ var eventTypes = []Event{
 	Kicked{}, MeetingEnded{}, Replaced{},
 	Chat{}, LobbyWaiting{}, LobbyUpdated{},
 	PublisherLayers{},
+	ScreenShareStopped{}, ActiveSpeakers{},
 }
 
 // ParticipantJoined goes to everyone else when a participant joins.

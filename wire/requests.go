@@ -49,6 +49,9 @@ var requestTypes = map[string]func() Request{
 	TypeAdmitAll:        func() Request { return new(AdmitAll) },
 	TypeSetVideoQuality: func() Request { return new(SetVideoQuality) },
 	TypeIceRestart:      func() Request { return new(IceRestart) },
+
+	TypeSetScreenShareAllowed: func() Request { return new(SetScreenShareAllowed) },
+	TypeStopScreenShare:       func() Request { return new(StopScreenShare) },
 }
 
 // RequestTypes returns the type of every request a client may send, in no order.

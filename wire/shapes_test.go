@@ -12,7 +12,7 @@ import (
 // checks that each event decodes back to itself and that an EventMessage is the event's message.
 func TestWireShapes(t *testing.T) {
 	p := wire.Participant{ID: "p1", Name: "Ada", Role: wire.RoleHost, AudioMuted: true, VideoMuted: false, MutedByHost: true, CanUnmute: false}
-	const pJSON = `{"participantId":"p1","name":"Ada","role":"host","audioMuted":true,"videoMuted":false,"mutedByHost":true,"canUnmute":false,"handRaised":false,"reconnecting":false}`
+	const pJSON = `{"participantId":"p1","name":"Ada","role":"host","audioMuted":true,"videoMuted":false,"mutedByHost":true,"canUnmute":false,"handRaised":false,"reconnecting":false,"screenSharing":false}`
 	tests := []struct {
 		ev       wire.Event
 		typ      string
@@ -27,11 +27,13 @@ func TestWireShapes(t *testing.T) {
 		{wire.TimerStarted{TimerID: "t30", Seconds: 30, EndsAt: 1764200000000}, "timerStarted", `{"timerId":"t30","seconds":30,"endsAt":1764200000000}`},
 		{wire.TimerCancelled{}, "timerCancelled", `{}`},
 		{wire.TimerEnded{TimerID: "t15"}, "timerEnded", `{"timerId":"t15"}`},
-		{wire.MeetingUpdated{Meeting: wire.MeetingView{MeetingID: "m", State: wire.StateOpen, Locked: true, ChatAllowed: true}}, "meetingUpdated", `{"meeting":{"meetingId":"m","state":"open","locked":true,"chatAllowed":true,"lobby":false}}`},
+		{wire.MeetingUpdated{Meeting: wire.MeetingView{MeetingID: "m", State: wire.StateOpen, Locked: true, ChatAllowed: true}}, "meetingUpdated", `{"meeting":{"meetingId":"m","state":"open","locked":true,"chatAllowed":true,"lobby":false,"screenShareAllowed":false}}`},
 		{wire.Kicked{}, "kicked", `{}`},
 		{wire.MeetingEnded{}, "meetingEnded", `{}`},
 		{wire.Replaced{}, "replaced", `{}`},
 		{wire.PublisherLayers{Source: wire.SourceCamera, Active: []string{"q", "h"}}, "publisherLayers", `{"source":"camera","active":["q","h"]}`},
+		{wire.ScreenShareStopped{}, "screenShareStopped", `{}`},
+		{wire.ActiveSpeakers{Speakers: []string{"p2", "p1"}}, "activeSpeakers", `{"speakers":["p2","p1"]}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.typ, func(t *testing.T) {
@@ -72,7 +74,7 @@ func TestWireShapes(t *testing.T) {
 	}{
 		{wire.TimerView{TimerID: "t15", Seconds: 15}, `{"timerId":"t15","seconds":15}`},
 		{wire.TimerView{TimerID: "t15", Seconds: 15, EndsAt: 5}, `{"timerId":"t15","seconds":15,"endsAt":5}`},
-		{wire.MeetingInfo{MeetingID: "m", State: wire.StateEnded, ParticipantCount: 0}, `{"meetingId":"m","state":"ended","locked":false,"participantCount":0,"chatAllowed":false,"lobby":false}`},
+		{wire.MeetingInfo{MeetingID: "m", State: wire.StateEnded, ParticipantCount: 0}, `{"meetingId":"m","state":"ended","locked":false,"participantCount":0,"chatAllowed":false,"lobby":false,"screenShareAllowed":false}`},
 	}
 	for _, o := range others {
 		if b, _ := json.Marshal(o.v); string(b) != o.want {

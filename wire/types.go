@@ -73,6 +73,8 @@ type Participant struct {
 	// Reconnecting is true while the participant's connection is gone and the server waits for
 	// it to resume (PROTOCOL.md 1.1, "Staying connected").
 	Reconnecting bool `json:"reconnecting"`
+	// ScreenSharing is true while the participant publishes a screen that the server forwards.
+	ScreenSharing bool `json:"screenSharing"`
 }
 
 // MeetingView is the protocol's "meeting" object (in joined and meetingUpdated).
@@ -82,6 +84,8 @@ type MeetingView struct {
 	Locked      bool   `json:"locked"`
 	ChatAllowed bool   `json:"chatAllowed"`
 	Lobby       bool   `json:"lobby"`
+	// ScreenShareAllowed is false while only the host may share a screen.
+	ScreenShareAllowed bool `json:"screenShareAllowed"`
 }
 
 // TimerView describes a timer: an entry of joined.timers (EndsAt zero) or the running timer
@@ -100,4 +104,6 @@ type MeetingInfo struct {
 	ParticipantCount int    `json:"participantCount"`
 	ChatAllowed      bool   `json:"chatAllowed"`
 	Lobby            bool   `json:"lobby"`
+	// ScreenShareAllowed is false while only the host may share a screen.
+	ScreenShareAllowed bool `json:"screenShareAllowed"`
 }

@@ -37,6 +37,8 @@ func TestDecodeWellFormed(t *testing.T) {
 		{"setVideoQuality screen off", `{"type":"setVideoQuality","participantId":"p","source":"screen","quality":"off"}`, TypeSetVideoQuality, ""},
 		{"resume", `{"type":"join","meetingId":"m","name":"G","resumeToken":"t","keepMedia":false,"browserId":"b"}`, TypeJoin, ""},
 		{"iceRestart", `{"type":"iceRestart","target":"subscriber","id":4}`, TypeIceRestart, "4"},
+		{"setScreenShareAllowed", `{"type":"setScreenShareAllowed","id":"s","allowed":false}`, TypeSetScreenShareAllowed, `"s"`},
+		{"stopScreenShare", `{"type":"stopScreenShare","participantId":"p"}`, TypeStopScreenShare, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -88,6 +90,9 @@ func TestDecodeRejects(t *testing.T) {
 		{"setVideoQuality without participant", `{"type":"setVideoQuality","source":"camera","quality":"low"}`, "", true, `"participantId" is required`},
 		{"iceRestart of the publisher", `{"type":"iceRestart","target":"publisher"}`, "", true, `"target"`},
 		{"resume token not a string", `{"type":"join","meetingId":"m","name":"G","resumeToken":5}`, "", true, `resumeToken`},
+		{"setScreenShareAllowed missing", `{"type":"setScreenShareAllowed"}`, "", true, `"allowed" is required`},
+		{"setScreenShareAllowed a string", `{"type":"setScreenShareAllowed","allowed":"no"}`, "", true, `"allowed" must be a boolean`},
+		{"stopScreenShare missing id", `{"type":"stopScreenShare"}`, "", true, `"participantId" is required`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -159,6 +164,8 @@ func FuzzDecode(f *testing.F) {
 		`{"type":"sendChat","text":"hi\n\t\u0000","to":null}`,
 		`{"type":"admit","requestId":"r","id":5}`,
 		`{"type":"lowerHand","participantId":7}`,
+		`{"type":"stopScreenShare","participantId":"p","id":2}`,
+		`{"type":"setScreenShareAllowed","allowed":null}`,
 		`{"type":"","id":[]}`,
 		`{"type":"join","name":"\u202e"}`,
 		`not json`,

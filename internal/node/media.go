@@ -13,14 +13,14 @@ type meetingMedia struct{ s *sfu.SFU }
 
 var _ meeting.Media = meetingMedia{}
 
-func (m meetingMedia) SetForwarding(meetingID, participantID string, kind wire.Kind, forward bool) {
-	m.s.SetForwarding(meetingID, participantID, sfuKind(kind), forward)
+func (m meetingMedia) SetForwarding(meetingID, participantID string, src wire.Source, forward bool) {
+	m.s.SetSourceForwarding(meetingID, participantID, sfu.Source(src), forward)
 }
 
 func (m meetingMedia) SetForwardingMany(meetingID string, gates []meeting.Gate) {
 	sg := make([]sfu.Gate, len(gates))
 	for i, g := range gates {
-		sg[i] = sfu.Gate{ParticipantID: g.ParticipantID, Kind: sfuKind(g.Kind), Forward: g.Forward}
+		sg[i] = sfu.Gate{ParticipantID: g.ParticipantID, Source: sfu.Source(g.Source), Forward: g.Forward}
 	}
 	m.s.SetForwardingMany(meetingID, sg)
 }
@@ -37,10 +37,3 @@ func (m meetingMedia) RemoveParticipant(meetingID, participantID string) {
 // forgetting, and makes no further media call for it; a later join of the same meeting makes a
 // new room.
 func (m meetingMedia) ReleaseMeeting(meetingID string) { m.s.CloseRoom(meetingID) }
-
-func sfuKind(k wire.Kind) sfu.Kind {
-	if k == wire.KindVideo {
-		return sfu.KindVideo
-	}
-	return sfu.KindAudio
-}

@@ -86,6 +86,14 @@ func New(cfg Config) (*Node, error) {
 	}
 	mc := cfg.Media
 	mc.Logger, mc.Registerer, mc.Repeats = log.With("component", "sfu"), reg, repeats
+	// The sfu's word on who speaks goes to the domain, which tells the meeting; the domain is
+	// made after the sfu (it acts on it), hence the pointer.
+	var domain atomic.Pointer[meeting.Service]
+	mc.ActiveSpeakers = func(roomID string, speakers []string) {
+		if d := domain.Load(); d != nil {
+			d.SetActiveSpeakers(roomID, speakers)
+		}
+	}
 	media, err := sfu.New(mc)
 	if err != nil {
 		return nil, fmt.Errorf("start media: %w", err)
@@ -101,6 +109,12 @@ func New(cfg Config) (*Node, error) {
 		if relay, err = turnrelay.New(tc); err != nil {
 			_ = media.Close()
 			return nil, fmt.Errorf("start turn relay: %w", err)
+		}
+	}
+	if relay != nil {
+		if err := registerRelay(reg, relay); err != nil {
+			_, _ = relay.Close(), media.Close()
+			return nil, err
 		}
 	}
 	dc := cfg.Meetings
@@ -125,6 +139,7 @@ func New(cfg Config) (*Node, error) {
 		dc.Store, ec.Cluster = cl.Store(), cl
 	}
 	meetings := meeting.NewService(dc)
+	domain.Store(meetings)
 	srv := signaling.New(ec, meetings, media)
 	return &Node{SFU: media, Relay: relay, Meetings: meetings, Server: srv, Registry: reg, Cluster: cl}, nil
 }
@@ -172,4 +187,21 @@ func (n *Node) Close() error {
 		errs = append(errs, fmt.Errorf("close media: %w", err))
 	}
 	return errors.Join(errs...)
+}
+
+// registerRelay exports the TURN relay's counts.
+func registerRelay(reg prometheus.Registerer, r *turnrelay.Relay) error {
+	for _, c := range []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "parley_turn_allocations", Help: "Live allocations on the TURN relay."},
+			func() float64 { return float64(r.Allocations()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parley_turn_auth_failures_total", Help: "TURN requests refused for a wrong, expired or malformed credential."},
+			func() float64 { return float64(r.AuthFailures()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parley_turn_refused_datagrams_total", Help: "Datagrams the TURN relay dropped for going to, or coming from, anything but the media port."},
+			func() float64 { return float64(r.Refused()) }),
+	} {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("register turn metrics: %w", err)
+		}
+	}
+	return nil
 }

@@ -87,6 +87,19 @@ func TestMediaThroughRelay(t *testing.T) {
 			if n := srv.Relay.Allocations(); n < 2 {
 				t.Errorf("%d allocations on the relay, want the guest's two peer connections'", n)
 			}
+			mfs, err := srv.Registry.Gather()
+			if err != nil {
+				t.Fatal(err)
+			}
+			exported := -1.0
+			for _, mf := range mfs {
+				if mf.GetName() == "parley_turn_allocations" {
+					exported = mf.GetMetric()[0].GetGauge().GetValue()
+				}
+			}
+			if exported < 2 {
+				t.Errorf("parley_turn_allocations is %v, want the guest's two at least", exported)
+			}
 			nodetest.Drops(t, srv.SFU.Stats())
 		})
 	}

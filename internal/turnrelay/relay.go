@@ -82,6 +82,7 @@ type Relay struct {
 	allocs map[string]int // live allocations by username
 
 	closeOnce sync.Once
+	authFails atomic.Uint64 // requests with a wrong, expired or malformed credential
 	refused   atomic.Uint64 // datagrams dropped for going to, or coming from, a non-media address
 }
 
@@ -209,6 +210,7 @@ func (r *Relay) listen(ip string) error {
 		EventHandler: turn.EventHandler{
 			OnAuth: func(src, _ net.Addr, protocol, username, _ string, method string, ok bool) {
 				if !ok {
+					r.authFails.Add(1)
 					r.log.Debug("turn credentials refused", "client", src.String(), "protocol", protocol, "method", method)
 				}
 			},
@@ -263,6 +265,9 @@ func (r *Relay) ExternalIP() netip.Addr { return r.external }
 // port.
 func (r *Relay) Refused() uint64 { return r.refused.Load() }
 
+// AuthFailures counts the requests refused for a wrong, expired or malformed credential.
+func (r *Relay) AuthFailures() uint64 { return r.authFails.Load() }
+
 // Allocations is the number of live allocations.
 func (r *Relay) Allocations() int { return r.server.AllocationCount() }
 
@@ -303,12 +308,18 @@ func (r *Relay) ICEServers(participantID, tlsHost string) []wire.ICEServer {
 // authenticate checks a TURN REST username and returns the key its password makes; the user id
 // is the whole username, so that quotas count per credential.
 func (r *Relay) authenticate(ra *turn.RequestAttributes) (string, []byte, bool) {
+	// A refusal here is counted here; a wrong password shows later, in the message integrity
+	// check, and is counted by the OnAuth event (which Pion sends for that check only).
 	expiry, _, ok := strings.Cut(ra.Username, ":")
 	if !ok {
+		r.authFails.Add(1)
+
 		return "", nil, false
 	}
 	t, err := strconv.ParseInt(expiry, 10, 64)
 	if err != nil || time.Now().Unix() > t {
+		r.authFails.Add(1)
+
 		return "", nil, false
 	}
 

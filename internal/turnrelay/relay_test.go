@@ -150,6 +150,9 @@ func TestCredentials(t *testing.T) {
 			}
 		}
 	}
+	if n := r.AuthFailures(); n < 8 {
+		t.Errorf("%d authentication failures counted for the 8 refused allocations", n)
+	}
 }
 
 // TestRelaysOnlyToMedia: a permission to any IP but the media port's is refused, a datagram to

@@ -83,24 +83,24 @@ func TestRecorders(t *testing.T) {
 	trace := &meetingtest.Trace{}
 	m := meetingtest.NewMedia(trace)
 	s := meetingtest.NewSink("ann", trace)
-	m.SetForwarding("m", "p", wire.KindAudio, false)
+	m.SetForwarding("m", "p", wire.SourceMicrophone, false)
 	s.Deliver([]*wire.EventMessage{wire.NewEventMessage(wire.Kicked{})})
 	m.RequestKeyframe("m", "p")
-	if fwd, known := m.Forwarding("m", "p", wire.KindAudio); fwd || !known {
+	if fwd, known := m.Forwarding("m", "p", wire.SourceMicrophone); fwd || !known {
 		t.Errorf("gate %t/%t, want closed and known", fwd, known)
 	}
 	m.RemoveParticipant("m", "p")
-	if _, known := m.Forwarding("m", "p", wire.KindAudio); known {
+	if _, known := m.Forwarding("m", "p", wire.SourceMicrophone); known {
 		t.Error("gate known after RemoveParticipant")
 	}
-	m.SetForwarding("m", "q", wire.KindVideo, true)
+	m.SetForwarding("m", "q", wire.SourceCamera, true)
 	m.ReleaseMeeting("m")
-	if _, known := m.Forwarding("m", "q", wire.KindVideo); known {
+	if _, known := m.Forwarding("m", "q", wire.SourceCamera); known {
 		t.Error("gate known after EndMeeting")
 	}
 	want := []string{
-		"media SetForwarding p audio false", "event ann kicked", "media RequestKeyframe p",
-		"media RemoveParticipant p", "media SetForwarding q video true", "media ReleaseMeeting m",
+		"media SetForwarding p microphone false", "event ann kicked", "media RequestKeyframe p",
+		"media RemoveParticipant p", "media SetForwarding q camera true", "media ReleaseMeeting m",
 	}
 	if got := trace.Entries(); !reflect.DeepEqual(got, want) {
 		t.Errorf("trace %q, want %q", got, want)

@@ -93,13 +93,13 @@ func (s *Sink) Types() []string {
 	return types
 }
 
-// MediaCall is one recorded call on Media. Kind and Forward are set for SetForwarding only,
+// MediaCall is one recorded call on Media. Source and Forward are set for SetForwarding only,
 // Gates for SetForwardingMany only; ParticipantID is empty for the calls about a whole meeting.
 type MediaCall struct {
 	Op            string // "SetForwarding", "SetForwardingMany", "RequestKeyframe", "RemoveParticipant", "ReleaseMeeting"
 	MeetingID     string
 	ParticipantID string
-	Kind          wire.Kind
+	Source        wire.Source
 	Forward       bool
 	Gates         []meeting.Gate
 }
@@ -107,11 +107,11 @@ type MediaCall struct {
 func (c MediaCall) String() string {
 	switch c.Op {
 	case "SetForwarding":
-		return fmt.Sprintf("media SetForwarding %s %s %t", c.ParticipantID, c.Kind, c.Forward)
+		return fmt.Sprintf("media SetForwarding %s %s %t", c.ParticipantID, c.Source, c.Forward)
 	case "SetForwardingMany":
 		gates := make([]string, len(c.Gates))
 		for i, g := range c.Gates {
-			gates[i] = fmt.Sprintf("%s %s %t", g.ParticipantID, g.Kind, g.Forward)
+			gates[i] = fmt.Sprintf("%s %s %t", g.ParticipantID, g.Source, g.Forward)
 		}
 		return "media SetForwardingMany " + strings.Join(gates, ", ")
 	case "ReleaseMeeting":
@@ -123,7 +123,7 @@ func (c MediaCall) String() string {
 
 type gateKey struct {
 	meetingID, participantID string
-	kind                     wire.Kind
+	source                   wire.Source
 }
 
 // Media is a meeting.Media that records its calls and the gate state they leave. It is safe for
@@ -145,14 +145,15 @@ func (m *Media) record(c MediaCall) {
 	m.calls = append(m.calls, c)
 	switch c.Op {
 	case "SetForwarding":
-		m.gates[gateKey{c.MeetingID, c.ParticipantID, c.Kind}] = c.Forward
+		m.gates[gateKey{c.MeetingID, c.ParticipantID, c.Source}] = c.Forward
 	case "SetForwardingMany":
 		for _, g := range c.Gates {
-			m.gates[gateKey{c.MeetingID, g.ParticipantID, g.Kind}] = g.Forward
+			m.gates[gateKey{c.MeetingID, g.ParticipantID, g.Source}] = g.Forward
 		}
 	case "RemoveParticipant":
-		delete(m.gates, gateKey{c.MeetingID, c.ParticipantID, wire.KindAudio})
-		delete(m.gates, gateKey{c.MeetingID, c.ParticipantID, wire.KindVideo})
+		for _, src := range []wire.Source{wire.SourceMicrophone, wire.SourceCamera, wire.SourceScreen, wire.SourceScreenAudio} {
+			delete(m.gates, gateKey{c.MeetingID, c.ParticipantID, src})
+		}
 	case "ReleaseMeeting":
 		for k := range m.gates {
 			if k.meetingID == c.MeetingID {
@@ -165,8 +166,8 @@ func (m *Media) record(c MediaCall) {
 }
 
 // SetForwarding records the call and the gate's new state.
-func (m *Media) SetForwarding(meetingID, participantID string, kind wire.Kind, forward bool) {
-	m.record(MediaCall{Op: "SetForwarding", MeetingID: meetingID, ParticipantID: participantID, Kind: kind, Forward: forward})
+func (m *Media) SetForwarding(meetingID, participantID string, src wire.Source, forward bool) {
+	m.record(MediaCall{Op: "SetForwarding", MeetingID: meetingID, ParticipantID: participantID, Source: src, Forward: forward})
 }
 
 // SetForwardingMany records the call and the gates' new states.
@@ -205,11 +206,11 @@ func (m *Media) Take() []MediaCall {
 	return c
 }
 
-// Forwarding returns the gate state last set for a participant's kind; known is false if none
+// Forwarding returns the gate state last set for a participant's source; known is false if none
 // was set since the participant was last removed.
-func (m *Media) Forwarding(meetingID, participantID string, kind wire.Kind) (forward, known bool) {
+func (m *Media) Forwarding(meetingID, participantID string, src wire.Source) (forward, known bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	forward, known = m.gates[gateKey{meetingID, participantID, kind}]
+	forward, known = m.gates[gateKey{meetingID, participantID, src}]
 	return forward, known
 }

@@ -10,6 +10,7 @@ import {
   inboundPackets,
   joinAs,
   launchFirefox,
+  mediaState,
   newPerson,
   serverAndBrowser,
   tileId,
@@ -129,6 +130,67 @@ describe('the client in Firefox', { timeout: 120_000 }, () => {
       await eventually(async () => (await inboundPackets(guest.page, ffion)).video > before.video + 30, {
         what: "Ffion's video to keep arriving at Chromium",
       });
+
+      // Grace shares her screen: Firefox tells it from her camera (by the section's a=msid, as
+      // Firefox gives remote tracks ids of its own) and shows it large, her camera still in her
+      // tile.
+      await guest.page.getByRole('button', { name: 'Share screen', exact: true }).click();
+      await eventually(() => page.evaluate(() => document.querySelector('section[aria-label="Grace\'s screen"]') !== null), {
+        what: "Grace's screen in Firefox's page",
+      }).catch(async (err) => {
+        err.message += `\n${JSON.stringify(await mediaState(page), null, 1)}`;
+        throw err;
+      });
+      const shown = await eventually(
+        () =>
+          page.evaluate(() => {
+            const screen = document.querySelector('section.screen-stage video');
+            const tile = document.querySelector('section.tile[aria-label="Grace"] video');
+            const s = screen?.srcObject?.getVideoTracks()[0];
+            const c = tile?.srcObject?.getVideoTracks()[0];
+            return screen && screen.videoWidth > 0 && s && c && s !== c ? { screen: screen.videoWidth, camera: tile.videoWidth } : null;
+          }),
+        { what: "Grace's screen playing in Firefox beside her camera" },
+      );
+      assert.ok(shown.screen > 0 && shown.camera > 0, `screen ${shown.screen}px, camera ${shown.camera}px wide`);
+      await guest.page.getByRole('button', { name: 'Stop sharing', exact: true }).click();
+      await eventually(() => page.evaluate(() => document.querySelector('section.screen-stage') === null), {
+        what: "Grace's screen to leave Firefox's page",
+      });
+
+      // Firefox shares (the settings dialog closed first): headless Firefox captures no display, so this test hands the page a
+      // canvas's stream as "the screen" (the test's stand-in for the browser's picker); from the
+      // offer on, the path is the client's own: a renegotiation naming the screen's section.
+      await page.keyboard.press('Escape');
+      await eventually(() => page.evaluate(() => document.querySelector('dialog[open]') === null), { what: 'the settings closed' });
+      await page.evaluate(() => {
+        navigator.mediaDevices.getDisplayMedia = async () => {
+          const canvas = document.createElement('canvas');
+          canvas.width = 640;
+          canvas.height = 360;
+          const ctx = canvas.getContext('2d');
+          let n = 0;
+          setInterval(() => {
+            ctx.fillStyle = `hsl(${(n += 7) % 360} 60% 40%)`;
+            ctx.fillRect(0, 0, 640, 360);
+          }, 66);
+          return canvas.captureStream(15);
+        };
+      });
+      await ariaLocator(page, 'button', 'Share screen').click();
+      await guest.page
+        .getByRole('region', { name: "Ffion's screen", exact: true })
+        .waitFor({ timeout: 30_000 })
+        .catch(async (err) => {
+          err.message += `\nFirefox: ${JSON.stringify(await mediaState(page))} ${await page.evaluate(() => document.querySelector('#tool-screen')?.outerHTML)}\nChromium: ${JSON.stringify(await mediaState(guest.page))}`;
+          throw err;
+        });
+      await eventually(
+        () => guest.page.evaluate(() => (document.querySelector('section.screen-stage video')?.videoWidth ?? 0) > 0),
+        { what: "Ffion's screen playing in Chromium", timeout: 30_000 },
+      );
+      await ariaLocator(page, 'button', 'Stop sharing').click();
+      await guest.page.getByRole('region', { name: "Ffion's screen", exact: true }).waitFor({ state: 'hidden' });
     } finally {
       await guest.context.close();
     }

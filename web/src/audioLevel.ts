@@ -21,12 +21,13 @@ export class LevelReader {
   private readonly analyser: AnalyserNode | null = null;
   private readonly buffer: Float32Array<ArrayBuffer>;
 
-  constructor(track: MediaStreamTrack) {
+  /** window is how many samples each read looks at (a power of two, 32 to 32768). */
+  constructor(track: MediaStreamTrack, window = 1024) {
     const ctx = audioContext();
-    this.buffer = new Float32Array(1024);
+    this.buffer = new Float32Array(window);
     if (!ctx) return;
     this.analyser = ctx.createAnalyser();
-    this.analyser.fftSize = 1024;
+    this.analyser.fftSize = window;
     this.source = ctx.createMediaStreamSource(new MediaStream([track]));
     this.source.connect(this.analyser);
   }

@@ -1,10 +1,11 @@
 // The two peer connections of a joined session (PROTOCOL.md, "Media"): the publisher sends the
-// own microphone and camera with one offer; the subscriber answers the server's offers and yields
-// everyone else's streams. Both report what happens to them through PeerEvents (connected, stalled
-// for a while, failed); when to restart ICE, give up on a connection, rejoin or tear down belongs
-// to the session, not here.
+// own microphone and camera, and a screen share when there is one, naming each section's source
+// in its offers; the subscriber answers the server's offers and yields everyone else's streams,
+// their cameras apart from their screens. Both report what happens to them through PeerEvents
+// (connected, stalled for a while, failed); when to restart ICE, give up on a connection, rejoin
+// or tear down belongs to the session, not here.
 
-import type { IceCandidate, IceServer, ProtocolClient } from './protocol';
+import type { IceCandidate, IceServer, ProtocolClient, Source } from './protocol';
 import { addCameraTransceiver, setActiveLayers } from './simulcast';
 
 /** The part of the signaling connection the peers use. */
@@ -139,11 +140,15 @@ class Peer {
   }
 }
 
-/** Sends the own microphone and camera to the server. */
+/** Sends the own microphone and camera, and a shared screen, to the server. */
 export class Publisher {
   private readonly peer: Peer;
   private readonly audioSender: RTCRtpSender;
   private readonly videoSender: RTCRtpSender;
+  /** Each transceiver's source, for the offer's `sources`. */
+  private readonly sources = new Map<RTCRtpTransceiver, Source>();
+  /** The screen's transceivers once a share began; kept (inactive) between shares. */
+  private screen: { video: RTCRtpTransceiver; audio: RTCRtpTransceiver } | null = null;
 
   constructor(
     private readonly signaling: Signaling,
@@ -155,12 +160,65 @@ export class Publisher {
     // Both transceivers exist even without a device, so that one switched on later needs no
     // new negotiation: replaceTrack is enough.
     const msid = new MediaStream();
-    this.audioSender = this.peer.pc.addTransceiver(tracks.audio ?? 'audio', {
-      direction: 'sendonly',
-      streams: [msid],
-    }).sender;
+    const audio = this.peer.pc.addTransceiver(tracks.audio ?? 'audio', { direction: 'sendonly', streams: [msid] });
+    this.audioSender = audio.sender;
+    this.sources.set(audio, 'microphone');
     // The camera goes as three simulcast layers where the browser can (simulcast.ts).
     this.videoSender = addCameraTransceiver(this.peer.pc, tracks.video, msid);
+    const camera = this.peer.pc.getTransceivers().find((t) => t.sender === this.videoSender);
+    if (camera) this.sources.set(camera, 'camera');
+  }
+
+  /**
+   * Shares a screen (and its sound, when the browser captured some): adds the screen's sections
+   * the first time, sends on them again after an earlier share, and offers anew. A refused
+   * offer (sharing is off) rejects with the server's error, and the sections go quiet again.
+   */
+  async startScreen(video: MediaStreamTrack, audio: MediaStreamTrack | null): Promise<void> {
+    const { pc } = this.peer;
+    if (!this.screen) {
+      const msid = new MediaStream();
+      const v = pc.addTransceiver(video, { direction: 'sendonly', streams: [msid] });
+      const a = pc.addTransceiver(audio ?? 'audio', { direction: audio ? 'sendonly' : 'inactive', streams: [msid] });
+      this.screen = { video: v, audio: a };
+      this.sources.set(v, 'screen');
+      this.sources.set(a, 'screenAudio');
+    } else {
+      this.screen.video.direction = 'sendonly';
+      this.screen.audio.direction = audio ? 'sendonly' : 'inactive';
+      await this.screen.video.sender.replaceTrack(video);
+      await this.screen.audio.sender.replaceTrack(audio);
+    }
+    try {
+      await this.negotiate();
+    } catch (err) {
+      await this.quietScreen();
+      throw err;
+    }
+  }
+
+  /** Stops sending the screen: its sections go inactive, and the server is offered that. */
+  async stopScreen(): Promise<void> {
+    if (!this.screen) return;
+    await this.quietScreen();
+    await this.negotiate().catch((err: unknown) => console.warn('offer without the screen failed', err));
+  }
+
+  private async quietScreen(): Promise<void> {
+    if (!this.screen) return;
+    this.screen.video.direction = 'inactive';
+    this.screen.audio.direction = 'inactive';
+    await this.screen.video.sender.replaceTrack(null);
+    await this.screen.audio.sender.replaceTrack(null);
+  }
+
+  /** The offer's sources: every section that sends, by mid. */
+  private offerSources(): Record<string, Source> {
+    const out: Record<string, Source> = {};
+    for (const [t, src] of this.sources) {
+      if (t.mid !== null && (t.direction === 'sendonly' || t.direction === 'sendrecv')) out[t.mid] = src;
+    }
+    return out;
   }
 
   /** Sends only the camera layers the server says someone needs (publisherLayers). */
@@ -174,10 +232,17 @@ export class Publisher {
   }
 
   /**
-   * Offers the tracks to the server and applies its answer: first, again after a resume, or with
-   * new ICE credentials (iceRestart) when the network changed.
+   * Offers the tracks to the server and applies its answer, one negotiation at a time: first,
+   * again after a resume or a screen share's change, or with new ICE credentials (iceRestart) when
+   * the network changed.
    */
-  async negotiate(iceRestart = false): Promise<void> {
+  negotiate(iceRestart = false): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      void this.peer.serial(() => this.offerOnce(iceRestart).then(resolve, reject));
+    });
+  }
+
+  private async offerOnce(iceRestart: boolean): Promise<void> {
     const { pc } = this.peer;
     // Candidates found before the offer went out wait for it: the server would not know them.
     const outgoing: IceCandidate[] = [];
@@ -187,10 +252,22 @@ export class Publisher {
     this.peer.sendCandidates((c) => outgoing.push(c));
     const offer = await pc.createOffer({ iceRestart });
     await pc.setLocalDescription(offer);
-    const answer = this.signaling.request({ type: 'offer', target: 'publisher', sdp: offer.sdp ?? '' });
+    const answer = this.signaling.request({
+      type: 'offer',
+      target: 'publisher',
+      sdp: offer.sdp ?? '',
+      sources: this.offerSources(),
+    });
     this.peer.sendCandidates(send);
     outgoing.forEach(send);
-    const reply = await answer;
+    let reply;
+    try {
+      reply = await answer;
+    } catch (err) {
+      // Refused (e.g. a screen while sharing is off): back to the last agreed description.
+      if (!this.peer.isClosed) await pc.setLocalDescription({ type: 'rollback' }).catch(() => undefined);
+      throw err;
+    }
     if (this.peer.isClosed) return;
     await pc.setRemoteDescription({ type: 'answer', sdp: reply.sdp });
     await this.peer.flushCandidates();
@@ -210,43 +287,49 @@ export class Publisher {
     this.peer.addCandidate(c);
   }
 
-  /** The own microphone's level now, 0 to 1, as the browser measures what it sends. */
-  async audioLevel(): Promise<number> {
-    const stats = await this.peer.pc.getStats().catch(() => null);
-    let level = 0;
-    stats?.forEach((s: { type?: string; kind?: string; audioLevel?: number }) => {
-      if (s.type === 'media-source' && s.kind === 'audio') level = Math.max(level, s.audioLevel ?? 0);
-    });
-    return level;
-  }
-
   close(): void {
     this.peer.close();
   }
 }
 
-/** The fields of an inbound audio stream's stats that speaking detection reads. */
-interface InboundAudio {
-  type?: string;
-  kind?: string;
-  mid?: string;
-  audioLevel?: number;
+/** Whether a source is a screen share's. */
+export function isScreenSource(src: string): boolean {
+  return src === 'screen' || src === 'screenAudio';
 }
 
-/** Receives everyone else's media: answers the server's offers and keeps a stream per person. */
+/** The track id each m-section's a=msid names, by mid: the server names tracks after their source. */
+export function trackIdsByMid(sdp: string): Map<string, string> {
+  const out = new Map<string, string>();
+  let mid: string | null = null;
+  for (const line of sdp.split(/\r?\n/)) {
+    if (line.startsWith('m=')) mid = null;
+    else if (line.startsWith('a=mid:')) mid = line.slice('a=mid:'.length).trim();
+    else if (line.startsWith('a=msid:') && mid !== null) {
+      const trackId = line.slice('a=msid:'.length).trim().split(/\s+/)[1];
+      if (trackId) out.set(mid, trackId);
+    }
+  }
+  return out;
+}
+
+/**
+ * Receives everyone else's media: answers the server's offers and keeps two streams per person,
+ * their microphone and camera, and their shared screen and its sound. A track's source is the
+ * track id its section's a=msid names (read from the offer by mid: browsers do not all give a
+ * remote track that id).
+ */
 export class Subscriber {
   private readonly peer: Peer;
-  /** By participantId: the server names each stream after its sender. */
+  /** Microphone and camera, by participantId (the server names each stream after its sender). */
   private readonly remote = new Map<string, MediaStream>();
-  /**
-   * Whose track each receiver carries. Not by track id: the server names tracks after their
-   * source ("microphone", "camera"), the same for everyone.
-   */
-  private readonly receiverOwner = new Map<RTCRtpReceiver, string>();
+  /** Screen and screen audio, by participantId. */
+  private readonly screens = new Map<string, MediaStream>();
+  /** The track id of each section of the latest offer, by mid. */
+  private sourceByMid = new Map<string, string>();
 
   constructor(
     private readonly signaling: Signaling,
-    private readonly onStreams: (streams: ReadonlyMap<string, MediaStream>) => void,
+    private readonly onStreams: (streams: ReadonlyMap<string, MediaStream>, screens: ReadonlyMap<string, MediaStream>) => void,
     private readonly events: PeerEvents,
     iceServers: readonly IceServer[] = [],
   ) {
@@ -255,15 +338,27 @@ export class Subscriber {
     this.peer.pc.ontrack = (ev) => {
       const stream = ev.streams[0];
       if (!stream || this.peer.isClosed) return;
-      this.receiverOwner.set(ev.receiver, stream.id);
-      this.remote.set(stream.id, stream);
-      stream.onremovetrack = () => {
-        if (stream.getTracks().length === 0 && this.remote.get(stream.id) === stream) {
-          this.remote.delete(stream.id);
-        }
+      const mid = ev.transceiver.mid;
+      const src = (mid !== null ? this.sourceByMid.get(mid) : undefined) ?? ev.track.id;
+      const map = isScreenSource(src) ? this.screens : this.remote;
+      const track = ev.track;
+      let own = map.get(stream.id);
+      if (!own) {
+        own = new MediaStream();
+        map.set(stream.id, own);
+      }
+      own.addTrack(track);
+      const drop = () => {
+        const mine = map.get(stream.id);
+        if (!mine?.getTracks().includes(track)) return;
+        mine.removeTrack(track);
+        if (mine.getTracks().length === 0) map.delete(stream.id);
         this.emit();
       };
-      ev.track.onended = () => this.emit();
+      stream.addEventListener('removetrack', (e) => {
+        if (e.track === track) drop();
+      });
+      track.addEventListener('ended', drop);
       this.emit();
     };
   }
@@ -273,6 +368,7 @@ export class Subscriber {
     const { pc } = this.peer;
     void this.peer.serial(async () => {
       try {
+        this.sourceByMid = trackIdsByMid(sdp);
         await pc.setRemoteDescription({ type: 'offer', sdp });
         const answer = await pc.createAnswer();
         await pc.setLocalDescription(answer);
@@ -297,59 +393,18 @@ export class Subscriber {
 
   /** Forgets a participant who left at once; their tracks go with the server's next offer. */
   dropParticipant(participantId: string): void {
-    if (this.remote.delete(participantId)) this.emit();
-  }
-
-  /**
-   * The level of each other person's audio now, 0 to 1, by participantId, as this browser measures
-   * what it decodes. (The receivers' synchronization sources would carry levels only if the server
-   * negotiated the ssrc-audio-level header extension, which it does not.)
-   */
-  async audioLevels(): Promise<[participantId: string, level: number][]> {
-    const { pc } = this.peer;
-    // Each inbound stream's stats name its transceiver's mid; the receiver there says whose it is.
-    const byMid = new Map<string, string>();
-    const receivers: [RTCRtpReceiver, string][] = [];
-    for (const t of pc.getTransceivers()) {
-      const owner = this.receiverOwner.get(t.receiver);
-      if (owner === undefined || t.receiver.track.kind !== 'audio') continue;
-      receivers.push([t.receiver, owner]);
-      if (t.mid !== null) byMid.set(t.mid, owner);
-    }
-    const stats = await pc.getStats().catch(() => null);
-    const out: [string, number][] = [];
-    let withoutMid = false;
-    for (const s of (stats?.values() ?? []) as Iterable<InboundAudio>) {
-      if (s.type !== 'inbound-rtp' || s.kind !== 'audio') continue;
-      if (s.mid === undefined) {
-        withoutMid = true;
-        continue;
-      }
-      const owner = byMid.get(s.mid);
-      if (owner !== undefined) out.push([owner, s.audioLevel ?? 0]);
-    }
-    if (!withoutMid) return out;
-    // A browser whose stats carry no mid: each receiver's own stats, one by one.
-    const levels = await Promise.all(
-      receivers.map(async ([r, owner]): Promise<[string, number]> => {
-        const st = await r.getStats().catch(() => null);
-        let level = 0;
-        st?.forEach((x: InboundAudio) => {
-          if (x.type === 'inbound-rtp') level = Math.max(level, x.audioLevel ?? 0);
-        });
-        return [owner, level];
-      }),
-    );
-    return levels;
+    const a = this.remote.delete(participantId);
+    const b = this.screens.delete(participantId);
+    if (a || b) this.emit();
   }
 
   close(): void {
     this.peer.close();
     this.remote.clear();
-    this.receiverOwner.clear();
+    this.screens.clear();
   }
 
   private emit(): void {
-    this.onStreams(new Map(this.remote));
+    this.onStreams(new Map(this.remote), new Map(this.screens));
   }
 }

@@ -37,6 +37,8 @@ export interface Participant {
   handRaisedAt?: number;
   /** The connection dropped and the server waits for it to resume ("Staying connected"). */
   reconnecting?: boolean;
+  /** Publishes a screen that the server forwards (absent from servers before 1.1). */
+  screenSharing?: boolean;
 }
 
 export interface MeetingInfo {
@@ -46,6 +48,8 @@ export interface MeetingInfo {
   chatAllowed: boolean;
   /** The waiting room: joins without the host key wait for the host's decision. */
   lobby: boolean;
+  /** Whether anyone but the host may share a screen (absent from servers before 1.1: true). */
+  screenShareAllowed?: boolean;
 }
 
 /** One chat message: the `chat` event without its type, and an entry of joined.chat. */
@@ -135,7 +139,10 @@ export type ClientMessage =
   | { type: 'deny'; requestId: string }
   | { type: 'admitAll' }
   | { type: 'setVideoQuality'; participantId: string; source: VideoSource; quality: Quality }
-  | { type: 'iceRestart'; target: 'subscriber' };
+  | { type: 'iceRestart'; target: 'subscriber' }
+
+  | { type: 'setScreenShareAllowed'; allowed: boolean }
+  | { type: 'stopScreenShare'; participantId: string };
 
 export type RequestId = number | string;
 
@@ -216,7 +223,11 @@ export type ServerEvent =
   /** Addition to PROTOCOL.md v1: the server is going away; the connection closes next (1001). */
   | { type: 'serverShutdown' }
   /** To a publisher: the simulcast layers (RIDs) of a source that someone needs now. */
-  | { type: 'publisherLayers'; source: VideoSource; active: string[] };
+  | { type: 'publisherLayers'; source: VideoSource; active: string[] }
+  /** To a sharer: the server stopped forwarding its screen (the host stopped it, or turned sharing off). */
+  | { type: 'screenShareStopped' }
+  /** Who is speaking now, loudest first (never someone muted). */
+  | { type: 'activeSpeakers'; speakers: string[] };
 
 export type ServerMessage = JoinedMessage | OkMessage | ErrorMessage | AnswerMessage | ServerEvent;
 
@@ -256,6 +267,8 @@ const eventTypeTable = {
   lobbyUpdated: true,
   serverShutdown: true,
   publisherLayers: true,
+  screenShareStopped: true,
+  activeSpeakers: true,
 } as const satisfies Record<ServerEvent['type'], true>;
 
 const eventTypes: ReadonlySet<string> = new Set(Object.keys(eventTypeTable));

@@ -238,10 +238,13 @@ function applyEvent(state: RoomState, ev: ServerEvent, now: number): RoomState {
       for (const w of ev.waiting) if (!known.has(w.requestId)) next = toast(next, `${w.name} is waiting to join`);
       return next;
     }
+    case 'screenShareStopped':
+      return toast(state, 'Your screen share was stopped by the host.');
     case 'chat':
     case 'offer':
     case 'candidate':
     case 'publisherLayers':
+    case 'activeSpeakers':
       return state;
   }
 }

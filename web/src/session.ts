@@ -1,8 +1,8 @@
 // One person's presence in a meeting: the signaling connection's life (join, refusals, losing the
-// connection and resuming), the own microphone and camera, and handing the server's events on.
-// The peer connections live in peers.ts and speaking detection in speaking.ts; this module decides
-// when they start, restart ICE and end. It reports through callbacks and owns no screen state: the
-// room reducer turns its events into that.
+// connection and resuming), the own microphone and camera, the own screen share, and handing the
+// server's events on. The peer connections live in peers.ts and speaking detection in
+// speaking.ts; this module decides when they start, restart ICE and end. It reports through
+// callbacks and owns no screen state: the room reducer turns its events into that.
 //
 // Staying connected (PROTOCOL.md 1.1): every joined brings a resume token, kept in session
 // storage. A dropped WebSocket keeps the peer connections (the server keeps the participant for
@@ -28,15 +28,20 @@ import {
   type ServerEvent,
 } from './protocol';
 import type { RoomAction } from './roomState';
-import { SpeakingDetector } from './speaking';
+import { acquireScreen } from './screen';
+import { OwnSpeaking, speakersOf } from './speaking';
 
 export interface SessionCallbacks {
   dispatch(action: RoomAction): void;
-  /** Everyone else's media, by participantId (the MediaStream id the server sets). */
+  /** Everyone else's microphone and camera, by participantId (the MediaStream id the server sets). */
   onRemoteStreams(streams: ReadonlyMap<string, MediaStream>): void;
+  /** Everyone else's shared screens (and their sound), by participantId. */
+  onRemoteScreens(screens: ReadonlyMap<string, MediaStream>): void;
   /** The own camera and microphone, whenever the set of tracks changes. */
   onLocalStream(stream: MediaStream): void;
-  /** participantIds whose audio is loud enough right now. */
+  /** The own shared screen while it is shared, else null. */
+  onLocalScreen(stream: MediaStream | null): void;
+  /** Who speaks now: the server's list, loudest first, and the own participant last. */
   onSpeaking(ids: ReadonlySet<string>): void;
   /** The server refused the first join; the session is over. */
   onJoinRefused(code: ErrorCode, message: string): void;
@@ -105,7 +110,11 @@ export class MeetingSession {
   private finished = false;
   private attempt = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
-  private readonly speaking: SpeakingDetector;
+  private readonly ownSpeaking: OwnSpeaking;
+  private remoteSpeakers: readonly string[] = [];
+  private selfSpeaking = false;
+  /** The own screen share's tracks while sharing. */
+  private screen: MediaStream | null = null;
   private readonly qualities = new CameraQualities((msg) => this.request(msg));
   /** The token that resumes this participant (session storage survives a reload). */
   private resumeToken: string | null;
@@ -146,18 +155,15 @@ export class MeetingSession {
       this.videoTrack.stop();
       this.videoTrack = null;
     }
-    this.speaking = new SpeakingDetector(
-      {
-        remote: async () => (await this.subscriber?.audioLevels()) ?? [],
-        own: async () => {
-          const pub = this.publisher;
-          const id = this.selfId;
-          if (!pub || id === null || this.audioMuted) return null;
-          return [id, await pub.audioLevel()];
-        },
-      },
-      (ids) => this.cb.onSpeaking(ids),
-    );
+    this.ownSpeaking = new OwnSpeaking((speaking) => {
+      this.selfSpeaking = speaking;
+      this.emitSpeaking();
+    });
+    this.ownSpeaking.setMuted(this.audioMuted);
+  }
+
+  private emitSpeaking(): void {
+    this.cb.onSpeaking(speakersOf(this.remoteSpeakers, this.selfId, this.selfSpeaking));
   }
 
   get hasMicrophone(): boolean {
@@ -168,7 +174,7 @@ export class MeetingSession {
     this.cb.onLocalStream(this.localStream());
     window.addEventListener('online', this.onOnline);
     void this.connect();
-    this.speaking.start();
+    this.ownSpeaking.listen(this.audioTrack);
   }
 
   // ---- own media ----
@@ -178,6 +184,7 @@ export class MeetingSession {
     if (muted) {
       this.audioTrack.enabled = false;
       this.audioMuted = true;
+      this.ownSpeaking.setMuted(true);
       this.cb.dispatch({ type: 'localMuted', kind: 'audio', muted: true });
       await this.request({ type: 'setMuted', kind: 'audio', muted: true });
       return;
@@ -186,6 +193,7 @@ export class MeetingSession {
     await this.request({ type: 'setMuted', kind: 'audio', muted: false });
     this.audioMuted = false;
     this.audioTrack.enabled = true;
+    this.ownSpeaking.setMuted(false);
   }
 
   async setCameraOff(off: boolean): Promise<void> {
@@ -228,6 +236,7 @@ export class MeetingSession {
     this.audioTrack = track;
     await this.publisher?.replaceAudio(track);
     old?.stop();
+    this.ownSpeaking.listen(track);
     this.cb.onLocalStream(this.localStream());
   }
 
@@ -248,6 +257,59 @@ export class MeetingSession {
     await this.publisher?.replaceVideo(track);
     old.stop();
     this.cb.onLocalStream(this.localStream());
+  }
+
+  // ---- the own screen share ----
+
+  get sharingScreen(): boolean {
+    return this.screen !== null;
+  }
+
+  /**
+   * Asks the browser for a screen (with its sound where the browser offers it) and shares it.
+   * The browser's own "Stop sharing" (the track ends) stops it too. Rejects when the person
+   * cancelled the browser's picker (a DOMException) or the server refused (a ProtocolError:
+   * forbidden while the host allows only themselves).
+   */
+  async startScreenShare(): Promise<void> {
+    if (this.screen) return;
+    const stream = await acquireScreen();
+    const video = stream.getVideoTracks()[0];
+    const pub = this.publisher;
+    if (this.finished || !video || !pub) {
+      stream.getTracks().forEach((t) => {
+        t.stop();
+      });
+      throw new ProtocolError('closed', 'not connected');
+    }
+    video.addEventListener('ended', () => {
+      if (this.screen === stream) void this.stopScreenShare();
+    });
+    this.screen = stream;
+    this.cb.onLocalScreen(stream);
+    try {
+      await pub.startScreen(video, stream.getAudioTracks()[0] ?? null);
+    } catch (err) {
+      this.endScreen();
+      throw err;
+    }
+  }
+
+  /** Stops sharing the screen (the person's choice, or the browser's stop bar). */
+  async stopScreenShare(): Promise<void> {
+    if (!this.screen) return;
+    this.endScreen();
+    await this.publisher?.stopScreen();
+  }
+
+  /** Lets go of the own screen's tracks. */
+  private endScreen(): void {
+    const s = this.screen;
+    this.screen = null;
+    s?.getTracks().forEach((t) => {
+      t.stop();
+    });
+    if (s) this.cb.onLocalScreen(null);
   }
 
   /** The quality a tile needs of a person's camera (quality.ts settles and asks). */
@@ -349,9 +411,10 @@ export class MeetingSession {
       this.qualities.reset();
       this.subscriber = new Subscriber(
         this.signaling,
-        (streams) => {
+        (streams, screens) => {
           this.qualities.streamsChanged(streams);
           this.cb.onRemoteStreams(streams);
+          this.cb.onRemoteScreens(screens);
         },
         this.peerEvents,
         joined.iceServers,
@@ -464,7 +527,8 @@ export class MeetingSession {
     window.removeEventListener('online', this.onOnline);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    this.speaking.stop();
+    this.ownSpeaking.stop();
+    this.endScreen();
     this.qualities.close();
     this.client?.close();
     this.client = null;
@@ -487,7 +551,12 @@ export class MeetingSession {
     this.subscriber?.close();
     this.publisher = null;
     this.subscriber = null;
+    // A share does not survive its connection: the person shares again once back.
+    this.endScreen();
+    this.remoteSpeakers = [];
+    this.emitSpeaking();
     this.cb.onRemoteStreams(new Map());
+    this.cb.onRemoteScreens(new Map());
   }
 
   // ---- media state ----
@@ -499,6 +568,7 @@ export class MeetingSession {
 
   private applyServerAudioMute(): void {
     this.audioMuted = true;
+    this.ownSpeaking.setMuted(true);
     if (this.audioTrack) this.audioTrack.enabled = false;
   }
 
@@ -540,6 +610,14 @@ export class MeetingSession {
       case 'publisherLayers':
         if (ev.source === 'camera') void this.publisher?.applyLayers(ev.active);
         return;
+      case 'activeSpeakers':
+        this.remoteSpeakers = ev.speakers;
+        this.emitSpeaking();
+        return;
+      case 'screenShareStopped':
+        // The server no longer forwards it: stop capturing, and offer without it.
+        void this.stopScreenShare();
+        break;
       case 'kicked':
       case 'meetingEnded':
       case 'replaced':

@@ -1,49 +1,65 @@
-// Who is speaking right now, from the audio levels the browser measures: what arrives from each
-// other person, and what the own microphone sends. It only reads levels and reports changes; the
-// peer connections and who owns which track belong to the session and its peers.
+// Who is speaking right now. Everyone else: the server's activeSpeakers (from the audio levels
+// each browser puts on what it sends), loudest first. The own tile: a Web Audio analyser on the
+// own microphone track (audioLevel.ts), so that it lights at once and in every browser; a muted
+// microphone never counts. It only measures and reports; the session decides what it listens to.
 
-/** Above this level (0 to 1, as WebRTC reports it) a person counts as speaking. */
-const speakingLevel = 0.04;
-const pollMs = 300;
+import { LevelReader } from './audioLevel';
 
-/** Where the levels come from; asked again at every look. */
-export interface AudioLevels {
-  /** Each other person's level now, by participantId. */
-  remote(): Promise<Iterable<[participantId: string, level: number]>>;
-  /** The own level now, or null when it does not count (not joined yet, or muted). */
-  own(): Promise<[participantId: string, level: number] | null>;
-}
+/** Above this level (0 to 1 on a -60..0 dBFS scale, see levelFromSamples) the own voice counts. */
+const speakingLevel = 0.35;
+const pollMs = 100;
+/** How long the own tile stays lit after the level fell, so that it does not flicker between words. */
+const hangoverMs = 600;
 
-/** Looks at the levels a few times a second and reports the set of speakers when it changes. */
-export class SpeakingDetector {
-  private speaking: ReadonlySet<string> = new Set();
+/** Reports whether the own microphone carries speech now, when that changes. */
+export class OwnSpeaking {
+  private reader: LevelReader | null = null;
   private timer: ReturnType<typeof setInterval> | null = null;
+  private speaking = false;
+  private loudAt = 0;
+  private muted = false;
 
-  constructor(
-    private readonly levels: AudioLevels,
-    private readonly onChange: (ids: ReadonlySet<string>) => void,
-  ) {}
+  constructor(private readonly onChange: (speaking: boolean) => void) {}
 
-  start(): void {
-    this.timer ??= setInterval(() => void this.look(), pollMs);
+  /** Listens to track (null: none); replaces the track listened to before. */
+  listen(track: MediaStreamTrack | null): void {
+    this.reader?.close();
+    // A window of about 170 ms at 48 kHz: reads 100 ms apart miss no short sound between them.
+    this.reader = track ? new LevelReader(track, 8192) : null;
+    this.timer ??= setInterval(() => this.look(), pollMs);
+  }
+
+  /** A muted microphone is not speaking, whatever the analyser hears. */
+  setMuted(muted: boolean): void {
+    this.muted = muted;
+    if (muted) this.report(false);
   }
 
   stop(): void {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
+    this.reader?.close();
+    this.reader = null;
+    this.report(false);
   }
 
-  private async look(): Promise<void> {
-    const [remote, own] = await Promise.all([this.levels.remote(), this.levels.own()]);
-    // Stopped while the stats were on their way: the session is over, report nothing more.
-    if (this.timer === null) return;
-    const next = new Set<string>();
-    for (const [id, level] of remote) {
-      if (level > speakingLevel) next.add(id);
-    }
-    if (own && own[1] > speakingLevel) next.add(own[0]);
-    if (next.size === this.speaking.size && [...next].every((id) => this.speaking.has(id))) return;
-    this.speaking = next;
-    this.onChange(new Set(next));
+  private look(): void {
+    const now = performance.now();
+    const level = this.reader && !this.muted ? this.reader.read() : 0;
+    if (level > speakingLevel) this.loudAt = now;
+    this.report(!this.muted && this.loudAt > 0 && now - this.loudAt < hangoverMs);
   }
+
+  private report(speaking: boolean): void {
+    if (speaking === this.speaking) return;
+    this.speaking = speaking;
+    this.onChange(speaking);
+  }
+}
+
+/** The set of speakers to show: the server's list (loudest first), then the own participant. */
+export function speakersOf(remote: readonly string[], selfId: string | null, selfSpeaking: boolean): ReadonlySet<string> {
+  const out = new Set(remote.filter((id) => id !== selfId));
+  if (selfSpeaking && selfId !== null) out.add(selfId);
+  return out;
 }

@@ -15,14 +15,17 @@ function lobbyNames(waiting: readonly LobbyEntry[]): Map<string, string> {
 }
 
 /**
- * The host's meeting-wide controls: the waiting room and who waits in it, the timer, chat, the
- * lock, the meeting log, and ending the meeting.
+ * The host's meeting-wide controls: the waiting room and who waits in it, the timer, screen
+ * sharing (whether participants may, and stopping a share), chat, the lock, the meeting log, and
+ * ending the meeting.
  */
 export function HostTab({
   timers,
   timerRunning,
   locked,
   chatAllowed,
+  screenShareAllowed,
+  sharing,
   lobby,
   waiting,
   live,
@@ -34,6 +37,9 @@ export function HostTab({
   timerRunning: boolean;
   locked: boolean;
   chatAllowed: boolean;
+  screenShareAllowed: boolean;
+  /** Who shares a screen now (the host included), with their names as shown. */
+  sharing: readonly { participantId: string; name: string }[];
   /** The waiting room is on. */
   lobby: boolean;
   waiting: readonly LobbyEntry[];
@@ -102,6 +108,32 @@ export function HostTab({
             Cancel timer
           </button>
         </div>
+      </fieldset>
+      <fieldset className="group" disabled={!live}>
+        <legend>Screen sharing</legend>
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={screenShareAllowed}
+            onChange={(e) => act({ type: 'setScreenShareAllowed', allowed: e.target.checked })}
+          />
+          <span>Allow participants to share their screen</span>
+        </label>
+        <p className="muted hint">
+          {screenShareAllowed
+            ? 'Anyone may share a screen.'
+            : 'Only you can share a screen. Turning this off stopped every other share.'}
+        </p>
+        {sharing.map((s) => (
+          <button
+            key={s.participantId}
+            type="button"
+            className="small"
+            onClick={() => act({ type: 'stopScreenShare', participantId: s.participantId })}
+          >
+            Stop {s.name}'s screen share
+          </button>
+        ))}
       </fieldset>
       <fieldset className="group" disabled={!live}>
         <legend>Meeting</legend>

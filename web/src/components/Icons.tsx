@@ -127,3 +127,42 @@ export const ChatIcon = () => (
     <path d="M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2z" />
   </Icon>
 );
+
+export const ScreenIcon = () => (
+  <Icon>
+    <rect x="2" y="3" width="20" height="14" rx="2" />
+    <path d="M8 21h8M12 17v4" />
+  </Icon>
+);
+
+export const StopScreenIcon = () => (
+  <Icon>
+    <rect x="2" y="3" width="20" height="14" rx="2" />
+    <path d="M8 21h8M12 17v4M9 7l6 6M15 7l-6 6" />
+  </Icon>
+);
+
+export const SpeakingIcon = () => (
+  <Icon>
+    <path d="M11 5L6 9H2v6h4l5 4V5z" />
+    <path d="M15.5 8.5a5 5 0 0 1 0 7M19 5a10 10 0 0 1 0 14" />
+  </Icon>
+);
+
+export const SpeakerViewIcon = () => (
+  <Icon>
+    <rect x="2" y="3" width="20" height="12" rx="2" />
+    <rect x="3" y="18" width="5" height="3" />
+    <rect x="9.5" y="18" width="5" height="3" />
+    <rect x="16" y="18" width="5" height="3" />
+  </Icon>
+);
+
+export const GridViewIcon = () => (
+  <Icon>
+    <rect x="3" y="3" width="8" height="8" />
+    <rect x="13" y="3" width="8" height="8" />
+    <rect x="3" y="13" width="8" height="8" />
+    <rect x="13" y="13" width="8" height="8" />
+  </Icon>
+);

@@ -1,6 +1,6 @@
 import type { ClientMessage, Participant } from '../protocol';
 import { handsFirst, type MuteSummary } from '../roomState';
-import { CameraOffIcon, HandIcon, MicIcon, MicOffIcon } from './Icons';
+import { CameraOffIcon, HandIcon, MicIcon, MicOffIcon, ScreenIcon, SpeakingIcon } from './Icons';
 import { RowMenu, type RowAction } from './RowMenu';
 import './PeopleTab.css';
 
@@ -18,6 +18,7 @@ export function PeopleTab({
   people,
   names,
   selfId,
+  speaking,
   isHost,
   live,
   summary,
@@ -29,6 +30,8 @@ export function PeopleTab({
   people: Participant[];
   names: ReadonlyMap<string, string>;
   selfId: string;
+  /** Who is speaking now. */
+  speaking: ReadonlySet<string>;
   isHost: boolean;
   /** Connected: host actions are disabled while reconnecting. */
   live: boolean;
@@ -91,6 +94,16 @@ export function PeopleTab({
               </span>
               {p.role === 'host' && <span className="badge">Host</span>}
               <span className="state">
+                {speaking.has(p.participantId) && !p.audioMuted && (
+                  <span role="img" aria-label="Speaking" title="Speaking" className="speaking-now">
+                    <SpeakingIcon />
+                  </span>
+                )}
+                {p.screenSharing && (
+                  <span role="img" aria-label="Sharing screen" title="Sharing screen">
+                    <ScreenIcon />
+                  </span>
+                )}
                 {p.handRaised && (
                   <span role="img" aria-label="Hand raised" className="hand">
                     <HandIcon />

@@ -14,6 +14,7 @@ import {
   type Phase,
   type RoomAction,
 } from '../roomState';
+import { canShareScreen } from '../screen';
 import { MeetingSession } from '../session';
 import { isMac, shortcutFor, shortcutLabel } from '../shortcuts';
 import { playTimerEnd, setSoundsEnabled, soundsEnabled } from '../sounds';
@@ -32,14 +33,19 @@ import {
   MicIcon,
   MicOffIcon,
   PeopleIcon,
+  GridViewIcon,
   PipIcon,
+  ScreenIcon,
   SettingsIcon,
   ShieldIcon,
+  SpeakerViewIcon,
+  StopScreenIcon,
 } from './Icons';
 import { MeetingLink } from './MeetingLink';
 import { MeetingLogDialog } from './MeetingLogDialog';
 import { MuteAllDialog } from './MuteAllDialog';
 import { PeopleTab } from './PeopleTab';
+import { ScreenStage } from './ScreenStage';
 import { SettingsDialog } from './SettingsDialog';
 import { SidePanel, sidePanelId, type PanelTab } from './SidePanel';
 import { Toasts } from './Toasts';
@@ -53,6 +59,18 @@ import './Room.css';
 const wideScreen = '(min-width: 900px)';
 const toastMs = 6000;
 const selfViewKey = 'parley.hideSelf';
+const layoutKey = 'parley.layout';
+
+type Layout = 'grid' | 'speaker';
+
+function loadLayout(): Layout {
+  try {
+    return localStorage.getItem(layoutKey) === 'speaker' ? 'speaker' : 'grid';
+  } catch {
+    return 'grid';
+  }
+}
+
 
 function describeError(err: unknown): string {
   if (err instanceof ProtocolError) {
@@ -99,7 +117,10 @@ export function Room({
 }) {
   const [state, dispatch] = useReducer(roomReducer, entry.name, initialRoomState);
   const [remote, setRemote] = useState<ReadonlyMap<string, MediaStream>>(new Map());
+  const [remoteScreens, setRemoteScreens] = useState<ReadonlyMap<string, MediaStream>>(new Map());
   const [local, setLocal] = useState<MediaStream | null>(null);
+  const [localScreen, setLocalScreen] = useState<MediaStream | null>(null);
+  const [layout, setLayout] = useState<Layout>(loadLayout);
   const [speaking, setSpeaking] = useState<ReadonlySet<string>>(new Set());
   const [lastSpeaker, setLastSpeaker] = useState<string | null>(null);
   const [soundBlocked, setSoundBlocked] = useState(false);
@@ -147,7 +168,9 @@ export function Room({
       {
         dispatch: roomDispatch,
         onRemoteStreams: setRemote,
+        onRemoteScreens: setRemoteScreens,
         onLocalStream: setLocal,
+        onLocalScreen: setLocalScreen,
         onSpeaking: setSpeaking,
         onJoinRefused: (code, message) => refused(code, message),
         onMediaBlocked: () => mediaBlocked(),
@@ -246,7 +269,20 @@ export function Room({
   const selfName = names.get(self.participantId) ?? (self.name || entry.name);
   const alone = live && state.others.length === 0;
   const showSelf = !hideSelf || state.others.length === 0;
-  const tileCount = (showSelf ? 1 : 0) + state.others.length + (alone ? 1 : 0);
+
+  // What is shown large above the grid: a shared screen (another's first, else the own), else
+  // in speaker view the most recent active speaker, who then leaves the grid.
+  const sharer = state.others.find((p) => p.screenSharing && remoteScreens.get(p.participantId)?.getVideoTracks().length);
+  const sharedScreen = sharer ? (remoteScreens.get(sharer.participantId) ?? null) : localScreen;
+  const featuredId =
+    !sharedScreen && layout === 'speaker'
+      ? ((lastSpeaker && state.others.some((p) => p.participantId === lastSpeaker) ? lastSpeaker : null) ??
+        state.others[0]?.participantId ??
+        null)
+      : null;
+  const featured = featuredId ? state.others.find((p) => p.participantId === featuredId) : undefined;
+  const gridOthers = featured ? state.others.filter((p) => p !== featured) : state.others;
+  const tileCount = (showSelf ? 1 : 0) + gridOthers.length + (alone ? 1 : 0);
   const tileSize = useGridLayout(grid, tileCount);
 
   function toggleMic() {
@@ -344,6 +380,25 @@ export function Room({
     await chatSending(() => s.request({ type: 'sendChat', text, ...(to ? { to } : {}) }), to);
   }
 
+  const sharing = localScreen !== null;
+  const mayShare = isHost || (state.meeting?.screenShareAllowed ?? true);
+  function toggleScreen() {
+    const s = session.current;
+    if (!s) return;
+    if (s.sharingScreen) {
+      void s.stopScreenShare();
+      return;
+    }
+    s.startScreenShare().catch((err: unknown) => {
+      if (err instanceof DOMException && err.name === 'NotAllowedError') return; // the picker was cancelled
+      setError(
+        err instanceof ProtocolError && err.code === 'forbidden'
+          ? 'The host has not allowed participants to share their screen.'
+          : `Your screen could not be shared: ${describeError(err)}`,
+      );
+    });
+  }
+
   const handLabel = self.handRaised ? 'Lower hand' : 'Raise hand';
   const toggleHand = () => send({ type: 'setHandRaised', raised: !self.handRaised });
 
@@ -361,6 +416,7 @@ export function Room({
           people={people}
           names={names}
           selfId={self.participantId}
+          speaking={speaking}
           isHost={isHost}
           live={live}
           summary={isHost ? muteSummary(state.others) : null}
@@ -402,6 +458,10 @@ export function Room({
           timerRunning={state.timer !== null}
           locked={state.meeting?.locked ?? false}
           chatAllowed={state.meeting?.chatAllowed ?? true}
+          screenShareAllowed={state.meeting?.screenShareAllowed ?? true}
+          sharing={people
+            .filter((p) => p.screenSharing)
+            .map((p) => ({ participantId: p.participantId, name: names.get(p.participantId) ?? p.name }))}
           lobby={state.meeting?.lobby ?? false}
           waiting={state.lobby}
           live={live}
@@ -455,6 +515,38 @@ export function Room({
       active: self.handRaised,
       disabled: !live,
       title: self.handRaised ? 'Lower your hand' : 'Raise your hand to ask to speak',
+    },
+    ...(canShareScreen()
+      ? [
+          {
+            id: 'screen',
+            label: sharing ? 'Stop sharing' : 'Share screen',
+            icon: sharing ? <StopScreenIcon /> : <ScreenIcon />,
+            onClick: toggleScreen,
+            active: sharing,
+            disabled: !live || (!sharing && !mayShare),
+            title: sharing
+              ? 'Stop sharing your screen'
+              : mayShare
+                ? 'Share your screen'
+                : 'The host has not allowed participants to share their screen',
+          } satisfies ToolbarItem,
+        ]
+      : []),
+    {
+      id: 'layout',
+      label: layout === 'speaker' ? 'Grid view' : 'Speaker view',
+      icon: layout === 'speaker' ? <GridViewIcon /> : <SpeakerViewIcon />,
+      onClick: () => {
+        const next: Layout = layout === 'speaker' ? 'grid' : 'speaker';
+        setLayout(next);
+        try {
+          localStorage.setItem(layoutKey, next);
+        } catch {
+          // Not remembered beyond this meeting.
+        }
+      },
+      title: layout === 'speaker' ? 'Show everyone alike' : 'Show the person speaking large',
     },
     {
       id: 'settings',
@@ -575,7 +667,39 @@ export function Room({
               </p>
             )}
           </div>
-          <div className="grid" ref={grid}>
+          {sharedScreen && (
+            <ScreenStage
+              stream={sharedScreen}
+              sharerName={sharer ? (names.get(sharer.participantId) ?? sharer.name) : selfName}
+              isSelf={!sharer}
+              soundBlocked={soundBlocked}
+              onStop={() => void session.current?.stopScreenShare()}
+            />
+          )}
+          {featured && (
+            <section className="featured" aria-label="Active speaker">
+              <VideoTile
+                participant={featured}
+                name={names.get(featured.participantId) ?? featured.name}
+                stream={remote.get(featured.participantId) ?? null}
+                isSelf={false}
+                speaking={speaking.has(featured.participantId)}
+                soundBlocked={soundBlocked}
+                onSoundBlocked={onSoundBlocked}
+                sinkId={choices.audiooutput?.deviceId}
+                onQuality={onQuality}
+              />
+            </section>
+          )}
+          {sharer && localScreen && (
+            <p className="banner" role="status">
+              <span>You are sharing your screen.</span>
+              <button type="button" className="small" onClick={() => void session.current?.stopScreenShare()}>
+                Stop sharing your screen
+              </button>
+            </p>
+          )}
+          <div className={`grid${sharedScreen || featured ? ' strip' : ''}`} ref={grid}>
             {showSelf && (
               <VideoTile
                 participant={{ ...self, name: self.name || entry.name }}
@@ -588,7 +712,7 @@ export function Room({
                 size={tileSize}
               />
             )}
-            {state.others.map((p) => (
+            {gridOthers.map((p) => (
               <VideoTile
                 key={p.participantId}
                 participant={p}
