@@ -259,10 +259,10 @@ func (s *SFU) room(id string, create bool) *room {
 	return r
 }
 
-// population counts rooms and live peers for Stats.
 // Participants is how many participants the sfu serves now (a node's load in a cluster).
 func (s *SFU) Participants() int { return int(s.livePeers.Load()) }
 
+// population counts rooms and live peers for Stats.
 func (s *SFU) population() (rooms, peers int) {
 	s.mu.Lock()
 	rooms = len(s.rooms)
