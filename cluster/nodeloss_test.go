@@ -250,12 +250,9 @@ func TestDrain(t *testing.T) {
 		}
 	}
 	// The drained node left the registry: the first join through the other node takes the
-	// meeting over, without waiting for a heartbeat to expire.
-	start := time.Now()
+	// meeting over (one try: without the retirement, the drained node would count as alive
+	// until its heartbeat expired, and this join would be answered unavailable).
 	ada := dialBrowser(t, other.URL, created.MeetingID, "Ada", created.HostKey, "browser-ada")
-	if took := time.Since(start); took > 3*time.Second {
-		t.Errorf("the host's join after the drain took %v", took)
-	}
 	grace2 := dialBrowser(t, other.URL, created.MeetingID, "Grace", "", "browser-grace")
 	if s := grace2.Joined().Self; !s.MutedByHost || s.CanUnmute {
 		t.Errorf("Grace after the drain: %+v, want muted by the host", s)
