@@ -148,6 +148,9 @@ func TestNodeLoss(t *testing.T) {
 		t.Fatalf("the meeting's owner after the loss: %q, %v; want a survivor", newOwner, err)
 	}
 	request(t, ada, "setLocked", map[string]any{"locked": false})
+	if got := a.metric(ctx, "parley_cluster_takeovers_total") + b.metric(ctx, "parley_cluster_takeovers_total"); got != 1 {
+		t.Errorf("the survivors counted %v takeovers, want 1", got)
+	}
 
 	grace2 := rejoin(t, b.URL, created.MeetingID, "Grace", "", "browser-grace")
 	if s := grace2.Joined().Self; !s.MutedByHost || s.CanUnmute {

@@ -53,7 +53,7 @@ type Config struct {
 	Registry *prometheus.Registry
 	// Cluster, when set, makes the node a member of the cluster on its Redis: meeting records
 	// in Redis (it replaces Meetings.Store), each meeting placed on a node, sessions relayed to
-	// their meeting's node. Its Participants and Logger are set by New.
+	// their meeting's node. Its Participants, Logger and Registerer are set by New.
 	Cluster *cluster.Config
 }
 
@@ -127,7 +127,7 @@ func New(cfg Config) (*Node, error) {
 	var cl *cluster.Cluster
 	if cfg.Cluster != nil {
 		cc := *cfg.Cluster
-		cc.Participants, cc.Logger = media.Participants, log.With("component", "cluster")
+		cc.Participants, cc.Logger, cc.Registerer = media.Participants, log.With("component", "cluster"), reg
 		cl, err = cluster.Join(context.Background(), cc)
 		if err != nil {
 			if relay != nil {
