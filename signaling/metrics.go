@@ -15,6 +15,7 @@ type metrics struct {
 	refused         *prometheus.CounterVec
 	participants    prometheus.Gauge
 	resumes         *prometheus.CounterVec
+	relayed         prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -39,7 +40,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Name: "parley_resumes_total",
 		Help: "Joins that resumed a participant (resume token), by whether its peer connections were kept (media: kept) or made anew (new).",
 	}, []string{"media"})
-	reg.MustRegister(m.meetingsCreated, m.joins, m.hostActions, m.refused, m.participants, m.resumes)
+	m.relayed = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "parley_relayed_sessions", Help: "Sessions this node relays to the node that holds their meeting (a cluster).",
+	})
+	reg.MustRegister(m.meetingsCreated, m.joins, m.hostActions, m.refused, m.participants, m.resumes, m.relayed)
 	return m
 }
 

@@ -87,6 +87,9 @@ export class ParleyServer {
         this.base,
         '-log-level',
         'debug',
+        // Every browser of a test comes from 127.0.0.1: one address for several people.
+        '-addr-request-rate',
+        '100000',
         ...this.extraArgs,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -319,7 +322,13 @@ export async function newPerson(
   const stamp = () => new Date().toISOString();
   page.on('pageerror', (err) => log.write(`${stamp()} pageerror ${err.stack ?? err}\n`));
   page.on('console', (msg) => log.write(`${stamp()} ${msg.type()} ${msg.text()}\n`));
-  return { context, page };
+  // What the server's Content-Security-Policy refused on this page (Chromium reports each
+  // refusal on the console): a test may assert the app needs nothing it forbids.
+  const csp = [];
+  page.on('console', (msg) => {
+    if (msg.text().includes('Content Security Policy')) csp.push(msg.text());
+  });
+  return { context, page, csp };
 }
 
 /** The participantId of the tile named `name` on page. */
