@@ -137,6 +137,9 @@ func (s *session) watchPeer(ctx context.Context, peer *sfu.Peer) {
 	select {
 	case <-ctx.Done():
 	case <-peer.Done():
+		if s.meetingHasEnded(ctx) {
+			return // the meetingEnded event closes the session, once it is sent (closing.go)
+		}
 		if !s.isEnded() {
 			s.log.Info("media connection closed; ending the session")
 		}

@@ -110,6 +110,8 @@ func New(cfg Config) (*Node, error) {
 			_ = media.Close()
 			return nil, fmt.Errorf("start turn relay: %w", err)
 		}
+		// Clients' relay candidates name the relay's address, private on a LAN server.
+		media.TrustRelay(relay.ExternalIP(), tc.RelayPortMin, tc.RelayPortMax)
 	}
 	if relay != nil {
 		if err := registerRelay(reg, relay); err != nil {
