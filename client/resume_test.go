@@ -198,8 +198,8 @@ func TestWithoutResumeTheParticipantLeavesAfterTheGrace(t *testing.T) {
 	gid := guest.ParticipantID()
 	seenJoin(ctx, t, host, gid)
 	mark := host.Mark()
+	cut := time.Now() // before the cut: the server may see it before Cut returns
 	guest.Cut()
-	cut := time.Now()
 	if _, err := host.WaitFrom(ctx, mark, updateOf(gid, true)); err != nil {
 		t.Fatalf("no reconnecting: %v", err)
 	}

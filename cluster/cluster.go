@@ -29,9 +29,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/parleyhq/parley/internal/cputime"
+	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/redisstore"
 )
 
@@ -66,6 +68,8 @@ type Config struct {
 	Heartbeat time.Duration
 	TTL       time.Duration
 	Logger    *slog.Logger
+	// Registerer receives the cluster's metrics; nil keeps them unregistered.
+	Registerer prometheus.Registerer
 }
 
 // Node is one member as the registry knows it.
@@ -91,6 +95,9 @@ type Cluster struct {
 	stop     context.CancelFunc
 	stopOnce sync.Once
 	done     chan struct{}
+
+	takeovers  prometheus.Counter
+	beatErrors prometheus.Counter
 
 	cpuMu    sync.Mutex
 	cpuAt    time.Time
@@ -119,6 +126,21 @@ func Join(ctx context.Context, cfg Config) (*Cluster, error) {
 	c := &Cluster{cfg: cfg, rdb: rdb, log: log, secret: cfg.Secret, done: make(chan struct{}),
 		cpuAt: time.Now(), cpuSpent: cputime.Process()}
 	c.store = redisstore.New(rdb, c.Place)
+	c.takeovers = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "parley_cluster_takeovers_total", Help: "Meetings this node took over from a node that was gone.",
+	})
+	c.beatErrors = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "parley_cluster_heartbeat_failures_total", Help: "Heartbeats Redis did not take.",
+	})
+	if cfg.Registerer != nil {
+		live := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "parley_cluster_nodes", Help: "Live nodes in the cluster's registry, as Redis tells (-1: Redis unreachable).",
+		}, c.liveNodes)
+		if err := registerAll(cfg.Registerer, c.takeovers, c.beatErrors, live); err != nil {
+			_ = rdb.Close()
+			return nil, fmt.Errorf("cluster: register metrics: %w", err)
+		}
+	}
 	if c.secret == "" {
 		if c.secret, err = c.sharedSecret(ctx); err != nil {
 			_ = rdb.Close()
@@ -149,8 +171,12 @@ func (c *Cluster) sharedSecret(ctx context.Context) (string, error) {
 	return s, nil
 }
 
-// Store is the meetings' Store: records in Redis, each new one placed on a node.
-func (c *Cluster) Store() *redisstore.Store { return c.store }
+// Store is the meetings' Store: records in Redis, each new one placed on a node, ended only by
+// its owner while the owner lives (store.go).
+func (c *Cluster) Store() meeting.Store { return ownedStore{Store: c.store, c: c} }
+
+// Records is the Redis store itself: the records and their owners, as they are.
+func (c *Cluster) Records() *redisstore.Store { return c.store }
 
 // ID is this node's id.
 func (c *Cluster) ID() string { return c.cfg.NodeID }
@@ -180,6 +206,9 @@ func (c *Cluster) beat(ctx context.Context) {
 		hctx, cancel := context.WithTimeout(ctx, c.cfg.Heartbeat)
 		err := c.heartbeat(hctx)
 		cancel()
+		if err != nil && ctx.Err() == nil {
+			c.beatErrors.Inc()
+		}
 		switch {
 		case err != nil && !failing && ctx.Err() == nil:
 			c.log.Warn("cluster heartbeat failed: redis unreachable; running meetings go on, new joins are refused", "err", err)
@@ -260,6 +289,26 @@ func (c *Cluster) Nodes(ctx context.Context) ([]Node, error) {
 	return live, nil
 }
 
+func registerAll(reg prometheus.Registerer, cs ...prometheus.Collector) error {
+	for _, col := range cs {
+		if err := reg.Register(col); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// liveNodes counts the live nodes for the metric, -1 when Redis does not answer.
+func (c *Cluster) liveNodes() float64 {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	nodes, err := c.Nodes(ctx)
+	if err != nil {
+		return -1
+	}
+	return float64(len(nodes))
+}
+
 // Place chooses the node for a new meeting: the live node with the fewest participants; among
 // those, the one using the least CPU (compared in tenths: noise between idle nodes does not
 // count); among those, this node (no relay for its creator's likely first join).
@@ -316,10 +365,24 @@ func (c *Cluster) Route(ctx context.Context, meetingID string) (string, error) {
 		return "", err
 	}
 	if won == c.cfg.NodeID {
+		c.takeovers.Inc()
 		c.log.Info("took over a meeting whose node is gone", "meetingId", meetingID, "previousOwner", owner)
 		return "", nil
 	}
 	return c.Route(ctx, meetingID) // another node won the claim: relay to it
+}
+
+// Retire takes this node out of the registry while it drains: no new meeting is placed on it,
+// and the clients it tells to reconnect find their meetings taken over by the node they reach
+// next at once, rather than after the heartbeat's TTL. It keeps the Redis client for the rest
+// of the drain.
+func (c *Cluster) Retire(ctx context.Context) error {
+	c.stopOnce.Do(func() { c.stop(); <-c.done })
+	if err := c.rdb.Del(ctx, nodeKey(c.cfg.NodeID)).Err(); err != nil {
+		return fmt.Errorf("retire from the cluster: %w", err)
+	}
+	c.log.Info("left the cluster's registry to drain", "nodeId", c.cfg.NodeID)
+	return nil
 }
 
 // Leave stops the heartbeats, removes this node from the registry (its meetings are claimed by

@@ -112,7 +112,7 @@ type downTrack struct {
 
 func newDownTrack(up *upTrack, sub *Peer) *downTrack {
 	d := &downTrack{up: up, sub: sub, cur: noLayer, needKeyframe: up.kind == KindVideo}
-	if sub != nil {
+	if sub != nil && sub.s != nil { // unit rigs have no subscriber, or one without an sfu
 		d.resendBudget, d.resendBytes = sub.resendBudget, &sub.s.counters.resentBytes
 	}
 	d.curLayer.Store(noLayer)

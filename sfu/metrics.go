@@ -116,6 +116,8 @@ type Stats struct {
 	NACKsIgnored map[string]uint64
 	// BytesResent counts RTP payload bytes resent to subscribers for their NACKs.
 	BytesResent uint64
+	// CandidatesRefused counts clients' ICE candidates dropped for their address (candidates.go).
+	CandidatesRefused uint64
 	// PLIsSent counts keyframe requests sent to publishers; PLIsByCause splits them by why
 	// ("subscriber", "start", "switch", "resume", "loss", "restart", "request").
 	PLIsSent    uint64
@@ -145,20 +147,21 @@ type counters struct {
 		bytes     [2]uint64
 		dropped   [numDropReasons]uint64
 	}
-	nacksReceived  atomic.Uint64
-	nacksAnswered  atomic.Uint64
-	nacksIgnored   [numNackOutcomes]atomic.Uint64
-	resentBytes    atomic.Uint64
-	plis           [numPLICauses]atomic.Uint64
-	switches       atomic.Uint64
-	refused        atomic.Uint64
-	restarts       atomic.Uint64
-	paddingSent    atomic.Uint64
-	probesOK       atomic.Uint64
-	probesFailed   atomic.Uint64
-	bweBuckets     [9]atomic.Uint64 // len(bweBuckets)+1
-	bweSumKbps     atomic.Uint64
-	bweObservation atomic.Uint64
+	nacksReceived     atomic.Uint64
+	nacksAnswered     atomic.Uint64
+	nacksIgnored      [numNackOutcomes]atomic.Uint64
+	resentBytes       atomic.Uint64
+	candidatesRefused atomic.Uint64
+	plis              [numPLICauses]atomic.Uint64
+	switches          atomic.Uint64
+	refused           atomic.Uint64
+	restarts          atomic.Uint64
+	paddingSent       atomic.Uint64
+	probesOK          atomic.Uint64
+	probesFailed      atomic.Uint64
+	bweBuckets        [9]atomic.Uint64 // len(bweBuckets)+1
+	bweSumKbps        atomic.Uint64
+	bweObservation    atomic.Uint64
 }
 
 // observeEstimate adds one subscriber's bandwidth estimate to the histogram.
@@ -255,21 +258,22 @@ func (s *SFU) Stats() Stats {
 	rooms, peers := s.population()
 	st := Stats{
 		Rooms: rooms, Peers: peers, Tracks: sum.tracks,
-		PacketsForwarded: sum.fwd[0] + sum.fwd[1],
-		ForwardedByKind:  map[Kind]uint64{KindAudio: sum.fwd[0], KindVideo: sum.fwd[1]},
-		BytesForwarded:   sum.bytes[0] + sum.bytes[1],
-		PacketsDropped:   map[string]uint64{},
-		NACKsReceived:    c.nacksReceived.Load(),
-		NACKsAnswered:    c.nacksAnswered.Load(),
-		NACKsIgnored:     map[string]uint64{},
-		BytesResent:      c.resentBytes.Load(),
-		PLIsByCause:      map[string]uint64{},
-		ForwardedByLayer: map[string]uint64{},
-		LayerSwitches:    c.switches.Load(),
-		RefusedStreams:   c.refused.Load(),
-		StreamRestarts:   c.restarts.Load(),
-		PaddingPackets:   c.paddingSent.Load(),
-		Probes:           map[string]uint64{"success": c.probesOK.Load(), "failure": c.probesFailed.Load()},
+		PacketsForwarded:  sum.fwd[0] + sum.fwd[1],
+		ForwardedByKind:   map[Kind]uint64{KindAudio: sum.fwd[0], KindVideo: sum.fwd[1]},
+		BytesForwarded:    sum.bytes[0] + sum.bytes[1],
+		PacketsDropped:    map[string]uint64{},
+		NACKsReceived:     c.nacksReceived.Load(),
+		NACKsAnswered:     c.nacksAnswered.Load(),
+		NACKsIgnored:      map[string]uint64{},
+		BytesResent:       c.resentBytes.Load(),
+		CandidatesRefused: c.candidatesRefused.Load(),
+		PLIsByCause:       map[string]uint64{},
+		ForwardedByLayer:  map[string]uint64{},
+		LayerSwitches:     c.switches.Load(),
+		RefusedStreams:    c.refused.Load(),
+		StreamRestarts:    c.restarts.Load(),
+		PaddingPackets:    c.paddingSent.Load(),
+		Probes:            map[string]uint64{"success": c.probesOK.Load(), "failure": c.probesFailed.Load()},
 	}
 	for r := dropMuted; r < numDropReasons; r++ {
 		st.PacketsDropped[dropReasonNames[r]] = sum.dropped[r]
@@ -297,6 +301,7 @@ type collector struct {
 	forwarded, bytes, dropped         *prometheus.Desc
 	nacksReceived, nacksAnswered, pli *prometheus.Desc
 	nacksIgnored, resentBytes         *prometheus.Desc
+	candidatesRefused                 *prometheus.Desc
 	byLayer, switches, refused        *prometheus.Desc
 	restarts, padding, probes, bwe    *prometheus.Desc
 }
@@ -318,13 +323,15 @@ func newCollector(s *SFU) *collector {
 		nacksAnswered: d("nacks_answered_total", "Packets resent to subscribers from the cache."),
 		nacksIgnored:  d("nacks_ignored_total", "Sequence numbers subscribers asked for and were not resent.", "reason"),
 		resentBytes:   d("resent_bytes_total", "RTP payload bytes resent to subscribers for their NACKs."),
-		pli:           d("plis_sent_total", "Keyframe requests sent to publishers.", "cause"),
-		byLayer:       d("layer_packets_forwarded_total", "Video packets written to subscribers, by simulcast layer.", "layer"),
-		switches:      d("layer_switches_total", "Switches of a subscriber's track from one simulcast layer to another."),
-		refused:       d("refused_streams_total", "RTP streams (SSRCs) from publishers that no offer declared."),
-		restarts:      d("stream_restarts_total", "Declared streams that continued under a new SSRC."),
-		padding:       d("padding_packets_total", "Padding packets sent to probe subscribers' links."),
-		probes:        d("bandwidth_probes_total", "Probes of subscribers' links, by result.", "result"),
+		candidatesRefused: d("remote_candidates_refused_total",
+			"Clients' ICE candidates dropped for naming a loopback, private or link-local address, or a name."),
+		pli:      d("plis_sent_total", "Keyframe requests sent to publishers.", "cause"),
+		byLayer:  d("layer_packets_forwarded_total", "Video packets written to subscribers, by simulcast layer.", "layer"),
+		switches: d("layer_switches_total", "Switches of a subscriber's track from one simulcast layer to another."),
+		refused:  d("refused_streams_total", "RTP streams (SSRCs) from publishers that no offer declared."),
+		restarts: d("stream_restarts_total", "Declared streams that continued under a new SSRC."),
+		padding:  d("padding_packets_total", "Padding packets sent to probe subscribers' links."),
+		probes:   d("bandwidth_probes_total", "Probes of subscribers' links, by result.", "result"),
 		bwe: d("subscriber_bandwidth_estimate_bits_per_second",
 			"Subscribers' estimated downlink bandwidth, sampled once a second per subscriber."),
 	}
@@ -332,7 +339,7 @@ func newCollector(s *SFU) *collector {
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.rooms, c.peers, c.tracks, c.forwarded, c.bytes, c.dropped,
-		c.nacksReceived, c.nacksAnswered, c.nacksIgnored, c.resentBytes, c.pli, c.byLayer, c.switches, c.refused,
+		c.nacksReceived, c.nacksAnswered, c.nacksIgnored, c.resentBytes, c.candidatesRefused, c.pli, c.byLayer, c.switches, c.refused,
 		c.restarts, c.padding, c.probes, c.bwe} {
 		ch <- d
 	}
@@ -363,6 +370,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.nacksIgnored, v, reason)
 	}
 	counter(c.resentBytes, st.BytesResent)
+	counter(c.candidatesRefused, st.CandidatesRefused)
 	for cause, v := range st.PLIsByCause {
 		counter(c.pli, v, cause)
 	}

@@ -367,19 +367,15 @@ func (p *Peer) Offer(ctx context.Context, offer string) (string, error) {
 // The answer carries all our candidates: with one UDP port gathering is immediate, and the
 // client gets them in the same message.
 func (p *Peer) OfferSources(ctx context.Context, offer string, sources map[string]Source) (string, error) {
-	// One parse for the cheap checks (parseSDP, the sources), before a scratch connection.
-	parsed, err := parseSDP(offer)
+	parsed, err := parseOffer(offer) // the cheap checks, before a scratch connection
 	if err != nil {
 		return "", fmt.Errorf("publisher offer: %w", err)
-	}
-	if n := len(parsed.MediaDescriptions); n > maxOfferSection {
-		return "", fmt.Errorf("publisher offer: %w: %d media sections", ErrBadSDP, n)
 	}
 	secs, err := sectionsOf(parsed, sources)
 	if err != nil {
 		return "", fmt.Errorf("publisher offer: %w", err)
 	}
-	desc := webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}
+	desc := webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: p.s.filterCandidates(offer)}
 	if err := p.s.dryRunOffer(desc); err != nil {
 		return "", fmt.Errorf("publisher offer: %w", err)
 	}
@@ -505,7 +501,7 @@ func (p *Peer) Answer(answer string) error {
 	if !p.inFlight {
 		return fmt.Errorf("%w: subscriber answer without a pending offer", ErrBadSDP)
 	}
-	if err := setRemote(p.sub, webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+	if err := setRemote(p.sub, webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: p.s.filterCandidates(answer)}); err != nil {
 		if p.isClosed() {
 			return ErrClosed
 		}
@@ -544,8 +540,8 @@ func (p *Peer) AddCandidate(target Target, c webrtc.ICECandidateInit) error {
 	default:
 		return fmt.Errorf("%w: unknown target %q", ErrBadSDP, target)
 	}
-	if c.Candidate == "" {
-		return nil
+	if c.Candidate == "" || !p.s.candidateAllowed(c.Candidate) {
+		return nil // the end of candidates needs nothing; a refused one is dropped (candidates.go)
 	}
 	mu.Lock()
 	defer mu.Unlock()

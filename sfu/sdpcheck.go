@@ -44,6 +44,19 @@ func parseSDP(s string) (*sdp.SessionDescription, error) {
 	return &d, nil
 }
 
+// parseOffer is parseSDP for a publisher offer, which has at most maxOfferSection sections.
+func parseOffer(s string) (*sdp.SessionDescription, error) {
+	d, err := parseSDP(s)
+	if err != nil {
+		return nil, err
+	}
+	if n := len(d.MediaDescriptions); n > maxOfferSection {
+		return nil, fmt.Errorf("%w: %d media sections", ErrBadSDP, n)
+	}
+
+	return d, nil
+}
+
 func checkSDP(d *sdp.SessionDescription) error {
 	if len(d.MediaDescriptions) == 0 {
 		return fmt.Errorf("%w: no media sections", ErrBadSDP)

@@ -73,6 +73,9 @@ type Config struct {
 	// ResendBytesPerSecond bounds what one subscriber's NACKs can make the server resend, all its
 	// tracks together (default DefaultResendBytesPerSecond; nack.go).
 	ResendBytesPerSecond int
+	// AllowPrivateCandidates lets clients name loopback, private and link-local addresses (and
+	// names) as their ICE candidates; always so with LoopbackOnly (candidates.go).
+	AllowPrivateCandidates bool
 	// Repeats limits and counts the log lines a remote party can provoke per datagram (STUN
 	// without USERNAME, RTCP for unknown SSRCs); nil makes a private one. Its counter is the
 	// caller's to register.
@@ -125,6 +128,10 @@ type SFU struct {
 	maxRefused int             // maxRefusedStreams; tests lower it
 	resendRate int             // Config.ResendBytesPerSecond, defaulted
 	dryRuns    atomic.Int64    // offers tried on a scratch connection (dryRunOffer), for tests
+	// allowPrivate is Config.AllowPrivateCandidates or LoopbackOnly; relay is the server's own
+	// TURN relay, whose candidates pass (candidates.go).
+	allowPrivate bool
+	relay        atomic.Pointer[relayAddr]
 
 	speakerStop chan struct{}  // closed by Close: the speaker goroutine ends
 	speakerWG   sync.WaitGroup // the speaker goroutine
@@ -180,6 +187,7 @@ func New(cfg Config) (*SFU, error) {
 		log: log, logs: lf, mux: mux, tcpMux: tcpMux, port: port, publicIPs: cfg.PublicIPs, apis: apis, codecs: supportedCodecs(),
 		counters: newCounters(), rooms: map[string]*room{}, writes: writes, maxRefused: maxRefusedStreams,
 		resendRate: cfg.ResendBytesPerSecond, speakerStop: make(chan struct{}),
+		allowPrivate: cfg.AllowPrivateCandidates || cfg.LoopbackOnly,
 	}
 	if s.resendRate <= 0 {
 		s.resendRate = DefaultResendBytesPerSecond

@@ -105,7 +105,12 @@ func newBudgets(cfg Config) *budgets {
 // spend charges a request of typ to the address and the meeting; it returns the budget that
 // refused it, or "".
 func (b *budgets) spend(addr, meetingID, typ string) string {
-	n, now := requestCost(typ), time.Now()
+	return b.spendAt(addr, meetingID, typ, time.Now())
+}
+
+// spendAt is spend at the time now.
+func (b *budgets) spendAt(addr, meetingID, typ string, now time.Time) string {
+	n := requestCost(typ)
 	if !b.addr.allow(addr, n, now) {
 		b.limited.WithLabelValues("address").Inc()
 		return "address"

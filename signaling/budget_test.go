@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/signaling"
 )
 
 // publisherOffer is a well-formed publisher offer (one receive-only audio section): it passes
@@ -43,7 +44,7 @@ func (r *raw) answers(prefix string, n int) map[string]int {
 // junk messages, get what their address's budget and their byte budget allow, and the rest is
 // refused as rate_limited (the junk without being decoded); another meeting's media flows on.
 func TestRequestBudgets(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, func(c *signaling.Config) { c.AddrCostPerSecond = signaling.DefaultAddrCostPerSecond })
 	other := e.create("Bob")
 	bob := e.memberFrom(t, "127.0.0.2", other.MeetingID, "Bob", other.HostKey, true)
 	barbara := e.memberFrom(t, "127.0.0.3", other.MeetingID, "Barbara", "", false)

@@ -22,9 +22,23 @@ func (s *session) mediaError(ctx context.Context, what string, err error) error 
 		return mediaError(what, err)
 	}
 	s.log.Debug(what+" after the media connection closed", "err", err)
-	info, ierr := s.srv.meetings.Info(ctx, s.member.MeetingID())
-	if (ierr == nil && info.State == wire.StateEnded) || meeting.CodeOf(ierr) == wire.CodeMeetingEnded {
+	if s.meetingHasEnded(ctx) {
 		return &meeting.Error{Code: wire.CodeMeetingEnded, Message: "this meeting has ended"}
 	}
 	return errClosing
+}
+
+// meetingHasEnded reports whether the session's meeting has ended. Ending a meeting drops its
+// media first and tells everyone after (meeting.EndMeeting): what notices the media gone in
+// between (a request, the peer watcher) must leave the close to the meetingEnded event, or the
+// connection would close before the event is sent.
+func (s *session) meetingHasEnded(ctx context.Context) bool {
+	s.mu.Lock()
+	member := s.member
+	s.mu.Unlock()
+	if member == nil {
+		return false
+	}
+	info, err := s.srv.meetings.Info(ctx, member.MeetingID())
+	return (err == nil && info.State == wire.StateEnded) || meeting.CodeOf(err) == wire.CodeMeetingEnded
 }

@@ -19,6 +19,9 @@ func (s *Server) createMeeting(c echo.Context) error {
 	if s.draining.Load() {
 		return writeHTTPError(c, http.StatusServiceUnavailable, wire.CodeUnavailable, "the server is shutting down and takes no new meetings")
 	}
+	if err := s.checkCreate(c); err != nil || c.Response().Committed {
+		return err
+	}
 	var body wire.CreateMeeting
 	data, err := io.ReadAll(io.LimitReader(c.Request().Body, maxBody+1))
 	var tooLarge *http.MaxBytesError
@@ -45,6 +48,7 @@ func (s *Server) createMeeting(c echo.Context) error {
 		return s.domainHTTPError(c, err)
 	}
 	s.metrics.meetingsCreated.Inc()
+	c.Response().Header().Set("Cache-Control", "no-store") // it carries the hostKey
 	return c.JSON(http.StatusCreated, wire.Created{
 		MeetingID: created.MeetingID,
 		HostKey:   created.HostKey,

@@ -101,6 +101,9 @@ func (s *session) enter(ctx context.Context, id wire.ID, member *meeting.Member,
 		return false
 	}
 	s.srv.metrics.joins.WithLabelValues("ok").Inc()
+	if res.Resumed {
+		s.srv.metrics.resumes.WithLabelValues(map[bool]string{true: "kept", false: "new"}[kept]).Inc()
+	}
 	s.helpers.Go(func() { s.watchPeer(ctx, peer) })
 	s.helpers.Go(func() { s.tellPublished(ctx, member) })
 
@@ -137,6 +140,9 @@ func (s *session) watchPeer(ctx context.Context, peer *sfu.Peer) {
 	select {
 	case <-ctx.Done():
 	case <-peer.Done():
+		if s.meetingHasEnded(ctx) {
+			return // the meetingEnded event closes the session, once it is sent (closing.go)
+		}
 		if !s.isEnded() {
 			s.log.Info("media connection closed; ending the session")
 		}

@@ -25,7 +25,8 @@ go build -o "$bin/parley-load" ./cmd/parley-load
 # Joins and creations are limited per client address; parley-load gives each client its own
 # 127.x address (-spread-sources), and the limits are raised for runs without it.
 "$bin/parley" -listen "127.0.0.1:$port" -loopback-only -udp-port 0 -max-participants 1000 -log-level error \
-	-joins-per-minute 100000 -meeting-joins-per-minute 100000 -creates-per-minute 10000 -max-conns-per-addr 100000 &
+	-joins-per-minute 100000 -meeting-joins-per-minute 100000 -creates-per-minute 10000 -max-conns-per-addr 100000 \
+	-addr-request-rate 100000 -meeting-request-rate 100000 &
 server=$!
 stop() {
 	kill "$server" 2>/dev/null || true

@@ -36,6 +36,9 @@ type config struct {
 	maxConnsPerAddr int
 	joinTimeout     time.Duration
 	unusedExpiry    time.Duration
+	allowPrivate    bool
+	addrCost        float64
+	meetingCost     float64
 	logFormat       string
 	logNames        bool
 	tls             tlsFlags
@@ -84,12 +87,15 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.BoolVar(&c.trustProxy, "trust-proxy", false, "take client addresses from X-Forwarded-For (only behind a trusted proxy)")
 	fs.IntVar(&c.createsPerMin, "creates-per-minute", 10, "meetings one client address may create a minute")
 	fs.IntVar(&c.joinsPerMin, "joins-per-minute", 60, "joins one client address may make a minute (raise it for load tests from one address)")
+	fs.BoolVar(&c.allowPrivate, "allow-private-candidates", false, "let clients name loopback, private and link-local addresses as ICE candidates (off: the server sends no checks into its own network; LAN clients connect anyway)")
 	fs.IntVar(&c.meetingJoinsMin, "meeting-joins-per-minute", 120,
 		"joins into one meeting a minute, from all addresses (a hostKey or resume token does not count; raise it for load tests)")
 	fs.BoolVar(&c.banAddresses, "ban-addresses", false,
 		"a host's ban (remove and don't let back in) also refuses the person's address, not only the browser (an office or carrier NAT may share one)")
 	fs.BoolVar(&c.batchWrites, "batch-writes", false, "send media in batches (sendmmsg) from one writer per socket; see docs/benchmarks.md")
 	fs.DurationVar(&c.drainTimeout, "drain-timeout", 10*time.Second, "how long shutdown waits for clients to go")
+	fs.Float64Var(&c.addrCost, "addr-request-rate", signaling.DefaultAddrCostPerSecond, "request cost one client address may spend a second on its WebSockets (an offer costs 10, other requests 1; bursts of 4 s); raise it for load tests from one address")
+	fs.Float64Var(&c.meetingCost, "meeting-request-rate", signaling.DefaultMeetingCostPerSecond, "request cost one meeting may spend a second (bursts of 5 s)")
 	fs.IntVar(&c.maxConns, "max-conns", signaling.DefaultMaxConnections, "most TCP connections the server keeps open (lowered to fit the process's file limit)")
 	fs.IntVar(&c.maxConnsPerAddr, "max-conns-per-addr", signaling.DefaultMaxConnectionsPerAddr, "most TCP connections, and WebSockets, from one client address")
 	fs.DurationVar(&c.joinTimeout, "join-timeout", signaling.DefaultJoinTimeout, "how long a new WebSocket may take to send its join")
@@ -130,6 +136,9 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	}
 	if c.unusedExpiry < time.Hour {
 		return c, fmt.Errorf("-unused-meeting-expiry %s: at least 1h", c.unusedExpiry)
+	}
+	if c.addrCost <= 0 || c.meetingCost <= 0 {
+		return c, fmt.Errorf("-addr-request-rate and -meeting-request-rate must be positive")
 	}
 	if c.joinTimeout <= 0 {
 		return c, fmt.Errorf("-join-timeout %s: must be positive", c.joinTimeout)

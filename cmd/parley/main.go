@@ -77,11 +77,12 @@ func run(ctx context.Context, cfg config, logs io.Writer) error {
 	}
 	n, err := node.New(node.Config{
 		Media: sfu.Config{
-			UDPPort:      cfg.udpPort,
-			PublicIPs:    cfg.publicIPs,
-			LoopbackOnly: cfg.loopbackOnly,
-			BatchWrites:  cfg.batchWrites,
-			NoICETCP:     !cfg.iceTCP,
+			UDPPort:                cfg.udpPort,
+			PublicIPs:              cfg.publicIPs,
+			LoopbackOnly:           cfg.loopbackOnly,
+			BatchWrites:            cfg.batchWrites,
+			NoICETCP:               !cfg.iceTCP,
+			AllowPrivateCandidates: cfg.allowPrivate,
 		},
 		TURN: relay,
 		Meetings: meeting.Config{MaxParticipants: cfg.maxParticipants, LogNames: cfg.logNames, LobbyTimeout: cfg.lobbyTimeout,
@@ -97,6 +98,8 @@ func run(ctx context.Context, cfg config, logs io.Writer) error {
 			JoinTimeout:           cfg.joinTimeout,
 			MaxConnections:        maxConns,
 			MaxConnectionsPerAddr: cfg.maxConnsPerAddr,
+			AddrCostPerSecond:     cfg.addrCost,
+			MeetingCostPerSecond:  cfg.meetingCost,
 			Web:                   web.Dist(),
 		},
 		Logger:   log,
@@ -126,6 +129,10 @@ func run(ctx context.Context, cfg config, logs io.Writer) error {
 	lan, err := tlsconf.LocalAddrs()
 	if err != nil {
 		log.Debug("no LAN addresses to print", "err", err)
+	}
+	if cfg.publicURL == "" {
+		log.Warn("-public-url is not set: each join link, and the origin a browser page must have, follow the Host header of the request; set -public-url to the address people use",
+			"fix", "-public-url https://meet.example.com")
 	}
 	logURLs(log, openURLs(ts.scheme(), ln.Addr().(*net.TCPAddr), cfg.publicURL, cfg.tls.acmeDomains, lan))
 	// The ready line comes last: whoever waits for it (a script, a test) has every startup line.

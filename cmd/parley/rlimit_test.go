@@ -52,7 +52,11 @@ func TestConnectionFlags(t *testing.T) {
 	if err != nil || c.maxConns != 50 || c.maxConnsPerAddr != 7 || c.joinTimeout != 2*time.Second {
 		t.Errorf("set: %d %d %v %v", c.maxConns, c.maxConnsPerAddr, c.joinTimeout, err)
 	}
-	for _, args := range [][]string{{"-max-conns", "0"}, {"-max-conns-per-addr", "-1"}, {"-join-timeout", "0s"}} {
+	if c.addrCost != 100 || c.meetingCost != 400 || c.unusedExpiry != 30*24*time.Hour || c.allowPrivate {
+		t.Errorf("defaults: %v %v %v %v", c.addrCost, c.meetingCost, c.unusedExpiry, c.allowPrivate)
+	}
+	for _, args := range [][]string{{"-max-conns", "0"}, {"-max-conns-per-addr", "-1"}, {"-join-timeout", "0s"},
+		{"-addr-request-rate", "0"}, {"-meeting-request-rate", "-5"}, {"-unused-meeting-expiry", "10m"}} {
 		if _, err := parseConfig(args, func(string) string { return "" }); err == nil {
 			t.Errorf("%v accepted", args)
 		}

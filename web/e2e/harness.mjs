@@ -87,6 +87,9 @@ export class ParleyServer {
         this.base,
         '-log-level',
         'debug',
+        // Every browser of a test comes from 127.0.0.1: one address for several people.
+        '-addr-request-rate',
+        '100000',
         ...this.extraArgs,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -319,7 +322,13 @@ export async function newPerson(
   const stamp = () => new Date().toISOString();
   page.on('pageerror', (err) => log.write(`${stamp()} pageerror ${err.stack ?? err}\n`));
   page.on('console', (msg) => log.write(`${stamp()} ${msg.type()} ${msg.text()}\n`));
-  return { context, page };
+  // What the server's Content-Security-Policy refused on this page (Chromium reports each
+  // refusal on the console): a test may assert the app needs nothing it forbids.
+  const csp = [];
+  page.on('console', (msg) => {
+    if (msg.text().includes('Content Security Policy')) csp.push(msg.text());
+  });
+  return { context, page, csp };
 }
 
 /** The participantId of the tile named `name` on page. */
@@ -401,6 +410,33 @@ export function inboundPackets(page, participantId) {
     }
     return out;
   }, participantId);
+}
+
+/**
+ * Records the participantJoined and participantLeft events the page's WebSocket receives;
+ * since() returns those after the previous call, as "type participantId" strings.
+ */
+export function watchEvents(page) {
+  const seen = [];
+  let from = 0;
+  page.on('websocket', (ws) =>
+    ws.on('framereceived', ({ payload }) => {
+      try {
+        const m = JSON.parse(String(payload));
+        if (m.type === 'participantJoined') seen.push(`${m.type} ${m.participant.participantId}`);
+        if (m.type === 'participantLeft') seen.push(`${m.type} ${m.participantId}`);
+      } catch {
+        // not JSON: nothing of ours
+      }
+    }),
+  );
+  return {
+    since() {
+      const out = seen.slice(from);
+      from = seen.length;
+      return out;
+    },
+  };
 }
 
 /** Seconds shown by the countdown (role "timer"), or null when there is none. */

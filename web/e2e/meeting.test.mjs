@@ -71,8 +71,14 @@ describe('a meeting with a host and two guests', { timeout: 300_000 }, () => {
     await host.context.grantPermissions(['clipboard-read', 'clipboard-write', 'camera', 'microphone'], {
       origin: server.base,
     });
-    await page.goto(server.base + '/');
+    const home = await page.goto(server.base + '/');
     assert.match(await page.title(), /Parley/);
+    // The app is served under a policy that forbids framing it and anything not its own.
+    const headers = home.headers();
+    assert.match(headers['content-security-policy'], /frame-ancestors 'none'/);
+    assert.match(headers['content-security-policy'], /script-src 'self';/);
+    assert.equal(headers['x-content-type-options'], 'nosniff');
+    assert.equal(headers['referrer-policy'], 'no-referrer');
     assert.equal(await page.locator('link[rel="icon"]').getAttribute('href'), '/favicon.svg');
     const favicon = await fetch(server.base + '/favicon.svg');
     assert.equal(favicon.status, 200);
@@ -286,11 +292,18 @@ describe('a meeting with a host and two guests', { timeout: 300_000 }, () => {
     // A meeting in progress with the host's panel, for the README (docs/) or for looking at.
     await openTab(host.page, 'Participants');
     await waitVideoPlaying(host.page, ids.linus);
-    // Toasts come and go: left out of the pictures.
-    const calm = '.toasts { visibility: hidden; }';
-    await host.page.screenshot({ path: shotPath('meeting.png'), style: calm });
+    // Toasts come and go: left out of the pictures. Hidden through the DOM: the screenshot's own
+    // style option injects a style sheet, which the app's content security policy refuses.
+    const calm = (on) =>
+      host.page.evaluate((hide) => {
+        const toasts = document.querySelector('.toasts');
+        if (toasts) toasts.style.visibility = hide ? 'hidden' : '';
+      }, on);
+    await calm(true);
+    await host.page.screenshot({ path: shotPath('meeting.png') });
     await openTab(host.page, 'Host controls');
-    await host.page.screenshot({ path: shotPath('host-panel.png'), style: calm });
+    await host.page.screenshot({ path: shotPath('host-panel.png') });
+    await calm(false);
 
     await Promise.all(
       pages.map((page, i) =>
@@ -514,5 +527,11 @@ describe('a meeting with a host and two guests', { timeout: 300_000 }, () => {
     await expectAccessible(grace.page, 'the not-found page');
     await grace.page.getByRole('link', { name: 'Back to home' }).click();
     await button(grace.page, 'New meeting').waitFor();
+  });
+
+  it('nothing the pages did was refused by the content security policy', () => {
+    for (const [who, person] of Object.entries({ host, grace, linus })) {
+      assert.deepEqual(person.csp, [], `${who}'s page broke the policy`);
+    }
   });
 });

@@ -28,16 +28,17 @@ type Server struct {
 // Start runs a node until t ends, served as the binary serves it (the edge's HTTPServer on its
 // Listener, with their timeouts and connection caps). The defaults suit tests: loopback-only
 // media on a free UDP port, logs discarded (PARLEY_TEST_LOG=debug, info, warn or error sends
-// them to stderr from that level, to look into a failure), and rate limits on creating and
-// joining meetings and the cap on connections per address high enough that a test's many joins
-// from 127.0.0.1 are not refused. Each tweak may change the configuration before the node
-// starts.
+// them to stderr from that level, to look into a failure), and the rate limits on creating and
+// joining meetings, the cap on connections and the request budget per address high enough that
+// a test's many clients from 127.0.0.1 are not refused. Each tweak may change the configuration
+// before the node starts.
 func Start(t testing.TB, tweak ...func(*node.Config)) *Server {
 	t.Helper()
 	cfg := node.Config{Logger: testLogger()}
 	cfg.Media.LoopbackOnly = true
 	cfg.Edge.CreatesPerMinute, cfg.Edge.JoinsPerMinute, cfg.Edge.MeetingJoinsPerMinute = 1000, 1000, 1000
 	cfg.Edge.MaxConnectionsPerAddr = 5000
+	cfg.Edge.AddrCostPerSecond = 100_000 // every test client comes from 127.0.0.1
 	for _, f := range tweak {
 		f(&cfg)
 	}
