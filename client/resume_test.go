@@ -26,6 +26,19 @@ func updateOf(participantID string, reconnecting bool) func(client.Message) bool
 	}
 }
 
+// seenJoin waits until c has seen participantID's join, so that a mark taken after it counts
+// only what comes later.
+func seenJoin(ctx context.Context, t *testing.T, c *client.Client, participantID string) {
+	t.Helper()
+	if _, err := c.WaitFor(ctx, func(m client.Message) bool {
+		ev, _ := m.Event()
+		j, ok := ev.(wire.ParticipantJoined)
+		return ok && j.Participant.ID == participantID
+	}); err != nil {
+		t.Fatalf("%s never saw %s join: %v", c.Joined().Self.Name, participantID, err)
+	}
+}
+
 // noLeaveOrJoin fails t if c saw participantLeft or participantJoined since mark.
 func noLeaveOrJoin(t *testing.T, c *client.Client, mark int) {
 	t.Helper()
@@ -143,6 +156,7 @@ func TestResumeWhileConnectedReplacesTheOldConnection(t *testing.T) {
 	}
 	host := dial(ctx, t, srv.URL, created.MeetingID, "Ada", created.HostKey)
 	old := dial(ctx, t, srv.URL, created.MeetingID, "Grace", "")
+	seenJoin(ctx, t, host, old.ParticipantID())
 	mark := host.Mark()
 	again, err := client.Dial(ctx, client.Options{BaseURL: srv.URL, MeetingID: created.MeetingID, Name: "Grace",
 		ResumeToken: old.Joined().ResumeToken, Loopback: true})
@@ -182,9 +196,10 @@ func TestWithoutResumeTheParticipantLeavesAfterTheGrace(t *testing.T) {
 	host := dial(ctx, t, srv.URL, created.MeetingID, "Ada", created.HostKey)
 	guest := dial(ctx, t, srv.URL, created.MeetingID, "Grace", "")
 	gid := guest.ParticipantID()
+	seenJoin(ctx, t, host, gid)
 	mark := host.Mark()
+	cut := time.Now() // before the cut: the server may see it before Cut returns
 	guest.Cut()
-	cut := time.Now()
 	if _, err := host.WaitFrom(ctx, mark, updateOf(gid, true)); err != nil {
 		t.Fatalf("no reconnecting: %v", err)
 	}

@@ -29,6 +29,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/parleyhq/parley/internal/cputime"
@@ -66,6 +67,8 @@ type Config struct {
 	Heartbeat time.Duration
 	TTL       time.Duration
 	Logger    *slog.Logger
+	// Registerer receives the cluster's metrics; nil keeps them unregistered.
+	Registerer prometheus.Registerer
 }
 
 // Node is one member as the registry knows it.
@@ -91,6 +94,9 @@ type Cluster struct {
 	stop     context.CancelFunc
 	stopOnce sync.Once
 	done     chan struct{}
+
+	takeovers  prometheus.Counter
+	beatErrors prometheus.Counter
 
 	cpuMu    sync.Mutex
 	cpuAt    time.Time
@@ -119,6 +125,21 @@ func Join(ctx context.Context, cfg Config) (*Cluster, error) {
 	c := &Cluster{cfg: cfg, rdb: rdb, log: log, secret: cfg.Secret, done: make(chan struct{}),
 		cpuAt: time.Now(), cpuSpent: cputime.Process()}
 	c.store = redisstore.New(rdb, c.Place)
+	c.takeovers = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "parley_cluster_takeovers_total", Help: "Meetings this node took over from a node that was gone.",
+	})
+	c.beatErrors = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "parley_cluster_heartbeat_failures_total", Help: "Heartbeats Redis did not take.",
+	})
+	if cfg.Registerer != nil {
+		live := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "parley_cluster_nodes", Help: "Live nodes in the cluster's registry, as Redis tells (-1: Redis unreachable).",
+		}, c.liveNodes)
+		if err := registerAll(cfg.Registerer, c.takeovers, c.beatErrors, live); err != nil {
+			_ = rdb.Close()
+			return nil, fmt.Errorf("cluster: register metrics: %w", err)
+		}
+	}
 	if c.secret == "" {
 		if c.secret, err = c.sharedSecret(ctx); err != nil {
 			_ = rdb.Close()
@@ -180,6 +201,9 @@ func (c *Cluster) beat(ctx context.Context) {
 		hctx, cancel := context.WithTimeout(ctx, c.cfg.Heartbeat)
 		err := c.heartbeat(hctx)
 		cancel()
+		if err != nil && ctx.Err() == nil {
+			c.beatErrors.Inc()
+		}
 		switch {
 		case err != nil && !failing && ctx.Err() == nil:
 			c.log.Warn("cluster heartbeat failed: redis unreachable; running meetings go on, new joins are refused", "err", err)
@@ -260,6 +284,26 @@ func (c *Cluster) Nodes(ctx context.Context) ([]Node, error) {
 	return live, nil
 }
 
+func registerAll(reg prometheus.Registerer, cs ...prometheus.Collector) error {
+	for _, col := range cs {
+		if err := reg.Register(col); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// liveNodes counts the live nodes for the metric, -1 when Redis does not answer.
+func (c *Cluster) liveNodes() float64 {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	nodes, err := c.Nodes(ctx)
+	if err != nil {
+		return -1
+	}
+	return float64(len(nodes))
+}
+
 // Place chooses the node for a new meeting: the live node with the fewest participants; among
 // those, the one using the least CPU (compared in tenths: noise between idle nodes does not
 // count); among those, this node (no relay for its creator's likely first join).
@@ -316,10 +360,24 @@ func (c *Cluster) Route(ctx context.Context, meetingID string) (string, error) {
 		return "", err
 	}
 	if won == c.cfg.NodeID {
+		c.takeovers.Inc()
 		c.log.Info("took over a meeting whose node is gone", "meetingId", meetingID, "previousOwner", owner)
 		return "", nil
 	}
 	return c.Route(ctx, meetingID) // another node won the claim: relay to it
+}
+
+// Retire takes this node out of the registry while it drains: no new meeting is placed on it,
+// and the clients it tells to reconnect find their meetings taken over by the node they reach
+// next at once, rather than after the heartbeat's TTL. It keeps the Redis client for the rest
+// of the drain.
+func (c *Cluster) Retire(ctx context.Context) error {
+	c.stopOnce.Do(func() { c.stop(); <-c.done })
+	if err := c.rdb.Del(ctx, nodeKey(c.cfg.NodeID)).Err(); err != nil {
+		return fmt.Errorf("retire from the cluster: %w", err)
+	}
+	c.log.Info("left the cluster's registry to drain", "nodeId", c.cfg.NodeID)
+	return nil
 }
 
 // Leave stops the heartbeats, removes this node from the registry (its meetings are claimed by

@@ -138,6 +138,26 @@ func TestThreeNodes(t *testing.T) {
 			}
 		}
 	}
+	// Every session not on the owner is relayed by the node it reached; every node sees three.
+	relayedWant := 0.0
+	for _, c := range []struct {
+		via *proc
+		n   float64
+	}{{n2, 1}, {n3, 2}} {
+		if c.via.ID != owner {
+			relayedWant += c.n
+		}
+	}
+	relayedGot := 0.0
+	for _, n := range []*proc{n1, n2, n3} {
+		relayedGot += n.metric(ctx, "parley_relayed_sessions")
+		if got := n.metric(ctx, "parley_cluster_nodes"); got != 3 {
+			t.Errorf("%s: parley_cluster_nodes %v, want 3", n.name, got)
+		}
+	}
+	if relayedGot != relayedWant {
+		t.Errorf("parley_relayed_sessions add up to %v, want %v", relayedGot, relayedWant)
+	}
 	for _, n := range []*proc{n1, n2, n3} {
 		info, err := client.GetMeeting(ctx, n.URL, created.MeetingID)
 		if err != nil || info.ParticipantCount != 3 {

@@ -76,6 +76,9 @@ func TestRedisOutage(t *testing.T) {
 		t.Errorf("create after Redis came back: %v", err)
 	}
 	for _, n := range []*proc{n1, n2} {
+		if got := n.metric(ctx, "parley_cluster_heartbeat_failures_total"); got < 1 {
+			t.Errorf("%s counted %v failed heartbeats over the outage", n.name, got)
+		}
 		select {
 		case <-n.exit:
 			t.Errorf("%s exited during the outage", n.name)

@@ -181,3 +181,7 @@ func (r StartTimer) auditDetail() map[string]any     { return map[string]any{"ti
 func (r SetLocked) auditDetail() map[string]any      { return map[string]any{"locked": r.Locked} }
 func (r SetChatAllowed) auditDetail() map[string]any { return map[string]any{"allowed": r.Allowed} }
 func (r SetLobby) auditDetail() map[string]any       { return map[string]any{"enabled": r.Enabled} }
+
+func (r SetScreenShareAllowed) auditDetail() map[string]any {
+	return map[string]any{"allowed": r.Allowed}
+}

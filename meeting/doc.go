@@ -17,6 +17,11 @@
 // participants in memory, one mutex per live meeting, and the durable meeting record (state,
 // lock, lobby, chat allowed) behind the Store interface.
 //
+// In a cluster, a meeting lives on one node at a time; what that node holds in memory and another
+// node needs to take the meeting over after a crash (the mute-all policy, the running timer, the
+// host's mutes by browser) is saved after every host request through the optional
+// TakeoverStore and loaded with the record (takeover.go).
+//
 // It speaks the protocol's own types (package wire) rather than domain copies of them: a
 // participant's state is a wire.Participant, the events are wire events, the error codes wire
 // codes. The domain decides what the protocol says, and there is one protocol, so a second set

@@ -74,3 +74,4 @@ type targeted interface{ targetParticipant() string }
 func (r Kick) targetParticipant() string            { return r.ParticipantID }
 func (r MuteParticipant) targetParticipant() string { return r.ParticipantID }
 func (r AllowUnmute) targetParticipant() string     { return r.ParticipantID }
+func (r StopScreenShare) targetParticipant() string { return r.ParticipantID }

@@ -230,6 +230,10 @@ func (lm *liveMeeting) load(ctx context.Context) error {
 		return newError(wire.CodeMeetingEnded, "this meeting has ended")
 	}
 	lm.rec = rec
+	if err := lm.loadTakeover(ctx); err != nil { // takeover.go
+		lm.release()
+		return fmt.Errorf("join: %w", err)
+	}
 	lm.loaded = true
 	lm.audit = lm.svc.auditOf(lm.id)
 	return nil

@@ -100,6 +100,7 @@ func (m *Member) Do(ctx context.Context, r Request) error {
 	}
 	lm.audited(r, by, a)
 	lm.logHostAction(m.id, r)
+	lm.saveTakeover(ctx) // takeover.go
 	return nil
 }
 

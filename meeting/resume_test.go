@@ -78,6 +78,22 @@ func TestResumeKeepsTheSeatAndItsState(t *testing.T) {
 	if n := len(r.snapshot().Participants); n != 3 {
 		t.Fatalf("%d participants after the old grace ran out, want 3", n)
 	}
+	entries, err := e.svc.Audit(e.ctx, r.id(), r.created.HostKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	joins := 0
+	for _, en := range entries {
+		if en.Action == wire.AuditDisconnect || en.Action == wire.AuditLeave {
+			t.Errorf("audit entry %+v: a drop and a resume are no leave or disconnect", en)
+		}
+		if en.Action == wire.AuditJoin && en.By == p.id() {
+			joins++
+		}
+	}
+	if joins != 1 {
+		t.Errorf("%d join entries of the participant, want 1 (a resume is no join)", joins)
+	}
 }
 
 func TestResumeGraceEndsInADisconnect(t *testing.T) {
@@ -92,6 +108,13 @@ func TestResumeGraceEndsInADisconnect(t *testing.T) {
 	wantCalls(t, e.media.Take(), []meetingtest.MediaCall{{Op: "RemoveParticipant", MeetingID: r.id(), ParticipantID: p.id()}})
 	if _, err := e.resume(r.id(), token, "P1"); meeting.CodeOf(err) != wire.CodeForbidden {
 		t.Fatalf("resume after the grace: %v, want forbidden", err)
+	}
+	entries, err := e.svc.Audit(e.ctx, r.id(), r.created.HostKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := entries[len(entries)-1]; last.Action != wire.AuditDisconnect || last.Target != p.id() && last.By != p.id() {
+		t.Fatalf("last audit entry %+v, want the disconnect", last)
 	}
 }
 

@@ -40,12 +40,6 @@ func (SetScreenShareAllowed) RequestKind() RequestKind { return wire.TypeSetScre
 // RequestKind returns wire.TypeStopScreenShare.
 func (StopScreenShare) RequestKind() RequestKind { return wire.TypeStopScreenShare }
 
-func (r StopScreenShare) targetParticipant() string { return r.ParticipantID }
-
-func (r SetScreenShareAllowed) auditDetail() map[string]any {
-	return map[string]any{"allowed": r.Allowed}
-}
-
 // screenState is a seat's screen share, beside its wire.Participant.
 type screenState struct {
 	offered   bool // its last publisher offer sends a screen or screen audio

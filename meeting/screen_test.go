@@ -207,3 +207,32 @@ func TestActiveSpeakers(t *testing.T) {
 		t.Errorf("stats %+v, want 2 changes", st)
 	}
 }
+
+// TestScreenShareAudit: the host's screen-share requests are in the audit log, stopScreenShare
+// with its target by name, setScreenShareAllowed with what it set.
+func TestScreenShareAudit(t *testing.T) {
+	r := newEnv(t).room(1)
+	p1 := r.ps[0]
+	r.share(p1)
+	r.do(r.host, meeting.StopScreenShare{ParticipantID: p1.id()})
+	r.do(r.host, meeting.SetScreenShareAllowed{Allowed: false})
+	entries, err := r.svc.Audit(r.ctx, r.id(), r.created.HostKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stop, allowed *wire.AuditEntry
+	for i := range entries {
+		switch entries[i].Action {
+		case wire.TypeStopScreenShare:
+			stop = &entries[i]
+		case wire.TypeSetScreenShareAllowed:
+			allowed = &entries[i]
+		}
+	}
+	if stop == nil || stop.By != r.host.id() || stop.Target != p1.id() || stop.TargetName != p1.name {
+		t.Errorf("stopScreenShare entry %+v", stop)
+	}
+	if allowed == nil || allowed.Detail["allowed"] != false {
+		t.Errorf("setScreenShareAllowed entry %+v", allowed)
+	}
+}

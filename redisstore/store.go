@@ -98,6 +98,7 @@ func fields(r meeting.Record) []any {
 		"locked", flag(r.Locked),
 		"lobby", flag(r.Lobby),
 		"chatDisabled", flag(r.ChatDisabled),
+		"screenShareDisabled", flag(r.ScreenShareDisabled),
 	}
 }
 
@@ -147,7 +148,8 @@ func (s *Store) Get(ctx context.Context, id string) (meeting.Record, error) {
 
 func parse(id string, h map[string]string) (meeting.Record, error) {
 	r := meeting.Record{ID: id, HostName: h["hostName"], State: wire.State(h["state"]),
-		Locked: h["locked"] == "1", Lobby: h["lobby"] == "1", ChatDisabled: h["chatDisabled"] == "1"}
+		Locked: h["locked"] == "1", Lobby: h["lobby"] == "1", ChatDisabled: h["chatDisabled"] == "1",
+		ScreenShareDisabled: h["screenShareDisabled"] == "1"}
 	hash, err := hex.DecodeString(h["hostKeyHash"])
 	if err != nil || len(hash) != len(r.HostKeyHash) {
 		return meeting.Record{}, fmt.Errorf("meeting %s in redis: bad host key hash", id)

@@ -79,7 +79,7 @@ func TestRecordRoundTrip(t *testing.T) {
 		t.Fatalf("OpenMeetings = %d, %v; want 1", n, err)
 	}
 
-	rec.Locked, rec.Lobby, rec.ChatDisabled = true, true, true
+	rec.Locked, rec.Lobby, rec.ChatDisabled, rec.ScreenShareDisabled = true, true, true, true
 	rec.BannedBrowsers = []string{meeting.BrowserHash("b1"), meeting.BrowserHash("b2")}
 	if err := s.Update(ctx, rec); err != nil {
 		t.Fatal(err)

@@ -150,6 +150,8 @@ func (r *room) judgeSpeakers(now int64) ([]string, bool) {
 			sp.active = false
 		}
 	}
+	clear(d.mics) // no ended track is kept alive until the next look
+	d.mics = d.mics[:0]
 	d.list = d.list[:0]
 	for id, sp := range d.byID {
 		if !sp.seen {

@@ -14,6 +14,7 @@ type metrics struct {
 	hostActions     *prometheus.CounterVec
 	refused         *prometheus.CounterVec
 	participants    prometheus.Gauge
+	relayed         prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -34,7 +35,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.participants = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "parley_participants", Help: "Participants connected to a meeting on this node.",
 	})
-	reg.MustRegister(m.meetingsCreated, m.joins, m.hostActions, m.refused, m.participants)
+	m.relayed = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "parley_relayed_sessions", Help: "Sessions this node relays to the node that holds their meeting (a cluster).",
+	})
+	reg.MustRegister(m.meetingsCreated, m.joins, m.hostActions, m.refused, m.participants, m.relayed)
 	return m
 }
 

@@ -137,6 +137,8 @@ func (s *session) openRelay(ctx context.Context, owner string, join []byte) erro
 // through the outbox, and the owner's close (with its status and reason) closes the client.
 func (s *session) relay(ctx context.Context) string {
 	up := s.up
+	s.srv.metrics.relayed.Inc()
+	defer s.srv.metrics.relayed.Dec()
 	downDone := make(chan struct{})
 	s.helpers.Go(func() {
 		defer close(downDone)

@@ -1,6 +1,7 @@
 package signaling_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -94,4 +95,39 @@ func TestIceRestartTarget(t *testing.T) {
 	wantError(t, host.request("1", map[string]any{"type": "iceRestart", "target": "publisher"}), "bad_request")
 	wantError(t, host.request("2", map[string]any{"type": "iceRestart"}), "bad_request")
 	host.ok("3", map[string]any{"type": "iceRestart", "target": "subscriber"})
+}
+
+// TestResumeResendsTheOfferInFlight: a subscriber offer whose answer the dropped connection took
+// with it is sent again on the resumed connection (Pion cannot take an offer back, so it is the
+// only one the server can send).
+func TestResumeResendsTheOfferInFlight(t *testing.T) {
+	e := newNodeEnv(t, withResumeGrace)
+	c := e.create("Ada")
+	e.member(t, c.MeetingID, "Ada", c.HostKey, true) // publishes: the guest is offered its tracks
+	guest := e.dial("")
+	joined := guest.join(c.MeetingID, "Grace", "")
+	first := guest.next(ofType("offer")) // not answered
+	guest.conn.CloseNow()
+
+	back := e.dial("")
+	if m := back.resume(c.MeetingID, "Grace", joined["resumeToken"].(string)); m["type"] != "joined" || m["mediaKept"] != true {
+		t.Fatalf("resume answered %v: want joined with mediaKept", m)
+	}
+	again := back.next(ofType("offer"))
+	// The same offer; it now carries the candidates that were trickled to the dropped connection.
+	if again["target"] != "subscriber" || withoutCandidates(again["sdp"]) != withoutCandidates(first["sdp"]) {
+		t.Fatalf("offer after the resume differs from the one in flight:\n%v\n%v", first["sdp"], again["sdp"])
+	}
+}
+
+// withoutCandidates is an SDP (a JSON string) without its candidate lines.
+func withoutCandidates(sdp any) string {
+	s, _ := sdp.(string)
+	var keep []string
+	for _, l := range strings.Split(s, "\r\n") {
+		if l != "" && !strings.HasPrefix(l, "a=candidate:") && l != "a=end-of-candidates" {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\r\n")
 }

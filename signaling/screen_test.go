@@ -86,8 +86,10 @@ func TestScreenShareStoppedByHost(t *testing.T) {
 	waitEvent(t, guest, "screenShareStopped", nil)
 	sharing(t, bob, guest, false)
 	settle := map[*client.Client][2]uint64{}
-	sourceGrows(t, bob, guest, wire.SourceCamera, 10) // let what was in flight land
 	for _, rx := range []*client.Client{host, bob} {
+		// Camera packets forwarded after the ok arrive behind any screen packet forwarded
+		// before it: once some have landed, what was in flight has too.
+		sourceGrows(t, rx, guest, wire.SourceCamera, 20)
 		settle[rx] = [2]uint64{rx.ReceivedSource(guest.ParticipantID(), wire.SourceScreen).Packets,
 			rx.ReceivedSource(guest.ParticipantID(), wire.SourceScreenAudio).Packets}
 	}
@@ -186,9 +188,10 @@ func TestMuteAllStopsScreenAudio(t *testing.T) {
 	sourceGrows(t, host, guest, wire.SourceMicrophone, 20)
 
 	request(t, guest, wire.TypeSetMuted, map[string]any{"kind": "audio", "muted": true})
+	sourceGrows(t, host, guest, wire.SourceScreenAudio, 10) // what was in flight lands meanwhile
 	mic := host.ReceivedSource(guest.ParticipantID(), wire.SourceMicrophone).Packets
 	sourceGrows(t, host, guest, wire.SourceScreenAudio, 30) // its own mute: the screen's audio goes on
-	if got := host.ReceivedSource(guest.ParticipantID(), wire.SourceMicrophone).Packets; got > mic+2 {
+	if got := host.ReceivedSource(guest.ParticipantID(), wire.SourceMicrophone).Packets; got != mic {
 		t.Errorf("the microphone went on after the guest muted itself: %d then %d", mic, got)
 	}
 	request(t, guest, wire.TypeSetMuted, map[string]any{"kind": "audio", "muted": false})
@@ -274,16 +277,22 @@ func TestActiveSpeakers(t *testing.T) {
 	at := time.Now()
 	speakersAfter(t, host, swapped, 2*time.Second+time.Since(at), quiet.ParticipantID(), loud.ParticipantID())
 
-	var last time.Time
+	// At most one list every 300 ms. Arrival times at a busy client may bunch, so the count is
+	// judged over the whole span rather than pair by pair (the sfu's tests time each list).
+	var firstAt, lastAt time.Time
+	n := 0
 	for _, msg := range host.Messages()[first.Seq:] {
 		if msg.Type != "activeSpeakers" {
 			continue
 		}
-		// Sent at most every 300 ms; the client's arrival times may bunch a little.
-		if !last.IsZero() && msg.At.Sub(last) < 250*time.Millisecond {
-			t.Errorf("two activeSpeakers events %s apart", msg.At.Sub(last))
+		if n == 0 {
+			firstAt = msg.At
 		}
-		last = msg.At
+		lastAt = msg.At
+		n++
+	}
+	if span := lastAt.Sub(firstAt) + 300*time.Millisecond; time.Duration(n-1)*300*time.Millisecond > span {
+		t.Errorf("%d activeSpeakers events within %s", n, span)
 	}
 
 	// The host mutes the loud one (now quiet): it leaves the list, and while muted it is never

@@ -53,7 +53,7 @@ type Config struct {
 	Registry *prometheus.Registry
 	// Cluster, when set, makes the node a member of the cluster on its Redis: meeting records
 	// in Redis (it replaces Meetings.Store), each meeting placed on a node, sessions relayed to
-	// their meeting's node. Its Participants and Logger are set by New.
+	// their meeting's node. Its Participants, Logger and Registerer are set by New.
 	Cluster *cluster.Config
 }
 
@@ -129,7 +129,7 @@ func New(cfg Config) (*Node, error) {
 	var cl *cluster.Cluster
 	if cfg.Cluster != nil {
 		cc := *cfg.Cluster
-		cc.Participants, cc.Logger = media.Participants, log.With("component", "cluster")
+		cc.Participants, cc.Logger, cc.Registerer = media.Participants, log.With("component", "cluster"), reg
 		cl, err = cluster.Join(context.Background(), cc)
 		if err != nil {
 			if relay != nil {
@@ -158,8 +158,17 @@ func (n *Node) Handler() http.Handler {
 	})
 }
 
-// Drain stops taking meetings and connections and waits for the sessions to end, or ctx.
-func (n *Node) Drain(ctx context.Context) error { return n.Server.Drain(ctx) }
+// Drain stops taking meetings and connections and waits for the sessions to end, or ctx. A
+// cluster member first leaves the registry, so that the clients it tells to reconnect take
+// their meetings over on the nodes they reach next.
+func (n *Node) Drain(ctx context.Context) error {
+	if n.Cluster != nil {
+		if err := n.Cluster.Retire(ctx); err != nil {
+			return errors.Join(err, n.Server.Drain(ctx)) // Redis is down: drain all the same
+		}
+	}
+	return n.Server.Drain(ctx)
+}
 
 // Close cuts off every session, then closes the TURN relay and the media plane; when it returns
 // the node's goroutines have ended.

@@ -6,18 +6,22 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
   ariaLocator,
+  CuttableProxy,
   eventually,
   inboundPackets,
   joinAs,
   launchFirefox,
   mediaState,
   newPerson,
+  region,
   serverAndBrowser,
+  startMeeting,
   tileId,
   waitVideoPlaying,
+  watchEvents,
 } from './harness.mjs';
 
-describe('the client in Firefox', { timeout: 120_000 }, () => {
+describe('the client in Firefox', { timeout: 240_000 }, () => {
   const env = serverAndBrowser('server-firefox.log');
   let firefox;
 
@@ -193,6 +197,50 @@ describe('the client in Firefox', { timeout: 120_000 }, () => {
       await guest.page.getByRole('region', { name: "Ffion's screen", exact: true }).waitFor({ state: 'hidden' });
     } finally {
       await guest.context.close();
+    }
+  });
+
+  it('a Firefox guest whose connection drops, or who reloads, comes back as the same participant', async () => {
+    const host = await newPerson(env.browser, { name: 'firefox-resume-host' });
+    // The guest reaches the server through a proxy the test can cut (media does not pass it).
+    const proxy = new CuttableProxy(env.server.port);
+    await proxy.start();
+    const page = await firefox.browser.newPage();
+    page.setDefaultTimeout(20_000);
+    try {
+      const events = watchEvents(host.page);
+      const url = await startMeeting(env.server, host, 'Ada');
+      await page.goto(url.replace(env.server.base, proxy.base));
+      await ariaLocator(page, 'textbox', 'Your name').fill('Ffion');
+      await ariaLocator(page, 'button', 'Join').click();
+      await ariaLocator(page, 'region', 'Ffion (you)').wait();
+      const ffion = await tileId(host.page, 'Ffion');
+      await waitVideoPlaying(host.page, ffion);
+      assert.deepEqual(events.since(), [`participantJoined ${ffion}`]);
+
+      // A dropped WebSocket: resumed on the same peer connections.
+      proxy.cut();
+      await region(host.page, 'Ffion').getByRole('status').filter({ hasText: 'Reconnecting…' }).waitFor();
+      proxy.restore();
+      await eventually(async () => (await region(host.page, 'Ffion').getByText('Reconnecting…').count()) === 0, {
+        what: 'Ffion back',
+        timeout: 30_000,
+      });
+      assert.equal(await tileId(host.page, 'Ffion'), ffion);
+      await waitVideoPlaying(host.page, ffion);
+
+      // A reload: new peer connections, the same participant.
+      await page.reload();
+      await ariaLocator(page, 'textbox', 'Your name').fill('Ffion');
+      await ariaLocator(page, 'button', 'Join').click();
+      await ariaLocator(page, 'region', 'Ffion (you)').wait();
+      assert.equal(await tileId(host.page, 'Ffion'), ffion);
+      await waitVideoPlaying(host.page, ffion);
+      assert.deepEqual(events.since(), [], 'the host saw a leave or a join');
+    } finally {
+      await page.close();
+      await proxy.stop();
+      await host.context.close();
     }
   });
 });

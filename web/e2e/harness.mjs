@@ -412,6 +412,33 @@ export function inboundPackets(page, participantId) {
   }, participantId);
 }
 
+/**
+ * Records the participantJoined and participantLeft events the page's WebSocket receives;
+ * since() returns those after the previous call, as "type participantId" strings.
+ */
+export function watchEvents(page) {
+  const seen = [];
+  let from = 0;
+  page.on('websocket', (ws) =>
+    ws.on('framereceived', ({ payload }) => {
+      try {
+        const m = JSON.parse(String(payload));
+        if (m.type === 'participantJoined') seen.push(`${m.type} ${m.participant.participantId}`);
+        if (m.type === 'participantLeft') seen.push(`${m.type} ${m.participantId}`);
+      } catch {
+        // not JSON: nothing of ours
+      }
+    }),
+  );
+  return {
+    since() {
+      const out = seen.slice(from);
+      from = seen.length;
+      return out;
+    },
+  };
+}
+
 /** Seconds shown by the countdown (role "timer"), or null when there is none. */
 export async function countdownSeconds(page) {
   const timer = page.getByRole('timer');

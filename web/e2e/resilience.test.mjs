@@ -23,6 +23,7 @@ import {
   startMeeting,
   tileId,
   waitVideoPlaying,
+  watchEvents,
 } from './harness.mjs';
 
 // Refuses the camera as a browser does when the person says no (microphone still allowed).
@@ -50,33 +51,6 @@ const framelessCamera = () => {
     return new MediaStream([...audio.getTracks(), video]);
   };
 };
-
-/**
- * Records the participantJoined and participantLeft events the page's WebSocket receives;
- * since() returns those after the previous call, as "type participantId" strings.
- */
-function watchEvents(page) {
-  const seen = [];
-  let from = 0;
-  page.on('websocket', (ws) =>
-    ws.on('framereceived', ({ payload }) => {
-      try {
-        const m = JSON.parse(String(payload));
-        if (m.type === 'participantJoined') seen.push(`${m.type} ${m.participant.participantId}`);
-        if (m.type === 'participantLeft') seen.push(`${m.type} ${m.participantId}`);
-      } catch {
-        // not JSON: nothing of ours
-      }
-    }),
-  );
-  return {
-    since() {
-      const out = seen.slice(from);
-      from = seen.length;
-      return out;
-    },
-  };
-}
 
 // A network that lets the signaling through but no media: the server's candidates point at a
 // closed port and the browser's own are never told, so no ICE check ever gets an answer.
@@ -281,6 +255,49 @@ describe('the client when things go wrong', { timeout: 480_000 }, () => {
       });
       const last = await inboundPackets(host.page, grace);
       assert.equal(last.audio ?? 0, first.audio ?? 0, 'audio of the host-muted guest reached the host after her reload');
+    } finally {
+      await host.context.close();
+      await guest.context.close();
+    }
+  });
+
+  it('the network coming back ("online") restarts ICE on both peer connections, and the media carries on', async () => {
+    const host = await newPerson(env.browser, { name: 'ada' });
+    const guest = await newPerson(env.browser, { name: 'guest' });
+    const ufrags = (page) =>
+      page.evaluate(() =>
+        window.__testPeerConnections
+          .filter((pc) => pc.connectionState !== 'closed' && pc.remoteDescription)
+          .map((pc) => [pc.localDescription.sdp, pc.remoteDescription.sdp].map((sdp) => /a=ice-ufrag:(\S+)/.exec(sdp)?.[1]).join('/')),
+      );
+    try {
+      const url = await startMeeting(env.server, host, 'Ada');
+      await joinAs(guest, url, 'Grace');
+      const grace = await tileId(host.page, 'Grace');
+      const ada = await tileId(guest.page, 'Ada');
+      await waitVideoPlaying(host.page, grace);
+      await waitVideoPlaying(guest.page, ada);
+      const before = await ufrags(guest.page);
+      assert.equal(before.length, 2, `the guest's peer connections: ${before}`);
+
+      await guest.page.evaluate(() => window.dispatchEvent(new Event('online')));
+      // New credentials on both sides of both connections: the publisher's by the guest's offer,
+      // the subscriber's by the server's offer that iceRestart asked for.
+      await eventually(
+        async () => {
+          const now = await ufrags(guest.page);
+          return now.length === 2 && now.every((pair, i) => pair.split('/').every((u, j) => u !== before[i].split('/')[j]));
+        },
+        { what: 'new ICE credentials on both connections' },
+      );
+      assert.equal(await guest.page.evaluate(() => window.__testSent.iceRestart), 1);
+      const seen = await inboundPackets(host.page, grace);
+      const got = await inboundPackets(guest.page, ada);
+      await eventually(
+        async () =>
+          (await inboundPackets(host.page, grace)).video > seen.video + 50 && (await inboundPackets(guest.page, ada)).video > got.video + 50,
+        { what: 'video both ways after the restart' },
+      );
     } finally {
       await host.context.close();
       await guest.context.close();

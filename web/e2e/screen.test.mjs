@@ -1,11 +1,23 @@
 // Screen share and active speakers in real Chromium (PROTOCOL.md 1.1): a guest shares a screen
 // (headless Chromium with fake devices hands getDisplayMedia a fake screen, with sound: the real
 // path from the browser's picker on); the others see it large with the sharer's name; the host
-// stops it from the host controls and it disappears everywhere; speaker view follows the one
-// guest whose fake microphone is on.
+// stops it from the host controls and it disappears everywhere; she shares again and the
+// browser's own stop bar ends it; with sharing turned off only the host shares; speaker view
+// follows the one guest whose fake microphone is on.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { button, eventually, joinAs, newPerson, openTab, region, serverAndBrowser, startMeeting, tileId } from './harness.mjs';
+import {
+  button,
+  eventually,
+  expectAccessible,
+  joinAs,
+  newPerson,
+  openTab,
+  region,
+  serverAndBrowser,
+  startMeeting,
+  tileId,
+} from './harness.mjs';
 
 /** Whether the page shows a playing video inside the region named name. */
 function regionVideoPlaying(page, name) {
@@ -57,6 +69,7 @@ describe('screen share and active speakers', () => {
       err.message += `\nactiveSpeakers at Bob: ${JSON.stringify(await bob.page.evaluate(() => window.__testSpeakers))}, Grace is ${graceId}`;
       throw err;
     });
+    await expectAccessible(bob.page, 'the meeting in speaker view');
     // The participants list says who speaks.
     await openTab(bob.page, 'Participants');
     await eventually(
@@ -84,9 +97,12 @@ describe('screen share and active speakers', () => {
       tile: Math.max(...[...document.querySelectorAll('section.tile')].map((t) => t.getBoundingClientRect().width)),
     }));
     assert.ok(sizes.screen > sizes.tile, `the shared screen (${sizes.screen}px) is larger than the tiles (${sizes.tile}px)`);
+    await expectAccessible(bob.page, "the meeting with Grace's screen");
+    await expectAccessible(grace.page, 'the meeting while sharing a screen');
 
     // The host stops it from the host controls: it disappears everywhere.
     await openTab(ada.page, 'Host controls');
+    await expectAccessible(ada.page, 'the host controls with a screen share to stop');
     await button(ada.page, "Stop Grace's screen share").click();
     for (const viewer of [ada, bob]) {
       await region(viewer.page, "Grace's screen").waitFor({ state: 'hidden' });
@@ -95,6 +111,28 @@ describe('screen share and active speakers', () => {
     await region(grace.page, 'Your screen').waitFor({ state: 'hidden' });
     await grace.page.getByText('Your screen share was stopped by the host.', { exact: true }).waitFor();
     await button(ada.page, "Stop Grace's screen share").waitFor({ state: 'detached' });
+
+    // Grace shares again (a new offer with a screen: the server forwards it again), then ends it
+    // with the browser's own "Stop sharing" bar, which ends the captured track.
+    await button(grace.page, 'Share screen').click();
+    await region(bob.page, "Grace's screen").waitFor({ timeout: 30_000 });
+    await eventually(() => regionVideoPlaying(bob.page, "Grace's screen"), { what: "Grace's screen playing again", timeout: 30_000 });
+    const ended = await grace.page.evaluate(() => {
+      for (const pc of window.__testPeerConnections) {
+        for (const s of pc.getSenders()) {
+          if (s.track?.kind === 'video' && s.track.getSettings().displaySurface) {
+            s.track.dispatchEvent(new Event('ended')); // what the browser's stop bar does
+            return true;
+          }
+        }
+      }
+      return false;
+    });
+    assert.ok(ended, "Grace's page sends a captured screen");
+    await button(grace.page, 'Share screen').waitFor();
+    for (const viewer of [ada, bob]) {
+      await region(viewer.page, "Grace's screen").waitFor({ state: 'hidden' });
+    }
 
     // Sharing turned off: Grace's button says so; the host may still share.
     await ada.page.getByRole('checkbox', { name: 'Allow participants to share their screen', exact: true }).uncheck();

@@ -441,7 +441,9 @@ export class MeetingSession {
       await this.publisher.negotiate();
     } catch (err) {
       console.warn('publishing failed', err);
-      this.lost(client);
+      // A dropped connection resumes (lost, by its close); an offer the server would not take
+      // counts as failed media, so that it cannot become a loop of joins.
+      if (client.isOpen) this.mediaFailed();
     }
   }
 
