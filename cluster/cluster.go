@@ -33,6 +33,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/parleyhq/parley/internal/cputime"
+	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/redisstore"
 )
 
@@ -170,8 +171,12 @@ func (c *Cluster) sharedSecret(ctx context.Context) (string, error) {
 	return s, nil
 }
 
-// Store is the meetings' Store: records in Redis, each new one placed on a node.
-func (c *Cluster) Store() *redisstore.Store { return c.store }
+// Store is the meetings' Store: records in Redis, each new one placed on a node, ended only by
+// its owner while the owner lives (store.go).
+func (c *Cluster) Store() meeting.Store { return ownedStore{Store: c.store, c: c} }
+
+// Records is the Redis store itself: the records and their owners, as they are.
+func (c *Cluster) Records() *redisstore.Store { return c.store }
 
 // ID is this node's id.
 func (c *Cluster) ID() string { return c.cfg.NodeID }

@@ -65,7 +65,7 @@ func TestRegistryAndPlacement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if owner, _ := a.Store().Owner(ctx, created.MeetingID); owner != "b" {
+	if owner, _ := a.Records().Owner(ctx, created.MeetingID); owner != "b" {
 		t.Fatalf("meeting placed on %q, want b (3 participants, the least)", owner)
 	}
 	// The load moves: the next heartbeat tells, and the next meeting goes to c.
@@ -101,7 +101,7 @@ func TestRegistryAndPlacement(t *testing.T) {
 	if id, err := a.Place(ctx); err != nil || id == "b" {
 		t.Fatalf("a dead node was chosen for a new meeting: %q, %v", id, err)
 	}
-	rec, err := a.Store().Get(ctx, created.MeetingID)
+	rec, err := a.Records().Get(ctx, created.MeetingID)
 	if err != nil || rec.State != wire.StateOpen {
 		t.Fatalf("the claimed meeting's record: %+v, %v", rec, err)
 	}
@@ -158,5 +158,45 @@ func TestRelayedNeedsTheSecret(t *testing.T) {
 		if ok != tc.want || (ok && ip != "203.0.113.7") {
 			t.Errorf("%s: Relayed = %q, %v; want %v", tc.name, ip, ok, tc.want)
 		}
+	}
+}
+
+// A node ends a meeting that lives on another, live node only through that node: the sweep of
+// unused meetings on the node that created it must not end it while it is used elsewhere.
+func TestOnlyTheOwnerEnds(t *testing.T) {
+	rs := redistest.Start(t)
+	var la, lb atomic.Int64
+	la.Store(5)
+	a := joinNode(t, rs, "a", &la)
+	b := joinNode(t, rs, "b", &lb)
+	ctx := t.Context()
+	created, err := meeting.NewService(meeting.Config{Store: a.Store()}).Create(ctx, "Ada")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if owner, _ := a.Records().Owner(ctx, created.MeetingID); owner != "b" {
+		t.Fatalf("placed on %q, want b", owner)
+	}
+	rec, err := a.Records().Get(ctx, created.MeetingID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.State = wire.StateEnded
+	if err := a.Store().Update(ctx, rec); err == nil {
+		t.Fatal("node a ended node b's meeting")
+	}
+	rec.Locked = true
+	rec.State = wire.StateOpen
+	if err := a.Store().Update(ctx, rec); err != nil {
+		t.Fatalf("another change through node a: %v", err)
+	}
+	stopBeats(t, b)
+	await.Until(t, "b's entry to expire", func() bool { return len(liveIDs(t, a)) == 1 })
+	rec.State = wire.StateEnded
+	if err := a.Store().Update(ctx, rec); err != nil {
+		t.Fatalf("node a could not end a dead node's meeting: %v", err)
+	}
+	if got, _ := a.Records().Get(ctx, created.MeetingID); got.State != wire.StateEnded || !got.Locked {
+		t.Fatalf("record %+v, want ended and locked", got)
 	}
 }

@@ -6,7 +6,8 @@
 // tag, so the package works on Redis Cluster: every script touches one key). It holds the
 // SHA-256 of the hostKey, never the key. Writes where two nodes may race are Lua scripts: create
 // only if absent, update only if present and never reopen an ended meeting, claim ownership only
-// from the owner the caller saw. The set "parley:meetings:open" counts open meetings.
+// from the owner the caller saw. The set "parley:meetings:open" counts open meetings. The hash's
+// field "takeover" keeps what another node needs to take the meeting over (takeover.go).
 //
 // It owns the key layout of meetings and nothing of the domain's rules (package meeting) nor of
 // the node registry (package cluster).

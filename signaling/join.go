@@ -101,6 +101,9 @@ func (s *session) enter(ctx context.Context, id wire.ID, member *meeting.Member,
 		return false
 	}
 	s.srv.metrics.joins.WithLabelValues("ok").Inc()
+	if res.Resumed {
+		s.srv.metrics.resumes.WithLabelValues(map[bool]string{true: "kept", false: "new"}[kept]).Inc()
+	}
 	s.helpers.Go(func() { s.watchPeer(ctx, peer) })
 	s.helpers.Go(func() { s.tellPublished(ctx, member) })
 

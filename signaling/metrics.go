@@ -14,6 +14,7 @@ type metrics struct {
 	hostActions     *prometheus.CounterVec
 	refused         *prometheus.CounterVec
 	participants    prometheus.Gauge
+	resumes         *prometheus.CounterVec
 	relayed         prometheus.Gauge
 }
 
@@ -35,10 +36,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.participants = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "parley_participants", Help: "Participants connected to a meeting on this node.",
 	})
+	m.resumes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_resumes_total",
+		Help: "Joins that resumed a participant (resume token), by whether its peer connections were kept (media: kept) or made anew (new).",
+	}, []string{"media"})
 	m.relayed = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "parley_relayed_sessions", Help: "Sessions this node relays to the node that holds their meeting (a cluster).",
 	})
-	reg.MustRegister(m.meetingsCreated, m.joins, m.hostActions, m.refused, m.participants, m.relayed)
+	reg.MustRegister(m.meetingsCreated, m.joins, m.hostActions, m.refused, m.participants, m.resumes, m.relayed)
 	return m
 }
 

@@ -62,6 +62,9 @@ func TestResumeOverTheWire(t *testing.T) {
 		t.Fatalf("resume token after the resume %q", fresh)
 	}
 	host.next(reconnectingUpdate(pid, false))
+	if text := metricText(t, e); !strings.Contains(text, `parley_resumes_total{media="kept"} 1`) {
+		t.Errorf("metrics after a resume:\n%s", grepLines(text, "parley_resumes_total"))
+	}
 
 	for _, tok := range []string{token, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"} { // used, wrong
 		r := e.dial("")
@@ -130,4 +133,14 @@ func withoutCandidates(sdp any) string {
 		}
 	}
 	return strings.Join(keep, "\r\n")
+}
+
+func grepLines(text, prefix string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
