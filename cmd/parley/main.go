@@ -131,7 +131,9 @@ func run(ctx context.Context, cfg config, logs io.Writer) error {
 		log.Debug("no LAN addresses to print", "err", err)
 	}
 	if cfg.publicURL == "" {
-		log.Warn("-public-url is not set: each join link, and the origin a browser page must have, follow the Host header of the request; set -public-url to the address people use",
+		// Said, not warned: on a laptop or a LAN (make run, -dev) following the Host header is what
+		// serves; a server people reach by a name should be told its name (README, Configuration).
+		log.Info("-public-url is not set: each join link, and the origin a browser page must have, follow the Host header of the request; set -public-url to the address people use",
 			"fix", "-public-url https://meet.example.com")
 	}
 	logURLs(log, openURLs(ts.scheme(), ln.Addr().(*net.TCPAddr), cfg.publicURL, cfg.tls.acmeDomains, lan))

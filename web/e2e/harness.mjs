@@ -245,12 +245,12 @@ const capturePeerConnections = () => {
 /**
  * The server (on a free port, logging to logName in e2e/out) and one Chromium for the tests of the
  * describe block this is called in: started before the first test, stopped after the last. The
- * returned object holds them once started.
+ * returned object holds them once started. serverArgs are added to the server's flags.
  */
-export function serverAndBrowser(logName) {
+export function serverAndBrowser(logName, serverArgs = []) {
   const env = { server: null, browser: null };
   before(async () => {
-    env.server = new ParleyServer(await freePort(), logName);
+    env.server = new ParleyServer(await freePort(), logName, serverArgs);
     await env.server.start();
     env.browser = await launchBrowser();
   });

@@ -88,7 +88,9 @@ const blockMedia = () => {
 };
 
 describe('the client when things go wrong', { timeout: 480_000 }, () => {
-  const env = serverAndBrowser('server-resilience.log');
+  // A guest reaches the server through a proxy on another port (CuttableProxy): her page's origin
+  // is the proxy's, which the server's origin check (the public URL only) must be told about.
+  const env = serverAndBrowser('server-resilience.log', ['-allowed-origin', '127.0.0.1:*']);
 
   it('without a camera, a guest is told so in plain words; on a phone the tiles fill the screen', async () => {
     const host = await newPerson(env.browser, { name: 'ada' });
