@@ -60,7 +60,10 @@ func newSimBench(b *testing.B, n int) *simBench {
 		close(sb.t.done)
 		sb.t.writersWG.Wait()
 	})
-	sub := &Peer{bwe: newEstimator(newCounters())} // what the write path needs of a subscriber
+	sub := &Peer{
+		s: &SFU{counters: newCounters()}, bwe: newEstimator(newCounters()),
+		resendBudget: newByteBudget(DefaultResendBytesPerSecond),
+	} // what the write path needs of a subscriber
 	for i := range n {
 		d := newDownTrack(sb.t, sub)
 		d.target.Store(int32(i % numLayers))

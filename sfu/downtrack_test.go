@@ -303,7 +303,10 @@ func TestPaddingKeepsNumbering(t *testing.T) {
 		PayloadType:        96,
 	}
 	up := newLoneTrack(KindVideo, gate, vp8, 7)
-	sub := &Peer{bwe: newEstimator(newCounters())}
+	sub := &Peer{
+		s: &SFU{counters: newCounters()}, bwe: newEstimator(newCounters()),
+		resendBudget: newByteBudget(DefaultResendBytesPerSecond),
+	}
 	d := newDownTrack(up, sub)
 	if !up.addDown(d) {
 		t.Fatal("addDown")

@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 
@@ -163,8 +164,14 @@ func newAPIs(se webrtc.SettingEngine, lf logging.LoggerFactory) (*pionAPIs, erro
 	subIR.Add(sr)
 
 	a := &pionAPIs{pubMedia: pubMedia, pubIR: pubIR, pubSE: se}
+	// A dry run's connection is closed as soon as its answer is made, often before Pion's queued
+	// start of its ICE transport runs, which then fails on a closed transport and says so at
+	// warning level ("Failed to start manager"): noise, counted as a fault, that no client
+	// caused. Whatever a dry run finds wrong comes back as an error; its log says nothing more.
+	scratchSE := se
+	scratchSE.LoggerFactory = &logging.DefaultLoggerFactory{Writer: io.Discard, DefaultLogLevel: logging.LogLevelDisabled}
 	a.scratch = webrtc.NewAPI(webrtc.WithMediaEngine(pubMedia), webrtc.WithInterceptorRegistry(pubIR),
-		webrtc.WithSettingEngine(se))
+		webrtc.WithSettingEngine(scratchSE))
 	a.sub = webrtc.NewAPI(webrtc.WithMediaEngine(subMedia), webrtc.WithInterceptorRegistry(subIR),
 		webrtc.WithSettingEngine(se))
 

@@ -135,7 +135,10 @@ describe('screen share and active speakers', () => {
     }
 
     // Sharing turned off: Grace's button says so; the host may still share.
-    await ada.page.getByRole('checkbox', { name: 'Allow participants to share their screen', exact: true }).uncheck();
+    // The box shows the meeting's state as the server tells it: a click asks, meetingUpdated answers.
+    const allow = ada.page.getByRole('checkbox', { name: 'Allow participants to share their screen', exact: true });
+    await allow.click();
+    await eventually(async () => !(await allow.isChecked()), { what: 'screen sharing to be off' });
     await eventually(() => button(grace.page, 'Share screen').isDisabled(), { what: "Grace's Share screen disabled" });
     await button(ada.page, 'Share screen').click();
     await region(grace.page, "Ada's screen").waitFor({ timeout: 30_000 });
