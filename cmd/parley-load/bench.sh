@@ -6,7 +6,8 @@
 # server. Extra arguments go to parley-load and override the defaults below, e.g.
 #   cmd/parley-load/bench.sh -subscribers 150 -duration 30s -json /tmp/run.json
 # Environment: PARLEY_BENCH_PORT (HTTP port, default 18080), PARLEY_BENCH_BIN (where to build,
-# default a temporary directory).
+# default a temporary directory), PARLEY_BENCH_SERVER_ARGS (more server flags, e.g.
+# "-cpuprofile /tmp/server.prof -batch-writes").
 set -eu
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -26,7 +27,7 @@ go build -o "$bin/parley-load" ./cmd/parley-load
 # 127.x address (-spread-sources), and the limits are raised for runs without it.
 "$bin/parley" -listen "127.0.0.1:$port" -loopback-only -udp-port 0 -max-participants 1000 -log-level error \
 	-joins-per-minute 100000 -meeting-joins-per-minute 100000 -creates-per-minute 10000 -max-conns-per-addr 100000 \
-	-addr-request-rate 100000 -meeting-request-rate 100000 &
+	-addr-request-rate 100000 -meeting-request-rate 100000 ${PARLEY_BENCH_SERVER_ARGS:-} &
 server=$!
 stop() {
 	kill "$server" 2>/dev/null || true

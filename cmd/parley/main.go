@@ -44,6 +44,15 @@ func main() {
 func run(ctx context.Context, cfg config, logs io.Writer) error {
 	log := newLogger(logs, cfg)
 	slog.SetDefault(log)
+	stopProfile, err := startCPUProfile(cfg.cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := stopProfile(); err != nil {
+			log.Error("cpu profile", "err", err)
+		}
+	}()
 	ts, err := cfg.tls.setup(log)
 	if err != nil {
 		return err
