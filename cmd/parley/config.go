@@ -93,7 +93,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		"joins into one meeting a minute, from all addresses (a hostKey or resume token does not count; raise it for load tests)")
 	fs.BoolVar(&c.banAddresses, "ban-addresses", false,
 		"a host's ban (remove and don't let back in) also refuses the person's address, not only the browser (an office or carrier NAT may share one)")
-	fs.BoolVar(&c.batchWrites, "batch-writes", false, "send media in batches (sendmmsg) from one writer per socket; see docs/benchmarks.md")
+	fs.BoolVar(&c.batchWrites, "batch-writes", true, "send media in batches (sendmmsg, UDP GSO) from one writer per socket; -batch-writes=false sends one datagram per sendto (docs/benchmarks.md)")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (written at shutdown; for load runs)")
 	fs.DurationVar(&c.drainTimeout, "drain-timeout", 10*time.Second, "how long shutdown waits for clients to go")
 	fs.Float64Var(&c.addrCost, "addr-request-rate", signaling.DefaultAddrCostPerSecond, "request cost one client address may spend a second on its WebSockets (an offer costs 10, other requests 1; bursts of 4 s); raise it for load tests from one address")

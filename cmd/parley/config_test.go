@@ -34,8 +34,12 @@ func TestParseConfig(t *testing.T) {
 
 	defaults, err := parseConfig(nil, func(string) string { return "" })
 	if err != nil || defaults.listen != ":8080" || defaults.udpPort != 8443 || defaults.maxParticipants != 100 || defaults.loopbackOnly ||
-		defaults.lobbyTimeout != 10*time.Minute || defaults.resumeGrace != 30*time.Second {
+		defaults.lobbyTimeout != 10*time.Minute || defaults.resumeGrace != 30*time.Second || !defaults.batchWrites {
 		t.Fatalf("defaults = %+v, %v", defaults, err)
+	}
+	c, err = parseConfig([]string{"-batch-writes=false"}, func(string) string { return "" })
+	if err != nil || c.batchWrites {
+		t.Fatalf("-batch-writes=false: %+v, %v", c, err)
 	}
 	c, err = parseConfig([]string{"-lobby-timeout", "90s"}, func(string) string { return "" })
 	if err != nil || c.lobbyTimeout != 90*time.Second {
