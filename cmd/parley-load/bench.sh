@@ -7,7 +7,7 @@
 #   cmd/parley-load/bench.sh -subscribers 150 -duration 30s -json /tmp/run.json
 # Environment: PARLEY_BENCH_PORT (HTTP port, default 18080), PARLEY_BENCH_BIN (where to build,
 # default a temporary directory), PARLEY_BENCH_SERVER_ARGS (more server flags, e.g.
-# "-cpuprofile /tmp/server.prof -batch-writes").
+# "-cpuprofile /tmp/server.prof -batch-writes=false").
 set -eu
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
