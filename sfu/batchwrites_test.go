@@ -88,7 +88,10 @@ func TestBatchWritesAllInterfaces(t *testing.T) {
 	}
 	addrs := s.mux.GetListenAddresses()
 	t.Logf("listening on %v", addrs)
-	if n := s.writes.Snapshot().Sockets; n != int64(len(addrs)) {
+	// Sockets counts every socket opened batched, closed ones too: with port 0 the sfu opens its
+	// sockets anew on another port when the media port's TCP twin (ICE-TCP) is taken, so the
+	// count may exceed the addresses, never fall short of them.
+	if n := s.writes.Snapshot().Sockets; n < int64(len(addrs)) {
 		t.Errorf("%d batched sockets for %d listen addresses %v", n, len(addrs), addrs)
 	}
 	if err := s.Close(); err != nil {
