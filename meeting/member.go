@@ -56,17 +56,24 @@ func (m *Member) Disconnect() (seatLives bool) {
 }
 
 func (m *Member) leave(reason wire.LeaveReason) {
+	m.onSeat(func(lm *liveMeeting, s *seat) {
+		lm.remove(s)
+		lm.toAll(wire.ParticipantLeft{ParticipantID: m.id, Reason: reason})
+		lm.logged(lm.entry(auditAction[reason], s.p))
+		lm.logLeft(s, reason)
+	})
+}
+
+// onSeat runs f on the member's seat under the meeting's lock (its events delivered after),
+// unless the member is gone: then nothing happens.
+func (m *Member) onSeat(f func(lm *liveMeeting, s *seat)) {
 	lm := m.lm
 	lm.mu.Lock()
 	defer lm.unlock()
 	if m.gone {
 		return
 	}
-	s := lm.byID[m.id]
-	lm.remove(s)
-	lm.toAll(wire.ParticipantLeft{ParticipantID: m.id, Reason: reason})
-	lm.logged(lm.entry(auditAction[reason], s.p))
-	lm.logLeft(s, reason)
+	f(lm, lm.byID[m.id])
 }
 
 // Do runs one request for this member. Authorization comes first: a request the member's role

@@ -188,36 +188,26 @@ func (m *Member) MayOffer(sources []wire.Source) error {
 // Offered notes a publisher offer the media server took, which sends sources. A screen in it
 // starts a share the host had stopped (if sharing is allowed).
 func (m *Member) Offered(sources []wire.Source) {
-	lm := m.lm
-	lm.mu.Lock()
-	defer lm.unlock()
-	if m.gone {
-		return
-	}
-	s := lm.byID[m.id]
-	s.screen.offered = sendsScreen(sources)
-	if s.screen.offered {
-		s.screen.stopped = false
-	}
-	lm.applyScreenGates(s)
-	if lm.refreshSharing(s, false) {
-		lm.updated(s)
-	}
+	m.onSeat(func(lm *liveMeeting, s *seat) {
+		s.screen.offered = sendsScreen(sources)
+		if s.screen.offered {
+			s.screen.stopped = false
+		}
+		lm.applyScreenGates(s)
+		if lm.refreshSharing(s, false) {
+			lm.updated(s)
+		}
+	})
 }
 
 // Published notes the sources the media server now receives from the member as tracks.
 func (m *Member) Published(sources []wire.Source) {
-	lm := m.lm
-	lm.mu.Lock()
-	defer lm.unlock()
-	if m.gone {
-		return
-	}
-	s := lm.byID[m.id]
-	s.screen.published = slices.Contains(sources, wire.SourceScreen)
-	if lm.refreshSharing(s, false) {
-		lm.updated(s)
-	}
+	m.onSeat(func(lm *liveMeeting, s *seat) {
+		s.screen.published = slices.Contains(sources, wire.SourceScreen)
+		if lm.refreshSharing(s, false) {
+			lm.updated(s)
+		}
+	})
 }
 
 // SetActiveSpeakers is the media server's word on who speaks now in a meeting, loudest first.

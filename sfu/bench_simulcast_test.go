@@ -62,7 +62,7 @@ func newSimBench(b *testing.B, n int) *simBench {
 	})
 	sub := &Peer{
 		s: &SFU{counters: newCounters()}, bwe: newEstimator(newCounters()),
-		resendBudget: newByteBudget(DefaultResendBytesPerSecond),
+		resendBudget: newResendBudget(DefaultResendBytesPerSecond),
 	} // what the write path needs of a subscriber
 	for i := range n {
 		d := newDownTrack(sb.t, sub)

@@ -71,7 +71,7 @@
 //	Peer.mu          closed, the peer's published tracks (by source), its WaitGroup
 //	upTrack.mu       the track's subscribers, layers, lanes and dynacast state
 //	pubStreams.mu    a publisher's SRTP read buffers by SSRC and its refused streams
-//	SFU.mu, arrivalBuffer.mu, estimator.mu, downTrack.epMu, packetCache.mu, byteBudget.mu, and each
+//	SFU.mu, arrivalBuffer.mu, estimator.mu, downTrack.epMu, packetCache.mu, and each
 //	udpbatch.Conn's queue: nothing is taken under them
 //
 // Pion's connections are called under pubMu or subMu (that is what serializes a negotiation) and

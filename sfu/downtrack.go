@@ -9,6 +9,7 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+	"golang.org/x/time/rate"
 )
 
 // maxPause caps the wall time a timestamp is moved on by, so the arithmetic cannot overflow.
@@ -100,7 +101,7 @@ type downTrack struct {
 	highest atomic.Uint32 // highest sequence number sent
 
 	// Owned by the sender's RTCP goroutine.
-	resendBudget *byteBudget    // the subscriber's, shared by its tracks (nack.go)
+	resendBudget *rate.Limiter  // the subscriber's, shared by its tracks (nack.go)
 	resendBytes  *atomic.Uint64 // the sfu's count of resent bytes; nil in unit rigs
 	resends      []resendMark   // by downstream sequence number, resendHistory of them
 	nackBuf      []byte

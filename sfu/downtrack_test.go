@@ -305,7 +305,7 @@ func TestPaddingKeepsNumbering(t *testing.T) {
 	up := newLoneTrack(KindVideo, gate, vp8, 7)
 	sub := &Peer{
 		s: &SFU{counters: newCounters()}, bwe: newEstimator(newCounters()),
-		resendBudget: newByteBudget(DefaultResendBytesPerSecond),
+		resendBudget: newResendBudget(DefaultResendBytesPerSecond),
 	}
 	d := newDownTrack(up, sub)
 	if !up.addDown(d) {

@@ -2,10 +2,10 @@ package sfu
 
 import (
 	"math/bits"
-	"sync"
 	"time"
 
 	"github.com/pion/rtcp"
+	"golang.org/x/time/rate"
 )
 
 // Resends are bounded: a subscriber gets a packet again at most maxResends times, not twice within
@@ -109,7 +109,7 @@ func (d *downTrack) resend(b *binding, highest, seq uint16, now int64) (nackOutc
 	if now-at > int64(maxResendAge) {
 		return nackTooOld, false
 	}
-	if !d.resendBudget.take(n, now) {
+	if !takeBudget(d.resendBudget, n, now) {
 		return nackBudget, false
 	}
 	if d.up.vp8 {
@@ -146,35 +146,13 @@ func startedAfter(seq, downStart, highest uint16) bool {
 // unset: 1 Mbit/s, ten times what a subscriber losing 10% of 1 Mbit/s of video asks for.
 const DefaultResendBytesPerSecond = 128 << 10
 
-// byteBudget is a token bucket of bytes: rate per second, at most one second's worth saved. It
-// is shared by the RTCP goroutines of one subscriber's tracks. A nil budget allows everything.
-type byteBudget struct {
-	rate float64 // bytes per second
-
-	mu     sync.Mutex
-	tokens float64
-	last   int64 // monoNow of the last refill
+// newResendBudget is a subscriber's resend budget: a token bucket of bytes, perSecond a second,
+// at most one second's worth saved, shared by the RTCP goroutines of its tracks.
+func newResendBudget(perSecond int) *rate.Limiter {
+	return rate.NewLimiter(rate.Limit(perSecond), perSecond)
 }
 
-func newByteBudget(perSecond int) *byteBudget {
-	return &byteBudget{rate: float64(perSecond), tokens: float64(perSecond), last: monoNow()}
-}
-
-// take spends n bytes if the budget has them at now (monoNow).
-func (b *byteBudget) take(n int, now int64) bool {
-	if b == nil {
-		return true
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if now > b.last {
-		b.tokens = min(b.rate, b.tokens+b.rate*float64(now-b.last)/float64(time.Second))
-		b.last = now
-	}
-	if b.tokens < float64(n) {
-		return false
-	}
-	b.tokens -= float64(n)
-
-	return true
+// takeBudget spends n bytes of b at now (monoNow) if it has them; a nil budget allows everything.
+func takeBudget(b *rate.Limiter, n int, now int64) bool {
+	return b == nil || b.AllowN(clockBase.Add(time.Duration(now)), n)
 }

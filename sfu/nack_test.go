@@ -58,7 +58,7 @@ func TestResendByteBudget(t *testing.T) {
 		r.send(seq, uint32(seq)*48)
 	}
 	const rate = 1000 // bytes per second; a rig packet is under 30 bytes
-	r.down.resendBudget = &byteBudget{rate: rate, tokens: rate, last: r.at}
+	r.down.resendBudget = newResendBudget(rate)
 	sent := 0
 	for seq := uint16(300); seq <= 400; seq++ {
 		res := r.down.retransmit(nackPairs(seq), r.at)
@@ -148,9 +148,8 @@ func TestNACKAmplification(t *testing.T) {
 	// Ever new video packets, with the budget lowered to 2000 bytes/s (three video packets).
 	const rate = 2000
 	bud := b.peer.resendBudget
-	bud.mu.Lock()
-	bud.rate, bud.tokens, bud.last = rate, rate, monoNow()
-	bud.mu.Unlock()
+	bud.SetLimit(rate)
+	bud.SetBurst(rate)
 	base = s.Stats()
 	start := time.Now()
 	d, ssrc = down(video)

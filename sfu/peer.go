@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/pion/webrtc/v4"
+	"golang.org/x/time/rate"
 )
 
 // maxHeldCandidates bounds the candidates kept for a description that has not arrived, so a
@@ -29,7 +30,7 @@ type Peer struct {
 	twccSeq atomic.Uint32 // transport-wide sequence of the subscriber connection
 	bwe     *estimator    // the subscriber connection's downlink
 	// resendBudget bounds the bytes resent for the subscriber's NACKs (nack.go).
-	resendBudget *byteBudget
+	resendBudget *rate.Limiter
 	alloc        allocator
 
 	// The prober's choice of a downTrack to carry padding, and the padding rate (bytes per
@@ -93,7 +94,7 @@ func newPeer(s *SFU, r *room, id string, send func(Signal)) (*Peer, error) {
 		done:      make(chan struct{}),
 	}
 	p.bwe = newEstimator(s.counters)
-	p.resendBudget = newByteBudget(s.resendRate)
+	p.resendBudget = newResendBudget(s.resendRate)
 	p.bwe.dropped, p.bwe.log = p.kickAlloc, p.log
 	p.alloc.init()
 	p.streams = newPubStreams(p)
