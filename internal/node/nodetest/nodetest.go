@@ -30,12 +30,14 @@ type Server struct {
 // media on a free UDP port, logs discarded (PARLEY_TEST_LOG=debug, info, warn or error sends
 // them to stderr from that level, to look into a failure), and the rate limits on creating and
 // joining meetings, the cap on connections and the request budget per address high enough that
-// a test's many clients from 127.0.0.1 are not refused. Each tweak may change the configuration
+// a test's many clients from 127.0.0.1 are not refused; writes are batched as the binary's
+// default has them. Each tweak may change the configuration
 // before the node starts.
 func Start(t testing.TB, tweak ...func(*node.Config)) *Server {
 	t.Helper()
 	cfg := node.Config{Logger: testLogger()}
 	cfg.Media.LoopbackOnly = true
+	cfg.Media.BatchWrites = true // as the binary runs by default (cmd/parley -batch-writes)
 	cfg.Edge.CreatesPerMinute, cfg.Edge.JoinsPerMinute, cfg.Edge.MeetingJoinsPerMinute = 1000, 1000, 1000
 	cfg.Edge.MaxConnectionsPerAddr = 5000
 	cfg.Edge.AddrCostPerSecond = 100_000 // every test client comes from 127.0.0.1
