@@ -1,27 +1,16 @@
 package signaling
 
-import (
-	"time"
+import "time"
 
-	"github.com/labstack/echo/v4/middleware"
-	"golang.org/x/time/rate"
-)
-
-// limiter allows each client address a number of actions per minute, with a burst of the same
-// size, and forgets idle addresses.
+// limiter allows each key (a client address, a meeting) a number of actions per minute, with a
+// burst of the same size, and forgets idle keys: creates and joins, one action each, on the same
+// buckets as the request budgets (keyedBudget).
 type limiter struct {
-	store *middleware.RateLimiterMemoryStore
+	b *keyedBudget
 }
 
 func newLimiter(perMinute int) *limiter {
-	return &limiter{store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-		Rate:      rate.Limit(float64(perMinute) / 60),
-		Burst:     perMinute,
-		ExpiresIn: 5 * time.Minute,
-	})}
+	return &limiter{b: newKeyedBudget(float64(perMinute)/60, perMinute)}
 }
 
-func (l *limiter) allow(key string) bool {
-	ok, err := l.store.Allow(key)
-	return err == nil && ok
-}
+func (l *limiter) allow(key string) bool { return l.b.allow(key, 1, time.Now()) }
