@@ -1,41 +1,23 @@
 package signaling_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/coder/websocket"
 
+	"github.com/parleyhq/parley/internal/logcapture"
 	"github.com/parleyhq/parley/internal/node"
 )
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // Subscriber candidates racing the host's endMeeting are answered ok (before the end) or
 // meeting_ended, or not at all once the connection closes: never internal, and nothing is
 // logged as an error.
 func TestRequestsRacingEndMeeting(t *testing.T) {
-	var logs syncBuffer
+	var logs logcapture.Buffer
 	e := newNodeEnv(t, func(c *node.Config) {
 		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 		c.Edge.AddrCostPerSecond = 10000 // every raw connection comes from 127.0.0.1

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -14,12 +13,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/parleyhq/parley/internal/await"
+	"github.com/parleyhq/parley/internal/logcapture"
 	"github.com/parleyhq/parley/internal/tlsconf"
 	"github.com/parleyhq/parley/internal/tlsconf/acmetest"
 )
@@ -27,7 +26,7 @@ import (
 // server is the binary's run() serving in the test, its log kept as JSON lines.
 type server struct {
 	t    *testing.T
-	logs *lockedBuffer
+	logs *logcapture.Buffer
 	stop context.CancelFunc
 	done chan error
 }
@@ -43,7 +42,7 @@ func start(t *testing.T, args ...string) *server {
 	}
 	cfg.tls.poll = 0 // certificate files change in these tests only with a SIGHUP
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &server{t: t, logs: &lockedBuffer{}, stop: cancel, done: make(chan error, 1)}
+	s := &server{t: t, logs: &logcapture.Buffer{}, stop: cancel, done: make(chan error, 1)}
 	go func() { s.done <- run(ctx, cfg, s.logs) }()
 	t.Cleanup(func() {
 		s.stop()
@@ -102,23 +101,6 @@ func (s *server) urls() []string {
 		out = append(out, l["url"].(string))
 	}
 	return out
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // trusting is an HTTP client that trusts roots, does not follow redirects, and reaches every

@@ -1,47 +1,29 @@
 package node_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/logcapture"
 	"github.com/parleyhq/parley/internal/node"
 	"github.com/parleyhq/parley/internal/node/nodetest"
 	"github.com/parleyhq/parley/internal/rtpstats"
 	"github.com/parleyhq/parley/wire"
 )
 
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestMeetingLogAtInfo runs a whole meeting through a node with real Pion clients (three people
 // publishing audio and video to each other, a host mute all and kick, a leave, the end) and reads
 // the node's log at info level, as an operator would: it tells the meeting's life, one line a
 // step, names no one, and holds no Pion chatter and no warning.
 func TestMeetingLogAtInfo(t *testing.T) {
-	var logs lockedBuffer
+	var logs logcapture.Buffer
 	srv := nodetest.Start(t, func(c *node.Config) {
 		c.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	})

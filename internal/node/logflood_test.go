@@ -15,6 +15,7 @@ import (
 
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/await"
+	"github.com/parleyhq/parley/internal/logcapture"
 	"github.com/parleyhq/parley/internal/node"
 	"github.com/parleyhq/parley/internal/node/nodetest"
 	"github.com/parleyhq/parley/internal/rtpstats"
@@ -24,7 +25,7 @@ import (
 // WebSockets that never join) is counted in parley_log_events_total and makes a line or two in
 // the log even at debug level, while a meeting's media keeps flowing.
 func TestLogFloodIsCounted(t *testing.T) {
-	var logs lockedBuffer
+	var logs logcapture.Buffer
 	srv := nodetest.Start(t, func(c *node.Config) {
 		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		c.Edge.JoinTimeout = 500 * time.Millisecond

@@ -9,7 +9,6 @@
 package acmetest
 
 import (
-	"bytes"
 	"crypto/x509"
 	"encoding/pem"
 	"log"
@@ -17,7 +16,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/letsencrypt/pebble/v2/ca"
@@ -25,6 +23,8 @@ import (
 	"github.com/letsencrypt/pebble/v2/va"
 	"github.com/letsencrypt/pebble/v2/wfe"
 	"github.com/miekg/dns"
+
+	"github.com/parleyhq/parley/internal/logcapture"
 )
 
 // CA is a running ACME CA.
@@ -56,7 +56,7 @@ func Start(t testing.TB, httpPort, tlsPort int) *CA {
 		tlsPort = closedPort(t)
 	}
 
-	logs := &syncBuffer{}
+	logs := &logcapture.Buffer{}
 	logger := log.New(logs, "pebble ", log.Lmicroseconds)
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -139,22 +139,4 @@ func closedPort(t testing.TB) int {
 	port := ln.Addr().(*net.TCPAddr).Port
 	_ = ln.Close()
 	return port
-}
-
-// syncBuffer is a bytes.Buffer that pebble's goroutines may write to at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
