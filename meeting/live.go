@@ -240,7 +240,7 @@ func (lm *liveMeeting) load(ctx context.Context) error {
 	}
 	lm.loaded = true
 	lm.audit = lm.svc.auditOf(lm.id)
-	lm.saver = lm.svc.newSaver(lm.id) // persist.go
+	lm.saver = lm.svc.newSaver(lm) // persist.go
 	return nil
 }
 

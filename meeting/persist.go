@@ -61,16 +61,36 @@ type saver struct {
 	failing  bool // the last write failed
 	final    bool // the meeting left memory: no retry timer
 	retry    Stopper
+	// stale: the meeting changed while a write was in flight and left its snapshot for later
+	// (deferSnapshot); the writer asks for one (resnap) when it is done.
+	stale  bool
+	resnap func()
 }
 
-// newSaver returns the meeting's saver, nil when the store keeps no takeover state.
-func (svc *Service) newSaver(id string) *saver {
+// newSaver returns lm's saver, nil when the store keeps no takeover state.
+func (svc *Service) newSaver(lm *liveMeeting) *saver {
 	ts, ok := svc.store.(TakeoverStore)
 	if !ok {
 		return nil
 	}
 	hs, _ := svc.store.(HistoryStore)
-	return &saver{svc: svc, id: id, ts: ts, hs: hs, wrote: make(chan struct{})}
+	return &saver{svc: svc, id: lm.id, ts: ts, hs: hs, wrote: make(chan struct{}), resnap: func() {
+		lm.mu.Lock()
+		lm.saveBehind()
+		lm.unlock()
+	}}
+}
+
+// deferSnapshot reports whether a write is in flight; if so, the meeting need not make a
+// snapshot now: the writer asks for one when it is done. A burst of changes costs one snapshot
+// per write, not one per change.
+func (s *saver) deferSnapshot() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running {
+		s.stale = true
+	}
+	return s.running
 }
 
 // queue hands the saver a snapshot to write and returns its sequence number.
@@ -176,7 +196,14 @@ func (s *saver) run() {
 		snap, seq, chat, audit, drop := s.snap, s.seq, s.chat, s.audit, s.dropChat
 		if snap == nil && len(chat) == 0 && len(audit) == 0 && !drop {
 			s.running = false
+			stale := s.stale
+			s.stale = false
 			s.mu.Unlock()
+			if stale {
+				// Not under s.mu, and no longer the writer: a host request holding the
+				// meeting's lock starts a writer of its own meanwhile.
+				s.resnap()
+			}
 			return
 		}
 		s.snap, s.chat, s.audit, s.dropChat = nil, nil, nil, false

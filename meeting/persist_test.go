@@ -2,6 +2,7 @@ package meeting_test
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"slices"
 	"testing"
@@ -340,5 +341,44 @@ func TestReleaseDropsChat(t *testing.T) {
 	}
 	if s := e.joinAs(id, "Ada", created.HostKey, "").res; len(s.Chat) != 0 {
 		t.Fatalf("the meeting loaded anew has chat %+v", s.Chat)
+	}
+}
+
+// BenchmarkHandWithTakeoverStore is a hand going up and down in a meeting whose store keeps
+// the takeover state: each change hands the saver a snapshot of the roster under the meeting's
+// lock (the writes themselves coalesce behind it); beside the same without such a store.
+func BenchmarkHandWithTakeoverStore(b *testing.B) {
+	for _, n := range []int{100, 500} {
+		for _, kept := range []bool{false, true} {
+			b.Run(fmt.Sprintf("participants=%d/takeover=%v", n, kept), func(b *testing.B) {
+				cfg := meeting.Config{Clock: meetingtest.NewClock(t0), MaxParticipants: n + 10}
+				if kept {
+					cfg.Store = newTakeoverStore()
+				}
+				svc := meeting.NewService(cfg)
+				ctx := context.Background()
+				c, err := svc.Create(ctx, "Host")
+				if err != nil {
+					b.Fatal(err)
+				}
+				var p *meeting.Member
+				for i := range n {
+					if p, _, err = svc.Join(ctx, meeting.JoinRequest{MeetingID: c.MeetingID, Name: fmt.Sprintf("P%d", i),
+						Joiner: meeting.Joiner{BrowserID: fmt.Sprintf("b%d", i)}}, discard{}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					if err := p.Do(ctx, meeting.SetHandRaised{Raised: i&1 == 0}); err != nil {
+						b.Fatal(err)
+					}
+					i++
+				}
+				b.StopTimer()
+				_ = svc.Flush(ctx)
+			})
+		}
 	}
 }

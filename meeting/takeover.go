@@ -101,13 +101,15 @@ func (lm *liveMeeting) rosterChanged() { lm.dirty = true }
 
 // saveBehind hands the saver lm's state if it changed, without waiting; the caller holds lm.mu.
 func (lm *liveMeeting) saveBehind() {
-	if !lm.dirty {
+	if !lm.dirty || lm.saver == nil || !lm.loaded || lm.ended || lm.released {
+		lm.dirty = false
 		return
 	}
-	lm.dirty = false
-	if lm.saver != nil && lm.loaded && !lm.ended && !lm.released {
-		lm.saver.queue(lm.takeoverState())
+	if lm.saver.deferSnapshot() {
+		return // still dirty: the saver asks again when its write is done
 	}
+	lm.dirty = false
+	lm.saver.queue(lm.takeoverState())
 }
 
 // loadTakeover applies the saved takeover state to lm as it is loaded; the caller holds lm.mu.
