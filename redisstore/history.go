@@ -25,15 +25,15 @@ func ChatKey(meetingID string) string { return Key(meetingID) + ":chat" }
 func AuditKey(meetingID string) string { return Key(meetingID) + ":audit" }
 
 // appendScript appends to the lists of an existing record only (a meeting deleted meanwhile
-// must not leave lists nobody deletes), trims them to their caps, and gives them the record's
-// time to live when it has one (ended). KEYS: record, chat, audit. ARGV: the number of chat
-// messages, the chat cap, the audit cap, then the chat messages and the audit entries.
-var appendScript = redis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local nchat = tonumber(ARGV[1])
+// must not leave lists nobody deletes) owned by the writer (Fenced), trims them to their caps,
+// and gives them the record's time to live when it has one (ended). KEYS: record, chat, audit.
+// ARGV: the writer's node, the number of chat messages, the chat cap, the audit cap, then the
+// chat messages and the audit entries.
+var appendScript = redis.NewScript(ownedBy + `
+local nchat = tonumber(ARGV[2])
 local chat, audit = {}, {}
-for i = 4, #ARGV do
-  if i - 3 <= nchat then table.insert(chat, ARGV[i]) else table.insert(audit, ARGV[i]) end
+for i = 5, #ARGV do
+  if i - 4 <= nchat then table.insert(chat, ARGV[i]) else table.insert(audit, ARGV[i]) end
 end
 local ttl = redis.call('PTTL', KEYS[1])
 local function push(key, items, cap)
@@ -44,8 +44,14 @@ local function push(key, items, cap)
   redis.call('LTRIM', key, -cap, -1)
   if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
 end
-push(KEYS[2], chat, tonumber(ARGV[2]))
-push(KEYS[3], audit, tonumber(ARGV[3]))
+push(KEYS[2], chat, tonumber(ARGV[3]))
+push(KEYS[3], audit, tonumber(ARGV[4]))
+return 1`)
+
+// dropChatScript deletes the chat history if the writer owns the meeting (Fenced): a node
+// releasing a meeting it lost must not drop the new owner's chat. KEYS: record, chat.
+var dropChatScript = redis.NewScript(ownedBy + `
+redis.call('DEL', KEYS[2])
 return 1`)
 
 // AppendHistory implements meeting.HistoryStore.
@@ -53,8 +59,8 @@ func (s *Store) AppendHistory(ctx context.Context, meetingID string, chat []wire
 	if len(chat) == 0 && len(audit) == 0 {
 		return nil
 	}
-	args := make([]any, 0, 3+len(chat)+len(audit))
-	args = append(args, len(chat), meeting.ChatHistoryLength, max(maxAudit, 1))
+	args := make([]any, 0, 4+len(chat)+len(audit))
+	args = append(args, s.node, len(chat), meeting.ChatHistoryLength, max(maxAudit, 1))
 	for _, m := range chat {
 		b, err := json.Marshal(m)
 		if err != nil {
@@ -110,7 +116,7 @@ func decodeList[T any](meetingID, what string, vals []string) ([]T, error) {
 
 // DropChat implements meeting.HistoryStore.
 func (s *Store) DropChat(ctx context.Context, meetingID string) error {
-	if err := s.rdb.Del(ctx, ChatKey(meetingID)).Err(); err != nil {
+	if err := dropChatScript.Run(ctx, s.rdb, []string{Key(meetingID), ChatKey(meetingID)}, s.node).Err(); err != nil {
 		return unavailable("drop chat history in redis", err)
 	}
 	return nil

@@ -254,3 +254,93 @@ func TestHistoryOutage(t *testing.T) {
 		t.Errorf("LoadHistory with Redis down: %v, want unavailable", err)
 	}
 }
+
+// A fenced store writes a meeting's takeover state and history only while its node owns the
+// meeting (or nobody does): once another node has claimed it, the old owner's writes are
+// dropped and the new owner's stand.
+func TestFencedWrites(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	rdb := client(t, srv)
+	s := redisstore.New(rdb, func(context.Context) (string, error) { return "node-a", nil })
+	open(t, s, "m1")
+	a, b := s.Fenced("node-a"), s.Fenced("node-b")
+
+	write := func(st *redisstore.Store, who string) {
+		t.Helper()
+		if err := st.SaveTakeover(ctx, "m1", meeting.Takeover{HostID: who}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.AppendHistory(ctx, "m1", []wire.Chat{{MessageID: who, Text: who}}, nil, 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	state := func() (string, []string) {
+		t.Helper()
+		tk, _, err := s.LoadTakeover(ctx, "m1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		chat, _, err := s.LoadHistory(ctx, "m1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var texts []string
+		for _, m := range chat {
+			texts = append(texts, m.Text)
+		}
+		return tk.HostID, texts
+	}
+	write(a, "a1")
+	write(b, "b1") // not the owner: dropped
+	if host, chat := state(); host != "a1" || !reflect.DeepEqual(chat, []string{"a1"}) {
+		t.Fatalf("with node-a the owner: takeover by %q, chat %v; want a1 only", host, chat)
+	}
+	if owner, err := s.Claim(ctx, "m1", "node-a", "node-b"); err != nil || owner != "node-b" {
+		t.Fatalf("claim: %q, %v", owner, err)
+	}
+	write(b, "b2")
+	write(a, "a2") // the old owner writing behind: dropped
+	if err := a.DropChat(ctx, "m1"); err != nil {
+		t.Fatal(err)
+	}
+	if host, chat := state(); host != "b2" || !reflect.DeepEqual(chat, []string{"a1", "b2"}) {
+		t.Fatalf("after node-b claimed it: takeover by %q, chat %v; want b2, [a1 b2]", host, chat)
+	}
+	if err := b.DropChat(ctx, "m1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, chat := state(); len(chat) != 0 {
+		t.Fatalf("the owner's DropChat left %v", chat)
+	}
+
+	// Racing: the old owner writes while the new one claims; whatever the old one wrote
+	// before the claim, after it only the new owner's writes land.
+	open(t, s, "m2")
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				_ = a.SaveTakeover(ctx, "m2", meeting.Takeover{HostID: "a"})
+			}
+		}
+	})
+	if _, err := s.Claim(ctx, "m2", "node-a", "node-b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SaveTakeover(ctx, "m2", meeting.Takeover{HostID: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	for range 50 {
+		_ = a.SaveTakeover(ctx, "m2", meeting.Takeover{HostID: "a"})
+	}
+	close(stop)
+	wg.Wait()
+	if tk, _, _ := s.LoadTakeover(ctx, "m2"); tk.HostID != "b" {
+		t.Fatalf("after the claim the old owner's write stands: %+v", tk)
+	}
+}

@@ -48,10 +48,31 @@ type Placer func(ctx context.Context) (nodeID string, err error)
 type Store struct {
 	rdb   redis.UniversalClient
 	place Placer
+	node  string // writes of takeover state only while this node owns the meeting ("": any)
 }
 
 // New returns a Store on rdb; place, if not nil, names the owner of each new meeting.
 func New(rdb redis.UniversalClient, place Placer) *Store { return &Store{rdb: rdb, place: place} }
+
+// Fenced returns the store as seen by node: its writes of a meeting's takeover state and
+// history (takeover.go, history.go) are dropped, silently, once another node owns the meeting.
+// A node that lost a meeting (it drained, or was taken for dead and is not) writes behind it
+// for a moment; its old view must not overwrite the new owner's.
+func (s *Store) Fenced(node string) *Store {
+	c := *s
+	c.node = node
+	return &c
+}
+
+// ownedBy is the Lua test of the fence: the record exists and is owned by ARGV[1] (or by
+// nobody, or ARGV[1] is "": no fence).
+const ownedBy = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[1] ~= '' then
+  local owner = redis.call('HGET', KEYS[1], 'owner')
+  if owner and owner ~= '' and owner ~= ARGV[1] then return 0 end
+end
+`
 
 // createScript writes the record only if the key is absent: ids are random, but a collision
 // must fail rather than hand one meeting's host key to another. ARGV: field, value pairs.

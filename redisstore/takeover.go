@@ -62,11 +62,11 @@ func decodeSeats(meetingID string, seats []savedSeat) ([]meeting.SavedSeat, erro
 	return out, nil
 }
 
-// saveTakeoverScript writes the field only into an existing record: a meeting that expired or
-// was deleted meanwhile must not come back as a record with nothing but this field.
-var saveTakeoverScript = redis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'takeover', ARGV[1])
+// saveTakeoverScript writes the field only into an existing record (a meeting that expired or
+// was deleted meanwhile must not come back as a record with nothing but this field) owned by
+// the writer (Fenced). ARGV: the writer's node, the state.
+var saveTakeoverScript = redis.NewScript(ownedBy + `
+redis.call('HSET', KEYS[1], 'takeover', ARGV[2])
 return 1`)
 
 // SaveTakeover implements meeting.TakeoverStore.
@@ -80,7 +80,7 @@ func (s *Store) SaveTakeover(ctx context.Context, meetingID string, t meeting.Ta
 	if err != nil {
 		return fmt.Errorf("encode takeover state: %w", err)
 	}
-	if err := saveTakeoverScript.Run(ctx, s.rdb, []string{Key(meetingID)}, string(b)).Err(); err != nil {
+	if err := saveTakeoverScript.Run(ctx, s.rdb, []string{Key(meetingID)}, s.node, string(b)).Err(); err != nil {
 		return unavailable("save takeover state in redis", err)
 	}
 	return nil
