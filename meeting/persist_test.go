@@ -318,6 +318,58 @@ func TestSaveFailureDoesNotStopTheMeeting(t *testing.T) {
 	}
 }
 
+// A slow store holds no participant up: their requests are answered while a write hangs, and
+// their changes coalesce behind it; Flush (a node shutting down) waits until the newest state
+// has been written.
+func TestSlowStoreAndFlush(t *testing.T) {
+	e := newEnv(t, withTakeover, withGrace)
+	store := e.store.(*takeoverStore)
+	created := e.create("Ada")
+	id := created.MeetingID
+	e.joinAs(id, "Ada", created.HostKey, "")
+	grace := e.joinAs(id, "Grace", "", "")
+	e.flush()
+	gate := make(chan struct{})
+	store.mu.Lock()
+	store.gate, store.saves = gate, 0
+	store.mu.Unlock()
+
+	for i := range 10 {
+		if err := grace.m.Do(e.ctx, meeting.SetHandRaised{Raised: i%2 == 0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	linus := e.joinAs(id, "Linus", "", "")
+	if err := linus.m.Do(e.ctx, meeting.SendChat{Text: "hello"}); err != nil {
+		t.Fatal(err)
+	}
+	flushed := make(chan error, 1)
+	go func() { flushed <- e.svc.Flush(e.ctx) }()
+	select {
+	case err := <-flushed:
+		t.Fatalf("Flush returned (%v) while the store held every write", err)
+	default:
+	}
+	close(gate)
+	if err := <-flushed; err != nil {
+		t.Fatal(err)
+	}
+	snap := store.snapshot(id)
+	g, _ := seatOf(snap, grace.id())
+	if _, ok := seatOf(snap, linus.id()); !ok || g.Participant.HandRaised {
+		t.Fatalf("after Flush the store holds %+v: want Linus in, Grace's hand down (the last change)", snap.Seats)
+	}
+	store.mu.Lock()
+	saves := store.saves
+	store.mu.Unlock()
+	if saves > 3 {
+		t.Errorf("%d snapshots written for 12 changes behind one slow write: want them coalesced", saves)
+	}
+	if chat, _, _ := store.LoadHistory(e.ctx, id); len(chat) != 1 {
+		t.Errorf("chat after Flush: %+v", chat)
+	}
+}
+
 // A meeting that leaves memory (idle) takes its chat history with it, as on one node; its
 // audit log stays.
 func TestReleaseDropsChat(t *testing.T) {

@@ -24,11 +24,23 @@ type takeoverStore struct {
 	audit map[string][]wire.AuditEntry
 	fail  bool
 	saves int // snapshots written
+	// gate, when set, holds every write until it is closed: a slow store.
+	gate chan struct{}
+}
+
+func (s *takeoverStore) wait() {
+	s.mu.Lock()
+	g := s.gate
+	s.mu.Unlock()
+	if g != nil {
+		<-g
+	}
 }
 
 var errDown = errors.New("store down")
 
 func (s *takeoverStore) SaveTakeover(_ context.Context, id string, t meeting.Takeover) error {
+	s.wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.fail {
@@ -47,6 +59,7 @@ func (s *takeoverStore) LoadTakeover(_ context.Context, id string) (meeting.Take
 }
 
 func (s *takeoverStore) AppendHistory(_ context.Context, id string, chat []wire.Chat, audit []wire.AuditEntry, maxAudit int) error {
+	s.wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.fail {
