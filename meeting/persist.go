@@ -22,9 +22,9 @@ import (
 // never fails nor stalls the meeting. Service.Flush waits for every write in flight, for a
 // clean shutdown.
 
-// HistoryStore is a TakeoverStore that also keeps each live meeting's public chat history
-// (at most ChatHistoryLength messages) and its audit log (at most the Service's
-// MaxAuditEntries), appended as they grow.
+// HistoryStore is a Store that also keeps each live meeting's public chat history (at most
+// ChatHistoryLength messages) and its audit log (at most the Service's MaxAuditEntries),
+// appended as they grow. The Service writes to it only if the store is a TakeoverStore too.
 type HistoryStore interface {
 	// AppendHistory appends chat messages and audit entries, oldest first, keeping the last
 	// ChatHistoryLength messages and the last maxAudit entries. It writes nothing for a
