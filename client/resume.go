@@ -22,8 +22,11 @@ type link struct {
 }
 
 // ErrMediaNotKept is Resume's error when the server could not keep the participant's peer
-// connections (they had failed): the participant is back, but this client would need new peer
-// connections, which it does not make.
+// connections (they had failed, or the resume reached the node of a cluster that took the
+// meeting over from a node that died: it never had them): the participant is back, but this
+// client would need new peer connections, which it does not make. A client that must carry on
+// then dials anew with Options.ResumeToken (the same participant, new peer connections) and
+// publishes again, as a reloaded page does.
 var ErrMediaNotKept = errors.New("resumed, but the server did not keep the media connections")
 
 // Cut ends the WebSocket connection at once, without a close frame, as a network drop or a

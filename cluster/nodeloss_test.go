@@ -217,8 +217,8 @@ func TestNodeLoss(t *testing.T) {
 }
 
 // TestDrain sends SIGTERM to the node that holds a meeting: it leaves the registry, tells its
-// clients (relayed ones included) to reconnect, and they join again through the other node at
-// once, where the meeting goes on with what the host decided.
+// clients (relayed ones included) to reconnect, and they join again (or resume with their
+// tokens) through the other node at once, where the meeting goes on with what the host decided.
 func TestDrain(t *testing.T) {
 	rs := redistest.Start(t)
 	store := redisstore.New(redisClient(t, rs), nil)
@@ -240,11 +240,13 @@ func TestDrain(t *testing.T) {
 	}
 	host := dialBrowser(t, other.URL, created.MeetingID, "Ada", created.HostKey, "browser-ada")
 	grace := dialBrowser(t, owner.URL, created.MeetingID, "Grace", "", "browser-grace")
+	linus := dialBrowser(t, owner.URL, created.MeetingID, "Linus", "", "browser-linus")
 	grows(t, host, grace, client.Audio, 20)
 	request(t, host, "muteParticipant", map[string]any{"participantId": grace.ParticipantID(), "allowSelfUnmute": false})
+	request(t, linus, "setHandRaised", map[string]any{"raised": true})
 
 	go owner.stop(syscall.SIGTERM)
-	for _, c := range []*client.Client{host, grace} {
+	for _, c := range []*client.Client{host, grace, linus} {
 		waitType(t, c, 0, "serverShutdown")
 		select {
 		case <-c.Done():
@@ -263,8 +265,14 @@ func TestDrain(t *testing.T) {
 	if id, _ := store.Owner(ctx, created.MeetingID); id != other.ID {
 		t.Errorf("the meeting's owner after the drain is %q, want %s", id, other.ID)
 	}
+	// Linus resumes with his token: his seat, with his hand, waits for him on the new owner.
+	linus2 := resumeThrough(t, other.URL, created.MeetingID, "Linus", "browser-linus", linus.Joined().ResumeToken)
+	if s := linus2.Joined().Self; s.ID != linus.ParticipantID() || !s.HandRaised {
+		t.Errorf("Linus resumed after the drain as %+v, want himself (%s) with his hand up", s, linus.ParticipantID())
+	}
 	grows(t, grace2, ada, client.Audio, 30)
 	grows(t, ada, grace2, client.Video, 15)
+	grows(t, ada, linus2, client.Audio, 30)
 	if n := ada.Received(grace2.ParticipantID(), client.Audio).Packets; n != 0 {
 		t.Errorf("the host received %d audio packets of Grace, muted by the host", n)
 	}

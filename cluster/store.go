@@ -36,3 +36,22 @@ func (c *Cluster) alive(ctx context.Context, id string) bool {
 	n, err := c.rdb.Exists(ctx, nodeKey(id)).Result()
 	return err != nil || n == 1
 }
+
+// The takeover state and history are written fenced (redisstore.Store.Fenced): only while this
+// node owns the meeting, so that a node that lost a meeting (drained, or taken for dead) and
+// writes behind it for a moment never overwrites the new owner's roster.
+
+// SaveTakeover implements meeting.TakeoverStore.
+func (s ownedStore) SaveTakeover(ctx context.Context, meetingID string, t meeting.Takeover) error {
+	return s.Fenced(s.c.cfg.NodeID).SaveTakeover(ctx, meetingID, t)
+}
+
+// AppendHistory implements meeting.HistoryStore.
+func (s ownedStore) AppendHistory(ctx context.Context, meetingID string, chat []wire.Chat, audit []wire.AuditEntry, maxAudit int) error {
+	return s.Fenced(s.c.cfg.NodeID).AppendHistory(ctx, meetingID, chat, audit, maxAudit)
+}
+
+// DropChat implements meeting.HistoryStore.
+func (s ownedStore) DropChat(ctx context.Context, meetingID string) error {
+	return s.Fenced(s.c.cfg.NodeID).DropChat(ctx, meetingID)
+}

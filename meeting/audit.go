@@ -41,6 +41,20 @@ func (l *auditLog) add(e wire.AuditEntry) {
 	l.first = (l.first + 1) % len(l.entries)
 }
 
+// fill adds entries to a log that has none (a meeting taken over: its log as its store kept
+// it); a log with entries of its own is left as it is.
+func (l *auditLog) fill(entries []wire.AuditEntry) {
+	l.mu.Lock()
+	empty := len(l.entries) == 0
+	l.mu.Unlock()
+	if !empty {
+		return
+	}
+	for _, e := range capTail(entries, l.max) {
+		l.add(e)
+	}
+}
+
 // list returns the entries, oldest first (never nil).
 func (l *auditLog) list() []wire.AuditEntry {
 	l.mu.Lock()
@@ -98,6 +112,17 @@ func (s *Service) Audit(ctx context.Context, meetingID, hostKey string) ([]wire.
 	l := s.audits[meetingID]
 	s.mu.Unlock()
 	if l == nil {
+		if hs, ok := s.store.(HistoryStore); ok {
+			// The meeting is not live here (a cluster: taken over, not joined since): its log
+			// as the store keeps it.
+			_, entries, err := hs.LoadHistory(ctx, meetingID)
+			if err != nil {
+				return nil, fmt.Errorf("audit: %w", err)
+			}
+			if len(entries) > 0 {
+				return entries, nil
+			}
+		}
 		if rec.State == wire.StateEnded {
 			return nil, newError(wire.CodeNotFound, "the meeting log is kept for %s after the meeting ends; it is gone", s.auditRetention)
 		}
@@ -126,8 +151,13 @@ func (lm *liveMeeting) entry(action string, p wire.Participant) wire.AuditEntry 
 	return wire.AuditEntry{At: lm.svc.clock.Now().UnixMilli(), Action: action, By: p.ID, ByName: p.Name}
 }
 
-// logged adds an entry to the meeting's audit log.
-func (lm *liveMeeting) logged(e wire.AuditEntry) { lm.audit.add(e) }
+// logged adds an entry to the meeting's audit log, and to its store's copy if it keeps one.
+func (lm *liveMeeting) logged(e wire.AuditEntry) {
+	lm.audit.add(e)
+	if lm.saver != nil {
+		lm.saver.addAudit(e)
+	}
+}
 
 // audited is the one place a request is written to the audit log: a host request that was
 // carried out, by the host as it was when it asked, then what the request caused (joins of the

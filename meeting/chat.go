@@ -129,9 +129,13 @@ func (r SendChat) apply(a *action) error {
 	}
 	if to == nil {
 		lm.chat.add(msg)
+		if lm.saver != nil {
+			lm.saver.addChat(msg) // persist.go
+		}
 		lm.toAll(msg)
 		return nil
 	}
+	lm.rosterChanged() // its id, in the takeover state's ChatSeq
 	ev := wire.NewEventMessage(msg)
 	lm.deliver(to.member, ev)
 	if to != s {

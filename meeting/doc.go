@@ -19,8 +19,11 @@
 //
 // In a cluster, a meeting lives on one node at a time; what that node holds in memory and another
 // node needs to take the meeting over after a crash (the mute-all policy, the running timer, the
-// host's mutes by browser) is saved after every host request through the optional
-// TakeoverStore and loaded with the record (takeover.go).
+// host's mutes by browser, the roster with each seat's state and resume token hash) is saved
+// through the optional TakeoverStore, before the answer of every host request and behind every
+// other change, and the chat history and audit log are appended through HistoryStore
+// (persist.go); the node taking over loads them with the record and seats the participants
+// reconnecting, for a resume (takeover.go).
 //
 // It speaks the protocol's own types (package wire) rather than domain copies of them: a
 // participant's state is a wire.Participant, the events are wire events, the error codes wire

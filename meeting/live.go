@@ -50,6 +50,9 @@ type liveMeeting struct {
 	lobby lobby     // joins held for the host's decision
 	audit *auditLog // set by load; the Service keeps it beyond the meeting's memory
 
+	saver *saver // writes the takeover state behind the meeting (persist.go); nil without
+	dirty bool   // the takeover state changed since the saver was last handed it
+
 	speakers []string // the active speakers last told (screen.go)
 
 	deliveries []delivery // events for members, in the order they were sent, until unlock
@@ -100,6 +103,7 @@ func (lm *liveMeeting) deliver(m *Member, msg *wire.EventMessage) {
 // releases it with unlock. The members' batches share one allocation, cut to the counts deliver
 // kept, so a broadcast costs an append per recipient and nothing more.
 func (lm *liveMeeting) unlock() {
+	lm.saveBehind() // takeover.go
 	var flush []Sink
 	if len(lm.deliveries) > 0 {
 		all := make([]*wire.EventMessage, len(lm.deliveries))
@@ -236,6 +240,7 @@ func (lm *liveMeeting) load(ctx context.Context) error {
 	}
 	lm.loaded = true
 	lm.audit = lm.svc.auditOf(lm.id)
+	lm.saver = lm.svc.newSaver(lm) // persist.go
 	return nil
 }
 
@@ -340,6 +345,7 @@ func (s *seat) gate(k wire.Kind) Gate {
 
 // toAll delivers ev to everyone: one message, shared, so it is encoded once.
 func (lm *liveMeeting) toAll(ev wire.Event) {
+	lm.noteRoster(ev)
 	msg := wire.NewEventMessage(ev)
 	for _, s := range lm.seats {
 		lm.deliver(s.member, msg)
@@ -348,11 +354,21 @@ func (lm *liveMeeting) toAll(ev wire.Event) {
 
 // toOthers delivers ev to everyone but except, as toAll does.
 func (lm *liveMeeting) toOthers(except *seat, ev wire.Event) {
+	lm.noteRoster(ev)
 	msg := wire.NewEventMessage(ev)
 	for _, s := range lm.seats {
 		if s != except {
 			lm.deliver(s.member, msg)
 		}
+	}
+}
+
+// noteRoster marks the takeover state changed when ev tells the others of a change of the
+// roster: every change of a participant's state is told to the others.
+func (lm *liveMeeting) noteRoster(ev wire.Event) {
+	switch ev.(type) {
+	case wire.ParticipantJoined, wire.ParticipantUpdated, wire.ParticipantLeft:
+		lm.rosterChanged()
 	}
 }
 
@@ -430,6 +446,9 @@ func (lm *liveMeeting) release() {
 		lm.stopGrace(s)
 	}
 	lm.tokens = nil
+	if lm.saver != nil {
+		lm.saver.released()
+	}
 	if lm.ended && lm.audit != nil {
 		lm.svc.retainAudit(lm.id, lm.audit)
 	} else if lm.loaded && !lm.ended {

@@ -39,6 +39,7 @@ func (lm *liveMeeting) issueToken(s *seat) string {
 		lm.tokens = make(map[tokenHash]*seat)
 	}
 	lm.tokens[s.token] = s
+	lm.rosterChanged() // the token a takeover must know
 	return t
 }
 

@@ -251,6 +251,7 @@ func (lm *liveMeeting) tellSpeakers(s *seat) {
 // serviceStats are the domain's counters for the metrics.
 type serviceStats struct {
 	screenStarted, screenStoppedSelf, screenStoppedHost, speakerChanges atomic.Uint64
+	stateSaveFailures                                                   atomic.Uint64
 }
 
 // Stats are counts since the Service started, for the metrics.
@@ -262,6 +263,8 @@ type Stats struct {
 	ScreenSharesStoppedSelf, ScreenSharesStoppedHost uint64
 	// ActiveSpeakerChanges counts activeSpeakers events (one per meeting and change).
 	ActiveSpeakerChanges uint64
+	// StateSaveFailures counts failed writes of meetings' takeover state (persist.go).
+	StateSaveFailures uint64
 }
 
 // Stats returns the Service's counts.
@@ -271,5 +274,6 @@ func (s *Service) Stats() Stats {
 		ScreenSharesStoppedSelf: s.stats.screenStoppedSelf.Load(),
 		ScreenSharesStoppedHost: s.stats.screenStoppedHost.Load(),
 		ActiveSpeakerChanges:    s.stats.speakerChanges.Load(),
+		StateSaveFailures:       s.stats.stateSaveFailures.Load(),
 	}
 }

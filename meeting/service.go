@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -75,6 +76,9 @@ type Service struct {
 	banAddresses    bool
 
 	stats serviceStats
+
+	saving      inflight    // writers of takeover state running (persist.go)
+	saveFailing atomic.Bool // the last write of takeover state failed
 
 	mu     sync.Mutex
 	live   map[string]*liveMeeting

@@ -2,6 +2,8 @@ package meeting_test
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -11,18 +13,41 @@ import (
 	"github.com/parleyhq/parley/wire"
 )
 
-// takeoverStore is the memory store with the takeover state kept beside it, as Redis keeps it
-// for a cluster (redisstore): two Services on it are two nodes of one cluster.
+// takeoverStore is the memory store with the takeover state, chat history and audit log kept
+// beside it, as Redis keeps them for a cluster (redisstore): two Services on it are two nodes of
+// one cluster. Setting fail makes every write fail, as an unreachable Redis does.
 type takeoverStore struct {
 	meeting.Store
 	mu    sync.Mutex
 	saved map[string]meeting.Takeover
+	chat  map[string][]wire.Chat
+	audit map[string][]wire.AuditEntry
+	fail  bool
+	saves int // snapshots written
+	// gate, when set, holds every write until it is closed: a slow store.
+	gate chan struct{}
 }
 
+func (s *takeoverStore) wait() {
+	s.mu.Lock()
+	g := s.gate
+	s.mu.Unlock()
+	if g != nil {
+		<-g
+	}
+}
+
+var errDown = errors.New("store down")
+
 func (s *takeoverStore) SaveTakeover(_ context.Context, id string, t meeting.Takeover) error {
+	s.wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.fail {
+		return errDown
+	}
 	s.saved[id] = t
+	s.saves++
 	return nil
 }
 
@@ -33,9 +58,60 @@ func (s *takeoverStore) LoadTakeover(_ context.Context, id string) (meeting.Take
 	return t, ok, nil
 }
 
+func (s *takeoverStore) AppendHistory(_ context.Context, id string, chat []wire.Chat, audit []wire.AuditEntry, maxAudit int) error {
+	s.wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail {
+		return errDown
+	}
+	s.chat[id] = append(s.chat[id], chat...)
+	if n := len(s.chat[id]); n > meeting.ChatHistoryLength {
+		s.chat[id] = s.chat[id][n-meeting.ChatHistoryLength:]
+	}
+	s.audit[id] = append(s.audit[id], audit...)
+	if n := len(s.audit[id]); n > maxAudit {
+		s.audit[id] = s.audit[id][n-maxAudit:]
+	}
+	return nil
+}
+
+func (s *takeoverStore) LoadHistory(_ context.Context, id string) ([]wire.Chat, []wire.AuditEntry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.chat[id]), slices.Clone(s.audit[id]), nil
+}
+
+func (s *takeoverStore) DropChat(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail {
+		return errDown
+	}
+	delete(s.chat, id)
+	return nil
+}
+
+func (s *takeoverStore) setFail(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fail = on
+}
+
+func (s *takeoverStore) snapshot(id string) meeting.Takeover {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.saved[id]
+}
+
+func newTakeoverStore() *takeoverStore {
+	return &takeoverStore{Store: meeting.NewMemoryStore(), saved: map[string]meeting.Takeover{},
+		chat: map[string][]wire.Chat{}, audit: map[string][]wire.AuditEntry{}}
+}
+
 // node is another Service on the same store and clock: the node that takes a meeting over.
-func (e *env) node() *env {
-	n := newEnv(e.t, func(c *meeting.Config) { c.Store, c.Clock = e.store, e.clock })
+func (e *env) node(opts ...func(*meeting.Config)) *env {
+	n := newEnv(e.t, append(opts, func(c *meeting.Config) { c.Store, c.Clock = e.store, e.clock })...)
 	n.clock = e.clock
 	return n
 }
@@ -53,9 +129,7 @@ func (e *env) joinAs(meetingID, name, hostKey, browser string) *conn {
 	return c
 }
 
-func withTakeover(c *meeting.Config) {
-	c.Store = &takeoverStore{Store: meeting.NewMemoryStore(), saved: map[string]meeting.Takeover{}}
-}
+func withTakeover(c *meeting.Config) { c.Store = newTakeoverStore() }
 
 // A node that loads a meeting another node held takes over what the host decided there: each
 // browser's host mute and permission, the running timer (it ends at its deadline, here), the

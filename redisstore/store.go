@@ -7,7 +7,9 @@
 // SHA-256 of the hostKey, never the key. Writes where two nodes may race are Lua scripts: create
 // only if absent, update only if present and never reopen an ended meeting, claim ownership only
 // from the owner the caller saw. The set "parley:meetings:open" counts open meetings. The hash's
-// field "takeover" keeps what another node needs to take the meeting over (takeover.go).
+// field "takeover" keeps what another node needs to take the meeting over (takeover.go): the
+// host's decisions and the roster; the chat history and audit log are lists beside the hash,
+// under the same hash tag (history.go).
 //
 // It owns the key layout of meetings and nothing of the domain's rules (package meeting) nor of
 // the node registry (package cluster).
@@ -46,10 +48,31 @@ type Placer func(ctx context.Context) (nodeID string, err error)
 type Store struct {
 	rdb   redis.UniversalClient
 	place Placer
+	node  string // writes of takeover state only while this node owns the meeting ("": any)
 }
 
 // New returns a Store on rdb; place, if not nil, names the owner of each new meeting.
 func New(rdb redis.UniversalClient, place Placer) *Store { return &Store{rdb: rdb, place: place} }
+
+// Fenced returns the store as seen by node: its writes of a meeting's takeover state and
+// history (takeover.go, history.go) are dropped, silently, once another node owns the meeting.
+// A node that lost a meeting (it drained, or was taken for dead and is not) writes behind it
+// for a moment; its old view must not overwrite the new owner's.
+func (s *Store) Fenced(node string) *Store {
+	c := *s
+	c.node = node
+	return &c
+}
+
+// ownedBy is the Lua test of the fence: the record exists and is owned by ARGV[1] (or by
+// nobody, or ARGV[1] is "": no fence).
+const ownedBy = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[1] ~= '' then
+  local owner = redis.call('HGET', KEYS[1], 'owner')
+  if owner and owner ~= '' and owner ~= ARGV[1] then return 0 end
+end
+`
 
 // createScript writes the record only if the key is absent: ids are random, but a collision
 // must fail rather than hand one meeting's host key to another. ARGV: field, value pairs.
@@ -59,7 +82,8 @@ redis.call('HSET', KEYS[1], unpack(ARGV))
 return 1`)
 
 // updateScript replaces the record's fields if it exists, and never turns an ended meeting
-// back to open (two nodes racing: an end wins). ARGV[1] is the ended TTL in ms, then field,
+// back to open (two nodes racing: an end wins); an ended meeting's record and lists (KEYS[2],
+// KEYS[3]: chat, audit) expire after the ended TTL. ARGV[1] is the ended TTL in ms, then field,
 // value pairs. It returns 0 for a missing record, 1 otherwise.
 var updateScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
@@ -73,7 +97,7 @@ for i = 2, #ARGV, 2 do
 end
 redis.call('HSET', KEYS[1], unpack(fields))
 if redis.call('HGET', KEYS[1], 'state') == 'ended' then
-  redis.call('PEXPIRE', KEYS[1], ttl)
+  for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ttl) end
 end
 return 1`)
 
@@ -176,7 +200,7 @@ func parse(id string, h map[string]string) (meeting.Record, error) {
 // EndedTTL.
 func (s *Store) Update(ctx context.Context, r meeting.Record) error {
 	args := append([]any{EndedTTL.Milliseconds()}, fields(r)...)
-	ok, err := updateScript.Run(ctx, s.rdb, []string{Key(r.ID)}, args...).Int()
+	ok, err := updateScript.Run(ctx, s.rdb, []string{Key(r.ID), ChatKey(r.ID), AuditKey(r.ID)}, args...).Int()
 	if err != nil {
 		return unavailable("update meeting in redis", err)
 	}
@@ -195,7 +219,7 @@ func (s *Store) Update(ctx context.Context, r meeting.Record) error {
 // gone. (Ended records also expire by themselves after EndedTTL.)
 func (s *Store) Delete(ctx context.Context, id string) error {
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.Del(ctx, Key(id))
+		p.Del(ctx, Key(id), ChatKey(id), AuditKey(id))
 		p.SRem(ctx, openSet, id)
 		return nil
 	})

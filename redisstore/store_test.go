@@ -25,7 +25,7 @@ var (
 	_ meeting.RecordDeleter = (*redisstore.Store)(nil)
 )
 
-func client(t *testing.T, srv *redistest.Server) redis.UniversalClient {
+func client(t testing.TB, srv *redistest.Server) redis.UniversalClient {
 	t.Helper()
 	opt, err := redis.ParseURL(srv.URL())
 	if err != nil {

@@ -73,12 +73,15 @@ var (
 		"Screen shares that ended, by who ended them (self: the sharer; host: stopScreenShare or sharing turned off).", []string{"by"}, nil)
 	speakerChangesDesc = prometheus.NewDesc("parley_active_speaker_changes_total",
 		"Changes of a meeting's active speakers (activeSpeakers events, one per meeting and change).", nil, nil)
+	stateSaveFailuresDesc = prometheus.NewDesc("parley_meeting_state_save_failures_total",
+		"Failed writes of meetings' takeover state (roster, chat, audit) to the cluster's store; retried, the meetings go on.", nil, nil)
 )
 
 func (domainCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- screenStartedDesc
 	ch <- screenStoppedDesc
 	ch <- speakerChangesDesc
+	ch <- stateSaveFailuresDesc
 }
 
 func (c domainCollector) Collect(ch chan<- prometheus.Metric) {
@@ -87,4 +90,5 @@ func (c domainCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(screenStoppedDesc, prometheus.CounterValue, float64(st.ScreenSharesStoppedSelf), "self")
 	ch <- prometheus.MustNewConstMetric(screenStoppedDesc, prometheus.CounterValue, float64(st.ScreenSharesStoppedHost), "host")
 	ch <- prometheus.MustNewConstMetric(speakerChangesDesc, prometheus.CounterValue, float64(st.ActiveSpeakerChanges))
+	ch <- prometheus.MustNewConstMetric(stateSaveFailuresDesc, prometheus.CounterValue, float64(st.StateSaveFailures))
 }

@@ -167,7 +167,10 @@ func (n *Node) Drain(ctx context.Context) error {
 			return errors.Join(err, n.Server.Drain(ctx)) // Redis is down: drain all the same
 		}
 	}
-	return n.Server.Drain(ctx)
+	err := n.Server.Drain(ctx)
+	// The sessions' seats wait for their resumes in the takeover state: written before the
+	// node lets Redis go, so that the node taking its meetings over seats them.
+	return errors.Join(err, n.Meetings.Flush(ctx))
 }
 
 // Close cuts off every session, then closes the TURN relay and the media plane; when it returns
@@ -177,7 +180,7 @@ func (n *Node) Close() error {
 	var errs []error
 	if n.Cluster != nil && n.left.CompareAndSwap(false, true) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		errs = append(errs, n.Cluster.Leave(ctx))
+		errs = append(errs, n.Meetings.Flush(ctx), n.Cluster.Leave(ctx))
 		cancel()
 	}
 	if n.Relay != nil {
