@@ -30,6 +30,7 @@ func (c *Cluster) Proxy(next http.Handler, relayed func(*http.Request) bool) htt
 			return
 		}
 		p := &httputil.ReverseProxy{
+			Transport: c.http.Transport, // the other nodes' certificates verified as -node-ca says
 			Rewrite: func(pr *httputil.ProxyRequest) {
 				pr.SetURL(target)
 				pr.SetXForwarded()
