@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -20,10 +21,15 @@ import (
 	"github.com/parleyhq/parley/internal/await"
 )
 
-// binary is the parley server built from ./cmd/parley once for the package's tests.
+// binary is the parley server built from ./cmd/parley once for the package's tests, or the
+// one PARLEY_TEST_SERVER names (to measure another build: BenchmarkFailover).
 var binary string
 
 func buildServer() (cleanup func(), err error) {
+	if b := os.Getenv("PARLEY_TEST_SERVER"); b != "" {
+		binary = b
+		return func() {}, nil
+	}
 	dir, err := os.MkdirTemp("", "parley-cluster-test")
 	if err != nil {
 		return nil, err
@@ -80,9 +86,9 @@ func startNode(t testing.TB, name, redisURL string, extra ...string) *proc {
 		default:
 		}
 		for _, l := range p.logLines() {
-			var m struct{ Msg, Listen string }
+			var m struct{ Msg, Listen, Scheme string }
 			if json.Unmarshal([]byte(l), &m) == nil && m.Msg == "parley is ready" {
-				p.URL = "http://" + m.Listen
+				p.URL = cmp.Or(m.Scheme, "http") + "://" + m.Listen
 				return true
 			}
 		}
