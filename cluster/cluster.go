@@ -39,10 +39,12 @@ import (
 	"github.com/parleyhq/parley/redisstore"
 )
 
-// Defaults of Config.
+// Defaults of Config. A heartbeat costs one small write to Redis; half a second of them lets
+// a node that loses its link to another declare it dead within 1.5 s (OwnerUnreachable), and a
+// TTL of six heartbeats is the bound when no node notices (docs/benchmarks.md, "Failover").
 const (
-	DefaultHeartbeat = time.Second
-	DefaultTTL       = 5 * time.Second
+	DefaultHeartbeat = 500 * time.Millisecond
+	DefaultTTL       = 3 * time.Second
 )
 
 const (
