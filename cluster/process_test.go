@@ -51,6 +51,8 @@ type proc struct {
 	cmd  *exec.Cmd
 	URL  string // http://127.0.0.1:port
 	ID   string // its node id
+	// http makes the test's own requests (status, metric); nil: http.DefaultClient.
+	http *http.Client
 
 	mu    sync.Mutex
 	lines []string
@@ -140,7 +142,7 @@ func (p *proc) status(ctx context.Context, path string) int {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := cmp.Or(p.http, http.DefaultClient).Do(req)
 	if err != nil {
 		return 0
 	}
@@ -154,7 +156,7 @@ func (p *proc) metric(ctx context.Context, name string) float64 {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := cmp.Or(p.http, http.DefaultClient).Do(req)
 	if err != nil {
 		p.t.Fatalf("%s /metrics: %v", p.name, err)
 	}
