@@ -73,7 +73,7 @@ test-go: redis
 test-web: web-deps
 	npm --prefix web test
 
-e2e: web browsers
+e2e: web browsers redis
 	node web/e2e/run.mjs
 
 ## the Go linter, pinned, built once into bin/
