@@ -148,4 +148,3 @@ func TestNodesOverTLS(t *testing.T) {
 		t.Fatalf("after the failed relays the meeting is owned by %q (%v); want node-1, which lives", o, err)
 	}
 }
-
