@@ -88,6 +88,13 @@ func (c *Cluster) OwnerUnreachable(ctx context.Context, meetingID string, cause 
 	}
 }
 
+// ownerLost starts OwnerUnreachable for a request that does not wait for its answer.
+func (c *Cluster) ownerLost(meetingID string, cause error) {
+	ctx, cancel := context.WithTimeout(c.checksCtx, time.Second)
+	defer cancel()
+	c.OwnerUnreachable(ctx, meetingID, cause)
+}
+
 // ownerCheck is one check of a node's liveness, shared by whoever asks meanwhile.
 type ownerCheck struct {
 	done chan struct{}
