@@ -62,12 +62,14 @@ test: vet test-go test-web e2e
 ## vet: go vet, golangci-lint (.golangci.yml), go.mod tidy, the web client's lint, and the client
 ## must not depend on the server: package client and what it imports stay free of meeting,
 ## signaling and sfu (it speaks package wire); actionlint checks the CI workflow (its expressions,
-## action inputs and job graph; the deployments' YAML is checked by cmd/parley's Go tests)
+## action inputs and job graph), composecheck loads the Compose files as `docker compose config`
+## does (compose-go, no Docker needed); cmd/parley's Go tests check what the deployments say
 vet: lint-web $(GOLANGCI) $(ACTIONLINT)
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
 	$(GOLANGCI) run ./...
 	$(ACTIONLINT) .github/workflows/*.yml
+	cd deployments/composecheck && $(GO) run . ../docker-compose.yml ../docker-compose.cluster.yml
 	@bad=$$($(GO) list -deps ./client/... | grep -E '^github.com/parleyhq/parley/(meeting|signaling|sfu|internal/node)(/|$$)'); \
 	if [ -n "$$bad" ]; then echo "package client depends on server packages:"; echo "$$bad"; exit 1; fi
 
