@@ -91,7 +91,8 @@ try {
     'ip link set lo up',
     `redis-server --port ${redisPort} --bind 127.0.0.1 --save '' --appendonly no --daemonize yes --dir ${redisDir} --pidfile ${redisPid} --logfile ${join(outDir, 'redis.log')}`,
     `trap 'kill $(cat ${redisPid}) 2>/dev/null' EXIT INT TERM`,
-    `until redis-cli -p ${redisPort} ping >/dev/null 2>&1; do sleep 0.05; done`,
+    // Up to 10 s for it to answer (daemonized, it forks before it listens).
+    `n=0; until redis-cli -p ${redisPort} ping >/dev/null 2>&1; do n=$((n+1)); if [ $n -gt 200 ]; then echo 'e2e: redis-server did not answer' >&2; exit 1; fi; sleep 0.05; done`,
     `node --test --test-concurrency=1 ${extra} ${files.join(' ')}`,
   ].join(' && ');
   console.log('e2e: running the browser tests in a loopback-only network namespace');
