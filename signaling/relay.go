@@ -174,7 +174,7 @@ func (s *session) relay(ctx context.Context) string {
 				} else if ctx.Err() == nil && !leaving.Load() {
 					// Cut off without a close: the owner may have died. Its liveness is checked now, so
 					// that the client's rejoin finds the meeting taken over rather than unavailable.
-					go s.ownerLost(err)
+					s.helpers.Go(func() { s.ownerLost(err) })
 				}
 				s.out.release(nil)
 				s.out.push(m)
@@ -208,8 +208,8 @@ func (s *session) relay(ctx context.Context) string {
 	}
 }
 
-// ownerLost starts the cluster's check of the owner of the relayed meeting, which outlives the
-// session; it waits for the answer only briefly.
+// ownerLost starts the cluster's check of the owner of the relayed meeting (the check goes on
+// in the cluster for the joins that follow); the session waits for its answer only briefly.
 func (s *session) ownerLost(cause error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
