@@ -5,6 +5,8 @@ ARGS ?=
 BIN := bin
 GOLANGCI_VERSION := v2.15.0
 GOLANGCI := $(BIN)/golangci-lint-$(GOLANGCI_VERSION)
+ACTIONLINT_VERSION := v1.7.12
+ACTIONLINT := $(BIN)/actionlint-$(ACTIONLINT_VERSION)
 
 .PHONY: run server build web web-deps browsers redis test test-go test-web e2e fuzz bench vet lint-web clean
 
@@ -59,11 +61,15 @@ test: vet test-go test-web e2e
 
 ## vet: go vet, golangci-lint (.golangci.yml), go.mod tidy, the web client's lint, and the client
 ## must not depend on the server: package client and what it imports stay free of meeting,
-## signaling and sfu (it speaks package wire)
-vet: lint-web $(GOLANGCI)
+## signaling and sfu (it speaks package wire); actionlint checks the CI workflow (its expressions,
+## action inputs and job graph), composecheck loads the Compose files as `docker compose config`
+## does (compose-go, no Docker needed); cmd/parley's Go tests check what the deployments say
+vet: lint-web $(GOLANGCI) $(ACTIONLINT)
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
 	$(GOLANGCI) run ./...
+	$(ACTIONLINT) .github/workflows/*.yml
+	cd deployments/composecheck && $(GO) run . ../docker-compose.yml ../docker-compose.cluster.yml
 	@bad=$$($(GO) list -deps ./client/... | grep -E '^github.com/parleyhq/parley/(meeting|signaling|sfu|internal/node)(/|$$)'); \
 	if [ -n "$$bad" ]; then echo "package client depends on server packages:"; echo "$$bad"; exit 1; fi
 
@@ -73,13 +79,18 @@ test-go: redis
 test-web: web-deps
 	npm --prefix web test
 
-e2e: web browsers
+e2e: web browsers redis
 	node web/e2e/run.mjs
 
 ## the Go linter, pinned, built once into bin/
 $(GOLANGCI):
 	GOBIN=$(CURDIR)/$(BIN)/.golangci $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
 	mv $(BIN)/.golangci/golangci-lint $@
+
+## actionlint, pinned, built once into bin/ (not a module dependency: only make vet runs it)
+$(ACTIONLINT):
+	GOBIN=$(CURDIR)/$(BIN)/.actionlint $(GO) install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+	mv $(BIN)/.actionlint/actionlint $@
 
 ## lint-web: type-check the web client with every strict flag, then ESLint (web/eslint.config.js)
 lint-web: web-deps

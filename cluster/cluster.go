@@ -17,12 +17,14 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
+	"net/http"
 	"runtime"
 	"slices"
 	"sync"
@@ -37,10 +39,12 @@ import (
 	"github.com/parleyhq/parley/redisstore"
 )
 
-// Defaults of Config.
+// Defaults of Config. A heartbeat costs one small write to Redis; half a second of them lets
+// a node that loses its link to another declare it dead within 1.5 s (OwnerUnreachable), and a
+// TTL of six heartbeats is the bound when no node notices (docs/benchmarks.md, "Failover").
 const (
-	DefaultHeartbeat = time.Second
-	DefaultTTL       = 5 * time.Second
+	DefaultHeartbeat = 500 * time.Millisecond
+	DefaultTTL       = 3 * time.Second
 )
 
 const (
@@ -64,10 +68,14 @@ type Config struct {
 	// Participants is this node's load: how many participants it serves now.
 	Participants func() int
 	// Heartbeat is how often the node refreshes its entry; TTL how long an entry outlives its
-	// last refresh (a node is dead TTL after its last heartbeat).
+	// last refresh (a node is dead TTL after its last heartbeat, or sooner when another node
+	// finds it unreachable and silent: OwnerUnreachable).
 	Heartbeat time.Duration
 	TTL       time.Duration
-	Logger    *slog.Logger
+	// NodeTLS verifies the other nodes' https certificates when this node relays to them (its
+	// RootCAs: the CA of -node-ca); nil trusts the system's roots.
+	NodeTLS *tls.Config
+	Logger  *slog.Logger
 	// Registerer receives the cluster's metrics; nil keeps them unregistered.
 	Registerer prometheus.Registerer
 }
@@ -81,6 +89,10 @@ type Node struct {
 	Participants int     `json:"participants"`
 	CPU          float64 `json:"cpu"`
 	At           int64   `json:"at"` // Unix ms of the heartbeat
+	// HeartbeatMS and TTLMS are the node's own heartbeat interval and TTL, for the nodes that
+	// judge whether it is alive (0 from a node of an older build).
+	HeartbeatMS int64 `json:"heartbeatMs,omitempty"`
+	TTLMS       int64 `json:"ttlMs,omitempty"`
 }
 
 // Cluster is this node's membership.
@@ -90,6 +102,14 @@ type Cluster struct {
 	store  *redisstore.Store
 	log    *slog.Logger
 	secret string
+	http   *http.Client // to the other nodes
+
+	checkMu    sync.Mutex
+	checks     map[string]*ownerCheck // liveness checks running, by node id
+	checksCtx  context.Context        // ends the checks when the node leaves
+	endChecks  context.CancelFunc
+	checksWG   sync.WaitGroup
+	certWarned sync.Map // node ids whose certificate failure was logged
 
 	lastOK   atomic.Int64 // Unix ns of the last heartbeat Redis took
 	stop     context.CancelFunc
@@ -112,6 +132,9 @@ func Join(ctx context.Context, cfg Config) (*Cluster, error) {
 	}
 	cfg.Heartbeat = cmp.Or(cfg.Heartbeat, DefaultHeartbeat)
 	cfg.TTL = cmp.Or(cfg.TTL, DefaultTTL)
+	if cfg.TTL < 2*cfg.Heartbeat {
+		return nil, fmt.Errorf("cluster: the TTL (%s) must be at least twice the heartbeat interval (%s)", cfg.TTL, cfg.Heartbeat)
+	}
 	if cfg.Participants == nil {
 		cfg.Participants = func() int { return 0 }
 	}
@@ -124,7 +147,9 @@ func Join(ctx context.Context, cfg Config) (*Cluster, error) {
 		return nil, err
 	}
 	c := &Cluster{cfg: cfg, rdb: rdb, log: log, secret: cfg.Secret, done: make(chan struct{}),
-		cpuAt: time.Now(), cpuSpent: cputime.Process()}
+		cpuAt: time.Now(), cpuSpent: cputime.Process(), checks: map[string]*ownerCheck{}}
+	c.http = nodeClient(cfg.NodeTLS)
+	c.checksCtx, c.endChecks = context.WithCancel(context.Background())
 	c.store = redisstore.New(rdb, c.Place)
 	c.takeovers = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "parley_cluster_takeovers_total", Help: "Meetings this node took over from a node that was gone.",
@@ -184,6 +209,24 @@ func (c *Cluster) ID() string { return c.cfg.NodeID }
 // Secret implements signaling.Cluster.
 func (c *Cluster) Secret() string { return c.secret }
 
+// HTTPClient implements signaling.Cluster: the client that reaches the other nodes, verifying
+// their https certificates against Config.NodeTLS.
+func (c *Cluster) HTTPClient() *http.Client { return c.http }
+
+// nodeClient is an HTTP/1.1 client (a WebSocket handshake needs it) with the given TLS
+// settings. It has no overall timeout: it also carries relayed WebSockets, which last.
+func nodeClient(tc *tls.Config) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.ForceAttemptHTTP2 = false
+	if tc != nil {
+		t.TLSClientConfig = tc.Clone()
+	} else {
+		t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	t.TLSClientConfig.NextProtos = []string{"http/1.1"}
+	return &http.Client{Transport: t}
+}
+
 // Ready implements signaling.Cluster: nil while Redis took a heartbeat within the TTL.
 func (c *Cluster) Ready() error {
 	if time.Since(time.Unix(0, c.lastOK.Load())) > c.cfg.TTL {
@@ -222,7 +265,8 @@ func (c *Cluster) beat(ctx context.Context) {
 
 // heartbeat writes this node's entry with its load.
 func (c *Cluster) heartbeat(ctx context.Context) error {
-	n := Node{ID: c.cfg.NodeID, URL: c.cfg.NodeURL, Participants: c.cfg.Participants(), CPU: c.cpu(), At: time.Now().UnixMilli()}
+	n := Node{ID: c.cfg.NodeID, URL: c.cfg.NodeURL, Participants: c.cfg.Participants(), CPU: c.cpu(), At: time.Now().UnixMilli(),
+		HeartbeatMS: c.cfg.Heartbeat.Milliseconds(), TTLMS: c.cfg.TTL.Milliseconds()}
 	b, err := json.Marshal(n)
 	if err != nil {
 		return err
@@ -389,6 +433,11 @@ func (c *Cluster) Retire(ctx context.Context) error {
 // the nodes their clients reach next) and closes the Redis client.
 func (c *Cluster) Leave(ctx context.Context) error {
 	c.stopOnce.Do(func() { c.stop(); <-c.done })
+	c.checkMu.Lock()
+	c.checks = nil // no new check
+	c.checkMu.Unlock()
+	c.endChecks()
+	c.checksWG.Wait()
 	err := c.rdb.Del(ctx, nodeKey(c.cfg.NodeID)).Err()
 	if cerr := c.rdb.Close(); err == nil {
 		err = cerr

@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -20,10 +21,15 @@ import (
 	"github.com/parleyhq/parley/internal/await"
 )
 
-// binary is the parley server built from ./cmd/parley once for the package's tests.
+// binary is the parley server built from ./cmd/parley once for the package's tests, or the
+// one PARLEY_TEST_SERVER names (to measure another build: BenchmarkFailover).
 var binary string
 
 func buildServer() (cleanup func(), err error) {
+	if b := os.Getenv("PARLEY_TEST_SERVER"); b != "" {
+		binary = b
+		return func() {}, nil
+	}
 	dir, err := os.MkdirTemp("", "parley-cluster-test")
 	if err != nil {
 		return nil, err
@@ -45,6 +51,8 @@ type proc struct {
 	cmd  *exec.Cmd
 	URL  string // http://127.0.0.1:port
 	ID   string // its node id
+	// http makes the test's own requests (status, metric); nil: http.DefaultClient.
+	http *http.Client
 
 	mu    sync.Mutex
 	lines []string
@@ -80,9 +88,9 @@ func startNode(t testing.TB, name, redisURL string, extra ...string) *proc {
 		default:
 		}
 		for _, l := range p.logLines() {
-			var m struct{ Msg, Listen string }
+			var m struct{ Msg, Listen, Scheme string }
 			if json.Unmarshal([]byte(l), &m) == nil && m.Msg == "parley is ready" {
-				p.URL = "http://" + m.Listen
+				p.URL = cmp.Or(m.Scheme, "http") + "://" + m.Listen
 				return true
 			}
 		}
@@ -134,7 +142,7 @@ func (p *proc) status(ctx context.Context, path string) int {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := cmp.Or(p.http, http.DefaultClient).Do(req)
 	if err != nil {
 		return 0
 	}
@@ -148,7 +156,7 @@ func (p *proc) metric(ctx context.Context, name string) float64 {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := cmp.Or(p.http, http.DefaultClient).Do(req)
 	if err != nil {
 		p.t.Fatalf("%s /metrics: %v", p.name, err)
 	}

@@ -30,14 +30,20 @@ func (c *Cluster) Proxy(next http.Handler, relayed func(*http.Request) bool) htt
 			return
 		}
 		p := &httputil.ReverseProxy{
+			Transport: c.http.Transport, // the other nodes' certificates verified as -node-ca says
 			Rewrite: func(pr *httputil.ProxyRequest) {
 				pr.SetURL(target)
 				pr.SetXForwarded()
 				pr.Out.Header.Set(headerSecret, c.secret)
 			},
 			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-				c.log.Warn("proxy to the meeting's node", "owner", owner, "err", err)
-				next.ServeHTTP(w, r) // the owner is unreachable: answer from the record
+				if !certificateFailure(err) { // that one is logged once, by OwnerUnreachable
+					c.log.Warn("proxy to the meeting's node", "owner", owner, "err", err)
+				}
+				// The owner may be dead: its check starts now (a page asks for the meeting before it
+				// joins), and the request is answered from the record meanwhile.
+				go c.ownerLost(id, err)
+				next.ServeHTTP(w, r)
 			},
 		}
 		p.ServeHTTP(w, r)

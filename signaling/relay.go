@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -26,6 +28,12 @@ type Cluster interface {
 	Secret() string
 	// Ready is nil while the node can take new meetings and joins.
 	Ready() error
+	// OwnerUnreachable says that this node could not reach the owner of meetingID, or lost its
+	// connection to it, for cause. It checks at once whether the owner is alive and returns true
+	// when it is gone (the next Route takes the meeting over); false while the owner may live.
+	OwnerUnreachable(ctx context.Context, meetingID string, cause error) (gone bool)
+	// HTTPClient reaches the other nodes (their https certificates verified as configured).
+	HTTPClient() *http.Client
 }
 
 // Headers of a relayed WebSocket: the cluster's secret, and the client's address and the host
@@ -83,26 +91,38 @@ func (s *session) route(ctx context.Context, first []byte) (owner string, ok boo
 	if !isJoin {
 		return "", true
 	}
-	owner, err = s.srv.cfg.Cluster.Route(ctx, *j.MeetingID)
-	if err != nil {
-		s.log.Warn("route join", "err", err)
-		code := meeting.CodeOf(err)
-		if code == wire.CodeInternal {
-			code = wire.CodeUnavailable
-		}
-		s.srv.metrics.joins.WithLabelValues(string(code)).Inc()
-		s.fail(d.ID, code, "the meeting's node cannot be found now (the cluster's shared state is unreachable); try again shortly")
-		return "", false
-	}
-	if owner != "" {
-		if err := s.openRelay(ctx, owner, first); err != nil {
-			s.log.Warn("relay to the meeting's node", "owner", owner, "err", err)
-			s.srv.metrics.joins.WithLabelValues(string(wire.CodeUnavailable)).Inc()
-			s.fail(d.ID, wire.CodeUnavailable, "the node that holds this meeting is unreachable; try again shortly")
+	cl, id := s.srv.cfg.Cluster, *j.MeetingID
+	for try := 0; ; try++ {
+		owner, err = cl.Route(ctx, id)
+		if err != nil {
+			s.log.Warn("route join", "err", err)
+			code := meeting.CodeOf(err)
+			if code == wire.CodeInternal {
+				code = wire.CodeUnavailable
+			}
+			s.srv.metrics.joins.WithLabelValues(string(code)).Inc()
+			s.fail(d.ID, code, "the meeting's node cannot be found now (the cluster's shared state is unreachable); try again shortly")
 			return "", false
 		}
+		if owner == "" {
+			return "", true
+		}
+		err = s.openRelay(ctx, owner, first)
+		if err == nil {
+			s.upID = id
+			return owner, true
+		}
+		// A dead owner is known at once rather than after its heartbeat's TTL: route again, to
+		// take the meeting over here (or relay to the node that did). Once: a second failure is
+		// the answer.
+		if try == 0 && cl.OwnerUnreachable(ctx, id, err) {
+			continue
+		}
+		s.log.Warn("relay to the meeting's node", "owner", owner, "err", err)
+		s.srv.metrics.joins.WithLabelValues(string(wire.CodeUnavailable)).Inc()
+		s.fail(d.ID, wire.CodeUnavailable, "the node that holds this meeting is unreachable; try again shortly")
+		return "", false
 	}
-	return owner, true
 }
 
 // openRelay dials the owner's /ws as this client and sends it the client's join.
@@ -119,7 +139,7 @@ func (s *session) openRelay(ctx context.Context, owner string, join []byte) erro
 	hdr.Set(HeaderClientHost, s.host)
 	dctx, cancel := context.WithTimeout(ctx, s.srv.cfg.WriteTimeout)
 	defer cancel()
-	up, _, err := websocket.Dial(dctx, u.String(), &websocket.DialOptions{HTTPHeader: hdr})
+	up, _, err := websocket.Dial(dctx, u.String(), &websocket.DialOptions{HTTPHeader: hdr, HTTPClient: s.srv.cfg.Cluster.HTTPClient()})
 	if err != nil {
 		return err
 	}
@@ -140,6 +160,7 @@ func (s *session) relay(ctx context.Context) string {
 	s.srv.metrics.relayed.Inc()
 	defer s.srv.metrics.relayed.Dec()
 	downDone := make(chan struct{})
+	var leaving atomic.Bool // this side is closing up: its read error says nothing of the owner
 	s.helpers.Go(func() {
 		defer close(downDone)
 		first := true
@@ -150,6 +171,10 @@ func (s *session) relay(ctx context.Context) string {
 				var ce websocket.CloseError
 				if errors.As(err, &ce) {
 					m.status, m.reason = ce.Code, ce.Reason
+				} else if ctx.Err() == nil && !leaving.Load() {
+					// Cut off without a close: the owner may have died. Its liveness is checked now, so
+					// that the client's rejoin finds the meeting taken over rather than unavailable.
+					s.helpers.Go(func() { s.ownerLost(err) })
 				}
 				s.out.release(nil)
 				s.out.push(m)
@@ -164,6 +189,7 @@ func (s *session) relay(ctx context.Context) string {
 		}
 	})
 	defer func() {
+		leaving.Store(true)
 		up.Close(websocket.StatusNormalClosure, "")
 		<-downDone
 	}()
@@ -180,4 +206,12 @@ func (s *session) relay(ctx context.Context) string {
 			return "relayed: the meeting's node went away"
 		}
 	}
+}
+
+// ownerLost starts the cluster's check of the owner of the relayed meeting (the check goes on
+// in the cluster for the joins that follow); the session waits for its answer only briefly.
+func (s *session) ownerLost(cause error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	s.srv.cfg.Cluster.OwnerUnreachable(ctx, s.upID, cause)
 }

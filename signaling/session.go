@@ -32,6 +32,7 @@ type session struct {
 	// routed on (relay.go). up is the owner's connection of a session this node relays.
 	relayed bool
 	up      *websocket.Conn
+	upID    string // the meeting whose owner up reaches
 	// helpers are the session's goroutines besides its writer (the pinger, the peer watcher):
 	// run waits for them, so none outlives the session.
 	helpers sync.WaitGroup

@@ -2,8 +2,13 @@ package main
 
 import (
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/parleyhq/parley/cluster"
 )
 
 func TestClusterFlags(t *testing.T) {
@@ -17,6 +22,9 @@ func TestClusterFlags(t *testing.T) {
 		{"-cluster-secret", "s"},        // likewise
 		{"-redis-url", "http://x:6379"}, // not a Redis URL
 		{"-redis-url", "redis://"},      // no host
+		{"-node-ca", "ca.pem"},          // cluster flags without a cluster
+		{"-redis-url", "redis://r:6379", "-node-heartbeat", "0s"},
+		{"-redis-url", "redis://r:6379", "-node-heartbeat", "2s", "-node-ttl", "3s"}, // one late beat would end a node
 	} {
 		if _, err := parseConfig(args, env(nil)); err == nil {
 			t.Errorf("%v accepted", args)
@@ -54,5 +62,45 @@ func TestNodeURL(t *testing.T) {
 	cc, err := (&clusterFlags{redisURL: "redis://r:6379"}).config(any8081, "http")
 	if err != nil || cc.NodeID == "" || cc.NodeURL != "http://127.0.0.1:8081" {
 		t.Fatalf("defaults: %+v, %v", cc, err)
+	}
+}
+
+// The failover times come from flags or the environment; the defaults are the package's.
+func TestClusterTimes(t *testing.T) {
+	env := func(vars map[string]string) func(string) string { return func(k string) string { return vars[k] } }
+	c, err := parseConfig([]string{"-redis-url", "redis://r:6379"}, env(nil))
+	if err != nil || c.cluster.heartbeat != cluster.DefaultHeartbeat || c.cluster.ttl != cluster.DefaultTTL {
+		t.Fatalf("defaults: %+v, %v", c.cluster, err)
+	}
+	c, err = parseConfig([]string{"-node-ttl", "4s"}, env(map[string]string{
+		"PARLEY_REDIS_URL": "redis://r:6379", "PARLEY_NODE_HEARTBEAT": "250ms", "PARLEY_NODE_TTL": "2s"}))
+	if err != nil || c.cluster.heartbeat != 250*time.Millisecond || c.cluster.ttl != 4*time.Second {
+		t.Fatalf("from the environment and a flag: %+v, %v", c.cluster, err)
+	}
+	cc, err := c.cluster.config(&net.TCPAddr{Port: 8080}, "http")
+	if err != nil || cc.Heartbeat != 250*time.Millisecond || cc.TTL != 4*time.Second || cc.NodeTLS != nil {
+		t.Fatalf("cluster config: %+v, %v", cc, err)
+	}
+}
+
+// -node-ca names the roots a node trusts for the others' certificates; a file with no
+// certificate is refused at startup rather than failing every relay later.
+func TestNodeCA(t *testing.T) {
+	dir := t.TempDir()
+	ca, _, _ := certPair(t, dir, "localhost") // a self-signed certificate is its own CA
+	f := clusterFlags{redisURL: "redis://r:6379", nodeCA: ca, heartbeat: time.Second, ttl: 3 * time.Second}
+	cc, err := f.config(&net.TCPAddr{Port: 8443}, "https")
+	if err != nil || cc.NodeTLS == nil || cc.NodeTLS.RootCAs == nil {
+		t.Fatalf("with -node-ca: %+v, %v", cc, err)
+	}
+	if err := os.WriteFile(ca, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.config(&net.TCPAddr{Port: 8443}, "https"); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
+		t.Fatalf("a -node-ca without a certificate: %v", err)
+	}
+	f.nodeCA = filepath.Join(dir, "missing.pem")
+	if _, err := f.config(&net.TCPAddr{Port: 8443}, "https"); err == nil {
+		t.Fatal("a missing -node-ca file was accepted")
 	}
 }

@@ -4,7 +4,7 @@
 // The client is built by whoever calls this (`npm run e2e` builds it first; `make e2e` depends on
 // `make web`), so that one `make` run builds it once however many targets need it.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +32,7 @@ for (const [bin, pkg] of [
   ['/usr/bin/chromium', 'chromium'],
   ['/usr/bin/firefox-esr', 'firefox-esr'],
   ['/usr/sbin/nft', 'nftables'],
+  ['/usr/bin/redis-server', 'redis-server'],
 ]) {
   if (!existsSync(bin)) {
     console.error(`e2e: ${bin} is missing; install it with: apt-get update && apt-get install -y ${pkg} (or make browsers)`);
@@ -42,7 +43,6 @@ for (const [bin, pkg] of [
 // printLogs shows, after a failed run, what the servers and pages logged during it: CI keeps only
 // this output, and a failure on a busy machine that does not repeat here is explained only by it.
 function printLogs(since) {
-  const outDir = join(webDir, 'e2e', 'out');
   if (!existsSync(outDir)) return;
   for (const f of readdirSync(outDir).filter((n) => n.endsWith('.log')).sort()) {
     const path = join(outDir, f);
@@ -63,6 +63,8 @@ function printLogs(since) {
 const runStarted = Date.now();
 const binDir = mkdtempSync(join(tmpdir(), 'parley-e2e-'));
 const bin = join(binDir, 'parley');
+const outDir = join(webDir, 'e2e', 'out');
+mkdirSync(outDir, { recursive: true });
 let code;
 try {
   step('building the server', 'go', ['build', '-o', bin, './cmd/parley'], { cwd: repoDir });
@@ -79,12 +81,25 @@ try {
     .filter((a) => !a.endsWith('.test.mjs'))
     .map((a) => `'${a.replaceAll("'", "'\\''")}'`)
     .join(' ');
-  const inner = `ip link set lo up && exec node --test --test-concurrency=1 ${extra} ${files.join(' ')}`;
+  // One Redis in the namespace for the tests of a cluster (cluster.test.mjs), started before
+  // them and stopped after, however they end: a daemon left behind would keep the namespace.
+  const redisPort = 6390;
+  const redisDir = join(binDir, 'redis');
+  mkdirSync(redisDir);
+  const redisPid = join(redisDir, 'redis.pid');
+  const inner = [
+    'ip link set lo up',
+    `redis-server --port ${redisPort} --bind 127.0.0.1 --save '' --appendonly no --daemonize yes --dir ${redisDir} --pidfile ${redisPid} --logfile ${join(outDir, 'redis.log')}`,
+    `trap 'kill $(cat ${redisPid}) 2>/dev/null' EXIT INT TERM`,
+    // Up to 10 s for it to answer (daemonized, it forks before it listens).
+    `n=0; until redis-cli -p ${redisPort} ping >/dev/null 2>&1; do n=$((n+1)); if [ $n -gt 200 ]; then echo 'e2e: redis-server did not answer' >&2; exit 1; fi; sleep 0.05; done`,
+    `node --test --test-concurrency=1 ${extra} ${files.join(' ')}`,
+  ].join(' && ');
   console.log('e2e: running the browser tests in a loopback-only network namespace');
   const r = spawnSync('unshare', ['-rn', 'sh', '-c', inner], {
     cwd: webDir,
     stdio: 'inherit',
-    env: { ...process.env, PARLEY_BIN: bin },
+    env: { ...process.env, PARLEY_BIN: bin, PARLEY_E2E_REDIS_URL: `redis://127.0.0.1:${redisPort}` },
   });
   if (r.error) throw r.error;
   code = r.status ?? 1;

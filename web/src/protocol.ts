@@ -22,7 +22,9 @@ export type ErrorCode =
   | 'rate_limited'
   | 'internal'
   | 'denied'
-  | 'lobby_timeout';
+  | 'lobby_timeout'
+  /** This server's addition: draining, or in a cluster the meeting's node cannot be reached now. */
+  | 'unavailable';
 
 export interface Participant {
   participantId: string;

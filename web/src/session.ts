@@ -77,6 +77,9 @@ const refusalIsFinal = {
   internal: false,
   denied: true,
   lobby_timeout: true,
+  // Draining, or the meeting's node is unreachable until the cluster knows it is gone: the next
+  // try (backing off from 500 ms to 5 s) lands on a node that serves the meeting.
+  unavailable: false,
 } satisfies Record<ErrorCode, boolean>;
 
 /** Joins in a row whose media never connected before the session gives up (mediaBlocked). */
