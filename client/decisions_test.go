@@ -28,11 +28,7 @@ func TestRejoinDoesNotEscapeAHostMute(t *testing.T) {
 	srv := nodetest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	created, err := client.CreateMeeting(ctx, srv.URL, "Ada")
-	if err != nil {
-		t.Fatal(err)
-	}
-	host := dial(ctx, t, srv.URL, created.MeetingID, "Ada", created.HostKey)
+	created, host := hostMeeting(ctx, t, srv.URL)
 	first, err := dialFrom(ctx, t, srv.URL, created.MeetingID, "Mallory", "browser-1")
 	if err != nil {
 		t.Fatal(err)
@@ -74,11 +70,7 @@ func TestBannedBotsStayOut(t *testing.T) {
 	srv := nodetest.Start(t, func(c *node.Config) { c.Edge.MeetingJoinsPerMinute = perMinute })
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	created, err := client.CreateMeeting(ctx, srv.URL, "Ada")
-	if err != nil {
-		t.Fatal(err)
-	}
-	host := dial(ctx, t, srv.URL, created.MeetingID, "Ada", created.HostKey)
+	created, host := hostMeeting(ctx, t, srv.URL)
 	bot, err := dialFrom(ctx, t, srv.URL, created.MeetingID, "Bot", "bot-browser")
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,16 @@ func dial(ctx context.Context, t *testing.T, url, meetingID, name, hostKey strin
 	return c
 }
 
+// hostMeeting creates a meeting on the server at url and joins its host, Ada.
+func hostMeeting(ctx context.Context, t *testing.T, url string) (wire.Created, *client.Client) {
+	t.Helper()
+	created, err := client.CreateMeeting(ctx, url, "Ada")
+	if err != nil {
+		t.Fatalf("create a meeting: %v", err)
+	}
+	return created, dial(ctx, t, url, created.MeetingID, "Ada", created.HostKey)
+}
+
 // TestTwoClientsExchangeMedia runs two clients through the real server: each publishes audio
 // and video, each receives the other's, counted, in order, with delay measured; when one
 // leaves, the other's tracks from it end.

@@ -66,11 +66,7 @@ func TestResumeKeepsTheParticipantAndItsMedia(t *testing.T) {
 	srv := nodetest.Start(t, resumeGrace(30*time.Second))
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	created, err := client.CreateMeeting(ctx, srv.URL, "Ada")
-	if err != nil {
-		t.Fatal(err)
-	}
-	host := dial(ctx, t, srv.URL, created.MeetingID, "Ada", created.HostKey)
+	created, host := hostMeeting(ctx, t, srv.URL)
 	guest := dial(ctx, t, srv.URL, created.MeetingID, "Grace", "")
 	gid := guest.ParticipantID()
 	if guest.Joined().ResumeToken == "" {
@@ -137,7 +133,7 @@ func TestResumeKeepsTheParticipantAndItsMedia(t *testing.T) {
 	noLeaveOrJoin(t, host, mark)
 
 	// The old token is used up.
-	_, err = client.Dial(ctx, client.Options{BaseURL: srv.URL, MeetingID: created.MeetingID, Name: "Grace", ResumeToken: oldToken, Loopback: true})
+	_, err := client.Dial(ctx, client.Options{BaseURL: srv.URL, MeetingID: created.MeetingID, Name: "Grace", ResumeToken: oldToken, Loopback: true})
 	if client.ErrorCode(err) != string(wire.CodeForbidden) {
 		t.Fatalf("resume with the used token: %v, want forbidden", err)
 	}
@@ -150,11 +146,7 @@ func TestResumeWhileConnectedReplacesTheOldConnection(t *testing.T) {
 	srv := nodetest.Start(t, resumeGrace(30*time.Second))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	created, err := client.CreateMeeting(ctx, srv.URL, "Ada")
-	if err != nil {
-		t.Fatal(err)
-	}
-	host := dial(ctx, t, srv.URL, created.MeetingID, "Ada", created.HostKey)
+	created, host := hostMeeting(ctx, t, srv.URL)
 	old := dial(ctx, t, srv.URL, created.MeetingID, "Grace", "")
 	seenJoin(ctx, t, host, old.ParticipantID())
 	mark := host.Mark()
@@ -189,11 +181,7 @@ func TestWithoutResumeTheParticipantLeavesAfterTheGrace(t *testing.T) {
 	srv := nodetest.Start(t, resumeGrace(grace))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	created, err := client.CreateMeeting(ctx, srv.URL, "Ada")
-	if err != nil {
-		t.Fatal(err)
-	}
-	host := dial(ctx, t, srv.URL, created.MeetingID, "Ada", created.HostKey)
+	created, host := hostMeeting(ctx, t, srv.URL)
 	guest := dial(ctx, t, srv.URL, created.MeetingID, "Grace", "")
 	gid := guest.ParticipantID()
 	seenJoin(ctx, t, host, gid)
