@@ -1,7 +1,6 @@
 package signaling
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -31,7 +30,7 @@ func (s *Server) createMeeting(c echo.Context) error {
 	if err != nil || len(data) > maxBody {
 		return writeHTTPError(c, http.StatusRequestEntityTooLarge, wire.CodeBadRequest, "the request body is too large")
 	}
-	if err := json.Unmarshal(data, &body); err != nil {
+	if err := wire.UnmarshalExact(data, &body); err != nil {
 		return writeHTTPError(c, http.StatusBadRequest, wire.CodeBadRequest, `the body must be a JSON object like {"hostName": "Ada"}`)
 	}
 	if body.HostName == nil {

@@ -55,6 +55,8 @@ func TestHTTPErrors(t *testing.T) {
 		{"unknown meeting", func() (int, []byte) { return e.get("/api/meetings/nope") }, 404, "not_found"},
 		{"malformed body", func() (int, []byte) { return e.post("/api/meetings", `{"hostName":`) }, 400, "bad_request"},
 		{"missing name", func() (int, []byte) { return e.post("/api/meetings", `{}`) }, 400, "bad_request"},
+		// Field names are exact: "HostName" is not "hostName" (encoding/json alone would take it).
+		{"name under another casing", func() (int, []byte) { return e.post("/api/meetings", `{"HostName":"Ada"}`) }, 400, "bad_request"},
 		{"empty name", func() (int, []byte) { return e.post("/api/meetings", `{"hostName":"   "}`) }, 400, "bad_request"},
 		{"name too long", func() (int, []byte) {
 			return e.post("/api/meetings", `{"hostName":"`+strings.Repeat("é", 65)+`"}`)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 )
 
 // MaxClientMessage is the largest text message a client may send (64 KiB).
@@ -74,27 +75,31 @@ type Decoded struct {
 
 // Decode parses one client message. Every failure is a *DecodeError.
 func Decode(data []byte) (Decoded, error) {
-	var head struct {
-		Type json.RawMessage `json:"type"`
-		ID   json.RawMessage `json:"id"`
-	}
-	if err := json.Unmarshal(data, &head); err != nil {
+	// Keys are matched exactly (exact.go): {"TYPE": "join"} has no type.
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(data, &obj); err != nil {
 		return Decoded{}, &DecodeError{Reason: "malformed JSON: the message must be one JSON object"}
 	}
-	id, idErr := checkID(head.ID)
+	id, idErr := checkID(obj["id"])
 	var typ string
-	if len(head.Type) == 0 || json.Unmarshal(head.Type, &typ) != nil || typ == "" {
+	if rawType := obj["type"]; len(rawType) == 0 || json.Unmarshal(rawType, &typ) != nil || typ == "" {
 		return Decoded{}, &DecodeError{ID: id, Reason: `"type" must be a non-empty string`}
 	}
-	if idErr != nil {
-		return Decoded{}, &DecodeError{Type: typ, Reason: idErr.Error()}
-	}
 	newReq, ok := requestTypes[typ]
+	if idErr != nil {
+		// An ill-typed id is a field at fault like any other: a host-only request from anyone
+		// else is still refused as forbidden first (Known).
+		return Decoded{}, &DecodeError{Type: typ, Known: ok, Reason: idErr.Error()}
+	}
 	if !ok {
 		return Decoded{}, &DecodeError{ID: id, Type: typ, Reason: ErrUnknownType.Error()}
 	}
 	req := newReq()
-	if err := strictUnmarshal(data, req); err != nil {
+	fields, err := json.Marshal(exactFields(obj, reflect.TypeOf(req).Elem()))
+	if err != nil {
+		return Decoded{}, &DecodeError{ID: id, Type: typ, Known: true, Reason: "malformed fields"}
+	}
+	if err := strictUnmarshal(fields, req); err != nil {
 		return Decoded{}, &DecodeError{ID: id, Type: typ, Known: true, Reason: err.Error()}
 	}
 	if err := req.validate(); err != nil {

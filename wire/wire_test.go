@@ -70,7 +70,8 @@ func TestDecodeRejects(t *testing.T) {
 		{"no type", `{"id":3}`, "3", false, `"type"`},
 		{"type not a string", `{"type":5,"id":3}`, "3", false, `"type"`},
 		{"unknown type", `{"type":"dance","id":"x"}`, `"x"`, false, "unknown message type"},
-		{"id an object", `{"type":"leave","id":{}}`, "", false, `"id"`},
+		{"id an object", `{"type":"leave","id":{}}`, "", true, `"id"`},
+		{"id an object, unknown type", `{"type":"dance","id":{}}`, "", false, `"id"`},
 		{"join without meetingId", `{"type":"join","id":1,"name":"A"}`, "1", true, `"meetingId" is required`},
 		{"join name not a string", `{"type":"join","id":1,"meetingId":"m","name":5}`, "1", true, `"name" must be a string`},
 		{"offer for subscriber", `{"type":"offer","target":"subscriber","sdp":"v=0"}`, "", true, "publisher"},
@@ -203,4 +204,54 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("type changed: %s -> %s", d.Request.MessageType(), d2.Request.MessageType())
 		}
 	})
+}
+
+// TestDecodeKeysAreExact: the contract's field names are exact. encoding/json alone would match
+// "Muted" to "muted" and "TYPE" to "type"; a key spelled otherwise is an unknown field here.
+func TestDecodeKeysAreExact(t *testing.T) {
+	for _, in := range []string{
+		`{"TYPE":"leave","id":1}`,
+		`{"Type":"join","id":1,"meetingId":"m","name":"A"}`,
+		`{"type":"setMuted","id":1,"Kind":"audio","Muted":true}`,
+		`{"type":"setMuted","id":1,"kind":"audio","MUTED":true}`,
+		`{"type":"join","id":1,"MeetingId":"m","name":"A"}`,
+		`{"type":"kick","id":1,"participantID":"p"}`,
+	} {
+		if _, err := Decode([]byte(in)); err == nil {
+			t.Errorf("%s: decoded, want a DecodeError (a required field is spelled otherwise)", in)
+		}
+	}
+
+	// A differently cased twin of a field does not override the field.
+	d, err := Decode([]byte(`{"type":"setMuted","kind":"audio","muted":true,"Muted":false}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := d.Request.(*SetMuted); !*m.Muted {
+		t.Error(`"Muted": false overrode "muted": true`)
+	}
+	d, err = Decode([]byte(`{"type":"join","meetingId":"m","name":"A","HostKey":"k","hostkey":"k"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := d.Request.(*Join).Key(); k != "" {
+		t.Errorf("host key %q read from a misspelled key", k)
+	}
+	// Nested objects too: the candidate's fields are RTCIceCandidateInit's exact names.
+	d, err = Decode([]byte(`{"type":"candidate","target":"publisher","candidate":{"candidate":"c","SdpMid":"0","sdpMLineIndex":1}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := d.Request.(*Candidate).Candidate
+	if c.Candidate != "c" || c.SDPMid != nil || c.SDPMLineIndex == nil || *c.SDPMLineIndex != 1 {
+		t.Errorf("candidate decoded as %+v", c)
+	}
+	// Map keys are data (mids), not field names.
+	d, err = Decode([]byte(`{"type":"offer","target":"publisher","sdp":"v=0","sources":{"A":"camera","a":"microphone"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := d.Request.(*Offer).Sources; len(s) != 2 {
+		t.Errorf("sources = %v", s)
+	}
 }
