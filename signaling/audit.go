@@ -17,7 +17,7 @@ func (s *Server) getAudit(c echo.Context) error {
 		return s.domainHTTPError(c, err)
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.JSON(http.StatusOK, wire.AuditLog{Entries: entries})
+	return c.JSON(http.StatusOK, wire.AuditLog{Entries: nonNil(entries)})
 }
 
 // bearer is the token of an "Authorization: Bearer" header, "" when there is none.

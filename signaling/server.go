@@ -246,6 +246,9 @@ func (s *Server) websocket(c echo.Context) error {
 		s.cfg.Repeats.Log(s.cfg.Logger, slog.LevelDebug, "websocket_refused", "websocket refused: foreign origin", "origin", c.Request().Header.Get("Origin"))
 		return writeHTTPError(c, http.StatusForbidden, wire.CodeForbidden, "this page may not connect here")
 	}
+	if status, msg := handshakeProblem(c.Response().Header(), c.Request()); status != 0 {
+		return writeHTTPError(c, status, wire.CodeBadRequest, msg)
+	}
 	release, ok := s.acquireWebSocket(c)
 	if !ok {
 		return nil
@@ -254,7 +257,7 @@ func (s *Server) websocket(c echo.Context) error {
 	// The origin was checked above, more strictly than Accept would (scheme, public URL).
 	conn, err := websocket.Accept(c.Response(), c.Request(), &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
-		// Accept has already answered (403 for a foreign origin, 400 for a bad handshake).
+		// Accept has already answered (the handshake was judged above; a failed hijack is left).
 		s.cfg.Repeats.Log(s.cfg.Logger, slog.LevelDebug, "websocket_refused", "websocket refused", "err", err, "origin", c.Request().Header.Get("Origin"))
 		return nil
 	}
