@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -269,5 +271,40 @@ func TestWebSocketHandshakeErrorIsJSON(t *testing.T) {
 				t.Fatalf("got %d %s, want %d with a bad_request error body", resp.StatusCode, body, tc.status)
 			}
 		})
+	}
+}
+
+// TestMessageSizeBoundary: "A client's message is at most 64 KiB": one of exactly 65536 bytes is
+// served, one byte more closes the connection with 1009 and no answer.
+func TestMessageSizeBoundary(t *testing.T) {
+	e := newEnv(t)
+	c := e.create("Ada")
+	host := e.dial("")
+	host.join(c.MeetingID, "Ada", c.HostKey)
+	sized := func(id string, n int) string {
+		head := `{"type":"setLocked","id":"` + id + `","locked":true,"pad":"`
+		return head + strings.Repeat("x", n-len(head)-2) + `"}`
+	}
+	host.send(sized("fits", 64<<10))
+	if m := host.next(answerTo("fits")); m["type"] != "ok" {
+		t.Fatalf("a 64 KiB message was answered %v", m)
+	}
+	host.send(sized("over", 64<<10+1))
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case m, ok := <-host.msgs:
+			if !ok {
+				if st := websocket.CloseStatus(<-host.done); st != websocket.StatusMessageTooBig {
+					t.Fatalf("close status %d after a message of 64 KiB + 1, want 1009", st)
+				}
+				return
+			}
+			if m["id"] == "over" || m["type"] == "error" {
+				t.Fatalf("an oversized message was answered %v", m)
+			}
+		case <-deadline:
+			t.Fatal("the connection is still open after an oversized message")
+		}
 	}
 }

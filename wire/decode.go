@@ -95,7 +95,7 @@ func Decode(data []byte) (Decoded, error) {
 		return Decoded{}, &DecodeError{ID: id, Type: typ, Reason: ErrUnknownType.Error()}
 	}
 	req := newReq()
-	fields, err := json.Marshal(exactFields(obj, reflect.TypeOf(req).Elem()))
+	fields, err := exactJSON(data, obj, reflect.TypeOf(req).Elem())
 	if err != nil {
 		return Decoded{}, &DecodeError{ID: id, Type: typ, Known: true, Reason: "malformed fields"}
 	}

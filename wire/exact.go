@@ -51,27 +51,42 @@ func structOf(t reflect.Type) reflect.Type {
 }
 
 // exactFields returns the JSON object obj with only the keys that name a field of t exactly,
-// in it and in the objects of its struct-typed fields. Keys of maps are data and stay. A value
-// that is not an object is returned as it is, for json.Unmarshal to judge.
-func exactFields(obj map[string]json.RawMessage, t reflect.Type) map[string]json.RawMessage {
+// in it and in the objects of its struct-typed fields, and whether it dropped any (other than
+// "type" and "id", which every message has). Keys of maps are data and stay. A value that is not
+// an object is kept as it is, for json.Unmarshal to judge.
+func exactFields(obj map[string]json.RawMessage, t reflect.Type) (map[string]json.RawMessage, bool) {
 	fields := fieldsOf(t)
 	out := make(map[string]json.RawMessage, len(obj))
+	dropped := false
 	for k, v := range obj {
 		ft, ok := fields[k]
 		if !ok {
+			dropped = dropped || (k != "type" && k != "id")
 			continue
 		}
 		if st := structOf(ft); st != nil {
 			var inner map[string]json.RawMessage
 			if json.Unmarshal(v, &inner) == nil && inner != nil {
-				if b, err := json.Marshal(exactFields(inner, st)); err == nil {
-					v = b
+				if kept, innerDropped := exactFields(inner, st); innerDropped {
+					if b, err := json.Marshal(kept); err == nil {
+						v, dropped = b, true
+					}
 				}
 			}
 		}
 		out[k] = v
 	}
-	return out
+	return out, dropped
+}
+
+// exactJSON is data, an object already decoded into obj, with only the keys exactFields keeps:
+// data itself when it has no others (the usual case, which costs no re-encoding).
+func exactJSON(data []byte, obj map[string]json.RawMessage, t reflect.Type) ([]byte, error) {
+	kept, dropped := exactFields(obj, t)
+	if !dropped {
+		return data, nil
+	}
+	return json.Marshal(kept)
 }
 
 // UnmarshalExact is json.Unmarshal into the struct v points to, with the contract's exact field
@@ -85,7 +100,7 @@ func UnmarshalExact(data []byte, v any) error {
 	if obj == nil || st == nil {
 		return json.Unmarshal(data, v)
 	}
-	b, err := json.Marshal(exactFields(obj, st))
+	b, err := exactJSON(data, obj, st)
 	if err != nil {
 		return err
 	}
