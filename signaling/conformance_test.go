@@ -308,3 +308,21 @@ func TestMessageSizeBoundary(t *testing.T) {
 		}
 	}
 }
+
+// TestCandidateFields: a trickled candidate is {"candidate", "sdpMid", "sdpMLineIndex",
+// "usernameFragment"}; only usernameFragment may be null or absent, and an empty candidate
+// string (not a missing one) marks the end of candidates.
+func TestCandidateFields(t *testing.T) {
+	e := newEnv(t)
+	c := e.create("Ada")
+	host := e.dial("")
+	host.join(c.MeetingID, "Ada", c.HostKey)
+	wantError(t, host.request("1", map[string]any{"type": "candidate", "target": "subscriber",
+		"candidate": map[string]any{"sdpMid": "0", "sdpMLineIndex": 0}}), "bad_request")
+	wantError(t, host.request("2", map[string]any{"type": "candidate", "target": "subscriber",
+		"candidate": map[string]any{"candidate": nil, "sdpMid": "0", "sdpMLineIndex": 0}}), "bad_request")
+	host.ok("3", map[string]any{"type": "candidate", "target": "subscriber",
+		"candidate": map[string]any{"candidate": "", "sdpMid": "0", "sdpMLineIndex": 0}})
+	host.ok("4", map[string]any{"type": "candidate", "target": "subscriber",
+		"candidate": map[string]any{"candidate": "", "sdpMid": "0", "sdpMLineIndex": 0, "usernameFragment": nil}})
+}

@@ -1,6 +1,9 @@
 package wire
 
-import "errors"
+import (
+	"encoding/json"
+	"errors"
+)
 
 // Message types a client sends.
 const (
@@ -177,6 +180,25 @@ type ICECandidate struct {
 	SDPMid           *string `json:"sdpMid"`
 	SDPMLineIndex    *uint16 `json:"sdpMLineIndex"`
 	UsernameFragment *string `json:"usernameFragment"`
+}
+
+// UnmarshalJSON requires the "candidate" string (PROTOCOL.md: only usernameFragment may be
+// null or absent; an empty string, not a missing one, marks the end of candidates).
+func (c *ICECandidate) UnmarshalJSON(data []byte) error {
+	var v struct {
+		Candidate        *string `json:"candidate"`
+		SDPMid           *string `json:"sdpMid"`
+		SDPMLineIndex    *uint16 `json:"sdpMLineIndex"`
+		UsernameFragment *string `json:"usernameFragment"`
+	}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	if v.Candidate == nil {
+		return errors.New(`field "candidate.candidate" is required (an empty string ends the candidates)`)
+	}
+	*c = ICECandidate{Candidate: *v.Candidate, SDPMid: v.SDPMid, SDPMLineIndex: v.SDPMLineIndex, UsernameFragment: v.UsernameFragment}
+	return nil
 }
 
 // Candidate trickles one ICE candidate; an empty candidate string ends the candidates.

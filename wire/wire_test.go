@@ -94,6 +94,9 @@ func TestDecodeRejects(t *testing.T) {
 		{"setScreenShareAllowed missing", `{"type":"setScreenShareAllowed"}`, "", true, `"allowed" is required`},
 		{"setScreenShareAllowed a string", `{"type":"setScreenShareAllowed","allowed":"no"}`, "", true, `"allowed" must be a boolean`},
 		{"stopScreenShare missing id", `{"type":"stopScreenShare"}`, "", true, `"participantId" is required`},
+		{"candidate without its candidate string", `{"type":"candidate","target":"publisher","candidate":{"sdpMid":"0","sdpMLineIndex":0}}`, "", true, `"candidate.candidate" is required`},
+		{"candidate string null", `{"type":"candidate","target":"publisher","candidate":{"candidate":null}}`, "", true, `"candidate.candidate" is required`},
+		{"candidate sdpMid a number", `{"type":"candidate","target":"publisher","candidate":{"candidate":"","sdpMid":0}}`, "", true, `"candidate.sdpMid" must be a string`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
