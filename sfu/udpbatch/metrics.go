@@ -6,8 +6,8 @@ import "github.com/prometheus/client_golang/prometheus"
 // (sent / batches), how often writers waited for the flusher (it is the bottleneck) and what the
 // kernel refused.
 type collector struct {
-	stats                                     *Stats
-	sent, gso, batches, fullWaits, sendErrors *prometheus.Desc
+	stats                                              *Stats
+	sent, gso, batches, fullWaits, sendErrors, flushes *prometheus.Desc
 }
 
 // NewCollector exports stats to Prometheus as counters named prefix + "_udp_datagrams_sent_total",
@@ -26,6 +26,9 @@ func NewCollector(prefix string, stats *Stats) prometheus.Collector {
 		fullWaits: d("write_queue_waits_total",
 			"Writes that waited for a media socket's flusher because its queue was full."),
 		sendErrors: d("write_errors_total", "Datagrams the kernel refused, or still queued when a media socket closed."),
+		flushes: prometheus.NewDesc(prefix+"_udp_write_flushes_total",
+			"Write queues sent, by cause: unheld (a write while no fan-out held the sockets), released (the last "+
+				"holder released), overdue (a datagram waited the longest hold), full, close.", []string{"cause"}, nil),
 	}
 }
 
@@ -35,6 +38,7 @@ func (w *collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- w.batches
 	ch <- w.fullWaits
 	ch <- w.sendErrors
+	ch <- w.flushes
 }
 
 func (w *collector) Collect(ch chan<- prometheus.Metric) {
@@ -50,5 +54,8 @@ func (w *collector) Collect(ch chan<- prometheus.Metric) {
 		{w.sendErrors, c.SendErrors},
 	} {
 		ch <- prometheus.MustNewConstMetric(m.d, prometheus.CounterValue, float64(m.v))
+	}
+	for i, n := range c.Flushes {
+		ch <- prometheus.MustNewConstMetric(w.flushes, prometheus.CounterValue, float64(n), causeNames[i])
 	}
 }
