@@ -148,14 +148,12 @@ func (l *upLayer) run() {
 				at = a
 			}
 		}
-		midFrame := false
 		if l.waits.late(now-at, now) {
 			l.dropLate(now)
 		} else {
 			l.handlePacket(buf[:n], &p, at, now)
-			midFrame = t.kind == KindVideo && !p.Marker
 		}
-		if !midFrame && (b == nil || !b.more()) {
+		if b == nil || !b.more() {
 			t.writes.Release()
 			held = false
 		}

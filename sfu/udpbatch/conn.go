@@ -46,7 +46,7 @@ const (
 	closeGrace = time.Second
 	// maxHold bounds how long a datagram waits in a held queue: a writer or a releaser that finds
 	// the oldest older sends the queue (holds are short, but under load they overlap without end).
-	maxHold = 4 * time.Millisecond
+	maxHold = 2 * time.Millisecond
 )
 
 // ErrWriteOOB is returned by WriteMsgUDP with control data, which the batch path cannot carry.
@@ -69,6 +69,7 @@ type Conn struct {
 	send   sync.Mutex
 	gso    *gsoPlan       // nil without GSO (unsupported, or refused once)
 	raw    *rawSender     // sendmmsg as a raw system call (raw_linux.go); nil: WriteBatch
+	rawIn  *rawReader     // recvfrom as a raw system call; nil: the socket's own read
 	single []ipv4.Message // scratch for sending datagrams one per message after GSO was refused
 
 	mu      sync.Mutex
@@ -122,6 +123,7 @@ func newConn(conn *net.UDPConn, stats *Stats, queueLen int, gso bool) *Conn {
 		c.gso = newGSOPlan(queueLen)
 	}
 	c.raw = newRawSender(conn, queueLen)
+	c.rawIn = newRawReader(conn)
 	c.room.L = &c.mu
 	stats.sockets.Add(1)
 	stats.add(c)
@@ -403,9 +405,13 @@ func (c *Conn) Close() error {
 	return nil
 }
 
-// ReadFromAddrPort reads straight from the socket.
+// ReadFromAddrPort reads straight from the socket (raw_linux.go says how); the mux's path.
 func (c *Conn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
-	return c.conn.ReadFromUDPAddrPort(b)
+	if c.rawIn != nil {
+		return c.rawIn.read(b)
+	}
+
+	return c.conn.ReadFromUDPAddrPort(b) //nolint:wrapcheck // as the socket returns it
 }
 
 // ReadFrom reads straight from the socket.

@@ -2,7 +2,10 @@ package udpbatch
 
 import (
 	"net"
+	"net/netip"
+	"os"
 	"runtime"
+	"sync"
 	"syscall"
 	"unsafe"
 
@@ -132,4 +135,100 @@ func (r *rawSender) putName(i int, addr *net.UDPAddr) uint32 {
 	copy(sa.Addr[:], addr.IP.To16())
 
 	return unix.SizeofSockaddrInet6
+}
+
+// rawReader reads the socket with recvfrom as a raw system call inside the poller's RawConn.Read
+// (which waits for readability without a system call of its own), for the reason given above:
+// every read entering a system call the ordinary way wakes the runtime's monitor when it sleeps,
+// which it does whenever the server was idle for a moment, and each wake-up costs a millisecond
+// of polling. One reader at a time (the mux's); the callback is made once, so reading allocates
+// nothing.
+type rawReader struct {
+	rc syscall.RawConn
+	mu sync.Mutex
+	cb func(fd uintptr) bool
+	// The read in progress, for cb.
+	buf   []byte
+	n     int
+	from  unix.RawSockaddrInet6
+	errno syscall.Errno
+}
+
+func newRawReader(conn *net.UDPConn) *rawReader {
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	r := &rawReader{rc: rc}
+	r.cb = r.recv
+
+	return r
+}
+
+// recv is the RawConn.Read callback: false means "not ready, wait for readability".
+func (r *rawReader) recv(fd uintptr) bool {
+	var p unsafe.Pointer
+	if len(r.buf) > 0 {
+		p = unsafe.Pointer(&r.buf[0])
+	}
+	for {
+		salen := uint32(unsafe.Sizeof(r.from))
+		n, _, errno := syscall.RawSyscall6(unix.SYS_RECVFROM, fd, uintptr(p), uintptr(len(r.buf)), 0,
+			uintptr(unsafe.Pointer(&r.from)), uintptr(unsafe.Pointer(&salen)))
+		switch errno {
+		case 0:
+			r.n, r.errno = int(n), 0
+
+			return true
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
+		default:
+			r.n, r.errno = 0, errno
+
+			return true
+		}
+	}
+}
+
+// read is ReadFromAddrPort.
+func (r *rawReader) read(b []byte) (int, netip.AddrPort, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.buf = b
+	err := r.rc.Read(r.cb)
+	r.buf = nil
+	if err != nil {
+		return 0, netip.AddrPort{}, err //nolint:wrapcheck // as net.UDPConn returns it: the mux tests it
+	}
+	if r.errno != 0 {
+		return 0, netip.AddrPort{}, &net.OpError{Op: "read", Net: "udp", Err: os.NewSyscallError("recvfrom", r.errno)}
+	}
+
+	return r.n, r.source(), nil
+}
+
+// source is the sender of the datagram just read.
+func (r *rawReader) source() netip.AddrPort {
+	sa := &r.from
+	p := (*[2]byte)(unsafe.Pointer(&sa.Port)) // network byte order
+	port := uint16(p[0])<<8 | uint16(p[1])
+	switch sa.Family {
+	case unix.AF_INET:
+		sa4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(sa))
+
+		return netip.AddrPortFrom(netip.AddrFrom4(sa4.Addr), port)
+	case unix.AF_INET6:
+		a := netip.AddrFrom16(sa.Addr)
+		if sa.Scope_id != 0 {
+			if ifi, err := net.InterfaceByIndex(int(sa.Scope_id)); err == nil {
+				a = a.WithZone(ifi.Name)
+			}
+		}
+
+		return netip.AddrPortFrom(a, port)
+	}
+
+	return netip.AddrPort{}
 }
