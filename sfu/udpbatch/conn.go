@@ -256,15 +256,23 @@ func (c *Conn) Write(b []byte) (int, error) {
 	return c.WriteToUDP(b, ra)
 }
 
-// flush sends everything queued, unless another goroutine is sending: that one then sends it,
-// since a sender looks at the queue again after it stops (a writer that queued while it sent and
-// found it busy relies on that).
+// flush sends what is queued, unless another goroutine is sending: that one then sends it, since
+// a sender looks at the queue again after it stops (a writer that queued while it sent and found
+// it busy relies on that). While the writes are held, a sender sends one queue and leaves the
+// rest to the holders' release: looping until the queue is empty while holders keep filling it
+// would keep it from its own work (a reader or a lane) without end.
 func (c *Conn) flush(cause int) {
 	for c.queuedAt.Load() != 0 && c.send.TryLock() {
 		for c.flushOnce() {
 			c.stats.flushes[cause].Add(1)
+			if c.stats.held() {
+				break
+			}
 		}
 		c.send.Unlock()
+		if c.stats.held() {
+			return
+		}
 	}
 }
 
