@@ -13,11 +13,13 @@ import (
 // writer lanes, each a goroutine with a small queue, so that encrypting and writing for a large
 // room runs on several cores and a subscriber whose writes stall delays only its own lane.
 // Measured (BenchmarkForwardNoIO, BenchmarkForwardInline): waking a writer goroutine per packet
-// costs more than writing a few subscribers inline, so meetings of usual size stay inline.
+// costs more than writing a few subscribers inline, so meetings of usual size stay inline: up to
+// 24 (1 x 20 in parley-load: 16 inline and a lane of 4 cost about 1 µs more per forwarded packet,
+// issue 17, docs/benchmarks.md).
 // A lane's queue holds a large keyframe arriving at once (a browser's can be 50-100 packets);
 // what waits in it too long is dropped by age (see waitGate), not by the queue's length.
 const (
-	defaultInlineMax  = 16
+	defaultInlineMax  = 24
 	defaultPerWriter  = 16
 	writerQueueLength = 128
 )
