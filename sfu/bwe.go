@@ -42,6 +42,16 @@ import (
 //   - a probe (the allocator starts one) sends padding on top of the media after probeBursts
 //     frames; if the link delivered it at the rate it was sent, the estimate rises to the rate
 //     the probe was meant to prove.
+// The feedback samples kept: at least about a second's worth (halved when they span over
+// sampleSpan), within maxSamples. Grown as the rate needs rather than made at the largest size:
+// a subscriber of one 1.5 Mbit/s camera needs a few hundred, and 2 048 of them were 64 KiB per
+// subscriber (issue 17: memory per subscriber).
+const (
+	minSamples = 256
+	maxSamples = 2048
+	sampleSpan = 2_000_000 // µs
+)
+
 const (
 	histSize          = 4096 // packets remembered for feedback, a power of two
 	initialEstimate   = 600_000
@@ -121,7 +131,7 @@ type estimator struct {
 }
 
 func newEstimator(ctr *counters) *estimator {
-	e := &estimator{ctr: ctr, est: initialEstimate, samples: make([]feedbackSample, 0, 2048), lostSeqs: map[uint16]struct{}{}}
+	e := &estimator{ctr: ctr, est: initialEstimate, samples: make([]feedbackSample, 0, minSamples), lostSeqs: map[uint16]struct{}{}}
 	for i := range e.baseMin { // no second has a minimum yet (a zero would be one)
 		e.baseMin[i] = noDelay
 	}
@@ -248,11 +258,11 @@ func (e *estimator) note(seq uint16, received bool, arrival, nowUs int64) {
 
 		return
 	}
-	if len(e.samples) == cap(e.samples) {
+	if len(e.samples) == cap(e.samples) && (cap(e.samples) >= maxSamples || s.send-e.samples[0].send > sampleSpan) {
 		n := copy(e.samples, e.samples[len(e.samples)/2:])
 		e.samples = e.samples[:n]
 	}
-	e.samples = append(e.samples, s)
+	e.samples = append(e.samples, s) // grows while the samples span less than sampleSpan
 	if c := uint32(v>>histClusShift) & 31; c != 0 && c == e.probeID&31 {
 		e.probe.add(s)
 	}
