@@ -42,16 +42,6 @@ import (
 //   - a probe (the allocator starts one) sends padding on top of the media after probeBursts
 //     frames; if the link delivered it at the rate it was sent, the estimate rises to the rate
 //     the probe was meant to prove.
-// The feedback samples kept: at least about a second's worth (halved when they span over
-// sampleSpan), within maxSamples. Grown as the rate needs rather than made at the largest size:
-// a subscriber of one 1.5 Mbit/s camera needs a few hundred, and 2 048 of them were 64 KiB per
-// subscriber (issue 17: memory per subscriber).
-const (
-	minSamples = 256
-	maxSamples = 2048
-	sampleSpan = 2_000_000 // µs
-)
-
 const (
 	histSize          = 4096 // packets remembered for feedback, a power of two
 	initialEstimate   = 600_000
@@ -128,6 +118,35 @@ type estimator struct {
 	probeID      uint32
 	lostSeqs     map[uint16]struct{} // reported missing (at most maxLostSeqs)
 	dropped      func()              // called (under mu) when the estimate falls; must not block
+}
+
+// The feedback samples kept: those of the last keepSpan (the statistics look at the last
+// estimateWindow), in a slice grown as the rate needs, up to maxSamples, beyond which the older
+// half goes. Made at the largest size, 2 048 of them were 64 KiB per subscriber where one
+// 1.5 Mbit/s camera needs a few hundred (issue 17: memory per subscriber).
+const (
+	minSamples = 256
+	maxSamples = 2048
+	keepSpan   = 1_500_000 // µs
+)
+
+// addSample appends s, first dropping the samples older than keepSpan when the slice is full and
+// that frees a quarter of it (else it grows), or the older half at maxSamples.
+func (e *estimator) addSample(s feedbackSample) {
+	if n := len(e.samples); n == cap(e.samples) {
+		old := 0
+		for old < n && s.send-e.samples[old].send > keepSpan {
+			old++
+		}
+		if old < n/4 && n >= maxSamples {
+			old = n / 2
+		}
+		if old >= n/4 {
+			k := copy(e.samples, e.samples[old:])
+			e.samples = e.samples[:k]
+		}
+	}
+	e.samples = append(e.samples, s)
 }
 
 func newEstimator(ctr *counters) *estimator {
@@ -258,11 +277,7 @@ func (e *estimator) note(seq uint16, received bool, arrival, nowUs int64) {
 
 		return
 	}
-	if len(e.samples) == cap(e.samples) && (cap(e.samples) >= maxSamples || s.send-e.samples[0].send > sampleSpan) {
-		n := copy(e.samples, e.samples[len(e.samples)/2:])
-		e.samples = e.samples[:n]
-	}
-	e.samples = append(e.samples, s) // grows while the samples span less than sampleSpan
+	e.addSample(s)
 	if c := uint32(v>>histClusShift) & 31; c != 0 && c == e.probeID&31 {
 		e.probe.add(s)
 	}
