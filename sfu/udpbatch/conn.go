@@ -46,7 +46,7 @@ const (
 	closeGrace = time.Second
 	// maxHold bounds how long a datagram waits in a held queue: a writer or a releaser that finds
 	// the oldest older sends the queue (holds are short, but under load they overlap without end).
-	maxHold = 2 * time.Millisecond
+	maxHold = time.Millisecond
 )
 
 // ErrWriteOOB is returned by WriteMsgUDP with control data, which the batch path cannot carry.
