@@ -516,3 +516,53 @@ func BenchmarkConn(b *testing.B) {
 	b.Run("fanout/sendmmsg", func(b *testing.B) { batched(b, frame, false) })
 	b.Run("fanout/gso", func(b *testing.B) { batched(b, frame, true) })
 }
+
+// Holds are the server's, not a socket's: the last release sends what every Conn sharing the
+// Stats queued meanwhile, nested and overlapping holds included, and a closed Conn is left out.
+func TestHoldSpansConns(t *testing.T) {
+	stats := &Stats{}
+	a := newTestConn(t, stats, 64, true, false)
+	b := newTestConn(t, stats, 64, true, false)
+	closed := newTestConn(t, stats, 64, true, false)
+	if err := closed.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s := newUDPSink(t)
+	stats.Hold()
+	stats.Hold() // a second holder, e.g. a writer lane next to the reader
+	for i := range uint32(3) {
+		if _, err := a.WriteToAddrPort(datagramOf(i, 64), s.addr()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.WriteToAddrPort(datagramOf(10+i, 64), s.addr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stats.Release()
+	if got := stats.sent.Load(); got != 0 {
+		t.Fatalf("%d datagrams sent while a holder remained", got)
+	}
+	stats.Release()
+	got := s.waitReceived(t, 6)
+	var fromA, fromB []uint32
+	for _, seq := range got {
+		if seq < 10 {
+			fromA = append(fromA, seq)
+		} else {
+			fromB = append(fromB, seq)
+		}
+	}
+	wantSeqs(t, "from a", fromA, []uint32{0, 1, 2})
+	wantSeqs(t, "from b", fromB, []uint32{10, 11, 12})
+	if n := stats.Snapshot().Flushes[causeReleased]; n != 2 {
+		t.Errorf("%d queues sent on release, want 2 (one per Conn)", n)
+	}
+	for _, c := range []*Conn{a, b} {
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if list := stats.conns.Load(); list != nil && len(*list) != 0 {
+		t.Errorf("%d Conns still listed after Close", len(*list))
+	}
+}
