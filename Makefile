@@ -100,11 +100,11 @@ lint-web: web-deps
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./wire
 
-## bench: forwarding-path benchmarks, the control plane's muteAll, and a short load run
+## bench: forwarding-path benchmarks, the control plane's muteAll, and load runs of the shapes of issue 17 with their table (a few minutes)
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./sfu/...
 	$(GO) test -run '^$$' -bench MuteAll -benchtime 5x ./signaling/
-	bash cmd/parley-load/bench.sh
+	PARLEY_BENCH_WINDOW=15s sh cmd/parley-load/scenarios.sh $${PARLEY_BENCH_OUT:-/tmp/parley-bench} issue17
 
 clean:
 	rm -rf $(BIN) web/dist/assets web/dist/index.html

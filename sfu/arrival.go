@@ -225,6 +225,14 @@ func (b *arrivalBuffer) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// more reports whether a packet is waiting to be read.
+func (b *arrivalBuffer) more() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+
+	return b.count > 0
+}
+
 // lastArrival is when the packet read last arrived (0 before the first).
 func (b *arrivalBuffer) lastArrival() int64 { return b.last.Load() }
 

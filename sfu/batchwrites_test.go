@@ -58,7 +58,7 @@ func TestWritePaths(t *testing.T) {
 
 				return
 			}
-			// A forwarded packet is counted once queued; the flusher sends it a moment later.
+			// A forwarded packet is counted once queued; it leaves when the fan-out releases the sockets.
 			fwd := s.Stats().PacketsForwarded
 			waitFor(t, fmt.Sprintf("the socket to send the %d packets forwarded", fwd), func() bool {
 				return s.writes.Snapshot().Sent >= fwd

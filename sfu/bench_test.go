@@ -173,7 +173,7 @@ func runForward(b *testing.B, t *upTrack, seq uint16, ts uint32, writes *udpbatc
 		b.Fatal("nothing forwarded")
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(fwd-fwd0), "ns/fwd")
-	// Wall time hides work moved to other goroutines (writer lanes, socket flushers) on other
+	// Wall time hides work moved to other goroutines (writer lanes) on other
 	// cores; CPU time of the whole test process does not (it includes the subscribers' side).
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(fwd-fwd0), "cpu-ns/fwd")
 	b.ReportMetric(float64(drop-drop0)/float64(b.N), "drops/op")

@@ -72,7 +72,8 @@
 //	upTrack.mu       the track's subscribers, layers, lanes and dynacast state
 //	pubStreams.mu    a publisher's SRTP read buffers by SSRC and its refused streams
 //	SFU.mu, arrivalBuffer.mu, estimator.mu, downTrack.epMu, packetCache.mu, and each
-//	udpbatch.Conn's queue: nothing is taken under them
+//	udpbatch.Conn's send and queue locks: nothing is taken under them (under the send lock a
+//	                 write may send the queue: one sendmmsg, which does not block)
 //
 // Pion's connections are called under pubMu or subMu (that is what serializes a negotiation) and
 // under no other sfu mutex. Pion calls back (OnTrack, OnICECandidate, state changes, Bind and

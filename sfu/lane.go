@@ -13,11 +13,13 @@ import (
 // writer lanes, each a goroutine with a small queue, so that encrypting and writing for a large
 // room runs on several cores and a subscriber whose writes stall delays only its own lane.
 // Measured (BenchmarkForwardNoIO, BenchmarkForwardInline): waking a writer goroutine per packet
-// costs more than writing a few subscribers inline, so meetings of usual size stay inline.
+// costs more than writing a few subscribers inline, so meetings of usual size stay inline: up to
+// 24 (1 x 20 in parley-load: 16 inline and a lane of 4 cost about 1 µs more per forwarded packet,
+// issue 17, docs/benchmarks.md).
 // A lane's queue holds a large keyframe arriving at once (a browser's can be 50-100 packets);
 // what waits in it too long is dropped by age (see waitGate), not by the queue's length.
 const (
-	defaultInlineMax  = 16
+	defaultInlineMax  = 24
 	defaultPerWriter  = 16
 	writerQueueLength = 128
 )
@@ -128,42 +130,68 @@ func (l *lane) dropAll(reason dropReason) {
 	}
 }
 
+// drainMax bounds the packets a lane forwards under one hold of the media sockets' writes.
+const drainMax = 64
+
 // run is a writer lane's goroutine: it copies each queued packet out of the track's cache (one
-// copy per lane, not per subscriber) and forwards it.
+// copy per lane, not per subscriber) and forwards it. It holds the batched sockets' writes
+// (udpbatch.Stats.Hold) while it works through what is queued, so that its datagrams leave with
+// those of the other lanes and the reader, grouped per subscriber.
 func (l *lane) run(done <-chan struct{}) {
 	defer l.t.writersWG.Done()
 	buf := make([]byte, maxPacketSize)
 	var p rtp.Packet
+	w := l.t.writes
 	for {
 		select {
 		case <-done:
 			return
 		case it := <-l.queue:
-			if now := monoNow(); l.waits.late(now-it.at, now) {
-				l.behind(it, dropLate)
-
-				continue
-			}
-			ly := l.t.layer(int(it.layer))
-			if ly == nil {
-				continue
-			}
-			n, _ := ly.cache.get(it.seq, buf)
-			if n == 0 {
-				l.dropAll(dropCacheMiss)
-
-				continue
-			}
-			if p.Unmarshal(buf[:n]) != nil {
-				continue
-			}
-			in := pktInfo{now: monoNow(), gen: it.gen, layer: it.layer, keyframe: it.keyframe}
-			if l.t.vp8 {
-				in.vp8 = parseVP8(p.Payload)
-			}
-			l.forward(&p, &in, it.at)
+			w.Hold()
+			l.take(it, buf, &p)
+			l.drain(buf, &p)
+			w.Release()
 		}
 	}
+}
+
+// drain forwards what else is queued, up to drainMax packets in all.
+func (l *lane) drain(buf []byte, p *rtp.Packet) {
+	for range drainMax - 1 {
+		select {
+		case it := <-l.queue:
+			l.take(it, buf, p)
+		default:
+			return
+		}
+	}
+}
+
+// take forwards one queued packet, or drops it for lateness.
+func (l *lane) take(it laneItem, buf []byte, p *rtp.Packet) {
+	if now := monoNow(); l.waits.late(now-it.at, now) {
+		l.behind(it, dropLate)
+
+		return
+	}
+	ly := l.t.layer(int(it.layer))
+	if ly == nil {
+		return
+	}
+	n, _ := ly.cache.get(it.seq, buf)
+	if n == 0 {
+		l.dropAll(dropCacheMiss)
+
+		return
+	}
+	if p.Unmarshal(buf[:n]) != nil {
+		return
+	}
+	in := pktInfo{now: monoNow(), gen: it.gen, layer: it.layer, keyframe: it.keyframe}
+	if l.t.vp8 {
+		in.vp8 = parseVP8(p.Payload)
+	}
+	l.forward(p, &in, it.at)
 }
 
 // waitIdle returns once the lane is not in the middle of a packet it started before the caller's

@@ -109,12 +109,20 @@ func (l *upLayer) rate() int64 {
 	return nominalLayerRate[l.idx]
 }
 
-// run is the layer's reader goroutine.
+// run is the layer's reader goroutine. It holds the batched sockets' writes from a packet until
+// its buffer is empty (a frame's packets arrive together), so that a burst's copies leave
+// together, each subscriber's as one GSO message.
 func (l *upLayer) run() {
 	t := l.t
 	defer t.owner.wg.Done()
 	defer t.writersWG.Wait()
 	defer t.close() // the publisher's receiver stopped: the track ends with any of its layers
+	held := false
+	defer func() {
+		if held {
+			t.writes.Release()
+		}
+	}()
 	buf := make([]byte, maxPacketSize)
 	var p rtp.Packet
 	for failures := 0; failures < 100; {
@@ -128,19 +136,27 @@ func (l *upLayer) run() {
 			continue
 		}
 		failures = 0
+		if !held {
+			t.writes.Hold()
+			held = true
+		}
 		now := monoNow()
 		at := now
-		if b := l.arrival.Load(); b != nil {
+		b := l.arrival.Load()
+		if b != nil {
 			if a := b.lastArrival(); a > 0 && a < now {
 				at = a
 			}
 		}
 		if l.waits.late(now-at, now) {
 			l.dropLate(now)
-
-			continue
+		} else {
+			l.handlePacket(buf[:n], &p, at, now)
 		}
-		l.handle(buf[:n], &p, at, now)
+		if b == nil || !b.more() {
+			t.writes.Release()
+			held = false
+		}
 	}
 }
 
@@ -161,9 +177,18 @@ func (l *upLayer) dropLate(now int64) {
 	t.requestKeyframe(int(l.idx), pliLoss)
 }
 
-// handle is the per-packet path from the read buffer to every subscriber; now is when the
-// reader took the packet.
+// handle is handlePacket for tests and benchmarks, with the batched sockets' writes held
+// meanwhile, as the reader holds them.
 func (l *upLayer) handle(raw []byte, p *rtp.Packet, at, now int64) {
+	w := l.t.writes
+	w.Hold()
+	l.handlePacket(raw, p, at, now)
+	w.Release()
+}
+
+// handlePacket is the per-packet path from the read buffer to every subscriber; now is when the
+// reader took the packet.
+func (l *upLayer) handlePacket(raw []byte, p *rtp.Packet, at, now int64) {
 	if p.Unmarshal(raw) != nil || len(p.Payload) == 0 {
 		return // malformed, or padding only (bandwidth probing) which carries no media
 	}

@@ -8,6 +8,8 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/parleyhq/parley/sfu/udpbatch"
 )
 
 // pliInterval is the least time between two keyframe requests for one layer: each keyframe
@@ -49,6 +51,7 @@ type upTrack struct {
 	// packets since the speaker detector last took it (speakers.go).
 	levelPeak atomic.Uint32
 	done      chan struct{}
+	writes    *udpbatch.Stats // the batched media sockets, held during a fan-out; nil: unbatched
 
 	// Fan-out policy; fixed at creation (tests and benchmarks may set them before any subscriber).
 	inlineMax, perWriter, writerMax int
@@ -81,6 +84,7 @@ func newUpTrack(id string, owner *Peer, decl sectionDecl, gate *atomic.Bool, cod
 	t.ctr = newCounters() // a track without a peer (tests, benchmarks) counts on its own
 	if owner != nil {
 		t.ctr = owner.s.counters
+		t.writes = owner.s.writes
 	}
 	t.inline = &lane{t: t}
 	t.congestedAt.Store(-int64(congestionHold))

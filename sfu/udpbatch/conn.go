@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/logging"
@@ -15,58 +16,68 @@ import (
 )
 
 // Every datagram is one sendto, and on a media server that is most of the cost of a forwarded
-// packet (docs/benchmarks.md). Conn turns the writes of a fan-out into few sendmmsg calls:
-// WriteTo copies the datagram into a queue slot and returns; one flusher goroutine per socket
-// takes everything queued at once and sends it with one sendmmsg. Idle, a datagram leaves after
-// one goroutine hand-off; under load, batches form by themselves while the flusher is busy with
-// the previous one. Reads pass through.
+// packet (docs/benchmarks.md). Conn turns the writes of a fan-out into few sendmmsg calls: WriteTo
+// copies the datagram into a queue slot, and the queue goes to the kernel in one sendmmsg when
+// nobody holds the Conn's group (Stats.Hold): a track's reader and writer lanes hold it while they
+// fan a packet out, so a packet's copies to all its subscribers (and those of every packet that
+// came meanwhile) leave together, sent by whoever releases last, on its own goroutine. A write
+// while nothing is held is sent at once by its writer, as a sendto would be. No goroutine of its
+// own: handing every batch to a flusher cost a wake-up each, which at small fan-outs was a large
+// part of a forwarded packet's cost (docs/benchmarks.md, issue 17).
 //
 // sendmmsg alone saves only the syscall entries, which on this VM's loopback is next to nothing
 // (docs/benchmarks.md, "Batched writes"); what pays is sending each batch's datagrams to one
 // destination as one GSO message (gso.go), which needs the batch in one place.
 //
-// A full queue makes the writer wait for the flusher, as a blocking sendto waits for room in the
+// A full queue is sent by the writer that found it full (or, while another goroutine is sending,
+// the writer waits for that one to take the queue), as a blocking sendto waits for room in the
 // socket's send buffer. Dropping instead was measured: the sfu's writer lanes encrypt faster than
-// one flusher sends, so a keyframe's fan-out to 150 subscribers (3 000+ datagrams) overflowed the
+// one sender sends, so a keyframe's fan-out to 150 subscribers (3 000+ datagrams) overflowed the
 // queue and lost datagrams of random subscribers (0.07 % of packets, 0.3 % of audio), where
 // waiting leaves overload to the writers' own queues, which drop whole packets and count them.
 const (
-	// writeQueueLen bounds the datagrams waiting per socket (about 1.2 MB of video, ~5 ms of the
-	// flusher's work).
+	// writeQueueLen bounds the datagrams waiting per socket (about 1.2 MB of video, ~5 ms of
+	// sending).
 	writeQueueLen = 1024
 	// slotSize is a queue slot's first buffer: every RTP, RTCP, STUN and DTLS datagram Pion sends
 	// fits (its MTU is 1200); a larger one grows its slot once.
 	slotSize = 1500
-	// closeGrace bounds how long Close waits for the flusher to send what is still queued.
+	// closeGrace bounds how long Close waits for the queue to be sent.
 	closeGrace = time.Second
+	// maxHold bounds how long a datagram waits in a held queue: a writer or a releaser that finds
+	// the oldest older sends the queue (holds are short, but under load they overlap without end).
+	maxHold = time.Millisecond
 )
 
 // ErrWriteOOB is returned by WriteMsgUDP with control data, which the batch path cannot carry.
 var ErrWriteOOB = errors.New("udpbatch: batched udp socket cannot send control messages")
 
-// Conn is a UDP socket whose writes are queued and sent in batches by a flusher goroutine. It
+// Conn is a UDP socket whose writes are queued and sent in batches (see Stats.Hold). It
 // implements Pion's transport.UDPConn (what ice.NewMultiUDPMuxFromPort opens through its Net)
 // and ice.AddrPortReaderWriter (the mux's allocation-free path), so it can stand under an ICE UDP
 // mux in place of the *net.UDPConn it wraps.
 type Conn struct {
 	conn  *net.UDPConn
 	batch *ipv4.PacketConn // sendmmsg; it takes IPv6 destinations too on an IPv6 socket
-	wake  chan struct{}    // capacity 1: the front queue became non-empty
-	done  chan struct{}    // closed by Close
-	ended chan struct{}    // closed when the flusher has returned
 	stats *Stats
 	log   logging.LeveledLogger
+	// queuedAt is when the front queue became non-empty (monotonic ns), 0 while it is empty:
+	// read without mu to decide cheaply whether there is anything to send.
+	queuedAt atomic.Int64
 
-	// Owned by the flusher.
+	// send is held by the goroutine sending (the sender): it owns back and the fields below.
+	send   sync.Mutex
 	gso    *gsoPlan       // nil without GSO (unsupported, or refused once)
+	raw    *rawSender     // sendmmsg as a raw system call (raw_linux.go); nil: WriteBatch
+	rawIn  *rawReader     // recvfrom as a raw system call; nil: the socket's own read
 	single []ipv4.Message // scratch for sending datagrams one per message after GSO was refused
 
 	mu      sync.Mutex
-	room    sync.Cond // on mu: the flusher took the front queue, or Close
+	room    sync.Cond // on mu: the sender took the front queue, or Close
 	waiting int       // writers waiting on room
 	closed  bool
 	front   *writeQueue // writers append here, under mu
-	back    *writeQueue // the flusher sends from here, without mu
+	back    *writeQueue // the sender sends from here, without mu
 }
 
 // writeQueue is one half of the double buffer. msgs[i] points at slots[i] once and for all, so
@@ -85,30 +96,24 @@ type datagram struct {
 	addr net.UDPAddr
 }
 
-// New wraps conn and starts its flusher. The Conn takes conn over: closing the Conn closes it.
-// stats (shared by any number of Conns; nil: counted for nobody) receives the counters, log
-// (may be nil) the one warning when the kernel refuses segmentation offload.
+// New wraps conn. The Conn takes conn over: closing the Conn closes it. stats (shared by any
+// number of Conns, which it then holds together; nil: counted for nobody, never held) receives the
+// counters, log (may be nil) the one warning when the kernel refuses segmentation offload.
 func New(conn *net.UDPConn, stats *Stats, log logging.LeveledLogger) *Conn {
 	if stats == nil {
 		stats = &Stats{}
 	}
-	c := newStopped(conn, stats, writeQueueLen, gsoSupported(conn))
+	c := newConn(conn, stats, writeQueueLen, gsoSupported(conn))
 	c.log = log
-	stats.sockets.Add(1)
-	go c.run()
 
 	return c
 }
 
-// newStopped is New without its flusher; tests start it themselves to fill the queue
-// deterministically.
-func newStopped(conn *net.UDPConn, stats *Stats, queueLen int, gso bool) *Conn {
+// newConn is New with a queue length and GSO chosen by tests.
+func newConn(conn *net.UDPConn, stats *Stats, queueLen int, gso bool) *Conn {
 	c := &Conn{
 		conn:   conn,
 		batch:  ipv4.NewPacketConn(conn),
-		wake:   make(chan struct{}, 1),
-		done:   make(chan struct{}),
-		ended:  make(chan struct{}),
 		stats:  stats,
 		single: make([]ipv4.Message, 0, queueLen),
 		front:  newWriteQueue(queueLen),
@@ -117,7 +122,11 @@ func newStopped(conn *net.UDPConn, stats *Stats, queueLen int, gso bool) *Conn {
 	if gso {
 		c.gso = newGSOPlan(queueLen)
 	}
+	c.raw = newRawSender(conn, queueLen)
+	c.rawIn = newRawReader(conn)
 	c.room.L = &c.mu
+	stats.sockets.Add(1)
+	stats.add(c)
 
 	return c
 }
@@ -132,11 +141,24 @@ func newWriteQueue(n int) *writeQueue {
 	return q
 }
 
-// WriteToAddrPort queues b for addr; with the queue full it first waits for the flusher.
+// WriteToAddrPort queues b for addr and, unless the group is held, sends the queue. A full queue
+// is sent first (or, while another goroutine sends, waited for).
 func (c *Conn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
 	c.mu.Lock()
-	if !c.closed && c.front.n == len(c.front.slots) {
+	for !c.closed && c.front.n == len(c.front.slots) {
 		c.stats.fullWaits.Add(1)
+		c.mu.Unlock()
+		if c.send.TryLock() {
+			if c.flushOnce() {
+				c.stats.flushes[causeFull].Add(1)
+			}
+			c.send.Unlock()
+			c.mu.Lock()
+
+			continue
+		}
+		c.mu.Lock()
+		// Another goroutine is sending: it takes the front queue before it stops (see flush).
 		c.waiting++
 		for !c.closed && c.front.n == len(c.front.slots) {
 			c.room.Wait()
@@ -159,15 +181,25 @@ func (c *Conn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
 	s.bufs[0] = s.buf
 	s.setAddr(addr)
 	c.stats.queued.Add(1)
-	c.mu.Unlock()
 	if i == 0 {
-		select {
-		case c.wake <- struct{}{}:
-		default: // a wake-up is pending already
-		}
+		c.queuedAt.Store(nanotime())
+	}
+	c.mu.Unlock()
+	switch {
+	case !c.stats.held():
+		c.flush(causeUnheld)
+	case c.overdue(nanotime()):
+		c.flush(causeOverdue)
 	}
 
 	return len(b), nil
+}
+
+// overdue reports whether the oldest queued datagram has waited longer than maxHold.
+func (c *Conn) overdue(now int64) bool {
+	at := c.queuedAt.Load()
+
+	return at != 0 && now-at > int64(maxHold)
 }
 
 func (s *datagram) setAddr(ap netip.AddrPort) {
@@ -224,34 +256,32 @@ func (c *Conn) Write(b []byte) (int, error) {
 	return c.WriteToUDP(b, ra)
 }
 
-// run is the flusher: it wakes when the front queue becomes non-empty and sends until both
-// queues are empty; after Close it sends what is left and returns. It sends as soon as it runs:
-// holding a batch back (1 or 2 ms) to gather more datagrams per destination for GSO was measured and
-// saved nothing, as batches hold several datagrams per destination anyway (see gso.go).
-func (c *Conn) run() {
-	defer close(c.ended)
-	for {
-		select {
-		case <-c.wake:
-			c.flushAll()
-		case <-c.done:
-			c.flushAll()
-
+// flush sends what is queued, unless another goroutine is sending: that one then sends it, since
+// a sender looks at the queue again after it stops (a writer that queued while it sent and found
+// it busy relies on that). While the writes are held, a sender sends one queue and leaves the
+// rest to the holders' release: looping until the queue is empty while holders keep filling it
+// would keep it from its own work (a reader or a lane) without end.
+func (c *Conn) flush(cause int) {
+	for c.queuedAt.Load() != 0 && c.send.TryLock() {
+		for c.flushOnce() {
+			c.stats.flushes[cause].Add(1)
+			if c.stats.held() {
+				break
+			}
+		}
+		c.send.Unlock()
+		if c.stats.held() {
 			return
 		}
 	}
 }
 
-func (c *Conn) flushAll() {
-	for c.flushOnce() {
-	}
-}
-
-// flushOnce sends what the front queue holds; false when it was empty.
+// flushOnce sends what the front queue holds; false when it was empty. The caller holds send.
 func (c *Conn) flushOnce() bool {
 	c.mu.Lock()
 	q := c.front
 	c.front, c.back = c.back, q
+	c.queuedAt.Store(0)
 	if c.waiting > 0 {
 		c.room.Broadcast()
 	}
@@ -262,17 +292,17 @@ func (c *Conn) flushOnce() bool {
 	if c.gso != nil {
 		c.sendGSO(q)
 	} else {
-		c.send(q.msgs[:q.n])
+		c.sendMsgs(q.msgs[:q.n])
 	}
 	q.n = 0 // published to writers by the next swap, under mu
 
 	return true
 }
 
-// send hands ms (one datagram each) to the kernel, as few sendmmsg calls as it takes.
-func (c *Conn) send(ms []ipv4.Message) {
+// sendMsgs hands ms (one datagram each) to the kernel, as few sendmmsg calls as it takes.
+func (c *Conn) sendMsgs(ms []ipv4.Message) {
 	for len(ms) > 0 {
-		n, err := c.batch.WriteBatch(ms, 0)
+		n, err := c.writeBatch(ms)
 		c.stats.batches.Add(1)
 		n = max(n, 0) // -1 on error
 		c.stats.sent.Add(uint64(n))
@@ -299,7 +329,7 @@ func (c *Conn) sendGSO(q *writeQueue) {
 	p := c.gso
 	p.plan(q)
 	for k := 0; k < len(p.msgs); {
-		n, err := c.batch.WriteBatch(p.msgs[k:], 0)
+		n, err := c.writeBatch(p.msgs[k:])
 		c.stats.batches.Add(1)
 		n = max(n, 0)
 		var sent, gso uint64
@@ -333,7 +363,7 @@ func (c *Conn) sendGSO(q *writeQueue) {
 			for _, i := range p.slot[p.first[k]:] {
 				c.single = append(c.single, q.msgs[i])
 			}
-			c.send(c.single)
+			c.sendMsgs(c.single)
 
 			return
 		}
@@ -342,13 +372,25 @@ func (c *Conn) sendGSO(q *writeQueue) {
 	}
 }
 
+// writeBatch is one sendmmsg: raw where it can be, else through x/net (which also waits for room
+// in the socket's buffer).
+func (c *Conn) writeBatch(ms []ipv4.Message) (int, error) {
+	if c.raw != nil {
+		if n, ok, err := c.raw.writeBatch(ms); ok {
+			return n, err
+		}
+	}
+
+	return c.batch.WriteBatch(ms, 0) //nolint:wrapcheck // the caller counts it, nobody logs it
+}
+
 // fatalWriteError is an error after which nothing more can be sent on the socket.
 func fatalWriteError(err error) bool {
 	return errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded)
 }
 
-// Close stops accepting writes, lets the flusher send what is queued (for at most closeGrace)
-// and closes the socket.
+// Close stops accepting writes, sends what is queued (for at most closeGrace) and closes the
+// socket.
 func (c *Conn) Close() error {
 	c.mu.Lock()
 	was := c.closed
@@ -356,9 +398,13 @@ func (c *Conn) Close() error {
 	c.room.Broadcast()
 	c.mu.Unlock()
 	if !was {
+		c.stats.remove(c)
 		_ = c.conn.SetWriteDeadline(time.Now().Add(closeGrace))
-		close(c.done)
-		<-c.ended
+		c.send.Lock()
+		for c.flushOnce() {
+			c.stats.flushes[causeClose].Add(1)
+		}
+		c.send.Unlock()
 	}
 	if err := c.conn.Close(); err != nil {
 		return fmt.Errorf("close udp socket: %w", err)
@@ -367,9 +413,13 @@ func (c *Conn) Close() error {
 	return nil
 }
 
-// ReadFromAddrPort reads straight from the socket.
+// ReadFromAddrPort reads straight from the socket (raw_linux.go says how); the mux's path.
 func (c *Conn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
-	return c.conn.ReadFromUDPAddrPort(b)
+	if c.rawIn != nil {
+		return c.rawIn.read(b)
+	}
+
+	return c.conn.ReadFromUDPAddrPort(b) //nolint:wrapcheck // as the socket returns it
 }
 
 // ReadFrom reads straight from the socket.
@@ -398,9 +448,8 @@ func (c *Conn) SetDeadline(t time.Time) error { return c.conn.SetReadDeadline(t)
 // SetReadDeadline sets the socket's read deadline.
 func (c *Conn) SetReadDeadline(t time.Time) error { return c.conn.SetReadDeadline(t) }
 
-// SetWriteDeadline does nothing: a write only queues (waiting at most for the flusher's current
-// batch), and the socket's own write deadline belongs to the flusher. (The mux sets one to abort
-// writes stuck in the kernel.)
+// SetWriteDeadline does nothing: the socket's own write deadline belongs to Close. (The mux sets
+// one to abort writes stuck in the kernel.)
 func (c *Conn) SetWriteDeadline(time.Time) error { return nil }
 
 // SetReadBuffer sets the socket's receive buffer.

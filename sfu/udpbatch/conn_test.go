@@ -99,9 +99,9 @@ func newTestConn(t testing.TB, stats *Stats, queueLen int, start, gso bool) *Con
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newStopped(conn, stats, queueLen, gso && gsoSupported(conn))
-	if start {
-		go c.run()
+	c := newConn(conn, stats, queueLen, gso && gsoSupported(conn))
+	if !start {
+		stats.Hold() // the test releases it (stats.Release) to let the queue go
 	}
 
 	return c
@@ -132,7 +132,7 @@ func wantSeqs(t *testing.T, who string, got []uint32, want []uint32) {
 }
 
 // Every datagram arrives whole, in the order written to its destination, through however many
-// batches the flusher made; with GSO, runs of equal-sized datagrams to one destination go out as
+// batches were made, held or not; with GSO, runs of equal-sized datagrams to one destination go out as
 // one message and still arrive one by one.
 func TestConnDeliversInOrder(t *testing.T) {
 	for _, gso := range []bool{false, true} {
@@ -163,9 +163,11 @@ func TestConnDeliversInOrder(t *testing.T) {
 				}
 				switch {
 				case i == 20:
-					go c.run() // the first batch holds runs to every destination, for sure
+					stats.Release() // the first batch holds runs to every destination, for sure
 				case i%50 == 0:
-					time.Sleep(5 * time.Millisecond) // let the flusher go idle now and then
+					stats.Hold() // and now and then a held stretch again
+				case i%50 == 10:
+					stats.Release()
 				}
 			}
 			for j, s := range sinks {
@@ -195,9 +197,9 @@ func TestConnDeliversInOrder(t *testing.T) {
 	}
 }
 
-// With the queue full a write waits until the flusher takes the queue, then goes out after
-// everything written before it.
-func TestConnFullQueueWaits(t *testing.T) {
+// A write that finds the queue full (held) sends it first, then queues: nothing is lost and the
+// order per destination holds.
+func TestConnFullQueueSends(t *testing.T) {
 	stats := &Stats{}
 	const queueLen = 8
 	c := newTestConn(t, stats, queueLen, false, false)
@@ -209,6 +211,37 @@ func TestConnFullQueueWaits(t *testing.T) {
 		}
 		want = append(want, i)
 	}
+	if got := stats.sent.Load(); got != 0 {
+		t.Fatalf("%d datagrams sent while held", got)
+	}
+	if _, err := c.WriteToAddrPort(datagramOf(queueLen, 64), s.addr()); err != nil {
+		t.Fatal(err)
+	}
+	wantSeqs(t, "sink", s.waitReceived(t, queueLen), want)
+	if stats.fullWaits.Load() != 1 {
+		t.Errorf("full queue met %d times, want 1", stats.fullWaits.Load())
+	}
+	stats.Release()
+	wantSeqs(t, "sink", s.waitReceived(t, queueLen+1), append(want, queueLen))
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// While another goroutine is sending, a write to a full queue waits for it to take the queue.
+func TestConnFullQueueWaitsForSender(t *testing.T) {
+	stats := &Stats{}
+	const queueLen = 8
+	c := newTestConn(t, stats, queueLen, false, false)
+	s := newUDPSink(t)
+	var want []uint32
+	for i := range uint32(queueLen) {
+		if _, err := c.WriteToAddrPort(datagramOf(i, 64), s.addr()); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, i)
+	}
+	c.send.Lock() // another goroutine in the middle of a send
 	wrote := make(chan error, 1)
 	go func() {
 		_, err := c.WriteToAddrPort(datagramOf(queueLen, 64), s.addr())
@@ -217,13 +250,16 @@ func TestConnFullQueueWaits(t *testing.T) {
 	waitFor(t, "the writer to wait for room", func() bool { return stats.fullWaits.Load() == 1 })
 	select {
 	case err := <-wrote:
-		t.Fatalf("write to a full queue returned (%v) before the flusher ran", err)
+		t.Fatalf("write to a full queue returned (%v) while another goroutine was sending", err)
 	default:
 	}
-	go c.run()
+	for c.flushOnce() { // what that sender does before it stops
+	}
+	c.send.Unlock()
 	if err := <-wrote; err != nil {
 		t.Fatal(err)
 	}
+	stats.Release()
 	wantSeqs(t, "sink", s.waitReceived(t, queueLen+1), append(want, queueLen))
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
@@ -243,6 +279,7 @@ func TestConnCloseReleasesWaitingWriter(t *testing.T) {
 		}
 		want = append(want, i)
 	}
+	c.send.Lock() // another goroutine in the middle of a send
 	wrote := make(chan error, 1)
 	go func() {
 		_, err := c.WriteToAddrPort(datagramOf(queueLen, 64), s.addr())
@@ -254,11 +291,41 @@ func TestConnCloseReleasesWaitingWriter(t *testing.T) {
 	if err := <-wrote; !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("waiting write: %v, want net.ErrClosed", err)
 	}
-	go c.run() // Close waits for the flusher, which sends the queue before it ends
+	c.send.Unlock() // Close sends the queue once the other sender is done
 	if err := <-closed; err != nil {
 		t.Fatal(err)
 	}
 	wantSeqs(t, "sink", s.waitReceived(t, queueLen), want)
+}
+
+// A datagram waits in a held queue at most about maxHold: the next write after that sends it.
+func TestConnHoldIsBounded(t *testing.T) {
+	stats := &Stats{}
+	c := newTestConn(t, stats, 64, false, false)
+	defer func() { _ = c.Close() }()
+	s := newUDPSink(t)
+	if _, err := c.WriteToAddrPort(datagramOf(0, 64), s.addr()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the first datagram to be overdue", func() bool { return c.overdue(nanotime()) })
+	if stats.sent.Load() != 0 {
+		t.Fatal("a held datagram was sent without a write or a release")
+	}
+	if _, err := c.WriteToAddrPort(datagramOf(1, 64), s.addr()); err != nil {
+		t.Fatal(err)
+	}
+	wantSeqs(t, "sink", s.waitReceived(t, 2), []uint32{0, 1})
+	// A release that leaves another holder sends an overdue queue too.
+	stats.Hold()
+	if _, err := c.WriteToAddrPort(datagramOf(2, 64), s.addr()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the third datagram to be overdue", func() bool { return c.overdue(nanotime()) })
+	stats.Release()
+	wantSeqs(t, "sink", s.waitReceived(t, 3), []uint32{0, 1, 2})
+	if stats.holds.Load() != 1 {
+		t.Errorf("holds %d, want the test's 1", stats.holds.Load())
+	}
 }
 
 // A datagram the kernel refuses (here an IPv6 destination on an IPv4 socket) is counted and
@@ -273,7 +340,7 @@ func TestConnSkipsRefusedDatagram(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	go c.run()
+	stats.Release()
 	wantSeqs(t, "sink", s.waitReceived(t, 3), []uint32{0, 2, 5})
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
@@ -296,7 +363,7 @@ func TestConnRefusalLeavesReadsAlone(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	go c.run()
+	stats.Release()
 	s.waitReceived(t, 2)
 	waitFor(t, "the refusal counted", func() bool { return stats.sendErrors.Load() == 1 })
 	if _, err := s.conn.WriteToUDPAddrPort([]byte("hello"), c.LocalAddr().(*net.UDPAddr).AddrPort()); err != nil {
@@ -309,7 +376,7 @@ func TestConnRefusalLeavesReadsAlone(t *testing.T) {
 	}
 }
 
-// Close sends what is still queued, ends the flusher, refuses later writes and closes the socket.
+// Close sends what is still queued (held or not), refuses later writes and closes the socket.
 func TestConnClose(t *testing.T) {
 	stats := &Stats{}
 	c := newTestConn(t, stats, 64, false, false)
@@ -319,14 +386,8 @@ func TestConnClose(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	go c.run()
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
-	}
-	select {
-	case <-c.ended:
-	default:
-		t.Fatal("flusher still running after Close")
 	}
 	want := make([]uint32, 20)
 	for i := range want {
@@ -367,8 +428,8 @@ func TestConnReads(t *testing.T) {
 // per datagram, to destinations on loopback whose sockets read nothing (the kernel drops at the
 // full receive buffer, as for the sinks of BenchmarkForward). sendmmsg=n queues n datagrams to n
 // destinations and flushes them on the benchmark's goroutine: one sendmmsg of n, no hand-off.
-// flusher=n writes n datagrams back to back through the running flusher goroutine and waits until
-// they are sent, so it includes waking the flusher. fanout/* is a video frame of 5 packets
+// unheld=n writes n datagrams back to back with nothing held: each write sends itself (one
+// sendmmsg of one datagram, on the writer's goroutine). fanout/* is a video frame of 5 packets
 // (1 200 bytes) fanned out to 32 subscribers, packet by packet as the lanes write it: one sendto
 // each, one sendmmsg for all, or grouped by subscriber into GSO messages.
 func BenchmarkConn(b *testing.B) {
@@ -406,7 +467,7 @@ func BenchmarkConn(b *testing.B) {
 	batched := func(b *testing.B, n int, gso bool) {
 		stats := &Stats{}
 		c := newTestConn(b, stats, writeQueueLen, false, gso)
-		defer func() { go c.run(); _ = c.Close() }()
+		defer func() { _ = c.Close() }()
 		b.ReportAllocs()
 		cpu0 := cputime.Process()
 		for b.Loop() {
@@ -428,7 +489,7 @@ func BenchmarkConn(b *testing.B) {
 		b.Run(fmt.Sprintf("sendmmsg=%d", n), func(b *testing.B) { batched(b, n, false) })
 	}
 	for _, n := range []int{1, 32} {
-		b.Run(fmt.Sprintf("flusher=%d", n), func(b *testing.B) {
+		b.Run(fmt.Sprintf("unheld=%d", n), func(b *testing.B) {
 			stats := &Stats{}
 			c := newTestConn(b, stats, writeQueueLen, true, false)
 			defer func() { _ = c.Close() }()
@@ -454,4 +515,54 @@ func BenchmarkConn(b *testing.B) {
 	b.Run("fanout/sendto", func(b *testing.B) { sendto(b, frame) })
 	b.Run("fanout/sendmmsg", func(b *testing.B) { batched(b, frame, false) })
 	b.Run("fanout/gso", func(b *testing.B) { batched(b, frame, true) })
+}
+
+// Holds are the server's, not a socket's: the last release sends what every Conn sharing the
+// Stats queued meanwhile, nested and overlapping holds included, and a closed Conn is left out.
+func TestHoldSpansConns(t *testing.T) {
+	stats := &Stats{}
+	a := newTestConn(t, stats, 64, true, false)
+	b := newTestConn(t, stats, 64, true, false)
+	closed := newTestConn(t, stats, 64, true, false)
+	if err := closed.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s := newUDPSink(t)
+	stats.Hold()
+	stats.Hold() // a second holder, e.g. a writer lane next to the reader
+	for i := range uint32(3) {
+		if _, err := a.WriteToAddrPort(datagramOf(i, 64), s.addr()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.WriteToAddrPort(datagramOf(10+i, 64), s.addr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stats.Release()
+	if got := stats.sent.Load(); got != 0 {
+		t.Fatalf("%d datagrams sent while a holder remained", got)
+	}
+	stats.Release()
+	got := s.waitReceived(t, 6)
+	var fromA, fromB []uint32
+	for _, seq := range got {
+		if seq < 10 {
+			fromA = append(fromA, seq)
+		} else {
+			fromB = append(fromB, seq)
+		}
+	}
+	wantSeqs(t, "from a", fromA, []uint32{0, 1, 2})
+	wantSeqs(t, "from b", fromB, []uint32{10, 11, 12})
+	if n := stats.Snapshot().Flushes[causeReleased]; n != 2 {
+		t.Errorf("%d queues sent on release, want 2 (one per Conn)", n)
+	}
+	for _, c := range []*Conn{a, b} {
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if list := stats.conns.Load(); list != nil && len(*list) != 0 {
+		t.Errorf("%d Conns still listed after Close", len(*list))
+	}
 }

@@ -10,7 +10,7 @@ import (
 // so adjacent datagrams go to different addresses, and sendmmsg alone saves only the syscall entry: on this
 // VM's loopback the kernel's work per datagram (IP output, the loopback device, the receiver's
 // socket) is most of a sendto, and stays. With UDP_SEGMENT the kernel takes several datagrams to
-// one address as one buffer and runs its path once for all of them. So the flusher regroups each
+// one address as one buffer and runs its path once for all of them. So the sender regroups each
 // batch by destination (keeping the order per destination, which is all UDP callers can expect)
 // and sends every run of equal-sized datagrams to one destination (a video frame's packets: all of
 // them full size but the last) as one GSO message.
@@ -21,7 +21,7 @@ const (
 	maxGSOBytes    = 60000
 )
 
-// gsoPlan is the flusher's scratch space for sending one batch grouped by destination. Sized for a
+// gsoPlan is the sender's scratch space for sending one batch grouped by destination. Sized for a
 // full queue once, so planning allocates nothing (the map keeps its buckets across clear).
 type gsoPlan struct {
 	group      map[netip.AddrPort]int32 // destination -> group

@@ -7,7 +7,7 @@ import (
 )
 
 // When the kernel refuses to segment (here because the socket sends without UDP checksums, which
-// GSO needs; on a real network, a device without checksum offload), the flusher sends that batch
+// GSO needs; on a real network, a device without checksum offload), the Conn sends that batch
 // and every later one datagram by datagram, and nothing is lost.
 func TestConnGSORefused(t *testing.T) {
 	stats := &Stats{}
@@ -39,7 +39,7 @@ func TestConnGSORefused(t *testing.T) {
 			wantB = append(wantB, 100+i)
 		}
 	}
-	go c.run()
+	stats.Release()
 	wantSeqs(t, "sink a", a.waitReceived(t, len(wantA)), wantA)
 	wantSeqs(t, "sink b", b.waitReceived(t, len(wantB)), wantB)
 	// Later batches go out one by one from the start.

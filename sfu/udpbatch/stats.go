@@ -1,18 +1,41 @@
 package udpbatch
 
-import "sync/atomic"
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
 
-// Stats counts what Conns did; one may be shared by every socket of a server. The zero value is
-// ready to use.
+// Stats is what the Conns of one server share: their counters, and the hold that gathers their
+// writes into batches (Hold). The zero value is ready to use.
 type Stats struct {
+	// holds counts the holders (Hold) not yet released; conns are the open Conns, sent when the
+	// last holder releases.
+	holds   atomic.Int64
+	connsMu sync.Mutex
+	conns   atomic.Pointer[[]*Conn]
+
 	sockets    atomic.Int64  // Conns opened
 	queued     atomic.Uint64 // datagrams accepted by a write
 	sent       atomic.Uint64 // datagrams handed to the kernel
 	gso        atomic.Uint64 // of which sent in GSO messages (several datagrams to one address)
 	batches    atomic.Uint64 // sendmmsg calls
-	fullWaits  atomic.Uint64 // writes that waited for the flusher because the queue was full
+	fullWaits  atomic.Uint64 // writes that found the queue full (and sent it, or waited)
 	sendErrors atomic.Uint64 // datagrams the kernel refused (or left queued at close)
+	flushes    [numCauses]atomic.Uint64
 }
+
+// Why a queue was sent (the label of the flushes metric).
+const (
+	causeUnheld   = iota // a write while nothing was held
+	causeReleased        // the last holder released
+	causeOverdue         // a datagram had waited maxHold
+	causeFull            // a write found the queue full
+	causeClose
+	numCauses
+)
+
+var causeNames = [numCauses]string{"unheld", "released", "overdue", "full", "close"}
 
 // Counts is a snapshot of Stats.
 type Counts struct {
@@ -24,7 +47,10 @@ type Counts struct {
 	Queued, Sent, GSO, SendErrors uint64
 	// Batches counts sendmmsg calls (Sent / Batches is the mean batch).
 	Batches uint64
-	// FullWaits counts writes that waited for the flusher because the queue was full.
+	// Flushes counts the queues sent, by why (see causeNames).
+	Flushes [numCauses]uint64
+	// FullWaits counts writes that found the queue full (and sent it first, or waited while
+	// another goroutine sent).
 	FullWaits uint64
 }
 
@@ -40,6 +66,82 @@ func (s *Stats) Snapshot() Counts {
 	c.GSO = s.gso.Load()
 	c.Batches = s.batches.Load()
 	c.FullWaits = s.fullWaits.Load()
+	for i := range c.Flushes {
+		c.Flushes[i] = s.flushes[i].Load()
+	}
 
 	return c
 }
+
+// Hold keeps the Conns' writes queued until the matching Release (and every other holder's):
+// a caller about to write many datagrams (a packet's fan-out) holds so that they leave in few
+// sendmmsg calls, with each destination's datagrams together (GSO). Holds nest and overlap
+// across goroutines; a datagram still waits at most about maxHold. Nil-safe: a nil Stats holds
+// nothing.
+func (s *Stats) Hold() {
+	if s != nil {
+		s.holds.Add(1)
+	}
+}
+
+// Release ends one Hold. The last holder to release sends what every Conn queued, on its own
+// goroutine; a release that leaves others holding sends only queues that waited over maxHold.
+func (s *Stats) Release() {
+	if s == nil {
+		return
+	}
+	n := s.holds.Add(-1)
+	list := s.conns.Load()
+	if list == nil {
+		return
+	}
+	if n > 0 {
+		now := nanotime()
+		for _, c := range *list {
+			if c.overdue(now) {
+				c.flush(causeOverdue)
+			}
+		}
+
+		return
+	}
+	for _, c := range *list {
+		c.flush(causeReleased)
+	}
+}
+
+// held reports whether some goroutine holds the writes.
+func (s *Stats) held() bool { return s.holds.Load() > 0 }
+
+// add and remove keep the list of open Conns (copy on write: Release reads it without a lock).
+func (s *Stats) add(c *Conn) {
+	s.connsMu.Lock()
+	defer s.connsMu.Unlock()
+	var list []*Conn
+	if cur := s.conns.Load(); cur != nil {
+		list = append(list, *cur...)
+	}
+	list = append(list, c)
+	s.conns.Store(&list)
+}
+
+func (s *Stats) remove(c *Conn) {
+	s.connsMu.Lock()
+	defer s.connsMu.Unlock()
+	cur := s.conns.Load()
+	if cur == nil {
+		return
+	}
+	list := make([]*Conn, 0, len(*cur))
+	for _, x := range *cur {
+		if x != c {
+			list = append(list, x)
+		}
+	}
+	s.conns.Store(&list)
+}
+
+var clockBase = time.Now()
+
+// nanotime is a monotonic clock in nanoseconds.
+func nanotime() int64 { return int64(time.Since(clockBase)) }
