@@ -63,10 +63,8 @@ func dialBrowser(t *testing.T, url, meetingID, name, hostKey, browser string) *c
 // host mute and permission to unmute (by the browser id the client sends). A meeting on another node never
 // notices.
 func TestNodeLoss(t *testing.T) {
-	rs := redistest.Start(t)
-	rdb := redisClient(t, rs)
+	rdb, nodes := threeNodes(t)
 	store := redisstore.New(rdb, nil)
-	nodes := []*proc{startNode(t, "node-1", rs.URL()), startNode(t, "node-2", rs.URL()), startNode(t, "node-3", rs.URL())}
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 

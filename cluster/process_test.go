@@ -18,7 +18,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/parleyhq/parley/internal/await"
+	"github.com/parleyhq/parley/internal/redistest"
 )
 
 // binary is the parley server built from ./cmd/parley once for the package's tests, or the
@@ -61,6 +64,14 @@ type proc struct {
 
 // startNode runs the server binary as a cluster member on redisURL, on free loopback ports,
 // until the test ends (SIGTERM, then SIGKILL if it does not stop).
+// threeNodes starts a redis-server and three nodes on it (node-1, node-2, node-3), and returns
+// a client of that Redis, to look at what the nodes keep there.
+func threeNodes(t testing.TB) (*redis.Client, []*proc) {
+	t.Helper()
+	rs := redistest.Start(t)
+	return redisClient(t, rs), []*proc{startNode(t, "node-1", rs.URL()), startNode(t, "node-2", rs.URL()), startNode(t, "node-3", rs.URL())}
+}
+
 func startNode(t testing.TB, name, redisURL string, extra ...string) *proc {
 	t.Helper()
 	args := append([]string{"-listen", "127.0.0.1:0", "-udp-port", "0", "-loopback-only", "-log-format", "json",

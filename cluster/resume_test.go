@@ -9,7 +9,6 @@ import (
 
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/await"
-	"github.com/parleyhq/parley/internal/redistest"
 	"github.com/parleyhq/parley/redisstore"
 	"github.com/parleyhq/parley/wire"
 )
@@ -98,10 +97,8 @@ func waiting(t *testing.T, host *client.Client, name string) string {
 // from before reaches a newcomer, the host's audit log keeps its earlier entries, and the
 // lobby (on before the loss) holds a knock that the host then admits.
 func TestNodeLossResume(t *testing.T) {
-	rs := redistest.Start(t)
-	rdb := redisClient(t, rs)
+	rdb, nodes := threeNodes(t)
 	store := redisstore.New(rdb, nil)
-	nodes := []*proc{startNode(t, "node-1", rs.URL()), startNode(t, "node-2", rs.URL()), startNode(t, "node-3", rs.URL())}
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 
