@@ -3,7 +3,6 @@ package main
 import (
 	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/hex"
 	"flag"
 	"fmt"
@@ -78,13 +77,9 @@ func (c *clusterFlags) config(listen net.Addr, scheme string) (*cluster.Config, 
 	}
 	cfg := &cluster.Config{RedisURL: c.redisURL, NodeID: id, NodeURL: nodeURL, Secret: c.secret, Heartbeat: c.heartbeat, TTL: c.ttl}
 	if c.nodeCA != "" {
-		pem, err := os.ReadFile(c.nodeCA)
+		roots, err := loadRoots("-node-ca", c.nodeCA)
 		if err != nil {
-			return nil, fmt.Errorf("-node-ca: %w", err)
-		}
-		roots := x509.NewCertPool()
-		if !roots.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("-node-ca %s: no PEM certificate in it", c.nodeCA)
+			return nil, err
 		}
 		cfg.NodeTLS = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
 	}

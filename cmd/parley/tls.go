@@ -100,13 +100,8 @@ func (f *tlsFlags) setup(log *slog.Logger) (*tlsSetup, error) {
 		}
 		var roots *x509.CertPool
 		if f.acmeCARoot != "" {
-			pem, err := os.ReadFile(f.acmeCARoot)
-			if err != nil {
-				return nil, fmt.Errorf("-acme-ca-root: %w", err)
-			}
-			roots = x509.NewCertPool()
-			if !roots.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("-acme-ca-root %s: no PEM certificate in it", f.acmeCARoot)
+			if roots, err = loadRoots("-acme-ca-root", f.acmeCARoot); err != nil {
+				return nil, err
 			}
 		}
 		a, err := tlsconf.NewACME(tlsconf.ACMEConfig{
@@ -241,4 +236,17 @@ func (t *tlsSetup) wait() {
 	if t != nil {
 		t.wg.Wait()
 	}
+}
+
+// loadRoots reads the PEM certificates of the file a flag names into a pool of trusted roots.
+func loadRoots(flagName, path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flagName, err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s %s: no PEM certificate in it", flagName, path)
+	}
+	return roots, nil
 }
