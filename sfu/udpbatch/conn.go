@@ -188,7 +188,7 @@ func (c *Conn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
 	switch {
 	case !c.stats.held():
 		c.flush(causeUnheld)
-	case c.overdue(nanotime()):
+	case i > 0 && c.overdue(nanotime()): // the first datagram of a queue has not waited
 		c.flush(causeOverdue)
 	}
 

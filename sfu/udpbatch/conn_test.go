@@ -197,13 +197,10 @@ func TestConnDeliversInOrder(t *testing.T) {
 	}
 }
 
-// A write that finds the queue full (held) sends it first, then queues: nothing is lost and the
-// order per destination holds.
-func TestConnFullQueueSends(t *testing.T) {
-	stats := &Stats{}
-	const queueLen = 8
-	c := newTestConn(t, stats, queueLen, false, false)
-	s := newUDPSink(t)
+// fillQueue fills c's (held) queue with queueLen datagrams to s, numbered from 0, and returns
+// their numbers.
+func fillQueue(t *testing.T, c *Conn, s *udpSink, queueLen int) []uint32 {
+	t.Helper()
 	var want []uint32
 	for i := range uint32(queueLen) {
 		if _, err := c.WriteToAddrPort(datagramOf(i, 64), s.addr()); err != nil {
@@ -211,6 +208,18 @@ func TestConnFullQueueSends(t *testing.T) {
 		}
 		want = append(want, i)
 	}
+
+	return want
+}
+
+// A write that finds the queue full (held) sends it first, then queues: nothing is lost and the
+// order per destination holds.
+func TestConnFullQueueSends(t *testing.T) {
+	stats := &Stats{}
+	const queueLen = 8
+	c := newTestConn(t, stats, queueLen, false, false)
+	s := newUDPSink(t)
+	want := fillQueue(t, c, s, queueLen)
 	if got := stats.sent.Load(); got != 0 {
 		t.Fatalf("%d datagrams sent while held", got)
 	}
@@ -234,13 +243,7 @@ func TestConnFullQueueWaitsForSender(t *testing.T) {
 	const queueLen = 8
 	c := newTestConn(t, stats, queueLen, false, false)
 	s := newUDPSink(t)
-	var want []uint32
-	for i := range uint32(queueLen) {
-		if _, err := c.WriteToAddrPort(datagramOf(i, 64), s.addr()); err != nil {
-			t.Fatal(err)
-		}
-		want = append(want, i)
-	}
+	want := fillQueue(t, c, s, queueLen)
 	c.send.Lock() // another goroutine in the middle of a send
 	wrote := make(chan error, 1)
 	go func() {
@@ -272,13 +275,7 @@ func TestConnCloseReleasesWaitingWriter(t *testing.T) {
 	const queueLen = 8
 	c := newTestConn(t, stats, queueLen, false, false)
 	s := newUDPSink(t)
-	var want []uint32
-	for i := range uint32(queueLen) {
-		if _, err := c.WriteToAddrPort(datagramOf(i, 64), s.addr()); err != nil {
-			t.Fatal(err)
-		}
-		want = append(want, i)
-	}
+	want := fillQueue(t, c, s, queueLen)
 	c.send.Lock() // another goroutine in the middle of a send
 	wrote := make(chan error, 1)
 	go func() {
