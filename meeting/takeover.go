@@ -191,7 +191,7 @@ func (lm *liveMeeting) loadHistory(ctx context.Context, chatSeq uint64) error {
 	if err != nil {
 		return err
 	}
-	for _, m := range capTail(chat, ChatHistoryLength) {
+	for _, m := range chat { // add keeps the last ChatHistoryLength
 		lm.chat.add(m)
 		if n, err := strconv.ParseUint(m.MessageID, 10, 64); err == nil {
 			lm.chat.seq = max(lm.chat.seq, n)
