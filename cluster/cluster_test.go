@@ -46,20 +46,21 @@ func redisClient(t testing.TB, srv *redistest.Server) *redis.Client {
 	return rdb
 }
 
+// member dials through baseURL and publishes.
 func member(t *testing.T, baseURL, meetingID, name, hostKey string) *client.Client {
+	t.Helper()
+	return dialBrowser(t, baseURL, meetingID, name, hostKey, "")
+}
+
+// publish has c send audio and video, or fails the test. A modest bitrate keeps three servers
+// and the clients within two cores under -race.
+func publish(t *testing.T, c *client.Client) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), await.Limit)
 	defer cancel()
-	c, err := client.Dial(ctx, client.Options{BaseURL: baseURL, MeetingID: meetingID, Name: name, HostKey: hostKey, Loopback: true})
-	if err != nil {
-		t.Fatalf("%s: dial %s: %v", name, baseURL, err)
-	}
-	t.Cleanup(c.Close)
-	// A modest bitrate keeps three servers and the clients within two cores under -race.
 	if err := c.Publish(ctx, client.PublishOptions{Audio: true, Video: true, VideoBitrate: 200_000, FPS: 15}); err != nil {
-		t.Fatalf("%s: publish: %v", name, err)
+		t.Fatalf("%s: publish: %v", name(c), err)
 	}
-	return c
 }
 
 func name(c *client.Client) string { return c.Joined().Self.Name }

@@ -20,15 +20,15 @@ import (
 const missedBeats = 3
 
 // declareDeadScript removes a node's entry only if it is still the one the caller read (the
-// node wrote no heartbeat since) and Redis last took a heartbeat at least ARGV[2] ms ago (its
-// remaining time to live is at most ARGV[3] ms). One key: atomic, and Redis Cluster safe. It
+// node wrote no heartbeat since) and Redis last took a heartbeat long enough ago: its
+// remaining time to live is at most ARGV[2] ms. One key: atomic, and Redis Cluster safe. It
 // returns 1 when the entry is gone (removed now, or expired meanwhile), 0 when the node lives.
 var declareDeadScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
 if not v then return 1 end
 if v ~= ARGV[1] then return 0 end
 local ttl = redis.call('PTTL', KEYS[1])
-if ttl > tonumber(ARGV[3]) then return 0 end
+if ttl > tonumber(ARGV[2]) then return 0 end
 redis.call('DEL', KEYS[1])
 return 1`)
 
@@ -140,7 +140,7 @@ func (c *Cluster) checkOwner(ctx context.Context, id string) bool {
 			return false
 		}
 	}
-	gone, err := declareDeadScript.Run(ctx, c.rdb, []string{key}, raw, silent.Milliseconds(), (ttl - silent).Milliseconds()).Int()
+	gone, err := declareDeadScript.Run(ctx, c.rdb, []string{key}, raw, (ttl - silent).Milliseconds()).Int()
 	if err != nil || gone != 1 {
 		return false
 	}

@@ -34,11 +34,7 @@ func rejoin(t *testing.T, url, meetingID, name, hostKey, browser string) *client
 		return true
 	})
 	t.Cleanup(c.Close)
-	ctx, cancel := context.WithTimeout(t.Context(), await.Limit)
-	defer cancel()
-	if err := c.Publish(ctx, client.PublishOptions{Audio: true, Video: true, VideoBitrate: 200_000, FPS: 15}); err != nil {
-		t.Fatalf("%s: publish: %v", name, err)
-	}
+	publish(t, c)
 	return c
 }
 
@@ -51,9 +47,7 @@ func dialBrowser(t *testing.T, url, meetingID, name, hostKey, browser string) *c
 		t.Fatalf("%s: dial: %v", name, err)
 	}
 	t.Cleanup(c.Close)
-	if err := c.Publish(ctx, client.PublishOptions{Audio: true, Video: true, VideoBitrate: 200_000, FPS: 15}); err != nil {
-		t.Fatalf("%s: publish: %v", name, err)
-	}
+	publish(t, c)
 	return c
 }
 

@@ -38,11 +38,7 @@ func resumeThrough(t *testing.T, url, meetingID, name, browser, token string) *c
 	if j := c.Joined(); !j.Resumed {
 		t.Fatalf("%s: joined %+v, want resumed", name, j)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), await.Limit)
-	defer cancel()
-	if err := c.Publish(ctx, client.PublishOptions{Audio: true, Video: true, VideoBitrate: 200_000, FPS: 15}); err != nil {
-		t.Fatalf("%s: publish: %v", name, err)
-	}
+	publish(t, c)
 	return c
 }
 

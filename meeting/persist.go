@@ -162,12 +162,6 @@ func (s *saver) kick() {
 // wait waits for the snapshot seq to be written, at most takeoverTimeout or ctx; it does not
 // wait on a store whose last write failed (the meeting goes on; the write is retried).
 func (s *saver) wait(ctx context.Context, seq uint64) {
-	s.mu.Lock()
-	if s.written >= seq || s.failing {
-		s.mu.Unlock()
-		return
-	}
-	s.mu.Unlock()
 	t := time.NewTimer(takeoverTimeout)
 	defer t.Stop()
 	for {

@@ -33,14 +33,18 @@ func hashToken(t string) tokenHash { return sha256.Sum256([]byte(t)) }
 func (lm *liveMeeting) issueToken(s *seat) string {
 	lm.dropToken(s)
 	t := randomToken(resumeTokenBytes)
-	s.token = hashToken(t)
-	s.hasToken = true
+	lm.keepToken(s, hashToken(t))
+	lm.rosterChanged() // the token a takeover must know
+	return t
+}
+
+// keepToken makes h s's current resume token.
+func (lm *liveMeeting) keepToken(s *seat, h tokenHash) {
+	s.token, s.hasToken = h, true
 	if lm.tokens == nil {
 		lm.tokens = make(map[tokenHash]*seat)
 	}
 	lm.tokens[s.token] = s
-	lm.rosterChanged() // the token a takeover must know
-	return t
 }
 
 func (lm *liveMeeting) dropToken(s *seat) {
@@ -78,11 +82,16 @@ func (lm *liveMeeting) awaitResume(s *seat) {
 	s.member = &Member{lm: lm, id: s.p.ID, role: s.p.Role, sink: discardSink{}, gone: true}
 	s.p.Reconnecting = true
 	lm.toOthers(s, wire.ParticipantUpdated{Participant: s.p})
+	lm.startGrace(s)
+	lm.svc.log.Debug("participant reconnecting", "meetingId", lm.id, "participantId", s.p.ID,
+		"graceSeconds", lm.svc.resumeGrace.Seconds())
+}
+
+// startGrace starts s's grace timer: it leaves unless it resumes first.
+func (lm *liveMeeting) startGrace(s *seat) {
 	s.graceGen++
 	gen := s.graceGen
 	s.grace = lm.svc.clock.AfterFunc(lm.svc.resumeGrace, func() { lm.graceEnded(s, gen) })
-	lm.svc.log.Debug("participant reconnecting", "meetingId", lm.id, "participantId", s.p.ID,
-		"graceSeconds", lm.svc.resumeGrace.Seconds())
 }
 
 // graceEnded removes s if it is still waiting for the resume its grace timer (generation gen)

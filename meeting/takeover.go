@@ -165,17 +165,11 @@ func (lm *liveMeeting) seatSaved(saved []SavedSeat) {
 		s := &seat{p: p, browser: ss.BrowserID, screen: newScreenState(), joinedAt: lm.svc.clock.Now()}
 		s.member = &Member{lm: lm, id: p.ID, role: p.Role, sink: discardSink{}, gone: true}
 		if ss.TokenHash != (tokenHash{}) {
-			s.token, s.hasToken = ss.TokenHash, true
-			if lm.tokens == nil {
-				lm.tokens = make(map[tokenHash]*seat)
-			}
-			lm.tokens[s.token] = s
+			lm.keepToken(s, ss.TokenHash)
 		}
 		lm.seats = append(lm.seats, s)
 		lm.byID[p.ID] = s
-		s.graceGen++
-		gen := s.graceGen
-		s.grace = lm.svc.clock.AfterFunc(lm.svc.resumeGrace, func() { lm.graceEnded(s, gen) })
+		lm.startGrace(s)
 	}
 	if len(saved) > 0 {
 		lm.svc.log.Info("meeting taken over: seats wait for their participants to resume",
@@ -197,7 +191,7 @@ func (lm *liveMeeting) loadHistory(ctx context.Context, chatSeq uint64) error {
 	if err != nil {
 		return err
 	}
-	for _, m := range capTail(chat, ChatHistoryLength) {
+	for _, m := range chat { // add keeps the last ChatHistoryLength
 		lm.chat.add(m)
 		if n, err := strconv.ParseUint(m.MessageID, 10, 64); err == nil {
 			lm.chat.seq = max(lm.chat.seq, n)

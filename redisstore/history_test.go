@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/parleyhq/parley/internal/redistest"
 	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/redisstore"
@@ -234,13 +232,7 @@ func TestHistoryRaces(t *testing.T) {
 // With Redis down, the takeover and history calls fail with unavailable, quickly.
 func TestHistoryOutage(t *testing.T) {
 	ctx := context.Background()
-	srv := redistest.Start(t)
-	opt, _ := redis.ParseURL(srv.URL())
-	opt.DialTimeout, opt.MaxRetries = 500*time.Millisecond, 0
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { _ = rdb.Close() })
-	s := redisstore.New(rdb, nil)
-	srv.Stop()
+	s, _ := downStore(t)
 	for what, err := range map[string]error{
 		"SaveTakeover":  s.SaveTakeover(ctx, "m1", meeting.Takeover{}),
 		"AppendHistory": s.AppendHistory(ctx, "m1", chats(0, 1), nil, 10),

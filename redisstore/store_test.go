@@ -36,6 +36,19 @@ func client(t testing.TB, srv *redistest.Server) redis.UniversalClient {
 	return rdb
 }
 
+// downStore returns a store on a Redis server that is stopped (Restart brings it back), with a
+// client that gives up quickly: a call fails fast rather than waiting out the default timeouts.
+func downStore(t *testing.T) (*redisstore.Store, *redistest.Server) {
+	t.Helper()
+	srv := redistest.Start(t)
+	opt, _ := redis.ParseURL(srv.URL())
+	opt.DialTimeout, opt.MaxRetries = 500*time.Millisecond, 0
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() { _ = rdb.Close() })
+	srv.Stop()
+	return redisstore.New(rdb, nil), srv
+}
+
 func TestRecordRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.Start(t)
@@ -175,13 +188,7 @@ func TestRaces(t *testing.T) {
 // is back, the store works again without a new client.
 func TestOutage(t *testing.T) {
 	ctx := context.Background()
-	srv := redistest.Start(t)
-	opt, _ := redis.ParseURL(srv.URL())
-	opt.DialTimeout, opt.MaxRetries = 500*time.Millisecond, 0
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { _ = rdb.Close() })
-	s := redisstore.New(rdb, nil)
-	srv.Stop()
+	s, srv := downStore(t)
 	_, err := s.Get(ctx, "m1")
 	if meeting.CodeOf(err) != wire.CodeUnavailable {
 		t.Fatalf("Get with Redis down: %v, want unavailable", err)
