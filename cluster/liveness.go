@@ -88,11 +88,15 @@ func (c *Cluster) OwnerUnreachable(ctx context.Context, meetingID string, cause 
 	}
 }
 
-// ownerLost starts OwnerUnreachable for a request that does not wait for its answer.
-func (c *Cluster) ownerLost(meetingID string, cause error) {
-	ctx, cancel := context.WithTimeout(c.checksCtx, time.Second)
-	defer cancel()
-	c.OwnerUnreachable(ctx, meetingID, cause)
+// OwnerLost implements signaling.Cluster: OwnerUnreachable for a caller that does not wait for
+// its answer (a relayed session cut off, a proxied request failed); the check goes on for the
+// joins that follow.
+func (c *Cluster) OwnerLost(meetingID string, cause error) {
+	go func() {
+		ctx, cancel := context.WithTimeout(c.checksCtx, time.Second)
+		defer cancel()
+		c.OwnerUnreachable(ctx, meetingID, cause)
+	}()
 }
 
 // ownerCheck is one check of a node's liveness, shared by whoever asks meanwhile.

@@ -42,7 +42,7 @@ func (c *Cluster) Proxy(next http.Handler, relayed func(*http.Request) bool) htt
 				}
 				// The owner may be dead: its check starts now (a page asks for the meeting before it
 				// joins), and the request is answered from the record meanwhile.
-				go c.ownerLost(id, err)
+				c.OwnerLost(id, err)
 				next.ServeHTTP(w, r)
 			},
 		}

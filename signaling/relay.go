@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/coder/websocket"
 
@@ -32,6 +31,8 @@ type Cluster interface {
 	// connection to it, for cause. It checks at once whether the owner is alive and returns true
 	// when it is gone (the next Route takes the meeting over); false while the owner may live.
 	OwnerUnreachable(ctx context.Context, meetingID string, cause error) (gone bool)
+	// OwnerLost starts that check without waiting for its answer.
+	OwnerLost(meetingID string, cause error)
 	// HTTPClient reaches the other nodes (their https certificates verified as configured).
 	HTTPClient() *http.Client
 }
@@ -174,7 +175,7 @@ func (s *session) relay(ctx context.Context) string {
 				} else if ctx.Err() == nil && !leaving.Load() {
 					// Cut off without a close: the owner may have died. Its liveness is checked now, so
 					// that the client's rejoin finds the meeting taken over rather than unavailable.
-					s.helpers.Go(func() { s.ownerLost(err) })
+					s.srv.cfg.Cluster.OwnerLost(s.upID, err)
 				}
 				s.out.release(nil)
 				s.out.push(m)
@@ -206,12 +207,4 @@ func (s *session) relay(ctx context.Context) string {
 			return "relayed: the meeting's node went away"
 		}
 	}
-}
-
-// ownerLost starts the cluster's check of the owner of the relayed meeting (the check goes on
-// in the cluster for the joins that follow); the session waits for its answer only briefly.
-func (s *session) ownerLost(cause error) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	s.srv.cfg.Cluster.OwnerUnreachable(ctx, s.upID, cause)
 }
