@@ -43,7 +43,7 @@ import (
 //     frames; if the link delivered it at the rate it was sent, the estimate rises to the rate
 //     the probe was meant to prove.
 const (
-	histSize          = 4096 // packets remembered for feedback, a power of two
+	histSize          = 2048 // packets remembered for feedback (a power of two): a second at 20 Mbit/s; feedback comes every 50–100 ms
 	initialEstimate   = 600_000
 	minEstimate       = 50_000
 	maxEstimate       = 50_000_000
@@ -79,12 +79,15 @@ const (
 
 // feedbackSample is one packet a feedback reported on.
 type feedbackSample struct {
-	send    int64 // µs, monoNow clock
-	arrival int64 // µs, the subscriber's clock
-	size    int
-	lost    bool
+	send    int64  // µs, monoNow clock
+	arrival int64  // µs, the subscriber's clock
+	wire    uint16 // its size on the wire in 2-byte units, as the history keeps it (24 bytes a sample, not 32)
 	seq     uint16 // its transport-wide sequence number
+	lost    bool
 }
+
+// size is the sample's size on the wire in bytes.
+func (s feedbackSample) size() int { return int(s.wire) * 2 }
 
 // probeStats gathers the feedback on one probe cluster.
 type probeStats struct {
@@ -264,7 +267,7 @@ func (e *estimator) note(seq uint16, received bool, arrival, nowUs int64) {
 	if received && !slot.CompareAndSwap(v, v|histAcked) {
 		return
 	}
-	s := feedbackSample{send: send, arrival: arrival, size: int(v>>histSizeShift&1023) * 2, lost: !received, seq: seq}
+	s := feedbackSample{send: send, arrival: arrival, wire: uint16(v >> histSizeShift & 1023), lost: !received, seq: seq}
 	if !received {
 		if len(e.lostSeqs) >= maxLostSeqs {
 			clear(e.lostSeqs)
@@ -344,7 +347,7 @@ func (p *probeStats) rates() (sendBps, recvBps, loss float64, ok bool) {
 			bursts = append(bursts, burst{send: s.send, arr: 1 << 62})
 		}
 		b := &bursts[len(bursts)-1]
-		b.bytes += s.size
+		b.bytes += s.size()
 		if s.lost {
 			lost++
 		} else {
@@ -414,15 +417,15 @@ func (e *estimator) windowStats() (sendBps, recvBps, capBps, loss float64, queue
 			continue
 		}
 		recvN++
-		recvBytes += s.size
+		recvBytes += s.size()
 		if s.arrival < firstArr {
-			firstArr, firstSize = s.arrival, s.size
+			firstArr, firstSize = s.arrival, s.size()
 		}
 		if s.arrival-s.send > queuedFrom { // it found a queue: it left the bottleneck at its rate
 			qN++
-			qBytes += s.size
+			qBytes += s.size()
 			if s.arrival < qFirst {
-				qFirst, qFirstSize = s.arrival, s.size
+				qFirst, qFirstSize = s.arrival, s.size()
 			}
 			qLast = max(qLast, s.arrival)
 		}
@@ -448,7 +451,7 @@ func (e *estimator) windowStats() (sendBps, recvBps, capBps, loss float64, queue
 			continue
 		}
 		if s.send <= lastSend && (s.lost || s.arrival >= arrFrom) {
-			sentBytes += s.size
+			sentBytes += s.size()
 		}
 	}
 	recvBps = float64(recvBytes-firstSize) * 8e6 / float64(arrSpan)

@@ -21,6 +21,12 @@ import (
 // backlog that delays everything behind it.
 const iceTCPWriteBuffer = 4 << 20
 
+// iceTCPReadQueue is the packets a connection's reader may hand on before its consumer takes them.
+// Pion makes the queue at full size for every peer connection's TCP candidate, used or not (512
+// were 32 KiB per subscriber, issue 17); a full queue stops the reading, and TCP's own flow
+// control holds the rest, so a short queue loses nothing.
+const iceTCPReadQueue = 64
+
 // listenICETCP opens the TCP twin of the UDP media port.
 func listenICETCP(cfg Config, port int, lf slogFactory) (*ice.TCPMuxDefault, error) {
 	network, addr := "tcp", &net.TCPAddr{Port: port}
@@ -35,7 +41,7 @@ func listenICETCP(cfg Config, port int, lf slogFactory) (*ice.TCPMuxDefault, err
 	return ice.NewTCPMuxDefault(ice.TCPMuxParams{
 		Listener:        ln,
 		Logger:          lf.NewLogger("tcpmux"),
-		ReadBufferSize:  512, // packets queued per connection before the reader takes them
+		ReadBufferSize:  iceTCPReadQueue,
 		WriteBufferSize: iceTCPWriteBuffer,
 	}), nil
 }
