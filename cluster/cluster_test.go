@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"testing"
@@ -61,6 +62,34 @@ func publish(t *testing.T, c *client.Client) {
 	if err := c.Publish(ctx, client.PublishOptions{Audio: true, Video: true, VideoBitrate: 200_000, FPS: 15}); err != nil {
 		t.Fatalf("%s: publish: %v", name(c), err)
 	}
+}
+
+// dialUntil dials o (over loopback) until the cluster takes the join, and returns when it did:
+// the one retry loop of the tests that join while a node dies or is taken over. Every refusal
+// meanwhile must be unavailable with a message (the dead owner's heartbeat has not expired,
+// or the owner may live yet): what a client that retries is told. what names the join in
+// failures ("join", "resume").
+func dialUntil(t testing.TB, what string, o client.Options) (*client.Client, time.Time) {
+	t.Helper()
+	o.Loopback = true
+	var c *client.Client
+	await.Until(t, o.Name+" to "+what+" through "+o.BaseURL, func() bool {
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		var err error
+		c, err = client.Dial(ctx, o)
+		if err == nil {
+			return true
+		}
+		var pe *client.ProtocolError
+		if code := client.ErrorCode(err); code != string(wire.CodeUnavailable) {
+			t.Fatalf("%s: %s: %v (want it taken, or unavailable until the owner is known dead)", o.Name, what, err)
+		} else if errors.As(err, &pe) && pe.Message == "" {
+			t.Fatalf("%s: %s: unavailable without a message", o.Name, what)
+		}
+		return false
+	})
+	return c, time.Now()
 }
 
 func name(c *client.Client) string { return c.Joined().Self.Name }

@@ -2,7 +2,6 @@ package cluster_test
 
 import (
 	"context"
-	"errors"
 	"os"
 	"slices"
 	"strconv"
@@ -38,28 +37,10 @@ func ownedBy(t testing.TB, store *redisstore.Store, nodes []*proc, via *proc) (s
 	return "", nil
 }
 
-// joinUntil dials through url until a join is taken, and returns when it was. Every refusal
-// meanwhile must be unavailable with a message: what a client that retries is told.
+// joinUntil dials through url until a join is taken, and returns when it was (dialUntil).
 func joinUntil(t testing.TB, url, meetingID, name string) (*client.Client, time.Time) {
 	t.Helper()
-	var c *client.Client
-	await.Until(t, name+" to join through "+url, func() bool {
-		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-		defer cancel()
-		var err error
-		c, err = client.Dial(ctx, client.Options{BaseURL: url, MeetingID: meetingID, Name: name, Loopback: true})
-		if err != nil {
-			var pe *client.ProtocolError
-			if code := client.ErrorCode(err); code != string(wire.CodeUnavailable) {
-				t.Fatalf("%s: join: %v (want joined, or unavailable while the owner may live)", name, err)
-			} else if errors.As(err, &pe) && pe.Message == "" {
-				t.Fatalf("%s: unavailable without a message", name)
-			}
-			return false
-		}
-		return true
-	})
-	return c, time.Now()
+	return dialUntil(t, "join", client.Options{BaseURL: url, MeetingID: meetingID, Name: name})
 }
 
 // TestPromptFailover: kill -9 of the node that holds a meeting, with a one-minute TTL: its

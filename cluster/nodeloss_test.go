@@ -15,24 +15,11 @@ import (
 	"github.com/parleyhq/parley/wire"
 )
 
-// rejoin dials through url until the cluster takes the join: while the dead owner's heartbeat
-// has not expired, a join is answered unavailable, as a client that retries sees it.
+// rejoin dials through url until the cluster takes the join (dialUntil: while the dead
+// owner's heartbeat has not expired, a join is answered unavailable), and publishes anew.
 func rejoin(t *testing.T, url, meetingID, name, hostKey, browser string) *client.Client {
 	t.Helper()
-	var c *client.Client
-	await.Until(t, name+" to join again through "+url, func() bool {
-		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-		defer cancel()
-		var err error
-		c, err = client.Dial(ctx, client.Options{BaseURL: url, MeetingID: meetingID, Name: name, HostKey: hostKey, BrowserID: browser, Loopback: true})
-		if err != nil {
-			if code := client.ErrorCode(err); code != string(wire.CodeUnavailable) {
-				t.Fatalf("%s: join again: %v (want joined, or unavailable until the node is known dead)", name, err)
-			}
-			return false
-		}
-		return true
-	})
+	c, _ := dialUntil(t, "join again", client.Options{BaseURL: url, MeetingID: meetingID, Name: name, HostKey: hostKey, BrowserID: browser})
 	t.Cleanup(c.Close)
 	publish(t, c)
 	return c

@@ -15,25 +15,10 @@ import (
 
 // resumeThrough resumes the participant of token through url, as a reloaded page does (new
 // peer connections: the node that took the meeting over has none of the old ones), retrying
-// while the cluster answers unavailable (the dead owner's heartbeat has not expired yet), and
-// publishes anew.
+// while the cluster answers unavailable (dialUntil), and publishes anew.
 func resumeThrough(t *testing.T, url, meetingID, name, browser, token string) *client.Client {
 	t.Helper()
-	var c *client.Client
-	await.Until(t, name+" to resume through "+url, func() bool {
-		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-		defer cancel()
-		var err error
-		c, err = client.Dial(ctx, client.Options{BaseURL: url, MeetingID: meetingID, Name: name, BrowserID: browser,
-			ResumeToken: token, Loopback: true})
-		if err != nil {
-			if code := client.ErrorCode(err); code != string(wire.CodeUnavailable) {
-				t.Fatalf("%s: resume: %v (want resumed, or unavailable until the node is known dead)", name, err)
-			}
-			return false
-		}
-		return true
-	})
+	c, _ := dialUntil(t, "resume", client.Options{BaseURL: url, MeetingID: meetingID, Name: name, BrowserID: browser, ResumeToken: token})
 	t.Cleanup(c.Close)
 	if j := c.Joined(); !j.Resumed {
 		t.Fatalf("%s: joined %+v, want resumed", name, j)

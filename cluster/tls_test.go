@@ -26,7 +26,10 @@ import (
 	"github.com/parleyhq/parley/wire"
 )
 
-// testCA is a certificate authority made for one test.
+// testCA is a certificate authority made for one test. Not tlsconf.Dev: a dev certificate is a
+// self-signed leaf, and trusting it as -node-ca would test pinning the nodes' own certificate,
+// not what -node-ca is documented as (a private CA that signs the nodes' certificates), which
+// a node that compared the peer's certificate with the file would pass.
 type testCA struct {
 	cert *x509.Certificate
 	key  *ecdsa.PrivateKey
