@@ -185,6 +185,8 @@ type ICECandidate struct {
 // UnmarshalJSON requires the "candidate" string (PROTOCOL.md: only usernameFragment may be
 // null or absent; an empty string, not a missing one, marks the end of candidates).
 func (c *ICECandidate) UnmarshalJSON(data []byte) error {
+	// The fields are repeated rather than embedded (type plain ICECandidate): the decoder names an
+	// embedded struct in its errors ("candidate.plain.sdpMid"), and the errors name wire fields.
 	var v struct {
 		Candidate        *string `json:"candidate"`
 		SDPMid           *string `json:"sdpMid"`
