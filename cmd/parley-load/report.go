@@ -125,14 +125,17 @@ type serverResult struct {
 	CPUCores float64 `json:"cpuCores"`
 	// CPUMicrosPerPacket is CPU time per forwarded packet; PacketsPerSecondSource says whether
 	// forwarded packets came from the server's metrics or from what the clients received.
-	CPUMicrosPerPacket     float64            `json:"cpuMicrosPerPacket"`
-	PacketsPerSecond       float64            `json:"forwardedPacketsPerSecond"`
-	PacketsPerSecondSource string             `json:"forwardedPacketsSource"`
-	RSSBytes               float64            `json:"rssBytes"`
-	BaselineRSSBytes       float64            `json:"baselineRssBytes"`
-	RSSPerParticipant      float64            `json:"rssPerParticipantBytes"`
-	RSSPerSubscribedTrack  float64            `json:"rssPerSubscribedTrackBytes"`
-	Dropped                map[string]float64 `json:"droppedInWindow,omitempty"`
+	CPUMicrosPerPacket     float64 `json:"cpuMicrosPerPacket"`
+	PacketsPerSecond       float64 `json:"forwardedPacketsPerSecond"`
+	PacketsPerSecondSource string  `json:"forwardedPacketsSource"`
+	RSSBytes               float64 `json:"rssBytes"`
+	BaselineRSSBytes       float64 `json:"baselineRssBytes"`
+	RSSPerParticipant      float64 `json:"rssPerParticipantBytes"`
+	RSSPerSubscribedTrack  float64 `json:"rssPerSubscribedTrackBytes"`
+	// RSSAddedPerSubscriber is (RSS − baseline) / subscribers: what one more subscriber costs
+	// (per client when the run has no subscribers, e.g. everyone publishing).
+	RSSAddedPerSubscriber float64            `json:"rssAddedPerSubscriberBytes"`
+	Dropped               map[string]float64 `json:"droppedInWindow,omitempty"`
 }
 
 type machineResult struct {
@@ -237,6 +240,13 @@ func (r *runner) results(before, start, end sample, rampTime time.Duration) *res
 		if n := res.Received.SubscribedTracks; n > 0 && before.server.process.ok {
 			s.RSSPerSubscribedTrack = (s.RSSBytes - s.BaselineRSSBytes) / float64(n)
 		}
+		subs := min(cfg.meetings*cfg.subscribers, len(members))
+		if subs == 0 {
+			subs = len(members)
+		}
+		if subs > 0 && before.server.process.ok {
+			s.RSSAddedPerSubscriber = (s.RSSBytes - s.BaselineRSSBytes) / float64(subs)
+		}
 		res.Server = s
 	} else if r.probe.enabled() {
 		res.Notes = append(res.Notes, fmt.Sprintf("no server figures: %v", end.serverErr))
@@ -319,8 +329,8 @@ func printTable(w io.Writer, r *result) {
 	if s := r.Server; s != nil {
 		row("server CPU", "%.2f cores", s.CPUCores)
 		row("server CPU per packet", "%.2f µs (%s pkt/s forwarded, from %s)", s.CPUMicrosPerPacket, si(s.PacketsPerSecond), s.PacketsPerSecondSource)
-		row("server memory", "RSS %s (baseline %s): %s per participant, %s per subscribed track",
-			mib(s.RSSBytes), mib(s.BaselineRSSBytes), kib(s.RSSPerParticipant), kib(s.RSSPerSubscribedTrack))
+		row("server memory", "RSS %s (baseline %s): %s added per subscriber, %s per subscribed track, %s per participant",
+			mib(s.RSSBytes), mib(s.BaselineRSSBytes), kib(s.RSSAddedPerSubscriber), kib(s.RSSPerSubscribedTrack), kib(s.RSSPerParticipant))
 		for _, k := range slices.Sorted(maps.Keys(s.Dropped)) {
 			row("  server dropped", "%s: %.0f", k, s.Dropped[k])
 		}

@@ -13,7 +13,7 @@ func summarize(w io.Writer, files []string) error {
 	if len(files) == 0 {
 		return fmt.Errorf("summarize: no result files given")
 	}
-	fmt.Fprintln(w, "| scenario | clients | joins/s | join→first packet p50 / p99 | received | loss | one-way delay p50 / p99 | server CPU | CPU per forwarded packet | server RSS per participant / per subscribed track | load generator CPU | other processes |")
+	fmt.Fprintln(w, "| scenario | clients | joins/s | join→first packet p50 / p99 | received | loss | one-way delay p50 / p99 | server CPU | CPU per forwarded packet | server RSS added per subscriber / per subscribed track | load generator CPU | other processes |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, f := range files {
 		data, err := os.ReadFile(f)
@@ -28,7 +28,7 @@ func summarize(w io.Writer, files []string) error {
 		if s := r.Server; s != nil {
 			server = fmt.Sprintf("%.2f cores", s.CPUCores)
 			perPkt = fmt.Sprintf("%.1f µs (%s pkt/s)", s.CPUMicrosPerPacket, si(s.PacketsPerSecond))
-			mem = fmt.Sprintf("%s / %s", kib(s.RSSPerParticipant), kib(s.RSSPerSubscribedTrack))
+			mem = fmt.Sprintf("%s / %s", kib(s.RSSAddedPerSubscriber), kib(s.RSSPerSubscribedTrack))
 		}
 		others := "–"
 		if m := r.Machine; m != nil {
