@@ -93,33 +93,39 @@ function selectedPairs(page) {
   });
 }
 
-describe('UDP to the media port blocked', { timeout: 180_000 }, () => {
-  const env = { server: null, browser: null, mediaPort: 0 };
-  const TABLE = 'parley_e2e_udp';
-
+// firewalled sets up a suite: a server with the TURN relay on fresh ports (and extraArgs), the
+// nft rules rules({ mediaPort, turnPort }) in table, and a browser; all undone after the suite.
+function firewalled(table, logName, extraArgs, rules) {
+  const env = { server: null, browser: null, mediaPort: 0, turnPort: 0 };
   before(async () => {
     assert.ok(existsSync(NFT), `${NFT} is missing: install nftables (make browsers does)`);
     env.mediaPort = await freePort();
-    const turnPort = await freePort();
-    env.server = new ParleyServer(await freePort(), 'firewall-server.log', [
+    env.turnPort = await freePort();
+    env.server = new ParleyServer(await freePort(), logName, [
       '-udp-port',
       String(env.mediaPort),
       '-turn',
       '-turn-port',
-      String(turnPort),
+      String(env.turnPort),
+      ...extraArgs,
     ]);
     await env.server.start();
-    // Every datagram to the media port is dropped on its way out, whoever sends it (the
-    // browsers, and the relay's relayed sockets too).
-    block(TABLE, [`udp dport ${env.mediaPort} counter drop`]);
+    block(table, rules(env));
     env.browser = await launchBrowser();
   });
-
   after(async () => {
     await env.browser?.close();
     await env.server?.stop();
-    unblock(TABLE);
+    unblock(table);
   });
+  return env;
+}
+
+describe('UDP to the media port blocked', { timeout: 180_000 }, () => {
+  const TABLE = 'parley_e2e_udp';
+  // Every datagram to the media port is dropped on its way out, whoever sends it (the browsers,
+  // and the relay's relayed sockets too).
+  const env = firewalled(TABLE, 'firewall-server.log', [], ({ mediaPort }) => [`udp dport ${mediaPort} counter drop`]);
 
   it('a guest still joins, sees and hears the host, over TCP', async () => {
     const host = await newPerson(env.browser, { name: 'firewall-host' });
@@ -205,40 +211,16 @@ describe('UDP to the media port blocked', { timeout: 180_000 }, () => {
 });
 
 describe('only TCP to the TURN port let through', { timeout: 180_000 }, () => {
-  const env = { server: null, browser: null };
   const TABLE = 'parley_e2e_turn_tcp';
   // The relay's own sockets take ports above the kernel's ephemeral range (32768-60999 by
   // default), where no browser socket is, so that the rules can tell the relay's datagrams to the
   // media port from the browsers'.
   const RELAY_PORTS = '61000-61999';
-
-  before(async () => {
-    assert.ok(existsSync(NFT), `${NFT} is missing: install nftables (make browsers does)`);
-    const mediaPort = await freePort();
-    const turnPort = await freePort();
-    env.server = new ParleyServer(await freePort(), 'firewall-turn-server.log', [
-      '-udp-port',
-      String(mediaPort),
-      '-turn',
-      '-turn-port',
-      String(turnPort),
-      '-turn-relay-ports',
-      RELAY_PORTS,
-    ]);
-    await env.server.start();
-    block(TABLE, [
-      `udp dport ${mediaPort} udp sport != ${RELAY_PORTS} counter drop`,
-      `tcp dport ${mediaPort} counter drop`,
-      `udp dport ${turnPort} counter drop`,
-    ]);
-    env.browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await env.browser?.close();
-    await env.server?.stop();
-    unblock(TABLE);
-  });
+  const env = firewalled(TABLE, 'firewall-turn-server.log', ['-turn-relay-ports', RELAY_PORTS], ({ mediaPort, turnPort }) => [
+    `udp dport ${mediaPort} udp sport != ${RELAY_PORTS} counter drop`,
+    `tcp dport ${mediaPort} counter drop`,
+    `udp dport ${turnPort} counter drop`,
+  ]);
 
   it('host and guest meet through the relay over TCP', async () => {
     const host = await newPerson(env.browser, { name: 'turn-host' });
