@@ -182,6 +182,13 @@ func walk(f *Feedback) []Status {
 // count; the reserved symbol (3) is a packet without a delta, not received.
 func pionWalk(fb *rtcp.TransportLayerCC) []Status {
 	var out []Status
+	pionEach(fb, func(s Status) { out = append(out, s) })
+
+	return out
+}
+
+// pionEach calls f with every status of pionWalk.
+func pionEach(fb *rtcp.TransportLayerCC, f func(Status)) {
 	seq, remaining, di := fb.BaseSequenceNumber, int(fb.PacketStatusCount), 0
 	status := func(sym uint16) bool {
 		s := Status{Seq: seq}
@@ -192,7 +199,7 @@ func pionWalk(fb *rtcp.TransportLayerCC) []Status {
 			s.Received, s.Delta = true, fb.RecvDeltas[di].Delta
 			di++
 		}
-		out = append(out, s)
+		f(s)
 		seq++
 		remaining--
 
@@ -203,17 +210,15 @@ func pionWalk(fb *rtcp.TransportLayerCC) []Status {
 		case *rtcp.RunLengthChunk:
 			for range c.RunLength {
 				if !status(c.PacketStatusSymbol) {
-					return out
+					return
 				}
 			}
 		case *rtcp.StatusVectorChunk:
 			for _, sym := range c.SymbolList {
 				if !status(sym) {
-					return out
+					return
 				}
 			}
 		}
 	}
-
-	return out
 }
