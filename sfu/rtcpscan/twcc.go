@@ -133,7 +133,8 @@ type StatusWalk struct {
 	left   int    // statuses still to report
 	chunk  uint16 // the current chunk
 	n      int    // statuses the current chunk still holds
-	i      int    // the next symbol's index in a vector chunk
+	width  uint8  // bits per symbol of a vector chunk; 0 for a run length
+	shift  uint8  // where the next symbol of a vector chunk ends, counted from bit 0
 }
 
 // Next is the next packet's status; false once StatusCount packets were reported.
@@ -144,29 +145,24 @@ func (w *StatusWalk) Next() (Status, bool) {
 		}
 		w.chunk = binary.BigEndian.Uint16(w.chunks)
 		w.chunks = w.chunks[2:]
-		w.i = 0
 		switch {
 		case w.chunk&chunkVector == 0:
-			w.n = int(w.chunk & runLengthMask)
+			w.n, w.width = int(w.chunk&runLengthMask), 0
 		case w.chunk&chunkTwoBit == 0:
-			w.n = oneBitSymbols
+			w.n, w.width = oneBitSymbols, 1
 		default:
-			w.n = twoBitSymbols
+			w.n, w.width = twoBitSymbols, 2
 		}
+		w.shift = 14 // the symbols follow T and S
 	}
 	if w.left <= 0 {
 		return Status{}, false
 	}
-	var sym uint8
-	switch {
-	case w.chunk&chunkVector == 0:
-		sym = uint8(w.chunk >> 13 & 3)
-	case w.chunk&chunkTwoBit == 0:
-		sym = uint8(w.chunk >> (oneBitSymbols - 1 - w.i) & 1)
-	default:
-		sym = uint8(w.chunk >> (2 * (twoBitSymbols - 1 - w.i)) & 3)
+	sym := uint8(w.chunk >> 13 & 3) // a run length's S
+	if w.width != 0 {
+		w.shift -= w.width
+		sym = uint8(w.chunk>>w.shift) & (1<<w.width - 1)
 	}
-	w.i++
 	w.n--
 	s := Status{Seq: w.seq}
 	switch sym {
