@@ -12,8 +12,9 @@
 //
 // A compound packet is walked one packet at a time (Scanner). A malformed header, a length that
 // runs past the datagram, or a decoded message whose content does not fit the layout its RFC
-// gives ends the walk with an error; the packets yielded before it stand. Out-of-bounds reads
-// and panics are impossible by construction: every length is checked before the bytes are read.
+// gives ends the walk with an error; the packets yielded before it stand. Whatever the datagram
+// holds, nothing here panics or reads out of bounds: every length is checked before the bytes are
+// read (FuzzScan checks it, and the decoding, against pion/rtcp).
 package rtcpscan
 
 import (
