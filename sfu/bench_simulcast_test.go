@@ -13,6 +13,8 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/parleyhq/parley/sfu/rtcpscan"
 )
 
 // BenchmarkForwardSimulcast measures the forwarding path of one three-layer VP8 track to subs
@@ -242,21 +244,33 @@ func BenchmarkGCCSendPath(b *testing.B) {
 
 // BenchmarkEstimatorSendPath is the same through this package's estimator: the record of every
 // packet, and the same feedback every 100 packets (its cost, allocations included, spread over
-// the packets).
+// the packets), read from its bytes in place as downTrack.readRTCP reads it.
 func BenchmarkEstimatorSendPath(b *testing.B) {
 	e := newEstimator(newCounters())
 	now := monoNow()
+	fb := &rtcp.TransportLayerCC{PacketStatusCount: 100,
+		PacketChunks: []rtcp.PacketStatusChunk{&rtcp.RunLengthChunk{PacketStatusSymbol: rtcp.TypeTCCPacketReceivedSmallDelta, RunLength: 100}}}
+	for range 100 {
+		fb.RecvDeltas = append(fb.RecvDeltas, &rtcp.RecvDelta{Type: rtcp.TypeTCCPacketReceivedSmallDelta, Delta: 1000})
+	}
+	fb.Header = rtcp.Header{Type: rtcp.TypeTransportSpecificFeedback, Count: rtcp.FormatTCC, Length: uint16(fb.MarshalSize()/4 - 1)}
+	wire, err := fb.Marshal()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var s rtcpscan.Scanner
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		at := now + int64(i)*int64(time.Millisecond)
 		e.sent(uint16(i), 1100, at)
 		if i%100 == 99 {
-			fb := &rtcp.TransportLayerCC{BaseSequenceNumber: uint16(i - 99), PacketStatusCount: 100, ReferenceTime: uint32(i / 100),
-				PacketChunks: []rtcp.PacketStatusChunk{&rtcp.RunLengthChunk{PacketStatusSymbol: rtcp.TypeTCCPacketReceivedSmallDelta, RunLength: 100}}}
-			for range 100 {
-				fb.RecvDeltas = append(fb.RecvDeltas, &rtcp.RecvDelta{Type: rtcp.TypeTCCPacketReceivedSmallDelta, Delta: 1000})
+			binary.BigEndian.PutUint16(wire[12:], uint16(i-99))                      // base sequence number
+			binary.BigEndian.PutUint32(wire[16:], uint32(i/100)<<8|uint32(wire[19])) // reference time
+			if s.Reset(wire); !s.Next() {
+				b.Fatal(s.Err())
 			}
-			e.feedback(fb, at)
+			f := s.Packet().TWCC()
+			e.feedback(&f, at)
 		}
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/rtcp"
+	"github.com/parleyhq/parley/sfu/rtcpscan"
 )
 
 // The subscriber's downlink estimate, from its transport-wide congestion control feedback
@@ -206,49 +206,26 @@ func unwrapSend(v uint64, nowUs int64) int64 {
 	return nowUs - int64(uint32(nowUs)-uint32(v))
 }
 
-// feedback takes one TWCC feedback message (the subscriber's RTCP goroutines).
-func (e *estimator) feedback(fb *rtcp.TransportLayerCC, now int64) {
+// feedback takes one TWCC feedback message (the subscriber's RTCP goroutines), read in place by
+// rtcpscan: no allocation per feedback.
+func (e *estimator) feedback(fb *rtcpscan.Feedback, now int64) {
 	nowUs := now / 1000
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	ref := int64(fb.ReferenceTime & 0xffffff)
+	ref := int64(fb.RefTime & 0xffffff)
 	if e.feedbackSeen { // the nearest epoch of the 24-bit reference time
 		ref = e.refEpoch + (ref-e.refEpoch+(1<<23))&0xffffff - (1 << 23)
 	}
 	e.refEpoch, e.feedbackSeen = ref, true
 	arr := ref * 64000
-	seq, remaining, di := fb.BaseSequenceNumber, int(fb.PacketStatusCount), 0
-	status := func(sym uint16) bool {
-		received := sym == rtcp.TypeTCCPacketReceivedSmallDelta || sym == rtcp.TypeTCCPacketReceivedLargeDelta
-		if received {
-			if di >= len(fb.RecvDeltas) {
-				return false
-			}
-			arr += fb.RecvDeltas[di].Delta
-			di++
+	// The walk stops at the packet status count; a packet without a receive delta is not received.
+	for w := fb.Statuses(); ; {
+		s, ok := w.Next()
+		if !ok {
+			break
 		}
-		e.note(seq, received, arr, nowUs)
-		seq++
-		remaining--
-
-		return remaining > 0
-	}
-chunks:
-	for _, c := range fb.PacketChunks {
-		switch c := c.(type) {
-		case *rtcp.RunLengthChunk:
-			for range c.RunLength {
-				if !status(c.PacketStatusSymbol) {
-					break chunks
-				}
-			}
-		case *rtcp.StatusVectorChunk:
-			for _, sym := range c.SymbolList {
-				if !status(sym) {
-					break chunks
-				}
-			}
-		}
+		arr += s.Delta
+		e.note(s.Seq, s.Received, arr, nowUs)
 	}
 	e.update(nowUs)
 }

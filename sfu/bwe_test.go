@@ -1,10 +1,13 @@
 package sfu
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/pion/rtcp"
+
+	"github.com/parleyhq/parley/sfu/rtcpscan"
 )
 
 // fbPacket is one packet as a TWCC feedback reports it: arrival on the subscriber's clock (µs),
@@ -47,7 +50,7 @@ func linkRun(e *estimator, start int64, gap, d time.Duration, clockOffset int64,
 
 // buildFeedback is one TWCC feedback on pkts, by sequence number from the lowest to the highest
 // (the ones between that pkts does not name are reported missing, as a receiver does).
-func buildFeedback(pkts []fbPacket) *rtcp.TransportLayerCC {
+func buildFeedback(pkts []fbPacket) *rtcpscan.Feedback {
 	byseq := map[uint16]int64{}
 	lo, hi := pkts[0].seq, pkts[0].seq
 	for _, p := range pkts {
@@ -78,7 +81,26 @@ func buildFeedback(pkts []fbPacket) *rtcp.TransportLayerCC {
 		}
 	}
 
-	return fb
+	return scanFeedback(fb)
+}
+
+// scanFeedback puts fb on the wire and reads it back as downTrack.readRTCP does, so that the
+// estimator's tests go through real bytes. A feedback that does not survive the trip is a broken
+// test rig: it panics.
+func scanFeedback(fb *rtcp.TransportLayerCC) *rtcpscan.Feedback {
+	fb.Header = rtcp.Header{Type: rtcp.TypeTransportSpecificFeedback, Count: rtcp.FormatTCC}
+	fb.Header.Length = uint16(fb.MarshalSize()/4 - 1)
+	b, err := fb.Marshal()
+	if err != nil {
+		panic(fmt.Sprintf("marshal TWCC feedback: %v", err))
+	}
+	var s rtcpscan.Scanner
+	if s.Reset(b); !s.Next() || s.Packet().Kind() != rtcpscan.TWCC {
+		panic(fmt.Sprintf("scan TWCC feedback %x: %v", b, s.Err()))
+	}
+	f := s.Packet().TWCC()
+
+	return &f
 }
 
 // A link that delivers everything at once lets the estimate grow, from the first second of the

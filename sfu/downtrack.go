@@ -6,10 +6,11 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"golang.org/x/time/rate"
+
+	"github.com/parleyhq/parley/sfu/rtcpscan"
 )
 
 // maxPause caps the wall time a timestamp is moved on by, so the arithmetic cannot overflow.
@@ -447,26 +448,26 @@ func (d *downTrack) fillHeader(h *rtp.Header, ext []rtp.Extension, twcc []byte, 
 // readRTCP reads the subscriber's RTCP for this track (without a reader the sender interceptors
 // see nothing): PLI/FIR become a throttled PLI to the publisher for the layer being forwarded,
 // NACKs are answered, and transport-wide feedback goes to the subscriber's bandwidth estimator.
+// The datagram is read in place (rtcpscan): this runs for every subscriber's every RTCP packet.
 func (d *downTrack) readRTCP() {
 	defer d.sub.wg.Done()
 	buf := make([]byte, maxPacketSize)
+	var s rtcpscan.Scanner
 	for {
 		n, _, err := d.sender.Read(buf)
 		if err != nil {
 			return
 		}
-		pkts, err := rtcp.Unmarshal(buf[:n])
-		if err != nil {
-			continue
-		}
-		for _, pkt := range pkts {
-			switch p := pkt.(type) {
-			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+		// Packets before a malformed one are acted on; pion's Unmarshal dropped the datagram.
+		for s.Reset(buf[:n]); s.Next(); {
+			switch p := s.Packet(); p.Kind() {
+			case rtcpscan.PLI, rtcpscan.FIR:
 				d.up.requestKeyframe(int(d.curLayer.Load()), pliSubscriber)
-			case *rtcp.TransportLayerCC:
-				d.sub.bwe.feedback(p, monoNow())
-			case *rtcp.TransportLayerNack:
-				r := d.retransmit(p.Nacks, monoNow())
+			case rtcpscan.TWCC:
+				fb := p.TWCC()
+				d.sub.bwe.feedback(&fb, monoNow())
+			case rtcpscan.NACK:
+				r := d.retransmit(p.NACK(), monoNow())
 				c := d.sub.s.counters
 				c.nacksReceived.Add(uint64(r.asked))
 				c.nacksAnswered.Add(uint64(r.answered))

@@ -184,7 +184,7 @@ func TestRetransmitAcrossEpochs(t *testing.T) {
 		ask = append(ask, s)
 	}
 	ask = append(ask, 1, 60000) // never sent
-	res := r.down.retransmit(rtcp.NackPairsFromSequenceNumbers(ask), r.at)
+	res := r.down.retransmit(nacksOf(t, rtcp.NackPairsFromSequenceNumbers(ask)), r.at)
 	asked, answered := res.asked, res.answered
 	if asked != len(ask) || answered != len(sent) || res.ignored[nackUnavailable] != 2 {
 		t.Fatalf("asked %d answered %d (%v), want %d and %d", asked, answered, res.ignored, len(ask), len(sent))
@@ -239,7 +239,7 @@ func TestLongEpoch(t *testing.T) {
 	if r.w.count() != n+1 {
 		t.Fatal("a late packet was dropped in a long epoch")
 	}
-	res := r.down.retransmit(rtcp.NackPairsFromSequenceNumbers([]uint16{seq - 5}), r.at)
+	res := r.down.retransmit(nacksOf(t, rtcp.NackPairsFromSequenceNumbers([]uint16{seq - 5})), r.at)
 	if res.asked != 1 || res.answered != 1 {
 		t.Fatalf("NACK in a long epoch: %+v", res)
 	}
@@ -262,7 +262,7 @@ func TestResendBounds(t *testing.T) {
 		for i, seq := range seqs {
 			pairs[i] = rtcp.NackPair{PacketID: seq}
 		}
-		res := r.down.retransmit(pairs, r.at+int64(now))
+		res := r.down.retransmit(nacksOf(t, pairs), r.at+int64(now))
 		if got := r.w.count() - before; got != res.answered {
 			t.Fatalf("%d packets written for %d answers", got, res.answered)
 		}
@@ -408,7 +408,7 @@ func TestPaddingKeepsNumbering(t *testing.T) {
 		}
 	}
 	before := w.count()
-	res := d.retransmit(rtcp.NackPairsFromSequenceNumbers([]uint16{mediaSeq, padSeq}), at)
+	res := d.retransmit(nacksOf(t, rtcp.NackPairsFromSequenceNumbers([]uint16{mediaSeq, padSeq})), at)
 	if res.answered != 1 || res.ignored[nackUnavailable] != 1 {
 		t.Fatalf("NACK of media %d and padding %d: %+v", mediaSeq, padSeq, res)
 	}

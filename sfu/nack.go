@@ -4,8 +4,9 @@ import (
 	"math/bits"
 	"time"
 
-	"github.com/pion/rtcp"
 	"golang.org/x/time/rate"
+
+	"github.com/parleyhq/parley/sfu/rtcpscan"
 )
 
 // Resends are bounded: a subscriber gets a packet again at most maxResends times, not twice within
@@ -43,10 +44,11 @@ type nackResult struct {
 
 // retransmit answers a subscriber's NACK from the cache of the layer each requested sequence
 // number was sent from, mapping it back to the publisher's through its epoch. Runs on the
-// sender's RTCP goroutine; now is monoNow.
-func (d *downTrack) retransmit(nacks []rtcp.NackPair, now int64) (r nackResult) {
-	for _, pair := range nacks {
-		r.asked += 1 + bits.OnesCount16(uint16(pair.LostPackets))
+// sender's RTCP goroutine; now is monoNow. nacks is the message's (PID, BLP) pairs, read in place.
+func (d *downTrack) retransmit(nacks rtcpscan.Nacks, now int64) (r nackResult) {
+	for i := range nacks.Len() {
+		_, blp := nacks.Pair(i)
+		r.asked += 1 + bits.OnesCount16(blp)
 	}
 	b := d.binding.Load()
 	d.epMu.Lock()
@@ -67,13 +69,13 @@ func (d *downTrack) retransmit(nacks []rtcp.NackPair, now int64) (r nackResult) 
 		d.resends = make([]resendMark, resendHistory)
 	}
 	highest := uint16(d.highest.Load())
-	for _, pair := range nacks {
-		lost := uint16(pair.LostPackets)
-		for i := range uint16(17) { // PacketID, then one bit per following sequence number
+	for k := range nacks.Len() {
+		pid, lost := nacks.Pair(k)
+		for i := range uint16(17) { // PID, then one bit per following sequence number
 			if i > 0 && lost&(1<<(i-1)) == 0 {
 				continue
 			}
-			if o, sent := d.resend(b, highest, pair.PacketID+i, now); sent {
+			if o, sent := d.resend(b, highest, pid+i, now); sent {
 				r.answered++
 			} else if o < numNackOutcomes {
 				r.ignored[o]++

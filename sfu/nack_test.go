@@ -7,6 +7,7 @@ import (
 	"github.com/pion/rtcp"
 
 	"github.com/parleyhq/parley/internal/await"
+	"github.com/parleyhq/parley/sfu/rtcpscan"
 )
 
 // nackPairs makes one NACK pair per sequence number (a message may repeat one).
@@ -17,6 +18,22 @@ func nackPairs(seqs ...uint16) []rtcp.NackPair {
 	}
 
 	return pairs
+}
+
+// nacksOf puts pairs on the wire in a generic NACK and reads them back as downTrack.readRTCP
+// does, so that the NACK tests go through real bytes.
+func nacksOf(t testing.TB, pairs []rtcp.NackPair) rtcpscan.Nacks {
+	t.Helper()
+	b, err := (&rtcp.TransportLayerNack{MediaSSRC: 1, Nacks: pairs}).Marshal()
+	if err != nil {
+		t.Fatalf("marshal NACK: %v", err)
+	}
+	var s rtcpscan.Scanner
+	if s.Reset(b); !s.Next() || s.Packet().NACK().Len() != len(pairs) {
+		t.Fatalf("scan NACK %x: %v", b, s.Err())
+	}
+
+	return s.Packet().NACK()
 }
 
 // NACKing two packets that share a resend slot in turn does not reset either one's count: a
@@ -37,7 +54,7 @@ func TestNACKSlotCollisionKeepsMarks(t *testing.T) {
 		written := r.w.count()
 		answered := 0
 		for i := range 100 { // 10 ms apart for a second: past resendInterval many times over
-			res := r.down.retransmit(nackPairs(300, 300-256), r.at+int64(i)*int64(10*time.Millisecond))
+			res := r.down.retransmit(nacksOf(t, nackPairs(300, 300-256)), r.at+int64(i)*int64(10*time.Millisecond))
 			answered += res.answered
 		}
 		if answered == 0 || answered > maxResends {
@@ -61,7 +78,7 @@ func TestResendByteBudget(t *testing.T) {
 	r.down.resendBudget = newResendBudget(rate)
 	sent := 0
 	for seq := uint16(300); seq <= 400; seq++ {
-		res := r.down.retransmit(nackPairs(seq), r.at)
+		res := r.down.retransmit(nacksOf(t, nackPairs(seq)), r.at)
 		sent += res.answered
 		if res.ignored[nackBudget]+res.answered != 1 {
 			t.Fatalf("seq %d: %+v", seq, res)
@@ -75,7 +92,7 @@ func TestResendByteBudget(t *testing.T) {
 	// Half a second later half the budget is back.
 	before := sent
 	for seq := uint16(300); seq <= 400; seq++ { // most not resent yet; the rest are refused as repeated
-		sent += r.down.retransmit(nackPairs(seq), r.at+int64(500*time.Millisecond)).answered
+		sent += r.down.retransmit(nacksOf(t, nackPairs(seq)), r.at+int64(500*time.Millisecond)).answered
 	}
 	if again := sent - before; again == 0 || again > before/2+1 {
 		t.Errorf("%d resends after half a second, %d in the first instant", again, before)
