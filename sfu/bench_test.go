@@ -114,7 +114,7 @@ func laneTotals(t *upTrack) (forwarded, dropped uint64) {
 // lanes are paced the way a network paces the reader: the benchmark waits while a queue is more
 // than half full, so it measures forwarding, not dropping. With batched writes (writes non-nil)
 // the timed work includes sending what is still queued at the end.
-func runForward(b *testing.B, t *upTrack, seq uint16, ts uint32, writes *udpbatch.Stats) {
+func runForward(b *testing.B, t *upTrack, seq uint16, ts uint32, writes *udpbatch.Group) {
 	raw, err := (&rtp.Packet{
 		Header:  rtp.Header{Version: 2, PayloadType: 96, SSRC: t.layer(layerF).ssrc.Load(), Marker: true},
 		Payload: vp8Payload(1, true, false, 1100),

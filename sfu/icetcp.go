@@ -49,7 +49,7 @@ func listenICETCP(cfg Config, port int, lf slogFactory) (*ice.TCPMuxDefault, err
 // openMedia opens the UDP media port and, unless cfg.NoICETCP, its TCP twin on the same port
 // number. With a port of 0 the UDP socket picks one; when its TCP twin is taken by someone else,
 // it tries again with another (a few times).
-func openMedia(cfg Config, lf slogFactory, writes *udpbatch.Stats) (ice.UDPMux, *ice.TCPMuxDefault, int, error) {
+func openMedia(cfg Config, lf slogFactory, writes *udpbatch.Group) (ice.UDPMux, *ice.TCPMuxDefault, int, error) {
 	const attempts = 5
 	for i := 0; ; i++ {
 		mux, port, err := newMux(cfg, lf, writes)

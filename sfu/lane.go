@@ -135,7 +135,7 @@ const drainMax = 64
 
 // run is a writer lane's goroutine: it copies each queued packet out of the track's cache (one
 // copy per lane, not per subscriber) and forwards it. It holds the batched sockets' writes
-// (udpbatch.Stats.Hold) while it works through what is queued, so that its datagrams leave with
+// (udpbatch.Group.Hold) while it works through what is queued, so that its datagrams leave with
 // those of the other lanes and the reader, grouped per subscriber.
 func (l *lane) run(done <-chan struct{}) {
 	defer l.t.writersWG.Done()

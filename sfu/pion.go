@@ -24,7 +24,7 @@ import (
 
 // newMux opens the one UDP port all media of this server goes through.
 // With writes non-nil every socket of the mux is a udpbatch.Conn (batched writes).
-func newMux(cfg Config, lf slogFactory, writes *udpbatch.Stats) (ice.UDPMux, int, error) {
+func newMux(cfg Config, lf slogFactory, writes *udpbatch.Group) (ice.UDPMux, int, error) {
 	log := lf.NewLogger("udpmux")
 	if cfg.LoopbackOnly {
 		conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: cfg.UDPPort})
@@ -66,7 +66,7 @@ func newMux(cfg Config, lf slogFactory, writes *udpbatch.Stats) (ice.UDPMux, int
 		if err != nil {
 			return nil, 0, fmt.Errorf("network for the udp mux: %w", err)
 		}
-		opts = append(opts, ice.UDPMuxFromPortWithNet(udpbatch.Net{Net: nw, Stats: writes, Log: log}))
+		opts = append(opts, ice.UDPMuxFromPortWithNet(udpbatch.Net{Net: nw, Group: writes, Log: log}))
 	}
 	mux, err := ice.NewMultiUDPMuxFromPort(port, opts...)
 	if err != nil {

@@ -124,7 +124,7 @@ type SFU struct {
 	collector  prometheus.Collector
 	trackSeq   atomic.Uint64
 	livePeers  atomic.Int64
-	writes     *udpbatch.Stats // nil unless cfg.BatchWrites
+	writes     *udpbatch.Group // nil unless cfg.BatchWrites
 	maxRefused int             // maxRefusedStreams; tests lower it
 	resendRate int             // Config.ResendBytesPerSecond, defaulted
 	dryRuns    atomic.Int64    // offers tried on a scratch connection (dryRunOffer), for tests
@@ -153,9 +153,9 @@ func New(cfg Config) (*SFU, error) {
 		repeats = lograte.New(0) // counted, but not exported
 	}
 	lf := slogFactory{log: log, faults: pionlog.NewFaults(), repeats: repeats}
-	var writes *udpbatch.Stats
+	var writes *udpbatch.Group
 	if cfg.BatchWrites {
-		writes = &udpbatch.Stats{}
+		writes = &udpbatch.Group{}
 	}
 	mux, tcpMux, port, err := openMedia(cfg, lf, writes)
 	if err != nil {

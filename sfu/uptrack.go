@@ -51,7 +51,7 @@ type upTrack struct {
 	// packets since the speaker detector last took it (speakers.go).
 	levelPeak atomic.Uint32
 	done      chan struct{}
-	writes    *udpbatch.Stats // the batched media sockets, held during a fan-out; nil: unbatched
+	writes    *udpbatch.Group // the batched media sockets, held during a fan-out; nil: unbatched
 
 	// Fan-out policy; fixed at creation (tests and benchmarks may set them before any subscriber).
 	inlineMax, perWriter, writerMax int

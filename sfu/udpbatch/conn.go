@@ -18,7 +18,7 @@ import (
 // Every datagram is one sendto, and on a media server that is most of the cost of a forwarded
 // packet (docs/benchmarks.md). Conn turns the writes of a fan-out into few sendmmsg calls: WriteTo
 // copies the datagram into a queue slot, and the queue goes to the kernel in one sendmmsg when
-// nobody holds the Conn's group (Stats.Hold): a track's reader and writer lanes hold it while they
+// nobody holds the Conn's group (Group.Hold): a track's reader and writer lanes hold it while they
 // fan a packet out, so a packet's copies to all its subscribers (and those of every packet that
 // came meanwhile) leave together, sent by whoever releases last, on its own goroutine. A write
 // while nothing is held is sent at once by its writer, as a sendto would be. No goroutine of its
@@ -52,14 +52,14 @@ const (
 // ErrWriteOOB is returned by WriteMsgUDP with control data, which the batch path cannot carry.
 var ErrWriteOOB = errors.New("udpbatch: batched udp socket cannot send control messages")
 
-// Conn is a UDP socket whose writes are queued and sent in batches (see Stats.Hold). It
+// Conn is a UDP socket whose writes are queued and sent in batches (see Group.Hold). It
 // implements Pion's transport.UDPConn (what ice.NewMultiUDPMuxFromPort opens through its Net)
 // and ice.AddrPortReaderWriter (the mux's allocation-free path), so it can stand under an ICE UDP
 // mux in place of the *net.UDPConn it wraps.
 type Conn struct {
 	conn  *net.UDPConn
 	batch *ipv4.PacketConn // sendmmsg; it takes IPv6 destinations too on an IPv6 socket
-	stats *Stats
+	group *Group
 	log   logging.LeveledLogger
 	// queuedAt is when the front queue became non-empty (monotonic ns), 0 while it is empty:
 	// read without mu to decide cheaply whether there is anything to send.
@@ -96,25 +96,25 @@ type datagram struct {
 	addr net.UDPAddr
 }
 
-// New wraps conn. The Conn takes conn over: closing the Conn closes it. stats (shared by any
+// New wraps conn. The Conn takes conn over: closing the Conn closes it. group (shared by any
 // number of Conns, which it then holds together; nil: counted for nobody, never held) receives the
 // counters, log (may be nil) the one warning when the kernel refuses segmentation offload.
-func New(conn *net.UDPConn, stats *Stats, log logging.LeveledLogger) *Conn {
-	if stats == nil {
-		stats = &Stats{}
+func New(conn *net.UDPConn, group *Group, log logging.LeveledLogger) *Conn {
+	if group == nil {
+		group = &Group{}
 	}
-	c := newConn(conn, stats, writeQueueLen, gsoSupported(conn))
+	c := newConn(conn, group, writeQueueLen, gsoSupported(conn))
 	c.log = log
 
 	return c
 }
 
 // newConn is New with a queue length and GSO chosen by tests.
-func newConn(conn *net.UDPConn, stats *Stats, queueLen int, gso bool) *Conn {
+func newConn(conn *net.UDPConn, group *Group, queueLen int, gso bool) *Conn {
 	c := &Conn{
 		conn:   conn,
 		batch:  ipv4.NewPacketConn(conn),
-		stats:  stats,
+		group:  group,
 		single: make([]ipv4.Message, 0, queueLen),
 		front:  newWriteQueue(queueLen),
 		back:   newWriteQueue(queueLen),
@@ -125,8 +125,8 @@ func newConn(conn *net.UDPConn, stats *Stats, queueLen int, gso bool) *Conn {
 	c.raw = newRawSender(conn, queueLen)
 	c.rawIn = newRawReader(conn)
 	c.room.L = &c.mu
-	stats.sockets.Add(1)
-	stats.add(c)
+	group.sockets.Add(1)
+	group.add(c)
 
 	return c
 }
@@ -146,11 +146,11 @@ func newWriteQueue(n int) *writeQueue {
 func (c *Conn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
 	c.mu.Lock()
 	for !c.closed && c.front.n == len(c.front.slots) {
-		c.stats.fullWaits.Add(1)
+		c.group.fullWaits.Add(1)
 		c.mu.Unlock()
 		if c.send.TryLock() {
 			if c.flushOnce() {
-				c.stats.flushes[causeFull].Add(1)
+				c.group.flushes[causeFull].Add(1)
 			}
 			c.send.Unlock()
 			c.mu.Lock()
@@ -180,13 +180,13 @@ func (c *Conn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
 	s.buf = append(s.buf[:0], b...)
 	s.bufs[0] = s.buf
 	s.setAddr(addr)
-	c.stats.queued.Add(1)
+	c.group.queued.Add(1)
 	if i == 0 {
 		c.queuedAt.Store(nanotime())
 	}
 	c.mu.Unlock()
 	switch {
-	case !c.stats.held():
+	case !c.group.held():
 		c.flush(causeUnheld)
 	case i > 0 && c.overdue(nanotime()): // the first datagram of a queue has not waited
 		c.flush(causeOverdue)
@@ -264,13 +264,13 @@ func (c *Conn) Write(b []byte) (int, error) {
 func (c *Conn) flush(cause int) {
 	for c.queuedAt.Load() != 0 && c.send.TryLock() {
 		for c.flushOnce() {
-			c.stats.flushes[cause].Add(1)
-			if c.stats.held() {
+			c.group.flushes[cause].Add(1)
+			if c.group.held() {
 				break
 			}
 		}
 		c.send.Unlock()
-		if c.stats.held() {
+		if c.group.held() {
 			return
 		}
 	}
@@ -303,22 +303,22 @@ func (c *Conn) flushOnce() bool {
 func (c *Conn) sendMsgs(ms []ipv4.Message) {
 	for len(ms) > 0 {
 		n, err := c.writeBatch(ms)
-		c.stats.batches.Add(1)
+		c.group.batches.Add(1)
 		n = max(n, 0) // -1 on error
-		c.stats.sent.Add(uint64(n))
+		c.group.sent.Add(uint64(n))
 		ms = ms[n:]
 		if err == nil {
 			continue
 		}
 		if fatalWriteError(err) {
-			c.stats.sendErrors.Add(uint64(len(ms)))
+			c.group.sendErrors.Add(uint64(len(ms)))
 
 			return
 		}
 		// sendmmsg stops at the first datagram the kernel refuses (no route, too large...), as
 		// sendto would have refused it alone: count it and go on with the rest.
 		if len(ms) > 0 {
-			c.stats.sendErrors.Add(1)
+			c.group.sendErrors.Add(1)
 			ms = ms[1:]
 		}
 	}
@@ -330,7 +330,7 @@ func (c *Conn) sendGSO(q *writeQueue) {
 	p.plan(q)
 	for k := 0; k < len(p.msgs); {
 		n, err := c.writeBatch(p.msgs[k:])
-		c.stats.batches.Add(1)
+		c.group.batches.Add(1)
 		n = max(n, 0)
 		var sent, gso uint64
 		for _, segs := range p.segs[k : k+n] {
@@ -339,15 +339,15 @@ func (c *Conn) sendGSO(q *writeQueue) {
 				gso += uint64(segs)
 			}
 		}
-		c.stats.sent.Add(sent)
-		c.stats.gso.Add(gso)
+		c.group.sent.Add(sent)
+		c.group.gso.Add(gso)
 		k += n
 		if err == nil || k == len(p.msgs) {
 			continue
 		}
 		if fatalWriteError(err) {
 			for _, segs := range p.segs[k:] {
-				c.stats.sendErrors.Add(uint64(segs))
+				c.group.sendErrors.Add(uint64(segs))
 			}
 
 			return
@@ -367,7 +367,7 @@ func (c *Conn) sendGSO(q *writeQueue) {
 
 			return
 		}
-		c.stats.sendErrors.Add(uint64(p.segs[k]))
+		c.group.sendErrors.Add(uint64(p.segs[k]))
 		k++
 	}
 }
@@ -398,11 +398,11 @@ func (c *Conn) Close() error {
 	c.room.Broadcast()
 	c.mu.Unlock()
 	if !was {
-		c.stats.remove(c)
+		c.group.remove(c)
 		_ = c.conn.SetWriteDeadline(time.Now().Add(closeGrace))
 		c.send.Lock()
 		for c.flushOnce() {
-			c.stats.flushes[causeClose].Add(1)
+			c.group.flushes[causeClose].Add(1)
 		}
 		c.send.Unlock()
 	}
@@ -464,8 +464,8 @@ func (c *Conn) SetWriteBuffer(n int) error { return c.conn.SetWriteBuffer(n) }
 // returned as they are.
 type Net struct {
 	transport.Net
-	// Stats receives the counters of every socket opened; nil: counted for nobody.
-	Stats *Stats
+	// Group receives the counters of every socket opened, and holds their writes; nil: counted for nobody.
+	Group *Group
 	// Log receives each socket's warnings; nil discards them.
 	Log logging.LeveledLogger
 }
@@ -481,5 +481,5 @@ func (n Net) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, e
 		return conn, nil // a virtual network: nothing to batch
 	}
 
-	return New(uc, n.Stats, n.Log), nil
+	return New(uc, n.Group, n.Log), nil
 }

@@ -93,15 +93,15 @@ func (s *udpSink) waitReceived(t testing.TB, n int) []uint32 {
 	return got
 }
 
-func newTestConn(t testing.TB, stats *Stats, queueLen int, start, gso bool) *Conn {
+func newTestConn(t testing.TB, group *Group, queueLen int, start, gso bool) *Conn {
 	t.Helper()
 	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newConn(conn, stats, queueLen, gso && gsoSupported(conn))
+	c := newConn(conn, group, queueLen, gso && gsoSupported(conn))
 	if !start {
-		stats.Hold() // the test releases it (stats.Release) to let the queue go
+		group.Hold() // the test releases it (group.Release) to let the queue go
 	}
 
 	return c
@@ -137,8 +137,8 @@ func wantSeqs(t *testing.T, who string, got []uint32, want []uint32) {
 func TestConnDeliversInOrder(t *testing.T) {
 	for _, gso := range []bool{false, true} {
 		t.Run(fmt.Sprintf("gso=%v", gso), func(t *testing.T) {
-			stats := &Stats{}
-			c := newTestConn(t, stats, writeQueueLen, false, gso)
+			group := &Group{}
+			c := newTestConn(t, group, writeQueueLen, false, gso)
 			sinks := []*udpSink{newUDPSink(t), newUDPSink(t), newUDPSink(t)}
 			const perSink = 300
 			want := make([][]uint32, len(sinks))
@@ -163,11 +163,11 @@ func TestConnDeliversInOrder(t *testing.T) {
 				}
 				switch {
 				case i == 20:
-					stats.Release() // the first batch holds runs to every destination, for sure
+					group.Release() // the first batch holds runs to every destination, for sure
 				case i%50 == 0:
-					stats.Hold() // and now and then a held stretch again
+					group.Hold() // and now and then a held stretch again
 				case i%50 == 10:
-					stats.Release()
+					group.Release()
 				}
 			}
 			for j, s := range sinks {
@@ -177,22 +177,22 @@ func TestConnDeliversInOrder(t *testing.T) {
 				t.Fatal(err)
 			}
 			total := uint64(perSink * len(sinks))
-			if got := stats.sent.Load(); got != total {
+			if got := group.sent.Load(); got != total {
 				t.Errorf("sent %d, want %d", got, total)
 			}
-			if b := stats.batches.Load(); b == 0 || b > total {
+			if b := group.batches.Load(); b == 0 || b > total {
 				t.Errorf("%d batches for %d datagrams", b, total)
 			}
-			if stats.sendErrors.Load() != 0 {
-				t.Errorf("%d send errors, want none", stats.sendErrors.Load())
+			if group.sendErrors.Load() != 0 {
+				t.Errorf("%d send errors, want none", group.sendErrors.Load())
 			}
-			if gso && c.gso != nil && stats.gso.Load() == 0 {
+			if gso && c.gso != nil && group.gso.Load() == 0 {
 				t.Error("no datagram went out in a GSO message")
 			}
-			if !gso && stats.gso.Load() != 0 {
-				t.Errorf("%d datagrams in GSO messages with GSO off", stats.gso.Load())
+			if !gso && group.gso.Load() != 0 {
+				t.Errorf("%d datagrams in GSO messages with GSO off", group.gso.Load())
 			}
-			t.Logf("%d datagrams in %d sendmmsg calls, %d of them in GSO messages", total, stats.batches.Load(), stats.gso.Load())
+			t.Logf("%d datagrams in %d sendmmsg calls, %d of them in GSO messages", total, group.batches.Load(), group.gso.Load())
 		})
 	}
 }
@@ -215,22 +215,22 @@ func fillQueue(t *testing.T, c *Conn, s *udpSink, queueLen int) []uint32 {
 // A write that finds the queue full (held) sends it first, then queues: nothing is lost and the
 // order per destination holds.
 func TestConnFullQueueSends(t *testing.T) {
-	stats := &Stats{}
+	group := &Group{}
 	const queueLen = 8
-	c := newTestConn(t, stats, queueLen, false, false)
+	c := newTestConn(t, group, queueLen, false, false)
 	s := newUDPSink(t)
 	want := fillQueue(t, c, s, queueLen)
-	if got := stats.sent.Load(); got != 0 {
+	if got := group.sent.Load(); got != 0 {
 		t.Fatalf("%d datagrams sent while held", got)
 	}
 	if _, err := c.WriteToAddrPort(datagramOf(queueLen, 64), s.addr()); err != nil {
 		t.Fatal(err)
 	}
 	wantSeqs(t, "sink", s.waitReceived(t, queueLen), want)
-	if stats.fullWaits.Load() != 1 {
-		t.Errorf("full queue met %d times, want 1", stats.fullWaits.Load())
+	if group.fullWaits.Load() != 1 {
+		t.Errorf("full queue met %d times, want 1", group.fullWaits.Load())
 	}
-	stats.Release()
+	group.Release()
 	wantSeqs(t, "sink", s.waitReceived(t, queueLen+1), append(want, queueLen))
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
@@ -239,9 +239,9 @@ func TestConnFullQueueSends(t *testing.T) {
 
 // While another goroutine is sending, a write to a full queue waits for it to take the queue.
 func TestConnFullQueueWaitsForSender(t *testing.T) {
-	stats := &Stats{}
+	group := &Group{}
 	const queueLen = 8
-	c := newTestConn(t, stats, queueLen, false, false)
+	c := newTestConn(t, group, queueLen, false, false)
 	s := newUDPSink(t)
 	want := fillQueue(t, c, s, queueLen)
 	c.send.Lock() // another goroutine in the middle of a send
@@ -250,7 +250,7 @@ func TestConnFullQueueWaitsForSender(t *testing.T) {
 		_, err := c.WriteToAddrPort(datagramOf(queueLen, 64), s.addr())
 		wrote <- err
 	}()
-	waitFor(t, "the writer to wait for room", func() bool { return stats.fullWaits.Load() == 1 })
+	waitFor(t, "the writer to wait for room", func() bool { return group.fullWaits.Load() == 1 })
 	select {
 	case err := <-wrote:
 		t.Fatalf("write to a full queue returned (%v) while another goroutine was sending", err)
@@ -262,7 +262,7 @@ func TestConnFullQueueWaitsForSender(t *testing.T) {
 	if err := <-wrote; err != nil {
 		t.Fatal(err)
 	}
-	stats.Release()
+	group.Release()
 	wantSeqs(t, "sink", s.waitReceived(t, queueLen+1), append(want, queueLen))
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
@@ -271,9 +271,9 @@ func TestConnFullQueueWaitsForSender(t *testing.T) {
 
 // Close releases a writer waiting for room (with net.ErrClosed) and still sends what was queued.
 func TestConnCloseReleasesWaitingWriter(t *testing.T) {
-	stats := &Stats{}
+	group := &Group{}
 	const queueLen = 8
-	c := newTestConn(t, stats, queueLen, false, false)
+	c := newTestConn(t, group, queueLen, false, false)
 	s := newUDPSink(t)
 	want := fillQueue(t, c, s, queueLen)
 	c.send.Lock() // another goroutine in the middle of a send
@@ -282,7 +282,7 @@ func TestConnCloseReleasesWaitingWriter(t *testing.T) {
 		_, err := c.WriteToAddrPort(datagramOf(queueLen, 64), s.addr())
 		wrote <- err
 	}()
-	waitFor(t, "the writer to wait for room", func() bool { return stats.fullWaits.Load() == 1 })
+	waitFor(t, "the writer to wait for room", func() bool { return group.fullWaits.Load() == 1 })
 	closed := make(chan error, 1)
 	go func() { closed <- c.Close() }()
 	if err := <-wrote; !errors.Is(err, net.ErrClosed) {
@@ -297,15 +297,15 @@ func TestConnCloseReleasesWaitingWriter(t *testing.T) {
 
 // A datagram waits in a held queue at most about maxHold: the next write after that sends it.
 func TestConnHoldIsBounded(t *testing.T) {
-	stats := &Stats{}
-	c := newTestConn(t, stats, 64, false, false)
+	group := &Group{}
+	c := newTestConn(t, group, 64, false, false)
 	defer func() { _ = c.Close() }()
 	s := newUDPSink(t)
 	if _, err := c.WriteToAddrPort(datagramOf(0, 64), s.addr()); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the first datagram to be overdue", func() bool { return c.overdue(nanotime()) })
-	if stats.sent.Load() != 0 {
+	if group.sent.Load() != 0 {
 		t.Fatal("a held datagram was sent without a write or a release")
 	}
 	if _, err := c.WriteToAddrPort(datagramOf(1, 64), s.addr()); err != nil {
@@ -313,23 +313,23 @@ func TestConnHoldIsBounded(t *testing.T) {
 	}
 	wantSeqs(t, "sink", s.waitReceived(t, 2), []uint32{0, 1})
 	// A release that leaves another holder sends an overdue queue too.
-	stats.Hold()
+	group.Hold()
 	if _, err := c.WriteToAddrPort(datagramOf(2, 64), s.addr()); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the third datagram to be overdue", func() bool { return c.overdue(nanotime()) })
-	stats.Release()
+	group.Release()
 	wantSeqs(t, "sink", s.waitReceived(t, 3), []uint32{0, 1, 2})
-	if stats.holds.Load() != 1 {
-		t.Errorf("holds %d, want the test's 1", stats.holds.Load())
+	if group.holds.Load() != 1 {
+		t.Errorf("holds %d, want the test's 1", group.holds.Load())
 	}
 }
 
 // A datagram the kernel refuses (here an IPv6 destination on an IPv4 socket) is counted and
 // skipped; the rest of its batch still goes out.
 func TestConnSkipsRefusedDatagram(t *testing.T) {
-	stats := &Stats{}
-	c := newTestConn(t, stats, 16, false, false)
+	group := &Group{}
+	c := newTestConn(t, group, 16, false, false)
 	s := newUDPSink(t)
 	bad := netip.AddrPortFrom(netip.IPv6Loopback(), s.addr().Port())
 	for i, dst := range []netip.AddrPort{s.addr(), bad, s.addr(), bad, bad, s.addr()} {
@@ -337,21 +337,21 @@ func TestConnSkipsRefusedDatagram(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	stats.Release()
+	group.Release()
 	wantSeqs(t, "sink", s.waitReceived(t, 3), []uint32{0, 2, 5})
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if stats.sent.Load() != 3 || stats.sendErrors.Load() != 3 {
-		t.Errorf("sent %d, errors %d; want 3 and 3", stats.sent.Load(), stats.sendErrors.Load())
+	if group.sent.Load() != 3 || group.sendErrors.Load() != 3 {
+		t.Errorf("sent %d, errors %d; want 3 and 3", group.sent.Load(), group.sendErrors.Load())
 	}
 }
 
 // A refused datagram in the middle of a batch leaves no error pending on the socket: the mux's
 // read loop ends at the first read error, which would stop all media.
 func TestConnRefusalLeavesReadsAlone(t *testing.T) {
-	stats := &Stats{}
-	c := newTestConn(t, stats, 16, false, false)
+	group := &Group{}
+	c := newTestConn(t, group, 16, false, false)
 	defer func() { _ = c.Close() }()
 	s := newUDPSink(t)
 	bad := netip.AddrPortFrom(netip.IPv6Loopback(), s.addr().Port())
@@ -360,9 +360,9 @@ func TestConnRefusalLeavesReadsAlone(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	stats.Release()
+	group.Release()
 	s.waitReceived(t, 2)
-	waitFor(t, "the refusal counted", func() bool { return stats.sendErrors.Load() == 1 })
+	waitFor(t, "the refusal counted", func() bool { return group.sendErrors.Load() == 1 })
 	if _, err := s.conn.WriteToUDPAddrPort([]byte("hello"), c.LocalAddr().(*net.UDPAddr).AddrPort()); err != nil {
 		t.Fatal(err)
 	}
@@ -375,8 +375,8 @@ func TestConnRefusalLeavesReadsAlone(t *testing.T) {
 
 // Close sends what is still queued (held or not), refuses later writes and closes the socket.
 func TestConnClose(t *testing.T) {
-	stats := &Stats{}
-	c := newTestConn(t, stats, 64, false, false)
+	group := &Group{}
+	c := newTestConn(t, group, 64, false, false)
 	s := newUDPSink(t)
 	for i := range uint32(20) {
 		if _, err := c.WriteToAddrPort(datagramOf(i, 64), s.addr()); err != nil {
@@ -404,7 +404,7 @@ func TestConnClose(t *testing.T) {
 
 // Reads pass through: the mux gets what arrives at the socket, with its source.
 func TestConnReads(t *testing.T) {
-	c := newTestConn(t, &Stats{}, 8, true, false)
+	c := newTestConn(t, &Group{}, 8, true, false)
 	defer func() { _ = c.Close() }()
 	peer := newUDPSink(t)
 	if _, err := peer.conn.WriteToUDPAddrPort([]byte("hello"), c.LocalAddr().(*net.UDPAddr).AddrPort()); err != nil {
@@ -462,8 +462,8 @@ func BenchmarkConn(b *testing.B) {
 		perDatagram(b, n, cpu0)
 	}
 	batched := func(b *testing.B, n int, gso bool) {
-		stats := &Stats{}
-		c := newTestConn(b, stats, writeQueueLen, false, gso)
+		group := &Group{}
+		c := newTestConn(b, group, writeQueueLen, false, gso)
 		defer func() { _ = c.Close() }()
 		b.ReportAllocs()
 		cpu0 := cputime.Process()
@@ -475,11 +475,11 @@ func BenchmarkConn(b *testing.B) {
 			}
 			c.flushOnce()
 		}
-		if stats.sendErrors.Load() != 0 {
-			b.Fatalf("%d send errors", stats.sendErrors.Load())
+		if group.sendErrors.Load() != 0 {
+			b.Fatalf("%d send errors", group.sendErrors.Load())
 		}
 		perDatagram(b, n, cpu0)
-		b.ReportMetric(float64(stats.gso.Load())/float64(max(stats.sent.Load(), 1)), "gso-share")
+		b.ReportMetric(float64(group.gso.Load())/float64(max(group.sent.Load(), 1)), "gso-share")
 	}
 	b.Run("sendto", func(b *testing.B) { sendto(b, 1) })
 	for _, n := range []int{1, 8, 32} {
@@ -487,8 +487,8 @@ func BenchmarkConn(b *testing.B) {
 	}
 	for _, n := range []int{1, 32} {
 		b.Run(fmt.Sprintf("unheld=%d", n), func(b *testing.B) {
-			stats := &Stats{}
-			c := newTestConn(b, stats, writeQueueLen, true, false)
+			group := &Group{}
+			c := newTestConn(b, group, writeQueueLen, true, false)
 			defer func() { _ = c.Close() }()
 			b.ReportAllocs()
 			var want uint64
@@ -500,12 +500,12 @@ func BenchmarkConn(b *testing.B) {
 					}
 				}
 				want += uint64(n)
-				for stats.sent.Load()+stats.sendErrors.Load() < want {
+				for group.sent.Load()+group.sendErrors.Load() < want {
 					runtime.Gosched()
 				}
 			}
 			perDatagram(b, n, cpu0)
-			b.ReportMetric(float64(stats.sent.Load())/float64(max(stats.batches.Load(), 1)), "dgrams/batch")
+			b.ReportMetric(float64(group.sent.Load())/float64(max(group.batches.Load(), 1)), "dgrams/batch")
 		})
 	}
 	const frame = 5 * 32
@@ -515,18 +515,18 @@ func BenchmarkConn(b *testing.B) {
 }
 
 // Holds are the server's, not a socket's: the last release sends what every Conn sharing the
-// Stats queued meanwhile, nested and overlapping holds included, and a closed Conn is left out.
+// Group queued meanwhile, nested and overlapping holds included, and a closed Conn is left out.
 func TestHoldSpansConns(t *testing.T) {
-	stats := &Stats{}
-	a := newTestConn(t, stats, 64, true, false)
-	b := newTestConn(t, stats, 64, true, false)
-	closed := newTestConn(t, stats, 64, true, false)
+	group := &Group{}
+	a := newTestConn(t, group, 64, true, false)
+	b := newTestConn(t, group, 64, true, false)
+	closed := newTestConn(t, group, 64, true, false)
 	if err := closed.Close(); err != nil {
 		t.Fatal(err)
 	}
 	s := newUDPSink(t)
-	stats.Hold()
-	stats.Hold() // a second holder, e.g. a writer lane next to the reader
+	group.Hold()
+	group.Hold() // a second holder, e.g. a writer lane next to the reader
 	for i := range uint32(3) {
 		if _, err := a.WriteToAddrPort(datagramOf(i, 64), s.addr()); err != nil {
 			t.Fatal(err)
@@ -535,11 +535,11 @@ func TestHoldSpansConns(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	stats.Release()
-	if got := stats.sent.Load(); got != 0 {
+	group.Release()
+	if got := group.sent.Load(); got != 0 {
 		t.Fatalf("%d datagrams sent while a holder remained", got)
 	}
-	stats.Release()
+	group.Release()
 	got := s.waitReceived(t, 6)
 	var fromA, fromB []uint32
 	for _, seq := range got {
@@ -551,7 +551,7 @@ func TestHoldSpansConns(t *testing.T) {
 	}
 	wantSeqs(t, "from a", fromA, []uint32{0, 1, 2})
 	wantSeqs(t, "from b", fromB, []uint32{10, 11, 12})
-	if n := stats.Snapshot().Flushes[causeReleased]; n != 2 {
+	if n := group.Snapshot().Flushes[causeReleased]; n != 2 {
 		t.Errorf("%d queues sent on release, want 2 (one per Conn)", n)
 	}
 	for _, c := range []*Conn{a, b} {
@@ -559,7 +559,7 @@ func TestHoldSpansConns(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if list := stats.conns.Load(); list != nil && len(*list) != 0 {
+	if list := group.conns.Load(); list != nil && len(*list) != 0 {
 		t.Errorf("%d Conns still listed after Close", len(*list))
 	}
 }

@@ -10,8 +10,8 @@ import (
 // GSO needs; on a real network, a device without checksum offload), the Conn sends that batch
 // and every later one datagram by datagram, and nothing is lost.
 func TestConnGSORefused(t *testing.T) {
-	stats := &Stats{}
-	c := newTestConn(t, stats, 64, false, true)
+	group := &Group{}
+	c := newTestConn(t, group, 64, false, true)
 	if c.gso == nil {
 		t.Fatal("this kernel has no UDP segmentation offload (Linux 4.18+)")
 	}
@@ -39,7 +39,7 @@ func TestConnGSORefused(t *testing.T) {
 			wantB = append(wantB, 100+i)
 		}
 	}
-	stats.Release()
+	group.Release()
 	wantSeqs(t, "sink a", a.waitReceived(t, len(wantA)), wantA)
 	wantSeqs(t, "sink b", b.waitReceived(t, len(wantB)), wantB)
 	// Later batches go out one by one from the start.
@@ -53,7 +53,7 @@ func TestConnGSORefused(t *testing.T) {
 	if c.gso != nil {
 		t.Error("GSO still on after the kernel refused it")
 	}
-	if stats.gso.Load() != 0 || stats.sendErrors.Load() != 0 || stats.sent.Load() != uint64(len(wantA)+len(wantB)+1) {
-		t.Errorf("sent %d (%d by GSO), errors %d", stats.sent.Load(), stats.gso.Load(), stats.sendErrors.Load())
+	if group.gso.Load() != 0 || group.sendErrors.Load() != 0 || group.sent.Load() != uint64(len(wantA)+len(wantB)+1) {
+		t.Errorf("sent %d (%d by GSO), errors %d", group.sent.Load(), group.gso.Load(), group.sendErrors.Load())
 	}
 }

@@ -6,20 +6,20 @@ import "github.com/prometheus/client_golang/prometheus"
 // (sent / batches), why queues were sent, how often writers found a queue full and what the
 // kernel refused.
 type collector struct {
-	stats                                              *Stats
+	group                                              *Group
 	sent, gso, batches, fullWaits, sendErrors, flushes *prometheus.Desc
 }
 
-// NewCollector exports stats to Prometheus as counters named prefix + "_udp_datagrams_sent_total",
+// NewCollector exports group's counters to Prometheus as counters named prefix + "_udp_datagrams_sent_total",
 // "_udp_gso_datagrams_total", "_udp_write_batches_total", "_udp_write_queue_waits_total",
 // "_udp_write_errors_total" and "_udp_write_flushes_total" (by cause), read at scrape time.
-func NewCollector(prefix string, stats *Stats) prometheus.Collector {
+func NewCollector(prefix string, group *Group) prometheus.Collector {
 	d := func(name, help string) *prometheus.Desc {
 		return prometheus.NewDesc(prefix+"_udp_"+name, help, nil, nil)
 	}
 
 	return &collector{
-		stats:   stats,
+		group:   group,
 		sent:    d("datagrams_sent_total", "Datagrams the media sockets handed to the kernel."),
 		gso:     d("gso_datagrams_total", "Of the datagrams sent, those sent several to one address in one message (UDP GSO)."),
 		batches: d("write_batches_total", "sendmmsg calls of the media sockets (datagrams sent / batches = mean batch size)."),
@@ -42,7 +42,7 @@ func (w *collector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (w *collector) Collect(ch chan<- prometheus.Metric) {
-	c := w.stats.Snapshot()
+	c := w.group.Snapshot()
 	for _, m := range []struct {
 		d *prometheus.Desc
 		v uint64

@@ -8,15 +8,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Net opens real sockets as Conns that count into its Stats, and the collector exports those
+// Net opens real sockets as Conns that count into its Group, and the collector exports those
 // counters under the prefix it was given.
 func TestNetAndCollector(t *testing.T) {
 	nw, err := stdnet.NewNet()
 	if err != nil {
 		t.Fatal(err)
 	}
-	stats := &Stats{}
-	n := Net{Net: nw, Stats: stats}
+	group := &Group{}
+	n := Net{Net: nw, Group: group}
 	uc, err := n.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
@@ -35,13 +35,13 @@ func TestNetAndCollector(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	got := stats.Snapshot()
+	got := group.Snapshot()
 	if got.Sockets != 1 || got.Queued != 5 || got.Sent != 5 || got.Pending() != 0 || got.Batches == 0 {
 		t.Errorf("counts %+v", got)
 	}
 
 	reg := prometheus.NewRegistry()
-	if err := reg.Register(NewCollector("test", stats)); err != nil {
+	if err := reg.Register(NewCollector("test", group)); err != nil {
 		t.Fatal(err)
 	}
 	fams, err := reg.Gather()

@@ -6,9 +6,9 @@ import (
 	"time"
 )
 
-// Stats is what the Conns of one server share: their counters, and the hold that gathers their
+// Group is what the Conns of one server share: their counters, and the hold that gathers their
 // writes into batches (Hold). The zero value is ready to use.
-type Stats struct {
+type Group struct {
 	// holds counts the holders (Hold) not yet released; conns are the open Conns, sent when the
 	// last holder releases.
 	holds   atomic.Int64
@@ -37,7 +37,7 @@ const (
 
 var causeNames = [numCauses]string{"unheld", "released", "overdue", "full", "close"}
 
-// Counts is a snapshot of Stats.
+// Counts is a snapshot of a Group's counters.
 type Counts struct {
 	// Sockets counts the Conns opened (closing one does not take it back).
 	Sockets int64
@@ -59,7 +59,7 @@ func (c Counts) Pending() uint64 { return c.Queued - c.Sent - c.SendErrors }
 
 // Snapshot reads the counters. Each is read atomically, not all at once; sent and refused are
 // read before queued, so Pending is never negative.
-func (s *Stats) Snapshot() Counts {
+func (s *Group) Snapshot() Counts {
 	c := Counts{Sent: s.sent.Load(), SendErrors: s.sendErrors.Load()}
 	c.Queued = s.queued.Load()
 	c.Sockets = s.sockets.Load()
@@ -76,9 +76,9 @@ func (s *Stats) Snapshot() Counts {
 // Hold keeps the Conns' writes queued until the matching Release (and every other holder's):
 // a caller about to write many datagrams (a packet's fan-out) holds so that they leave in few
 // sendmmsg calls, with each destination's datagrams together (GSO). Holds nest and overlap
-// across goroutines; a datagram still waits at most about maxHold. Nil-safe: a nil Stats holds
+// across goroutines; a datagram still waits at most about maxHold. Nil-safe: a nil Group holds
 // nothing.
-func (s *Stats) Hold() {
+func (s *Group) Hold() {
 	if s != nil {
 		s.holds.Add(1)
 	}
@@ -86,7 +86,7 @@ func (s *Stats) Hold() {
 
 // Release ends one Hold. The last holder to release sends what every Conn queued, on its own
 // goroutine; a release that leaves others holding sends only queues that waited over maxHold.
-func (s *Stats) Release() {
+func (s *Group) Release() {
 	if s == nil {
 		return
 	}
@@ -111,10 +111,10 @@ func (s *Stats) Release() {
 }
 
 // held reports whether some goroutine holds the writes.
-func (s *Stats) held() bool { return s.holds.Load() > 0 }
+func (s *Group) held() bool { return s.holds.Load() > 0 }
 
 // add and remove keep the list of open Conns (copy on write: Release reads it without a lock).
-func (s *Stats) add(c *Conn) {
+func (s *Group) add(c *Conn) {
 	s.connsMu.Lock()
 	defer s.connsMu.Unlock()
 	var list []*Conn
@@ -125,7 +125,7 @@ func (s *Stats) add(c *Conn) {
 	s.conns.Store(&list)
 }
 
-func (s *Stats) remove(c *Conn) {
+func (s *Group) remove(c *Conn) {
 	s.connsMu.Lock()
 	defer s.connsMu.Unlock()
 	cur := s.conns.Load()
