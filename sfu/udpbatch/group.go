@@ -59,15 +59,15 @@ func (c Counts) Pending() uint64 { return c.Queued - c.Sent - c.SendErrors }
 
 // Snapshot reads the counters. Each is read atomically, not all at once; sent and refused are
 // read before queued, so Pending is never negative.
-func (s *Group) Snapshot() Counts {
-	c := Counts{Sent: s.sent.Load(), SendErrors: s.sendErrors.Load()}
-	c.Queued = s.queued.Load()
-	c.Sockets = s.sockets.Load()
-	c.GSO = s.gso.Load()
-	c.Batches = s.batches.Load()
-	c.FullWaits = s.fullWaits.Load()
+func (g *Group) Snapshot() Counts {
+	c := Counts{Sent: g.sent.Load(), SendErrors: g.sendErrors.Load()}
+	c.Queued = g.queued.Load()
+	c.Sockets = g.sockets.Load()
+	c.GSO = g.gso.Load()
+	c.Batches = g.batches.Load()
+	c.FullWaits = g.fullWaits.Load()
 	for i := range c.Flushes {
-		c.Flushes[i] = s.flushes[i].Load()
+		c.Flushes[i] = g.flushes[i].Load()
 	}
 
 	return c
@@ -78,20 +78,20 @@ func (s *Group) Snapshot() Counts {
 // sendmmsg calls, with each destination's datagrams together (GSO). Holds nest and overlap
 // across goroutines; a datagram still waits at most about maxHold. Nil-safe: a nil Group holds
 // nothing.
-func (s *Group) Hold() {
-	if s != nil {
-		s.holds.Add(1)
+func (g *Group) Hold() {
+	if g != nil {
+		g.holds.Add(1)
 	}
 }
 
 // Release ends one Hold. The last holder to release sends what every Conn queued, on its own
 // goroutine; a release that leaves others holding sends only queues that waited over maxHold.
-func (s *Group) Release() {
-	if s == nil {
+func (g *Group) Release() {
+	if g == nil {
 		return
 	}
-	n := s.holds.Add(-1)
-	list := s.conns.Load()
+	n := g.holds.Add(-1)
+	list := g.conns.Load()
 	if list == nil {
 		return
 	}
@@ -111,24 +111,24 @@ func (s *Group) Release() {
 }
 
 // held reports whether some goroutine holds the writes.
-func (s *Group) held() bool { return s.holds.Load() > 0 }
+func (g *Group) held() bool { return g.holds.Load() > 0 }
 
 // add and remove keep the list of open Conns (copy on write: Release reads it without a lock).
-func (s *Group) add(c *Conn) {
-	s.connsMu.Lock()
-	defer s.connsMu.Unlock()
+func (g *Group) add(c *Conn) {
+	g.connsMu.Lock()
+	defer g.connsMu.Unlock()
 	var list []*Conn
-	if cur := s.conns.Load(); cur != nil {
+	if cur := g.conns.Load(); cur != nil {
 		list = append(list, *cur...)
 	}
 	list = append(list, c)
-	s.conns.Store(&list)
+	g.conns.Store(&list)
 }
 
-func (s *Group) remove(c *Conn) {
-	s.connsMu.Lock()
-	defer s.connsMu.Unlock()
-	cur := s.conns.Load()
+func (g *Group) remove(c *Conn) {
+	g.connsMu.Lock()
+	defer g.connsMu.Unlock()
+	cur := g.conns.Load()
 	if cur == nil {
 		return
 	}
@@ -138,7 +138,7 @@ func (s *Group) remove(c *Conn) {
 			list = append(list, x)
 		}
 	}
-	s.conns.Store(&list)
+	g.conns.Store(&list)
 }
 
 var clockBase = time.Now()
