@@ -116,6 +116,7 @@ type Packet struct {
 	raw  []byte // the whole packet, padding included
 	body []byte // after the common header, without padding
 	kind Kind
+	twcc Feedback // a TWCC's fields and chunks, found once while checking it
 }
 
 // Kind is what the packet is.
@@ -254,8 +255,8 @@ func kindOf(pt, fmt uint8) Kind {
 	return Other
 }
 
-// validate checks the content of a decoded packet against its layout.
-func (p Packet) validate() error {
+// validate checks the content of a decoded packet against its layout; a TWCC's walk is kept.
+func (p *Packet) validate() error {
 	if len(p.body) < fbHeaderLen {
 		return errFeedbackShort
 	}
@@ -273,9 +274,11 @@ func (p Packet) validate() error {
 			return errFIRLayout
 		}
 	case TWCC:
-		if _, err := parseTWCC(p.body); err != nil {
+		f, err := parseTWCC(p.body)
+		if err != nil {
 			return err
 		}
+		p.twcc = f
 	}
 
 	return nil

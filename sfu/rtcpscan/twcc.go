@@ -41,18 +41,9 @@ type Feedback struct {
 	deltas      []byte // exactly the receive deltas they call for
 }
 
-// TWCC is the packet's transport-wide CC feedback; the zero Feedback unless its Kind is TWCC.
-func (p Packet) TWCC() Feedback {
-	if p.kind != TWCC {
-		return Feedback{}
-	}
-	f, err := parseTWCC(p.body)
-	if err != nil { // cannot happen: the Scanner checked it
-		return Feedback{}
-	}
-
-	return f
-}
+// TWCC is the packet's transport-wide CC feedback, as the Scanner found it when checking the
+// packet; the zero Feedback unless its Kind is TWCC.
+func (p Packet) TWCC() Feedback { return p.twcc }
 
 // parseTWCC reads the fields and finds the chunks and deltas in body (the packet after its
 // common header, without padding), checking that they fit.
