@@ -30,7 +30,7 @@ func closedURL(t *testing.T) string {
 	return u
 }
 
-// member joins an in-process node at url whose TTL is long: only OwnerUnreachable can declare
+// liveMember joins an in-process node at url whose TTL is long: only OwnerUnreachable can declare
 // it dead within a test.
 func liveMember(t *testing.T, rs *redistest.Server, id, url string, load int) *cluster.Cluster {
 	t.Helper()
