@@ -92,6 +92,40 @@ func dialUntil(t testing.TB, what string, o client.Options) (*client.Client, tim
 	return c, time.Now()
 }
 
+// ownedBy creates a meeting through via and returns it with the process of nodes that owns it
+// and the others, in nodes' order (the survivors, once the owner is stopped).
+func ownedBy(t testing.TB, store *redisstore.Store, nodes []*proc, via *proc) (wire.Created, *proc, []*proc) {
+	t.Helper()
+	created, err := client.CreateMeeting(t.Context(), via.URL, "Ada")
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner, others := ownerOf(t, store, nodes, created.MeetingID)
+	return created, owner, others
+}
+
+// ownerOf returns the process of nodes that owns meetingID, and the others in nodes' order.
+func ownerOf(t testing.TB, store *redisstore.Store, nodes []*proc, meetingID string) (*proc, []*proc) {
+	t.Helper()
+	id, err := store.Owner(t.Context(), meetingID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var owner *proc
+	var others []*proc
+	for _, n := range nodes {
+		if n.ID == id {
+			owner = n
+		} else {
+			others = append(others, n)
+		}
+	}
+	if owner == nil {
+		t.Fatalf("the meeting lives on %q, not a node of the test", id)
+	}
+	return owner, others
+}
+
 func name(c *client.Client) string { return c.Joined().Self.Name }
 
 // grows waits until rx has received n more packets of kind from publisher.

@@ -17,26 +17,6 @@ import (
 	"github.com/parleyhq/parley/wire"
 )
 
-// ownedBy creates a meeting through node and returns it with the process that owns it.
-func ownedBy(t testing.TB, store *redisstore.Store, nodes []*proc, via *proc) (string, *proc) {
-	t.Helper()
-	created, err := client.CreateMeeting(t.Context(), via.URL, "Ada")
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := store.Owner(t.Context(), created.MeetingID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range nodes {
-		if n.ID == id {
-			return created.MeetingID, n
-		}
-	}
-	t.Fatalf("meeting placed on unknown node %q", id)
-	return "", nil
-}
-
 // joinUntil dials through url until a join is taken, and returns when it was (dialUntil).
 func joinUntil(t testing.TB, url, meetingID, name string) (*client.Client, time.Time) {
 	t.Helper()
@@ -52,13 +32,8 @@ func TestPromptFailover(t *testing.T) {
 	store := redisstore.New(redisClient(t, rs), nil)
 	flags := []string{"-node-heartbeat", "250ms", "-node-ttl", "60s"}
 	nodes := []*proc{startNode(t, "node-1", rs.URL(), flags...), startNode(t, "node-2", rs.URL(), flags...), startNode(t, "node-3", rs.URL(), flags...)}
-	meetingID, owner := ownedBy(t, store, nodes, nodes[0])
-	var survivors []*proc
-	for _, n := range nodes {
-		if n != owner {
-			survivors = append(survivors, n)
-		}
-	}
+	created, owner, survivors := ownedBy(t, store, nodes, nodes[0])
+	meetingID := created.MeetingID
 	relayed, _ := joinUntil(t, survivors[0].URL, meetingID, "Grace")
 	defer relayed.Close()
 	direct, _ := joinUntil(t, owner.URL, meetingID, "Ada")
@@ -102,11 +77,8 @@ func BenchmarkFailover(b *testing.B) {
 	var took []time.Duration
 	for i := 0; b.Loop(); i++ {
 		nodes := []*proc{startNode(b, "a"+strconv.Itoa(i), rs.URL(), flags...), startNode(b, "b"+strconv.Itoa(i), rs.URL(), flags...)}
-		meetingID, owner := ownedBy(b, store, nodes, nodes[0])
-		survivor := nodes[0]
-		if survivor == owner {
-			survivor = nodes[1]
-		}
+		created, owner, others := ownedBy(b, store, nodes, nodes[0])
+		meetingID, survivor := created.MeetingID, others[0]
 		c, _ := joinUntil(b, survivor.URL, meetingID, "Grace")
 		killed := time.Now()
 		owner.stop(syscall.SIGKILL)

@@ -49,27 +49,8 @@ func TestNodeLoss(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 
-	created, err := client.CreateMeeting(ctx, nodes[0].URL, "Ada")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ownerID, err := store.Owner(ctx, created.MeetingID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var owner *proc
-	var survivors []*proc
-	for _, n := range nodes {
-		if n.ID == ownerID {
-			owner = n
-		} else {
-			survivors = append(survivors, n)
-		}
-	}
-	if owner == nil {
-		t.Fatalf("the meeting lives on %q, not a node of the test", ownerID)
-	}
-	a, b := survivors[0], survivors[1]
+	created, owner, survivors := ownedBy(t, store, nodes, nodes[0])
+	ownerID, a, b := owner.ID, survivors[0], survivors[1]
 	host := dialBrowser(t, a.URL, created.MeetingID, "Ada", created.HostKey, "browser-ada")
 	grace := dialBrowser(t, b.URL, created.MeetingID, "Grace", "", "browser-grace")
 	linus := dialBrowser(t, owner.URL, created.MeetingID, "Linus", "", "browser-linus")
@@ -205,18 +186,8 @@ func TestDrain(t *testing.T) {
 	n2 := startNode(t, "node-2", rs.URL())
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	created, err := client.CreateMeeting(ctx, n1.URL, "Ada")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ownerID, err := store.Owner(ctx, created.MeetingID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	owner, other := n1, n2
-	if ownerID == n2.ID {
-		owner, other = n2, n1
-	}
+	created, owner, others := ownedBy(t, store, []*proc{n1, n2}, n1)
+	other := others[0]
 	host := dialBrowser(t, other.URL, created.MeetingID, "Ada", created.HostKey, "browser-ada")
 	grace := dialBrowser(t, owner.URL, created.MeetingID, "Grace", "", "browser-grace")
 	linus := dialBrowser(t, owner.URL, created.MeetingID, "Linus", "", "browser-linus")

@@ -96,14 +96,7 @@ func TestRedisOutage(t *testing.T) {
 		}
 		return false
 	})
-	ownerID, err := store.Owner(ctx, created.MeetingID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	owner := n1
-	if ownerID == n2.ID {
-		owner = n2
-	}
+	owner, _ := ownerOf(t, store, []*proc{n1, n2}, created.MeetingID)
 	if got := owner.metric(ctx, "parley_meeting_state_save_failures_total"); got < 1 {
 		t.Errorf("the owner counted %v failed writes of the meeting's state over the outage", got)
 	}

@@ -62,8 +62,6 @@ type proc struct {
 	exit  chan struct{}
 }
 
-// startNode runs the server binary as a cluster member on redisURL, on free loopback ports,
-// until the test ends (SIGTERM, then SIGKILL if it does not stop).
 // threeNodes starts a redis-server and three nodes on it (node-1, node-2, node-3), and returns
 // a client of that Redis, to look at what the nodes keep there.
 func threeNodes(t testing.TB) (*redis.Client, []*proc) {
@@ -72,6 +70,8 @@ func threeNodes(t testing.TB) (*redis.Client, []*proc) {
 	return redisClient(t, rs), []*proc{startNode(t, "node-1", rs.URL()), startNode(t, "node-2", rs.URL()), startNode(t, "node-3", rs.URL())}
 }
 
+// startNode runs the server binary as a cluster member on redisURL, on free loopback ports,
+// until the test ends (SIGTERM, then SIGKILL if it does not stop).
 func startNode(t testing.TB, name, redisURL string, extra ...string) *proc {
 	t.Helper()
 	args := append([]string{"-listen", "127.0.0.1:0", "-udp-port", "0", "-loopback-only", "-log-format", "json",

@@ -83,28 +83,8 @@ func TestNodeLossResume(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 
-	created, err := client.CreateMeeting(ctx, nodes[0].URL, "Ada")
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := created.MeetingID
-	ownerID, err := store.Owner(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var owner *proc
-	var survivors []*proc
-	for _, n := range nodes {
-		if n.ID == ownerID {
-			owner = n
-		} else {
-			survivors = append(survivors, n)
-		}
-	}
-	if owner == nil {
-		t.Fatalf("the meeting lives on %q, not a node of the test", ownerID)
-	}
-	a, b := survivors[0], survivors[1]
+	created, owner, survivors := ownedBy(t, store, nodes, nodes[0])
+	id, a, b := created.MeetingID, survivors[0], survivors[1]
 	host := dialBrowser(t, a.URL, id, "Ada", created.HostKey, "browser-ada")
 	grace := dialBrowser(t, b.URL, id, "Grace", "", "browser-grace")
 	linus := dialBrowser(t, owner.URL, id, "Linus", "", "browser-linus")

@@ -11,9 +11,13 @@ import (
 	"github.com/parleyhq/parley/cluster"
 )
 
+// envOf is a getenv of vars.
+func envOf(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
 func TestClusterFlags(t *testing.T) {
-	env := func(vars map[string]string) func(string) string { return func(k string) string { return vars[k] } }
-	c, err := parseConfig(nil, env(map[string]string{"PARLEY_REDIS_URL": "redis://127.0.0.1:6379", "PARLEY_NODE_ID": "n1"}))
+	c, err := parseConfig(nil, envOf(map[string]string{"PARLEY_REDIS_URL": "redis://127.0.0.1:6379", "PARLEY_NODE_ID": "n1"}))
 	if err != nil || c.cluster.redisURL != "redis://127.0.0.1:6379" || c.cluster.nodeID != "n1" {
 		t.Fatalf("from the environment: %+v, %v", c.cluster, err)
 	}
@@ -26,11 +30,11 @@ func TestClusterFlags(t *testing.T) {
 		{"-redis-url", "redis://r:6379", "-node-heartbeat", "0s"},
 		{"-redis-url", "redis://r:6379", "-node-heartbeat", "2s", "-node-ttl", "3s"}, // one late beat would end a node
 	} {
-		if _, err := parseConfig(args, env(nil)); err == nil {
+		if _, err := parseConfig(args, envOf(nil)); err == nil {
 			t.Errorf("%v accepted", args)
 		}
 	}
-	if c, err := parseConfig(nil, env(nil)); err != nil || c.cluster.redisURL != "" {
+	if c, err := parseConfig(nil, envOf(nil)); err != nil || c.cluster.redisURL != "" {
 		t.Fatalf("no flags: %+v, %v; want a single node", c.cluster, err)
 	}
 	if cc, err := (&clusterFlags{}).config(&net.TCPAddr{Port: 8080}, "http"); err != nil || cc != nil {
@@ -67,12 +71,11 @@ func TestNodeURL(t *testing.T) {
 
 // The failover times come from flags or the environment; the defaults are the package's.
 func TestClusterTimes(t *testing.T) {
-	env := func(vars map[string]string) func(string) string { return func(k string) string { return vars[k] } }
-	c, err := parseConfig([]string{"-redis-url", "redis://r:6379"}, env(nil))
+	c, err := parseConfig([]string{"-redis-url", "redis://r:6379"}, envOf(nil))
 	if err != nil || c.cluster.heartbeat != cluster.DefaultHeartbeat || c.cluster.ttl != cluster.DefaultTTL {
 		t.Fatalf("defaults: %+v, %v", c.cluster, err)
 	}
-	c, err = parseConfig([]string{"-node-ttl", "4s"}, env(map[string]string{
+	c, err = parseConfig([]string{"-node-ttl", "4s"}, envOf(map[string]string{
 		"PARLEY_REDIS_URL": "redis://r:6379", "PARLEY_NODE_HEARTBEAT": "250ms", "PARLEY_NODE_TTL": "2s"}))
 	if err != nil || c.cluster.heartbeat != 250*time.Millisecond || c.cluster.ttl != 4*time.Second {
 		t.Fatalf("from the environment and a flag: %+v, %v", c.cluster, err)
