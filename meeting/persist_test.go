@@ -23,6 +23,15 @@ func (e *env) flush() {
 	}
 }
 
+// actionsOf is the action of each entry, in order.
+func actionsOf(log []wire.AuditEntry) []string {
+	var actions []string
+	for _, en := range log {
+		actions = append(actions, en.Action)
+	}
+	return actions
+}
+
 func hasCall(calls []meetingtest.MediaCall, want meetingtest.MediaCall) bool {
 	return slices.ContainsFunc(calls, func(c meetingtest.MediaCall) bool { return reflect.DeepEqual(c, want) })
 }
@@ -222,10 +231,7 @@ func TestResumeAfterTakeover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var actions []string
-	for _, en := range log {
-		actions = append(actions, en.Action)
-	}
+	actions := actionsOf(log)
 	if len(actions) < 7 || actions[0] != wire.AuditJoin || !slices.Contains(actions, string(wire.TypeMuteParticipant)) ||
 		actions[len(actions)-1] != string(wire.TypeLowerHand) {
 		t.Errorf("audit log after the takeover: %v, want the joins and mutes from before, then lowerHand", actions)
@@ -309,10 +315,7 @@ func TestSaveFailureDoesNotStopTheMeeting(t *testing.T) {
 	if len(chat) != 1 || chat[0].Text != "still here" {
 		t.Errorf("chat after the store came back: %+v", chat)
 	}
-	var actions []string
-	for _, en := range audit {
-		actions = append(actions, en.Action)
-	}
+	actions := actionsOf(audit)
 	if want := []string{wire.AuditJoin, wire.AuditJoin, string(wire.TypeMuteParticipant)}; !slices.Equal(actions, want) {
 		t.Errorf("audit after the store came back: %v, want %v", actions, want)
 	}
