@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleyhq/parley/internal/await"
 	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/meeting/meetingtest"
 	"github.com/parleyhq/parley/wire"
@@ -347,7 +348,9 @@ func TestSlowStoreAndFlush(t *testing.T) {
 		t.Fatal(err)
 	}
 	flushed := make(chan error, 1)
-	go func() { flushed <- e.svc.Flush(e.ctx) }()
+	ctx, cancel := context.WithTimeout(e.ctx, await.Limit) // a Flush that never returns fails the test
+	defer cancel()
+	go func() { flushed <- e.svc.Flush(ctx) }()
 	select {
 	case err := <-flushed:
 		t.Fatalf("Flush returned (%v) while the store held every write", err)
