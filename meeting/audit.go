@@ -42,16 +42,13 @@ func (l *auditLog) add(e wire.AuditEntry) {
 }
 
 // fill adds entries to a log that has none (a meeting taken over: its log as its store kept
-// it); a log with entries of its own is left as it is.
+// it); a log with entries of its own is left as it is. An empty ring starts at 0, so the tail
+// goes in as it is.
 func (l *auditLog) fill(entries []wire.AuditEntry) {
 	l.mu.Lock()
-	empty := len(l.entries) == 0
-	l.mu.Unlock()
-	if !empty {
-		return
-	}
-	for _, e := range capTail(entries, l.max) {
-		l.add(e)
+	defer l.mu.Unlock()
+	if len(l.entries) == 0 {
+		l.entries = append(l.entries, capTail(entries, l.max)...)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleyhq/parley/internal/await"
 	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/meeting/meetingtest"
 	"github.com/parleyhq/parley/wire"
@@ -21,6 +22,15 @@ func (e *env) flush() {
 	if err := e.svc.Flush(ctx); err != nil {
 		e.t.Fatalf("Flush: %v", err)
 	}
+}
+
+// actionsOf is the action of each entry, in order.
+func actionsOf(log []wire.AuditEntry) []string {
+	var actions []string
+	for _, en := range log {
+		actions = append(actions, en.Action)
+	}
+	return actions
 }
 
 func hasCall(calls []meetingtest.MediaCall, want meetingtest.MediaCall) bool {
@@ -222,10 +232,7 @@ func TestResumeAfterTakeover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var actions []string
-	for _, en := range log {
-		actions = append(actions, en.Action)
-	}
+	actions := actionsOf(log)
 	if len(actions) < 7 || actions[0] != wire.AuditJoin || !slices.Contains(actions, string(wire.TypeMuteParticipant)) ||
 		actions[len(actions)-1] != string(wire.TypeLowerHand) {
 		t.Errorf("audit log after the takeover: %v, want the joins and mutes from before, then lowerHand", actions)
@@ -309,10 +316,7 @@ func TestSaveFailureDoesNotStopTheMeeting(t *testing.T) {
 	if len(chat) != 1 || chat[0].Text != "still here" {
 		t.Errorf("chat after the store came back: %+v", chat)
 	}
-	var actions []string
-	for _, en := range audit {
-		actions = append(actions, en.Action)
-	}
+	actions := actionsOf(audit)
 	if want := []string{wire.AuditJoin, wire.AuditJoin, string(wire.TypeMuteParticipant)}; !slices.Equal(actions, want) {
 		t.Errorf("audit after the store came back: %v, want %v", actions, want)
 	}
@@ -344,7 +348,9 @@ func TestSlowStoreAndFlush(t *testing.T) {
 		t.Fatal(err)
 	}
 	flushed := make(chan error, 1)
-	go func() { flushed <- e.svc.Flush(e.ctx) }()
+	ctx, cancel := context.WithTimeout(e.ctx, await.Limit) // a Flush that never returns fails the test
+	defer cancel()
+	go func() { flushed <- e.svc.Flush(ctx) }()
 	select {
 	case err := <-flushed:
 		t.Fatalf("Flush returned (%v) while the store held every write", err)

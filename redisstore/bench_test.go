@@ -4,11 +4,8 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
-	"github.com/parleyhq/parley/internal/redistest"
 	"github.com/parleyhq/parley/meeting"
-	"github.com/parleyhq/parley/redisstore"
 	"github.com/parleyhq/parley/wire"
 )
 
@@ -17,11 +14,7 @@ import (
 // a chat message with its audit entry, against a real redis-server on loopback.
 func BenchmarkSaveTakeover(b *testing.B) {
 	ctx := context.Background()
-	srv := redistest.Start(b)
-	s := redisstore.New(client(b, srv), nil)
-	if err := s.Create(ctx, meeting.Record{ID: "m1", State: wire.StateOpen, CreatedAt: time.Now()}); err != nil {
-		b.Fatal(err)
-	}
+	s, _ := storeWithMeeting(b)
 	for _, n := range []int{10, 100, 500} {
 		t := meeting.Takeover{HostID: "p0", HostMutes: map[string]bool{}}
 		for i := range n {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/parleyhq/parley/internal/redistest"
 	"github.com/parleyhq/parley/meeting"
 	"github.com/parleyhq/parley/redisstore"
@@ -23,21 +25,28 @@ var (
 	_ meeting.HistoryStore  = (*redisstore.Store)(nil)
 )
 
-func open(t *testing.T, s *redisstore.Store, id string) {
+func open(t testing.TB, s *redisstore.Store, id string) {
 	t.Helper()
 	if err := s.Create(context.Background(), meeting.Record{ID: id, State: wire.StateOpen, CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 }
 
+// storeWithMeeting returns a store (no placer) on a redis-server of its own with the open
+// meeting "m1" in it, and the store's client.
+func storeWithMeeting(t testing.TB) (*redisstore.Store, redis.UniversalClient) {
+	t.Helper()
+	rdb := client(t, redistest.Start(t))
+	s := redisstore.New(rdb, nil)
+	open(t, s, "m1")
+	return s, rdb
+}
+
 // The roster goes to Redis and back whole: each seat's participant state, browser id and
 // token hash, the host's id and the chat sequence; nothing is written for a missing meeting.
 func TestTakeoverRosterRoundTrip(t *testing.T) {
 	ctx := context.Background()
-	srv := redistest.Start(t)
-	rdb := client(t, srv)
-	s := redisstore.New(rdb, nil)
-	open(t, s, "m1")
+	s, rdb := storeWithMeeting(t)
 
 	tok := [32]byte{1, 2, 3, 31: 9}
 	want := meeting.Takeover{
@@ -107,10 +116,7 @@ func entries(by string, from, to int) []wire.AuditEntry {
 // an ended record and deleted with a deleted one; nothing is written for a missing meeting.
 func TestHistory(t *testing.T) {
 	ctx := context.Background()
-	srv := redistest.Start(t)
-	rdb := client(t, srv)
-	s := redisstore.New(rdb, nil)
-	open(t, s, "m1")
+	s, rdb := storeWithMeeting(t)
 
 	if err := s.AppendHistory(ctx, "m1", chats(0, 60), entries("a", 0, 3), 5); err != nil {
 		t.Fatal(err)
@@ -171,10 +177,7 @@ func TestHistory(t *testing.T) {
 // racing a Delete never leaves a record behind.
 func TestHistoryRaces(t *testing.T) {
 	ctx := context.Background()
-	srv := redistest.Start(t)
-	rdb := client(t, srv)
-	s := redisstore.New(rdb, nil)
-	open(t, s, "m1")
+	s, rdb := storeWithMeeting(t)
 	const writers, batches, per = 8, 10, 3
 	var wg sync.WaitGroup
 	errs := make(chan error, writers*batches)
