@@ -3,9 +3,9 @@ package signaling_test
 import (
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -16,21 +16,11 @@ import (
 // These tests read the server as an independent client built from PROTOCOL.md alone would: raw
 // JSON, exact key names and JSON types, nothing through our Go types.
 
-// keysOf is the sorted key set of a JSON object.
-func keysOf(m map[string]any) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
-}
-
 // wantKeys fails unless m has exactly the keys want (in any order).
 func wantKeys(t *testing.T, what string, m map[string]any, want ...string) {
 	t.Helper()
 	want = slices.Sorted(slices.Values(want)) // not in place: callers pass shared lists
-	if got := keysOf(m); !slices.Equal(got, want) {
+	if got := slices.Sorted(maps.Keys(m)); !slices.Equal(got, want) {
 		t.Errorf("%s keys = %v, want %v (%v)", what, got, want, m)
 	}
 }

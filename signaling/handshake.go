@@ -9,7 +9,9 @@ import (
 // handshakeProblem judges a /ws request's WebSocket handshake (RFC 6455, 4.2.1) before the
 // WebSocket library does: the library answers a bad one itself, in plain text, and the contract
 // wants every HTTP error body to be {"error": {...}}. It returns the status and message of the
-// error, or 0 when the handshake is good.
+// error, or 0 when the handshake is good. The checks are the library's own (coder/websocket
+// v1.8.15, verifyClientRequest; the method is left to the router), so that Accept finds nothing
+// more to refuse: compare them when the library is upgraded.
 func handshakeProblem(w http.Header, r *http.Request) (int, string) {
 	if !r.ProtoAtLeast(1, 1) || !hasToken(r.Header, "Connection", "upgrade") || !hasToken(r.Header, "Upgrade", "websocket") {
 		w.Set("Connection", "Upgrade")

@@ -78,9 +78,10 @@ func (s *Server) relayedClient(r *http.Request) (clientIP, clientHost string, ok
 	return clientIP, clientHost, true
 }
 
-// route decides where the session's join is served: "" here, or the owner's base URL. ok is
-// false when the join failed (the connection is closing with an error).
-func (s *session) route(ctx context.Context, first []byte) (owner string, ok bool) {
+// route decides where the session's join is served: here (""), or on the meeting's owner, to
+// which it has opened s.up: then it returns the meeting's id. ok is false when the join failed
+// (the connection is closing with an error).
+func (s *session) route(ctx context.Context, first []byte) (relayedMeeting string, ok bool) {
 	if s.srv.cfg.Cluster == nil || s.relayed {
 		return "", true
 	}
@@ -94,7 +95,7 @@ func (s *session) route(ctx context.Context, first []byte) (owner string, ok boo
 	}
 	cl, id := s.srv.cfg.Cluster, *j.MeetingID
 	for try := 0; ; try++ {
-		owner, err = cl.Route(ctx, id)
+		owner, err := cl.Route(ctx, id)
 		if err != nil {
 			s.log.Warn("route join", "err", err)
 			code := meeting.CodeOf(err)
@@ -110,8 +111,7 @@ func (s *session) route(ctx context.Context, first []byte) (owner string, ok boo
 		}
 		err = s.openRelay(ctx, owner, first)
 		if err == nil {
-			s.upID = id
-			return owner, true
+			return id, true
 		}
 		// A dead owner is known at once rather than after its heartbeat's TTL: route again, to
 		// take the meeting over here (or relay to the node that did). Once: a second failure is
@@ -156,7 +156,7 @@ func (s *session) openRelay(ctx context.Context, owner string, join []byte) erro
 // relay carries the session's messages to and from the owner until either side ends: the
 // client's messages go up as they are (the owner enforces the protocol), the owner's come down
 // through the outbox, and the owner's close (with its status and reason) closes the client.
-func (s *session) relay(ctx context.Context) string {
+func (s *session) relay(ctx context.Context, meetingID string) string {
 	up := s.up
 	s.srv.metrics.relayed.Inc()
 	defer s.srv.metrics.relayed.Dec()
@@ -175,7 +175,7 @@ func (s *session) relay(ctx context.Context) string {
 				} else if ctx.Err() == nil && !leaving.Load() {
 					// Cut off without a close: the owner may have died. Its liveness is checked now, so
 					// that the client's rejoin finds the meeting taken over rather than unavailable.
-					s.srv.cfg.Cluster.OwnerLost(s.upID, err)
+					s.srv.cfg.Cluster.OwnerLost(meetingID, err)
 				}
 				s.out.release(nil)
 				s.out.push(m)

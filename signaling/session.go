@@ -32,7 +32,6 @@ type session struct {
 	// routed on (relay.go). up is the owner's connection of a session this node relays.
 	relayed bool
 	up      *websocket.Conn
-	upID    string // the meeting whose owner up reaches
 	// helpers are the session's goroutines besides its writer (the pinger, the peer watcher):
 	// run waits for them, so none outlives the session.
 	helpers sync.WaitGroup
@@ -94,12 +93,12 @@ func (s *session) readLoop(ctx context.Context) string {
 		s.conn.Close(websocket.StatusUnsupportedData, "binary messages are not accepted")
 		return "binary message"
 	}
-	owner, ok := s.route(ctx, data)
+	relayedMeeting, ok := s.route(ctx, data)
 	if !ok {
 		return "join failed"
 	}
-	if owner != "" {
-		return s.relay(ctx)
+	if relayedMeeting != "" {
+		return s.relay(ctx, relayedMeeting)
 	}
 	if !s.join(ctx, data) {
 		return "join failed"
