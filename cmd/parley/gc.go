@@ -11,18 +11,9 @@ import "runtime/debug"
 const defaultGCPercent = 50
 
 // tuneGC sets the collector's target to defaultGCPercent unless the operator chose one with GOGC
-// (which the runtime has already applied). It returns the target in force.
-func tuneGC(getenv func(string) string) int {
-	if getenv("GOGC") != "" {
-		return readGCPercent()
+// (which the runtime has already applied).
+func tuneGC(getenv func(string) string) {
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
 	}
-	debug.SetGCPercent(defaultGCPercent)
-	return defaultGCPercent
-}
-
-// readGCPercent returns the collector's target without changing it.
-func readGCPercent() int {
-	p := debug.SetGCPercent(-1)
-	debug.SetGCPercent(p)
-	return p
 }
