@@ -164,6 +164,9 @@ func (lm *liveMeeting) audited(r Request, by wire.Participant, a *action) {
 	e.Target, e.TargetName, e.Detail = a.note.target, a.note.targetName, a.note.detail
 	lm.logged(e)
 	for _, then := range a.then {
+		// Stamped with the request's time: made while it ran, a consequence would otherwise read
+		// up to a millisecond older than its cause, and the log is oldest first.
+		then.At = e.At
 		lm.logged(then)
 	}
 }
