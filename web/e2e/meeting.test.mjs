@@ -193,8 +193,15 @@ describe('a meeting with a host and two guests', { timeout: 300_000 }, () => {
     const dialog = page.getByRole('dialog', { name: 'Settings' });
     await dialog.waitFor();
     const mic = dialog.getByRole('combobox', { name: 'Microphone' });
-    const options = await mic.locator('option').evaluateAll((os) => os.map((o) => ({ value: o.value, label: o.textContent })));
-    const other = options.find((o) => o.value && o.label !== labelBefore);
+    // The dialog lists the devices once the browser has enumerated them, not always at once.
+    let options = [];
+    const other = await eventually(
+      async () => {
+        options = await mic.locator('option').evaluateAll((os) => os.map((o) => ({ value: o.value, label: o.textContent })));
+        return options.find((o) => o.value && o.label !== labelBefore);
+      },
+      { what: 'the microphones to be listed' },
+    ).catch(() => undefined);
     assert.ok(other, `another microphone to pick (have ${JSON.stringify(options)}, sending ${labelBefore})`);
     await dialog.getByRole('meter', { name: 'Microphone level' }).waitFor();
     await expectAccessible(page, 'the settings dialog');
